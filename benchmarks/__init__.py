@@ -1,0 +1,1 @@
+"""Benchmark scripts: they print measured figures; they are not tests."""

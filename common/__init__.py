@@ -1,0 +1,17 @@
+"""Shared helpers: the project exception, configuration loading and atomic writes."""
+
+from common.atomic import atomic_path, atomic_save_npy, atomic_write_bytes, atomic_write_json, atomic_write_text
+from common.config import load_config, parse_overrides, save_config
+from common.errors import ParameterError
+
+__all__ = [
+    "ParameterError",
+    "atomic_path",
+    "atomic_save_npy",
+    "atomic_write_bytes",
+    "atomic_write_json",
+    "atomic_write_text",
+    "load_config",
+    "parse_overrides",
+    "save_config",
+]

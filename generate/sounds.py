@@ -1,0 +1,172 @@
+"""Sample a trained model, write WAVs beside real clips, and plot them together.
+
+Usage:
+    python -m generate.sounds                       # the built-in default model
+    python -m generate.sounds --model saved_models/chorales_ddim --num 4 --steps 20 --seed 0 --out outputs/ddim
+
+For a DDIM run folder (``network.keras`` + ``diffusion.json``) it samples
+``--num`` new spectrograms, seed ``--seed + i`` for sample ``i`` (reproducible
+item by item); for an autoencoder run folder (``autoencoder.keras``) it
+reconstructs the test clips. Either way it takes ``--num`` real clips from
+the test split of the dataset the model was trained on, and writes into
+``--out``: ``generated_XX.wav``, ``original_XX.wav``, ``comparison.png``
+(spectrograms, generated above, originals below) and ``report.json``
+(timings). Exit status: 0 on success, 2 for a bad model folder or argument.
+"""
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import yaml
+
+from common.atomic import atomic_path, atomic_write_json
+from common.errors import ParameterError
+from generate.plots import plot_comparison
+from generate.sound_generator import SoundGenerator
+
+DEFAULT_MODEL = "saved_models/chorales_ddim"
+
+
+def model_kind(model_dir):
+    """``"ddim"`` or ``"autoencoder"`` from the files in ``model_dir``.
+
+    Raises:
+        ParameterError: if the folder is missing or holds neither model.
+    """
+    model_dir = Path(model_dir)
+    if not model_dir.is_dir():
+        raise ParameterError(f"Model folder not found. Received: model_dir={str(model_dir)!r}")
+    if (model_dir / "diffusion.json").is_file():
+        return "ddim"
+    if (model_dir / "autoencoder.keras").is_file():
+        return "autoencoder"
+    raise ParameterError(
+        "Model folder holds neither diffusion.json + network.keras (DDIM) nor autoencoder.keras. "
+        f"Received: model_dir={str(model_dir)!r}"
+    )
+
+
+def test_clips(data_dir, num, seed):
+    """Pick ``num`` test-split clips of a preprocessed dataset, spread over the split.
+
+    Returns:
+        List of manifest rows (dicts with ``path``, ``source_path``, ``offset_s``, ``duration_s``).
+    Raises:
+        ParameterError: if the dataset or its test split is missing.
+    """
+    from preprocessing.saver import read_manifest
+
+    rows = [row for row in read_manifest(data_dir) if row["split"] == "test"]
+    if not rows:
+        raise ParameterError(f"The dataset has no test clips. Received: data_dir={str(data_dir)!r}")
+    order = np.random.default_rng(seed).permutation(len(rows))[:num]
+    return [rows[i] for i in sorted(order)]
+
+
+def write_wav(path, audio, sample_rate):
+    """Write float audio as 16-bit PCM WAV, atomically."""
+    with atomic_path(path) as tmp:
+        sf.write(tmp, np.clip(audio, -1.0, 1.0), sample_rate, subtype="PCM_16", format="WAV")
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default=DEFAULT_MODEL, help=f"trained model folder (default {DEFAULT_MODEL})")
+    parser.add_argument("--num", type=int, default=4, help="clips to generate and to compare with (default 4)")
+    parser.add_argument("--steps", type=int, default=None, help="DDIM steps (default: the model's sampling_steps)")
+    parser.add_argument("--seed", type=int, default=0, help="sample i uses seed SEED+i (default 0)")
+    parser.add_argument("--out", default=None, help="output folder (default outputs/<model folder name>)")
+    parser.add_argument("--data", default=None, help="preprocessed dataset for the originals (default: the model's data_dir)")
+    parser.add_argument("--griffin-lim-iters", type=int, default=32, help="Griffin-Lim iterations (default 32)")
+    args = parser.parse_args(argv)
+    if args.num < 1:
+        raise ParameterError(f"--num must be >= 1. Received: num={args.num}")
+    if args.steps is not None and args.steps < 1:
+        raise ParameterError(f"--steps must be >= 1. Received: steps={args.steps}")
+    return args
+
+
+def run(args):
+    """Generate, write and report; returns the report dict."""
+    import keras
+
+    from models.ddim import load_sampler
+    from preprocessing.loader import Loader
+
+    model_dir = Path(args.model)
+    kind = model_kind(model_dir)
+    sound_generator = SoundGenerator.from_model_dir(model_dir, n_iter=args.griffin_lim_iters)
+    transform = sound_generator.transform
+    config = yaml.safe_load((model_dir / "config.yaml").read_text()) if (model_dir / "config.yaml").is_file() else {}
+    data_dir = Path(args.data or config.get("data_dir", ""))
+    out_dir = Path(args.out or Path("outputs") / model_dir.name)
+    rows = test_clips(data_dir, args.num, args.seed)
+    originals = np.stack([sound_generator.normaliser.normalise(np.load(data_dir / row["path"])) for row in rows])
+
+    start = time.monotonic()
+    if kind == "ddim":
+        model = load_sampler(model_dir)
+        steps = args.steps or int(config.get("sampling_steps", 20))
+        seeds = [args.seed + i for i in range(args.num)]
+        generated = model.generate(seeds=seeds, diffusion_steps=steps)[..., 0]
+    else:
+        model = keras.saving.load_model(model_dir / "autoencoder.keras", compile=False, safe_mode=True)
+        steps, seeds = None, list(range(args.num))
+        generated = model.predict(originals[..., None], verbose=0)[..., 0]
+    model_s = time.monotonic() - start
+    start = time.monotonic()
+    audio = sound_generator.generate(generated, seeds=seeds)
+    inversion_s = time.monotonic() - start
+
+    sample_rate = transform.sample_rate
+    for i, (row, clip) in enumerate(zip(rows, audio)):
+        write_wav(out_dir / f"generated_{i:02d}.wav", clip, sample_rate)
+        source = Path(row["source_path"])
+        original = Loader(sample_rate, offset_s=row["offset_s"], duration_s=row["duration_s"]).load(source)
+        write_wav(out_dir / f"original_{i:02d}.wav", original, sample_rate)
+    generated_db = [sound_generator.normaliser.denormalise(s) for s in generated]
+    originals_db = [sound_generator.normaliser.denormalise(s) for s in originals]
+    what = f"{kind} {model_dir.name}" + (f", {steps} DDIM steps" if steps else ", reconstructions of the test clips")
+    plot_comparison(generated_db, originals_db, sample_rate, transform.hop_length, out_dir / "comparison.png", what)
+
+    audio_s = sum(len(a) for a in audio) / sample_rate
+    report = {
+        "model_dir": str(model_dir),
+        "kind": kind,
+        "num": args.num,
+        "diffusion_steps": steps,
+        "seeds": seeds,
+        "griffin_lim_iters": args.griffin_lim_iters,
+        "audio_seconds": round(audio_s, 3),
+        "model_seconds": round(model_s, 3),
+        "inversion_seconds": round(inversion_s, 3),
+        "real_time_factor": round(audio_s / (model_s + inversion_s), 2),
+        "originals": [{"clip_id": r["clip_id"], "source_path": r["source_path"], "offset_s": r["offset_s"]} for r in rows],
+    }
+    atomic_write_json(out_dir / "report.json", report)
+    print(
+        f"Wrote {args.num} generated and {args.num} original clips to {out_dir}/ "
+        f"(generated_XX.wav, original_XX.wav, comparison.png, report.json).\n"
+        f"{audio_s:.1f} s of audio in {model_s:.2f} s ({kind}) + {inversion_s:.2f} s (Griffin-Lim, "
+        f"{args.griffin_lim_iters} iterations): {report['real_time_factor']}x real time.",
+        flush=True,
+    )
+    return report
+
+
+def main(argv=None):
+    """CLI entry point; returns the exit status."""
+    try:
+        run(parse_args(argv))
+    except ParameterError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,81 @@
+"""Custom layers of the U-Net, serializable without ``Lambda`` (safe_mode loads them)."""
+
+import math
+
+import keras
+from keras import layers, ops
+
+
+@keras.saving.register_keras_serializable(package="musicgen")
+class SinusoidalEmbedding(layers.Layer):
+    """Sinusoidal embedding of the noise level.
+
+    ``emb(x) = [sin(2 pi f_k x), cos(2 pi f_k x)]`` for ``embedding_dims / 2``
+    frequencies ``f_k`` spaced geometrically in ``[1, max_frequency]``
+    (Vaswani et al., "Attention Is All You Need", 2017, section 3.5, as used on
+    noise variances in the Keras DDIM example).
+
+    Input: float tensor ``(batch, 1, 1, 1)``, the noise variance ``noise_rates**2`` in [0, 1].
+    Output: float tensor ``(batch, 1, 1, embedding_dims)``.
+    """
+
+    def __init__(self, embedding_dims=32, max_frequency=1000.0, **kwargs):
+        super().__init__(**kwargs)
+        if embedding_dims < 2 or embedding_dims % 2:
+            raise ValueError(f"embedding_dims must be an even number >= 2. Received: embedding_dims={embedding_dims}")
+        self.embedding_dims = int(embedding_dims)
+        self.max_frequency = float(max_frequency)
+
+    def call(self, x):
+        frequencies = ops.exp(
+            ops.linspace(math.log(1.0), math.log(self.max_frequency), self.embedding_dims // 2)
+        )
+        angular_speeds = ops.cast(2.0 * math.pi * frequencies, x.dtype)
+        return ops.concatenate([ops.sin(angular_speeds * x), ops.cos(angular_speeds * x)], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.embedding_dims,)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"embedding_dims": self.embedding_dims, "max_frequency": self.max_frequency})
+        return config
+
+
+@keras.saving.register_keras_serializable(package="musicgen")
+class SpatialSelfAttention(layers.Layer):
+    """Residual multi-head self-attention over all positions of a feature map.
+
+    ``y = x + MHA(GN(x))`` with the ``height * width`` positions as tokens
+    (Vaswani et al. 2017; placement at low resolutions as in Ho et al.,
+    "Denoising Diffusion Probabilistic Models", NeurIPS 2020, appendix B).
+
+    Input/output: float tensor ``(batch, height, width, channels)``; static height and width.
+    """
+
+    def __init__(self, num_heads=4, **kwargs):
+        super().__init__(**kwargs)
+        self.num_heads = int(num_heads)
+
+    def build(self, input_shape):
+        channels = input_shape[-1]
+        if channels % self.num_heads:
+            raise ValueError(
+                f"channels must be divisible by num_heads. Received: channels={channels}, num_heads={self.num_heads}"
+            )
+        self.norm = layers.GroupNormalization(groups=min(8, channels), epsilon=1e-5)
+        self.norm.build(input_shape)
+        self.attention = layers.MultiHeadAttention(self.num_heads, channels // self.num_heads)
+        token_shape = (input_shape[0], None, channels)
+        self.attention.build(token_shape, token_shape)
+
+    def call(self, x):
+        shape = ops.shape(x)
+        tokens = ops.reshape(self.norm(x), (shape[0], shape[1] * shape[2], shape[3]))
+        attended = self.attention(tokens, tokens)
+        return x + ops.reshape(attended, shape)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"num_heads": self.num_heads})
+        return config

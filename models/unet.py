@@ -1,0 +1,122 @@
+"""The denoising U-Net: a functional Keras network, no loss (the DDIM task wraps it).
+
+Layout follows the Keras DDIM example (residual blocks, skip connections,
+noise-variance embedding concatenated to the stem features), with three
+changes that make it cheap enough for a CPU on large spectrograms:
+
+* a patch stem: a ``patch_size`` x ``patch_size`` strided convolution turns each
+  patch of the spectrogram into one feature vector, and a transposed
+  convolution of the same size maps back (the patchify stem of Peebles and Xie,
+  "Scalable Diffusion Models with Transformers", ICCV 2023), so the network
+  works at 1/``patch_size`` of the input resolution without losing the input's
+  detail in a fixed transform;
+* self-attention only at the resolutions listed in ``attention_levels``;
+* a zero-initialised output layer, so the untrained network predicts zero noise
+  (Ho et al. 2020 reference implementation; Nichol and Dhariwal 2021).
+"""
+
+import keras
+from keras import layers
+
+from models.layers import SinusoidalEmbedding, SpatialSelfAttention
+
+
+def _residual_block(width, name):
+    def apply(x):
+        input_width = x.shape[-1]
+        residual = x if input_width == width else layers.Conv2D(width, 1, name=f"{name}_proj")(x)
+        x = layers.BatchNormalization(center=False, scale=False, name=f"{name}_bn")(x)
+        x = layers.Conv2D(width, 3, padding="same", activation="swish", name=f"{name}_conv1")(x)
+        x = layers.Conv2D(width, 3, padding="same", name=f"{name}_conv2")(x)
+        return layers.Add(name=f"{name}_add")([x, residual])
+
+    return apply
+
+
+def build_unet(
+    input_shape,
+    widths=(32, 64, 96, 128),
+    block_depth=2,
+    attention_levels=(3,),
+    patch_size=4,
+    embedding_dims=32,
+    embedding_max_frequency=1000.0,
+    num_heads=4,
+    name="unet",
+):
+    """Build the noise-predicting U-Net.
+
+    Args:
+        input_shape: ``(height, width, channels)`` of one sample, e.g. ``(512, 192, 1)``
+            (frequency bins, frames, 1). Height and width must be divisible by
+            ``patch_size * 2**(len(widths) - 1)``.
+        widths: channels at each resolution level, from fine to coarse; the last
+            level is the bottleneck.
+        block_depth: residual blocks per level on the way down (and up).
+        attention_levels: level indices (0 = finest) whose blocks are followed by
+            self-attention.
+        patch_size: side of the square patches of the stem (1 = no patching).
+        embedding_dims: size of the sinusoidal noise-variance embedding (even).
+        embedding_max_frequency: highest embedding frequency.
+        num_heads: attention heads (each width at an attention level must be divisible by it).
+        name: model name.
+    Returns:
+        A functional ``keras.Model`` taking ``[noisy_images (batch, *input_shape),
+        noise_variances (batch, 1, 1, 1)]`` and returning predicted noises of shape
+        ``(batch, *input_shape)``.
+    Raises:
+        ValueError: if the input size does not divide, or an argument is out of range.
+    """
+    height, width, channels = input_shape
+    levels = len(widths)
+    factor = patch_size * 2 ** (levels - 1)
+    if levels < 1 or block_depth < 1 or patch_size < 1:
+        raise ValueError(
+            f"widths must be non-empty and block_depth, patch_size >= 1. "
+            f"Received: widths={widths}, block_depth={block_depth}, patch_size={patch_size}"
+        )
+    if height % factor or width % factor:
+        raise ValueError(
+            f"Input height and width must be divisible by patch_size * 2**(len(widths)-1) = {factor}. "
+            f"Received: input_shape={tuple(input_shape)}"
+        )
+    bad_levels = [lvl for lvl in attention_levels if not 0 <= lvl < levels]
+    if bad_levels:
+        raise ValueError(f"attention_levels must index widths. Received: attention_levels={tuple(attention_levels)}")
+
+    noisy_images = keras.Input(shape=(height, width, channels), name="noisy_images")
+    noise_variances = keras.Input(shape=(1, 1, 1), name="noise_variances")
+
+    # (batch, height/p, width/p, widths[0])
+    x = layers.Conv2D(widths[0], patch_size, strides=patch_size, name="patch_stem")(noisy_images)
+    e = SinusoidalEmbedding(embedding_dims, embedding_max_frequency, name="noise_embedding")(noise_variances)
+    e = layers.UpSampling2D(size=(height // patch_size, width // patch_size), name="embedding_broadcast")(e)
+    x = layers.Concatenate(name="stem_concat")([x, e])
+
+    skips = []
+    for level, level_width in enumerate(widths[:-1]):
+        for block in range(block_depth):
+            x = _residual_block(level_width, f"down{level}_res{block}")(x)
+            if level in attention_levels:
+                x = SpatialSelfAttention(num_heads, name=f"down{level}_attn{block}")(x)
+            skips.append(x)
+        x = layers.AveragePooling2D(2, name=f"down{level}_pool")(x)
+
+    bottom = levels - 1
+    for block in range(block_depth):
+        x = _residual_block(widths[-1], f"mid_res{block}")(x)
+        if bottom in attention_levels:
+            x = SpatialSelfAttention(num_heads, name=f"mid_attn{block}")(x)
+
+    for level in reversed(range(levels - 1)):
+        x = layers.UpSampling2D(2, interpolation="bilinear", name=f"up{level}_upsample")(x)
+        for block in range(block_depth):
+            x = layers.Concatenate(name=f"up{level}_skip{block}")([x, skips.pop()])
+            x = _residual_block(widths[level], f"up{level}_res{block}")(x)
+            if level in attention_levels:
+                x = SpatialSelfAttention(num_heads, name=f"up{level}_attn{block}")(x)
+
+    outputs = layers.Conv2DTranspose(
+        channels, patch_size, strides=patch_size, kernel_initializer="zeros", name="patch_head"
+    )(x)
+    return keras.Model([noisy_images, noise_variances], outputs, name=name)

@@ -1,0 +1,247 @@
+"""The preprocessing pipeline: audio files to fixed-length dB spectrogram clips on disk.
+
+For each source record: load (resample, mono), slice into clips of
+``clip_samples`` samples every ``clip_hop_samples``, zero-pad a long enough tail,
+drop silent clips, extract the log-STFT, save. Bad files (missing, undecodable,
+empty, silent, shorter than one clip) are reported and skipped; the rest are
+written. The normaliser is then fitted on the train split.
+"""
+
+import concurrent.futures
+import dataclasses
+import multiprocessing
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from common.config import save_config
+from common.errors import ParameterError
+from preprocessing.config import PreprocessConfig
+from preprocessing.loader import Loader
+from preprocessing.log_spectrogram import LogSpectrogramExtractor
+from preprocessing.normaliser import MinMaxNormaliser
+from preprocessing.padder import Padder
+from preprocessing.saver import SPLITS, Saver
+from preprocessing.sources import discover_sources
+
+
+@dataclasses.dataclass
+class PreprocessReport:
+    """What a run wrote.
+
+    Attributes:
+        output_dir: the dataset folder.
+        clips_per_split: split -> number of clips written.
+        files_per_split: split -> number of source files that gave clips.
+        skipped: list of (source_path, reason) for files not used.
+        normaliser: the `MinMaxNormaliser` fitted on the train split.
+        wall_s: seconds the run took.
+    """
+
+    output_dir: Path
+    clips_per_split: dict
+    files_per_split: dict
+    skipped: list
+    normaliser: MinMaxNormaliser
+    wall_s: float
+
+
+def _reason(err) -> str:
+    # The path is in its own column of skipped.csv; keep the reason short.
+    return str(err).split(" Received:")[0].strip()
+
+
+class PreprocessingPipeline:
+    """Turns the configured source into a spectrogram dataset (layout: `preprocessing.saver`).
+
+    Args:
+        config: a `PreprocessConfig`.
+    """
+
+    def __init__(self, config: PreprocessConfig):
+        if not isinstance(config, PreprocessConfig):
+            raise ParameterError(f"config must be a PreprocessConfig. Received: config={type(config).__name__}")
+        self.config = config
+        self.loader = Loader(config.sample_rate, mono=True, offset_s=config.offset_s, duration_s=config.max_duration_s)
+        self.padder = Padder("constant")
+        self.transform = LogSpectrogramExtractor(
+            config.sample_rate,
+            n_fft=config.n_fft,
+            win_length=config.win_length,
+            hop_length=config.hop_length,
+            amin=config.amin,
+        )
+        self.saver = Saver(config.output_dir)
+
+    def slice_clips(self, signal):
+        """Cut ``signal`` into fixed-length clips.
+
+        Args:
+            signal: float32 array, shape `(n_samples,)`, n_samples >= clip_samples.
+        Returns:
+            list of (start_sample, n_content_samples, clip) with clip float32 of shape
+            `(clip_samples,)`; a tail clip is zero-padded and kept only if it holds
+            at least ``min_tail_fraction * clip_samples`` samples of audio.
+        """
+        clip_samples, hop = self.config.clip_samples, self.config.clip_hop_samples
+        n_samples = signal.shape[0]
+        clips = []
+        start = 0
+        while start + clip_samples <= n_samples:
+            clips.append((start, clip_samples, signal[start : start + clip_samples]))
+            start += hop
+        tail = n_samples - start
+        if start < n_samples and tail >= self.config.min_tail_fraction * clip_samples and tail > 0:
+            clips.append((start, tail, self.padder.pad_to(signal[start:], clip_samples)))
+        return clips
+
+    def process_file(self, record):
+        """Load, slice, extract and save one source file.
+
+        Args:
+            record: a `preprocessing.sources.SourceRecord`.
+        Returns:
+            list of manifest rows (dicts, see `preprocessing.saver.MANIFEST_COLUMNS`).
+        Raises:
+            ParameterError: if the file is missing, undecodable, empty, shorter
+                than one clip, or holds no clip above the silence threshold.
+        """
+        config = self.config
+        signal = self.loader.load(record.path)  # (n_samples,)
+        if signal.shape[0] < config.clip_samples:
+            raise ParameterError(
+                f"shorter than one clip: {signal.shape[0] / config.sample_rate:.3f} s "
+                f"< {config.clip_duration_s} s. Received: path={str(record.path)!r}"
+            )
+        rows = []
+        for start, n_content, clip in self.slice_clips(signal):
+            peak = float(np.max(np.abs(clip[:n_content])))
+            # peak in dBFS; a clip quieter than the threshold teaches nothing.
+            if 20.0 * np.log10(max(peak, 1e-12)) < config.silence_threshold_db:
+                continue
+            spectrogram_db = self.transform.extract(clip)  # (n_fft // 2, n_frames)
+            clip_id = f"{record.clip_prefix}__{len(rows):04d}"
+            relative = self.saver.save_spectrogram(record.split, clip_id, spectrogram_db)
+            rows.append(
+                {
+                    "clip_id": clip_id,
+                    "split": record.split,
+                    "path": relative,
+                    "source_path": str(record.path),
+                    "piece": record.piece,
+                    "offset_s": round(config.offset_s + start / config.sample_rate, 6),
+                    "duration_s": round(n_content / config.sample_rate, 6),
+                    "min_db": float(spectrogram_db.min()),
+                    "max_db": float(spectrogram_db.max()),
+                }
+            )
+        if not rows:
+            raise ParameterError(
+                f"silent: no clip peaks above {config.silence_threshold_db} dBFS. Received: path={str(record.path)!r}"
+            )
+        return rows
+
+    def _process_safely(self, record):
+        try:
+            return self.process_file(record), None
+        except ParameterError as err:
+            return [], _reason(err)
+        except Exception as err:  # a decoder's own failure on one file must not end the batch
+            return [], f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
+
+    def run(self, records=None, progress=True) -> PreprocessReport:
+        """Process every record and write the dataset folder.
+
+        Args:
+            records: list of `SourceRecord`; None discovers them from the config.
+            progress: where ``[k/N] file: n clips`` lines go: True for stderr,
+                a text stream, or None/False for nowhere.
+        Returns:
+            A `PreprocessReport`.
+        Raises:
+            ParameterError: if the source cannot be read, or no train clip was
+                written (nothing to fit the normaliser on).
+        """
+        config = self.config
+        started = time.perf_counter()
+        if records is None:
+            records = discover_sources(
+                config.source,
+                config.input_dir,
+                config.genres,
+                config.validation_fraction,
+                config.test_fraction,
+                config.split_seed,
+            )
+        results = [None] * len(records)
+        if progress is True:
+            progress = sys.stderr  # looked up now, so redirection after import is honoured
+
+        def report(k, index):
+            rows, reason = results[index]
+            message = f"{len(rows)} clips" if reason is None else f"skipped ({reason})"
+            if progress:
+                print(f"[{k}/{len(records)}] {records[index].path}: {message}", file=progress, flush=True)
+
+        if config.num_workers == 1 or len(records) <= 1:
+            for k, record in enumerate(records, start=1):
+                results[k - 1] = self._process_safely(record)
+                report(k, k - 1)
+        else:
+            # spawn, not fork: the caller may hold TensorFlow or BLAS threads.
+            with concurrent.futures.ProcessPoolExecutor(
+                max_workers=min(config.num_workers, len(records)),
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_init_worker,
+                initargs=(config,),
+            ) as executor:
+                futures = {executor.submit(_process_in_worker, record): i for i, record in enumerate(records)}
+                for k, future in enumerate(concurrent.futures.as_completed(futures), start=1):
+                    results[futures[future]] = future.result()
+                    report(k, futures[future])
+
+        manifest_rows, skipped = [], []
+        clips_per_split = dict.fromkeys(SPLITS, 0)
+        files_per_split = dict.fromkeys(SPLITS, 0)
+        for record, (rows, reason) in zip(records, results):
+            if reason is not None:
+                skipped.append((str(record.path), reason))
+                continue
+            manifest_rows.extend(rows)
+            clips_per_split[record.split] += len(rows)
+            files_per_split[record.split] += 1
+
+        self.saver.save_manifest(manifest_rows)
+        self.saver.save_skipped([{"source_path": p, "reason": r} for p, r in skipped])
+        self.saver.save_transform(self.transform)
+        save_config(config, Path(config.output_dir) / "config.yaml")
+        train_rows = [row for row in manifest_rows if row["split"] == "train"]
+        if not train_rows:
+            raise ParameterError(
+                f"No train clip was written, so there is nothing to fit the normaliser on "
+                f"({len(skipped)} of {len(records)} files skipped). Received: input_dir={config.input_dir!r}"
+            )
+        normaliser = MinMaxNormaliser.fit([r["min_db"] for r in train_rows], [r["max_db"] for r in train_rows])
+        self.saver.save_normaliser(normaliser)
+        return PreprocessReport(
+            output_dir=Path(config.output_dir),
+            clips_per_split=clips_per_split,
+            files_per_split=files_per_split,
+            skipped=skipped,
+            normaliser=normaliser,
+            wall_s=time.perf_counter() - started,
+        )
+
+
+_WORKER_PIPELINE = None
+
+
+def _init_worker(config):
+    global _WORKER_PIPELINE
+    _WORKER_PIPELINE = PreprocessingPipeline(config)
+
+
+def _process_in_worker(record):
+    return _WORKER_PIPELINE._process_safely(record)

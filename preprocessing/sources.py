@@ -1,0 +1,220 @@
+"""Finding the input audio files and their train/validation/test split.
+
+Three sources:
+    chorales  ``<input_dir>/manifest.csv`` written by the chorales recipe
+              (`preprocessing.chorales`): columns piece, split, wav_path, ...,
+              paths relative to ``input_dir``; the split is taken from it.
+    gtzan     ``<input_dir>/genres_original/<genre>/*.wav`` or
+              ``<input_dir>/<genre>/*.wav``; label = genre.
+    folder    every wav/flac/ogg/mp3 file under ``input_dir`` (recursive,
+              extension case-insensitive); label = the parent folder, relative.
+
+For gtzan and folder each file is one piece, and its split is decided by a
+stable hash (see `hash_split`), so adding files never moves the others.
+"""
+
+import csv
+import dataclasses
+import hashlib
+import re
+from pathlib import Path
+
+from common.errors import ParameterError
+
+SOURCES = ("chorales", "gtzan", "folder")
+SPLITS = ("train", "validation", "test")
+AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3")
+CHORALES_COLUMNS = ("piece", "split", "wav_path")
+
+
+@dataclasses.dataclass(frozen=True)
+class SourceRecord:
+    """One input audio file.
+
+    Attributes:
+        path: the audio file (it may not exist; the pipeline reports that).
+        piece: the piece's name (the chorale name, or the file's relative path
+            without extension).
+        split: "train", "validation" or "test".
+        label: the genre (gtzan), the parent folder (folder), or None.
+        clip_prefix: filesystem-safe, unique among the records; clip ids are
+            ``<clip_prefix>__<index:04d>``.
+    """
+
+    path: Path
+    piece: str
+    split: str
+    label: str | None = None
+    clip_prefix: str = ""
+
+
+def hash_split(key, validation_fraction, test_fraction, seed=0) -> str:
+    """The split of ``key``, stable across runs and machines.
+
+    ``u = int(sha1(f"{seed}:{key}")[:16 hex], 16) / 2**64`` in [0, 1); test if
+    ``u < test_fraction``, validation if ``u < test_fraction + validation_fraction``,
+    else train.
+
+    Args:
+        key: str, e.g. a relative path in POSIX form.
+        validation_fraction, test_fraction: floats in [0, 1), summing to < 1.
+        seed: int; a different seed gives an independent split.
+    Returns:
+        "train", "validation" or "test".
+    """
+    digest = hashlib.sha1(f"{seed}:{key}".encode("utf-8")).hexdigest()
+    u = int(digest[:16], 16) / 2.0**64
+    if u < test_fraction:
+        return "test"
+    if u < test_fraction + validation_fraction:
+        return "validation"
+    return "train"
+
+
+def _safe_name(name) -> str:
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", str(name).replace("/", "-")).strip("._-")
+    return safe or "clip"
+
+
+def _with_unique_prefixes(records):
+    """Give each record a filesystem-safe clip prefix; collisions get a short hash of the path."""
+    prefixes = [_safe_name(r.piece) for r in records]
+    counts = {}
+    for p in prefixes:
+        counts[p] = counts.get(p, 0) + 1
+    out = []
+    for record, prefix in zip(records, prefixes):
+        if counts[prefix] > 1:
+            prefix = f"{prefix}-{hashlib.sha1(str(record.path).encode('utf-8')).hexdigest()[:8]}"
+        out.append(dataclasses.replace(record, clip_prefix=prefix))
+    return out
+
+
+def _require_dir(input_dir) -> Path:
+    input_dir = Path(input_dir)
+    if not input_dir.is_dir():
+        raise ParameterError(f"Input folder not found. Received: input_dir={str(input_dir)!r}")
+    return input_dir
+
+
+def _audio_files(folder, recursive):
+    pattern = "**/*" if recursive else "*"
+    return sorted(
+        p
+        for p in folder.glob(pattern)
+        if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS and not p.name.startswith(".")
+    )
+
+
+def chorales_records(input_dir):
+    """Records from the chorales recipe's ``manifest.csv``; see the module docstring.
+
+    Raises:
+        ParameterError: if the folder or manifest is missing, lacks a column,
+            names an unknown split, or lists no pieces.
+    """
+    input_dir = _require_dir(input_dir)
+    manifest = input_dir / "manifest.csv"
+    if not manifest.is_file():
+        raise ParameterError(
+            f"Chorales manifest not found; render it with the chorales recipe first. Received: manifest={str(manifest)!r}"
+        )
+    records = []
+    with manifest.open(newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        missing = [c for c in CHORALES_COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise ParameterError(
+                f"Chorales manifest lacks column(s) {', '.join(missing)}. Received: manifest={str(manifest)!r}"
+            )
+        for line, row in enumerate(reader, start=2):
+            if row["split"] not in SPLITS:
+                raise ParameterError(
+                    f"Chorales manifest line {line}: split must be one of {', '.join(SPLITS)}. "
+                    f"Received: split={row['split']!r}"
+                )
+            records.append(SourceRecord(path=input_dir / row["wav_path"], piece=row["piece"], split=row["split"]))
+    if not records:
+        raise ParameterError(f"Chorales manifest lists no pieces. Received: manifest={str(manifest)!r}")
+    return _with_unique_prefixes(records)
+
+
+def gtzan_records(input_dir, genres=(), validation_fraction=0.1, test_fraction=0.1, seed=0):
+    """Records for the GTZAN genre collection; see the module docstring.
+
+    Args:
+        input_dir: the GTZAN folder (holding ``genres_original/`` or the genre folders).
+        genres: genre names to use; empty means all genre folders found.
+    Raises:
+        ParameterError: if the folder is missing, a requested genre is not there,
+            or no audio is found.
+    """
+    input_dir = _require_dir(input_dir)
+    root = input_dir / "genres_original" if (input_dir / "genres_original").is_dir() else input_dir
+    available = sorted(p.name for p in root.iterdir() if p.is_dir() and _audio_files(p, recursive=False))
+    if not genres:
+        genres = available
+    for genre in genres:
+        if genre not in available:
+            raise ParameterError(
+                f"Genre folder with audio not found under {str(root)!r} (available: {', '.join(available) or 'none'}). "
+                f"Received: genre={genre!r}"
+            )
+    records = []
+    for genre in genres:
+        for path in _audio_files(root / genre, recursive=False):
+            relative = path.relative_to(root).as_posix()
+            records.append(
+                SourceRecord(
+                    path=path,
+                    piece=path.stem,
+                    split=hash_split(relative, validation_fraction, test_fraction, seed),
+                    label=genre,
+                )
+            )
+    if not records:
+        raise ParameterError(f"No audio files found. Received: input_dir={str(input_dir)!r}")
+    return _with_unique_prefixes(records)
+
+
+def folder_records(input_dir, validation_fraction=0.1, test_fraction=0.1, seed=0):
+    """Records for every audio file under ``input_dir``; see the module docstring.
+
+    Raises:
+        ParameterError: if the folder is missing or holds no audio file.
+    """
+    input_dir = _require_dir(input_dir)
+    records = []
+    for path in _audio_files(input_dir, recursive=True):
+        relative = path.relative_to(input_dir)
+        parent = relative.parent.as_posix()
+        records.append(
+            SourceRecord(
+                path=path,
+                piece=relative.with_suffix("").as_posix(),
+                split=hash_split(relative.as_posix(), validation_fraction, test_fraction, seed),
+                label=None if parent == "." else parent,
+            )
+        )
+    if not records:
+        raise ParameterError(
+            f"No audio files ({', '.join(AUDIO_EXTENSIONS)}) found. Received: input_dir={str(input_dir)!r}"
+        )
+    return _with_unique_prefixes(records)
+
+
+def discover_sources(source, input_dir, genres=(), validation_fraction=0.1, test_fraction=0.1, seed=0):
+    """The records of ``source`` ("chorales", "gtzan" or "folder") under ``input_dir``.
+
+    Returns:
+        list of `SourceRecord`, in a deterministic order.
+    Raises:
+        ParameterError: for an unknown source, or as raised by the source's reader.
+    """
+    if source == "chorales":
+        return chorales_records(input_dir)
+    if source == "gtzan":
+        return gtzan_records(input_dir, genres, validation_fraction, test_fraction, seed)
+    if source == "folder":
+        return folder_records(input_dir, validation_fraction, test_fraction, seed)
+    raise ParameterError(f"Unknown source (known: {', '.join(SOURCES)}). Received: source={source!r}")

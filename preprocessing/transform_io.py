@@ -1,0 +1,66 @@
+"""Saving and loading a spectrogram transform as JSON, so its inverse matches its forward.
+
+File format: ``{"class": "<registered name>", "config": {<get_config()>}}``.
+"""
+
+import json
+from pathlib import Path
+
+from common.atomic import atomic_write_json
+from common.errors import ParameterError
+from preprocessing.log_spectrogram import LogSpectrogramExtractor
+
+# name -> class; a transform needs `get_config()` and `from_config(dict)`.
+TRANSFORMS = {}
+
+
+def register_transform(cls):
+    """Add ``cls`` to the registry under its class name (usable as a decorator); returns ``cls``."""
+    TRANSFORMS[cls.__name__] = cls
+    return cls
+
+
+register_transform(LogSpectrogramExtractor)
+
+
+def save_transform(transform, path):
+    """Write ``transform`` to ``path`` as JSON, atomically.
+
+    Args:
+        transform: an instance of a registered transform class.
+        path: destination file (str or Path), conventionally ``transform.json``.
+    Returns:
+        The destination as a ``Path``.
+    Raises:
+        ParameterError: if the transform's class is not registered.
+    """
+    name = type(transform).__name__
+    if TRANSFORMS.get(name) is not type(transform):
+        raise ParameterError(
+            f"Transform class is not registered (known: {', '.join(sorted(TRANSFORMS))}). Received: class={name!r}"
+        )
+    return atomic_write_json(path, {"class": name, "config": transform.get_config()})
+
+
+def load_transform(path):
+    """Rebuild the transform saved at ``path`` by `save_transform`.
+
+    Raises:
+        ParameterError: if the file is missing or not valid JSON of the expected
+            form, or names an unknown class.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ParameterError(f"Transform file not found. Received: path={str(path)!r}")
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ParameterError(f"Transform file is not valid JSON ({err}). Received: path={str(path)!r}") from err
+    if not isinstance(payload, dict) or not isinstance(payload.get("config"), dict) or "class" not in payload:
+        raise ParameterError(f"Transform file must hold {{'class': ..., 'config': {{...}}}}. Received: path={str(path)!r}")
+    name = payload["class"]
+    if name not in TRANSFORMS:
+        raise ParameterError(
+            f"Unknown transform class (known: {', '.join(sorted(TRANSFORMS))}). Received: class={name!r}"
+        )
+    return TRANSFORMS[name].from_config(payload["config"])

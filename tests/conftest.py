@@ -1,0 +1,54 @@
+"""Shared fixtures: a tiny preprocessed dataset made from synthetic harmonic tones.
+
+The tiny transform (8 kHz, n_fft 256, hop 64, 1.024 s clips) gives 128 x 128
+spectrograms, so tiny models train in seconds on a CPU.
+"""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import soundfile as sf  # noqa: E402
+
+from common.config import load_config  # noqa: E402
+from preprocessing.config import PreprocessConfig  # noqa: E402
+from preprocessing.pipeline import PreprocessingPipeline  # noqa: E402
+
+TINY_SAMPLE_RATE = 8000
+
+
+def write_tones(folder, count=8, seconds=3.0, sample_rate=TINY_SAMPLE_RATE):
+    """Write ``count`` WAVs of decaying harmonic notes (a few per file) into ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    t = np.arange(int(seconds * sample_rate)) / sample_rate
+    for i in range(count):
+        note_s = 0.5
+        f0 = 110.0 * 2 ** (((i * 5 + 7 * (t // note_s)) % 24) / 12)
+        envelope = np.exp(-3.0 * (t % note_s))
+        y = sum(0.3 / k * np.sin(2 * np.pi * f0 * k * t) for k in range(1, 5)) * envelope
+        sf.write(folder / f"tone{i:02d}.wav", y.astype(np.float32), sample_rate)
+    return folder
+
+
+def tiny_preprocess_config(input_dir, output_dir, **overrides):
+    """A PreprocessConfig for the tiny dataset."""
+    values = dict(
+        source="folder", input_dir=str(input_dir), output_dir=str(output_dir), sample_rate=TINY_SAMPLE_RATE,
+        n_fft=256, win_length=256, hop_length=64, clip_duration_s=1.024, validation_fraction=0.25,
+        test_fraction=0.25, num_workers=1,
+    )
+    values.update(overrides)
+    return load_config(PreprocessConfig, None, values)
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset(tmp_path_factory):
+    """Path of a preprocessed tiny dataset (128 x 128 clips, every split non-empty)."""
+    root = tmp_path_factory.mktemp("tiny")
+    audio = write_tones(root / "audio")
+    config = tiny_preprocess_config(audio, root / "stft")
+    report = PreprocessingPipeline(config).run(progress=False)
+    assert not report.skipped
+    return root / "stft"

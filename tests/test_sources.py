@@ -1,0 +1,126 @@
+"""Tests for preprocessing.sources."""
+
+import csv
+import pytest
+
+from common.errors import ParameterError
+from preprocessing.sources import SourceRecord, discover_sources, hash_split
+
+CHORALES_COLUMNS = ["piece", "split", "wav_path", "midi_path", "duration_s", "sample_rate"]
+
+
+def touch(path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"")
+    return path
+
+
+def write_chorales_manifest(folder, rows):
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / "manifest.csv").open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=CHORALES_COLUMNS)
+        writer.writeheader()
+        for piece, split in rows:
+            writer.writerow(
+                {
+                    "piece": piece,
+                    "split": split,
+                    "wav_path": f"wav/{piece}.wav",
+                    "midi_path": f"midi/{piece}.mid",
+                    "duration_s": 30.0,
+                    "sample_rate": 16000,
+                }
+            )
+
+
+def test_chorales_reads_manifest_and_split(tmp_path):
+    folder = tmp_path / "chorales"
+    write_chorales_manifest(folder, [("bwv26.6", "train"), ("bwv 40/8", "validation"), ("bwv9.7", "test")])
+    records = discover_sources("chorales", folder)
+    assert [r.piece for r in records] == ["bwv26.6", "bwv 40/8", "bwv9.7"]
+    assert [r.split for r in records] == ["train", "validation", "test"]
+    assert records[0].path == folder / "wav" / "bwv26.6.wav"
+    assert records[1].clip_prefix == "bwv_40-8"  # filesystem-safe
+
+
+def test_chorales_errors(tmp_path):
+    with pytest.raises(ParameterError, match="Input folder not found"):
+        discover_sources("chorales", tmp_path / "missing")
+    with pytest.raises(ParameterError, match="manifest not found"):
+        discover_sources("chorales", tmp_path)
+    write_chorales_manifest(tmp_path, [("a", "dev")])
+    with pytest.raises(ParameterError, match="Received: split='dev'"):
+        discover_sources("chorales", tmp_path)
+    (tmp_path / "manifest.csv").write_text("piece,wav_path\na,a.wav\n")
+    with pytest.raises(ParameterError, match="lacks column"):
+        discover_sources("chorales", tmp_path)
+
+
+@pytest.mark.parametrize("nested", [True, False])
+def test_gtzan_layouts_and_genres(tmp_path, nested):
+    root = tmp_path / "genres_original" if nested else tmp_path
+    for genre in ("blues", "jazz", "rock"):
+        for i in range(3):
+            touch(root / genre / f"{genre}.{i:05d}.wav")
+    records = discover_sources("gtzan", tmp_path, genres=("jazz", "rock"))
+    assert len(records) == 6
+    assert {r.label for r in records} == {"jazz", "rock"}
+    assert records[0].piece == "jazz.00000"
+    assert len(discover_sources("gtzan", tmp_path)) == 9
+    with pytest.raises(ParameterError, match="Received: genre='polka'"):
+        discover_sources("gtzan", tmp_path, genres=("polka",))
+
+
+def test_gtzan_split_does_not_depend_on_layout(tmp_path):
+    for base in ("a/genres_original", "b"):
+        for i in range(20):
+            touch(tmp_path / base / "jazz" / f"jazz.{i:05d}.wav")
+    splits_a = [r.split for r in discover_sources("gtzan", tmp_path / "a", test_fraction=0.3)]
+    splits_b = [r.split for r in discover_sources("gtzan", tmp_path / "b", test_fraction=0.3)]
+    assert splits_a == splits_b
+
+
+def test_folder_is_recursive_and_case_insensitive(tmp_path):
+    touch(tmp_path / "a.WAV")
+    touch(tmp_path / "sub" / "b.flac")
+    touch(tmp_path / "sub" / "deeper" / "c.Ogg")
+    touch(tmp_path / "sub" / "d.mp3")
+    touch(tmp_path / "notes.txt")
+    touch(tmp_path / ".hidden.wav")
+    records = discover_sources("folder", tmp_path)
+    assert sorted(r.piece for r in records) == ["a", "sub/b", "sub/d", "sub/deeper/c"]
+    labels = {r.piece: r.label for r in records}
+    assert labels["a"] is None and labels["sub/deeper/c"] == "sub/deeper"
+    assert all(isinstance(r, SourceRecord) and r.split in ("train", "validation", "test") for r in records)
+
+
+def test_clip_prefixes_are_unique(tmp_path):
+    touch(tmp_path / "x.wav")
+    touch(tmp_path / "x.flac")
+    touch(tmp_path / "a" / "b.wav")
+    touch(tmp_path / "a-b.wav")
+    prefixes = [r.clip_prefix for r in discover_sources("folder", tmp_path)]
+    assert len(set(prefixes)) == 4
+
+
+def test_folder_errors(tmp_path):
+    with pytest.raises(ParameterError, match="Received: input_dir="):
+        discover_sources("folder", tmp_path / "missing")
+    touch(tmp_path / "readme.txt")
+    with pytest.raises(ParameterError, match="No audio files"):
+        discover_sources("folder", tmp_path)
+    with pytest.raises(ParameterError, match="Received: source='youtube'"):
+        discover_sources("youtube", tmp_path)
+
+
+def test_hash_split_is_stable_and_proportional():
+    keys = [f"genre/file{i}.wav" for i in range(4000)]
+    splits = [hash_split(k, 0.1, 0.2, seed=0) for k in keys]
+    assert splits == [hash_split(k, 0.1, 0.2, seed=0) for k in keys]
+    assert splits.count("test") / len(keys) == pytest.approx(0.2, abs=0.03)
+    assert splits.count("validation") / len(keys) == pytest.approx(0.1, abs=0.03)
+    assert splits != [hash_split(k, 0.1, 0.2, seed=1) for k in keys]
+    assert set(hash_split(k, 0.0, 0.0) for k in keys) == {"train"}
+    # Pinned, so a change of hashing (which would reshuffle every dataset) is noticed.
+    pinned = [hash_split(f"blues/blues.{i:05d}.wav", 0.3, 0.3) for i in range(8)]
+    assert pinned == ["train", "validation", "train", "test", "test", "validation", "validation", "validation"]

@@ -1,0 +1,72 @@
+"""The U-Net builder and its custom layers."""
+
+import keras
+import numpy as np
+import pytest
+
+from models.layers import SinusoidalEmbedding, SpatialSelfAttention
+from models.unet import build_unet
+
+
+def tiny_unet(**kwargs):
+    args = dict(widths=(8, 16), block_depth=1, attention_levels=(1,), patch_size=2, embedding_dims=8, num_heads=2)
+    args.update(kwargs)
+    return build_unet((32, 16, 1), **args)
+
+
+def test_output_shape_and_zero_init():
+    network = tiny_unet()
+    images = np.random.default_rng(0).standard_normal((3, 32, 16, 1)).astype("float32")
+    variances = np.full((3, 1, 1, 1), 0.5, "float32")
+    out = network.predict([images, variances], verbose=0)
+    assert out.shape == (3, 32, 16, 1)
+    # the zero-initialised head predicts no noise before training
+    assert np.all(out == 0.0)
+
+
+def test_save_and_reload_safe_mode(tmp_path):
+    network = tiny_unet()
+    head = network.get_layer("patch_head")
+    head.set_weights([np.random.default_rng(1).standard_normal(w.shape).astype("float32") for w in head.get_weights()])
+    images = np.random.default_rng(0).standard_normal((2, 32, 16, 1)).astype("float32")
+    variances = np.full((2, 1, 1, 1), 0.3, "float32")
+    expected = network.predict([images, variances], verbose=0)
+    network.save(tmp_path / "unet.keras")
+    reloaded = keras.saving.load_model(tmp_path / "unet.keras", safe_mode=True)
+    np.testing.assert_allclose(reloaded.predict([images, variances], verbose=0), expected, atol=1e-5)
+    assert np.abs(expected).max() > 0
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(patch_size=3), "divisible"),
+        (dict(attention_levels=(5,)), "attention_levels"),
+        (dict(block_depth=0), "block_depth"),
+    ],
+)
+def test_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        tiny_unet(**kwargs)
+
+
+def test_sinusoidal_embedding_values_and_config():
+    layer = SinusoidalEmbedding(embedding_dims=6, max_frequency=100.0)
+    x = np.array([[[[0.0]]], [[[0.25]]]], "float32")
+    out = keras.ops.convert_to_numpy(layer(x))
+    assert out.shape == (2, 1, 1, 6)
+    np.testing.assert_allclose(out[0, 0, 0], [0, 0, 0, 1, 1, 1], atol=1e-6)
+    np.testing.assert_allclose(out[1, 0, 0, 0], np.sin(2 * np.pi * 0.25), atol=1e-5)
+    assert SinusoidalEmbedding.from_config(layer.get_config()).max_frequency == 100.0
+    with pytest.raises(ValueError, match="embedding_dims"):
+        SinusoidalEmbedding(embedding_dims=5)
+
+
+def test_attention_keeps_shape_and_is_residual():
+    layer = SpatialSelfAttention(num_heads=2)
+    x = np.random.default_rng(0).standard_normal((2, 4, 3, 8)).astype("float32")
+    out = keras.ops.convert_to_numpy(layer(x))
+    assert out.shape == x.shape
+    assert not np.allclose(out, x)
+    with pytest.raises(ValueError, match="num_heads"):
+        SpatialSelfAttention(num_heads=3)(x)

@@ -1,0 +1,100 @@
+"""Train the convolutional autoencoder baseline on preprocessed spectrograms.
+
+Usage:
+    python -m train.autoencoder --config configs/chorales_autoencoder.yaml [--set key=value ...]
+
+Writes into ``run_dir``: ``autoencoder.keras`` (encoder and decoder inside, no
+optimizer), ``config.yaml``, ``transform.json``, ``normalisation.json``,
+``history.csv`` and ``summary.json``. Killed and started again with the same
+command, it resumes from its last finished epoch.
+Exit status: 0 on success, 2 for bad configuration or data.
+"""
+
+import sys
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from common.atomic import atomic_path
+from common.errors import ParameterError
+from models.autoencoder import build_autoencoder
+from train.cli import parse_config
+from train.config import AutoencoderTrainConfig
+from train.data import SpectrogramData
+from train.run_folder import fit_resumable, prepare_run_dir, write_summary
+from train.strategy import get_strategy
+
+
+def save_model_atomic(model, path):
+    """Save ``model`` to ``path`` (``.keras``) without its optimizer, atomically."""
+    # a model rebuilt from its config has no optimizer (clone_model keeps it)
+    export = keras.Model.from_config(model.get_config())
+    export.set_weights(model.get_weights())
+    with atomic_path(path) as tmp:
+        export.save(tmp)
+    return Path(path)
+
+
+def train(config):
+    """Run one training; returns the summary dict written to ``summary.json``."""
+    keras.utils.set_random_seed(config.seed)
+    data = SpectrogramData(config.data_dir)
+    data_shape = data.spectrogram_shape + (1,)
+    run_dir = prepare_run_dir(config.run_dir, config, data)
+    train_ds = data.dataset("train", config.batch_size, seed=config.seed, shuffle_buffer=config.shuffle_buffer)
+    train_ds = train_ds.map(lambda x: (x, x))
+    val_ds = None
+    if config.validation_batches and data.paths("validation"):
+        val_ds = data.dataset("validation", config.batch_size, shuffle=False, repeat=True).map(lambda x: (x, x))
+
+    strategy = get_strategy(config.strategy)
+    with strategy.scope():
+        try:
+            autoencoder, _, _ = build_autoencoder(
+                data_shape, config.conv_filters, config.conv_kernels, config.conv_strides, config.latent_dim
+            )
+        except ValueError as err:
+            raise ParameterError(str(err)) from err
+        autoencoder.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss="mse")
+        # built now, so that BackupAndRestore restores the optimizer's state too on resume
+        autoencoder.optimizer.build(autoencoder.trainable_variables)
+    print(
+        f"Training autoencoder: {autoencoder.count_params():,} parameters, data {data_shape}, "
+        f"{len(data.paths('train'))} training clips, {strategy.num_replicas_in_sync} replica(s).",
+        flush=True,
+    )
+    history, seconds = fit_resumable(autoencoder, train_ds, val_ds, config, run_dir)
+    save_model_atomic(autoencoder, run_dir / "autoencoder.keras")
+
+    test_clips = data.load_split("test", limit=64)
+    test_mse = float(np.mean((autoencoder.predict(test_clips, verbose=0) - test_clips) ** 2)) if len(test_clips) else None
+    summary = {
+        "model": "autoencoder",
+        "parameters": int(autoencoder.count_params()),
+        "data_shape": list(data_shape),
+        "training_clips": len(data.paths("train")),
+        "optimizer_steps": int(autoencoder.optimizer.iterations.numpy()),
+        "epochs_this_run": len(history.epoch),
+        "train_seconds_this_run": round(seconds, 1),
+        "final_metrics": {k: float(v[-1]) for k, v in history.history.items()},
+        "test_mse_normalised": test_mse,
+    }
+    write_summary(run_dir, summary)
+    print(f"Saved the model to {run_dir}/ (test MSE {test_mse}).", flush=True)
+    return summary
+
+
+def main(argv=None):
+    """CLI entry point; returns the exit status."""
+    try:
+        config = parse_config(AutoencoderTrainConfig, __doc__.split("\n\n")[0], argv)
+        train(config)
+    except ParameterError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""Training configurations: frozen dataclasses filled from YAML and ``--set`` overrides.
+
+Every key is documented in README.md ("Configuration keys"). Load them with
+`common.config.load_config`; unknown keys and wrong types are errors.
+"""
+
+from dataclasses import dataclass
+from typing import Optional
+
+from common.errors import ParameterError
+
+STRATEGIES = ("auto", "default", "mirrored")
+
+
+def _positive(config, *names):
+    for name in names:
+        value = getattr(config, name)
+        if not value > 0:
+            raise ParameterError(f"Config key '{name}' must be > 0. Received: {name}={value!r}")
+
+
+def _common_checks(config):
+    _positive(config, "batch_size", "steps_per_epoch", "epochs", "learning_rate")
+    if config.strategy not in STRATEGIES:
+        raise ParameterError(f"strategy must be one of {STRATEGIES}. Received: strategy={config.strategy!r}")
+    if config.max_train_minutes is not None and not config.max_train_minutes > 0:
+        raise ParameterError(f"max_train_minutes must be > 0 or null. Received: max_train_minutes={config.max_train_minutes!r}")
+    if config.validation_batches < 0:
+        raise ParameterError(f"validation_batches must be >= 0. Received: validation_batches={config.validation_batches}")
+
+
+@dataclass(frozen=True)
+class AutoencoderTrainConfig:
+    """Configuration of ``python -m train.autoencoder`` (see README for each key)."""
+
+    data_dir: str = "data/chorales_stft"
+    run_dir: str = "saved_models/chorales_autoencoder"
+    conv_filters: tuple[int, ...] = (16, 32, 64, 64, 32)
+    conv_kernels: tuple[int, ...] = (3, 3, 3, 3, 3)
+    conv_strides: tuple[int, ...] = (2, 2, 2, 2, 2)
+    latent_dim: int = 128
+    batch_size: int = 16
+    learning_rate: float = 5e-4
+    epochs: int = 30
+    steps_per_epoch: int = 50
+    validation_batches: int = 4
+    max_train_minutes: Optional[float] = None
+    shuffle_buffer: int = 512
+    strategy: str = "auto"
+    seed: int = 0
+
+    def __post_init__(self):
+        _common_checks(self)
+        _positive(self, "latent_dim")
+        lengths = {len(self.conv_filters), len(self.conv_kernels), len(self.conv_strides)}
+        if len(lengths) != 1 or not self.conv_filters:
+            raise ParameterError(
+                "conv_filters, conv_kernels and conv_strides must be non-empty and of equal length. "
+                f"Received: conv_filters={self.conv_filters}, conv_kernels={self.conv_kernels}, conv_strides={self.conv_strides}"
+            )
+
+
+@dataclass(frozen=True)
+class DiffusionTrainConfig:
+    """Configuration of ``python -m train.diffusion`` (see README for each key)."""
+
+    data_dir: str = "data/chorales_stft"
+    run_dir: str = "saved_models/chorales_ddim"
+    widths: tuple[int, ...] = (32, 64, 96, 128)
+    block_depth: int = 2
+    attention_levels: tuple[int, ...] = (3,)
+    patch_size: int = 4
+    embedding_dims: int = 32
+    num_heads: int = 4
+    min_signal_rate: float = 0.02
+    max_signal_rate: float = 0.95
+    ema_momentum: float = 0.999
+    loss_type: str = "mae"
+    batch_size: int = 16
+    learning_rate: float = 1e-3
+    weight_decay: float = 1e-4
+    epochs: int = 30
+    steps_per_epoch: int = 50
+    validation_batches: int = 4
+    max_train_minutes: Optional[float] = None
+    shuffle_buffer: int = 512
+    sampling_steps: int = 20
+    strategy: str = "auto"
+    seed: int = 0
+
+    def __post_init__(self):
+        _common_checks(self)
+        _positive(self, "block_depth", "patch_size", "embedding_dims", "num_heads", "sampling_steps")
+        if not self.widths or min(self.widths) <= 0:
+            raise ParameterError(f"widths must be positive integers. Received: widths={self.widths}")
+        if self.loss_type not in ("mae", "mse"):
+            raise ParameterError(f"loss_type must be 'mae' or 'mse'. Received: loss_type={self.loss_type!r}")

@@ -1,0 +1,117 @@
+"""Train the U-Net DDIM on preprocessed spectrograms.
+
+Usage:
+    python -m train.diffusion --config configs/chorales_ddim.yaml [--set key=value ...]
+
+Reads the dataset written by ``python -m preprocessing.run`` (``data_dir``),
+trains under the configured ``tf.distribute`` strategy, and writes into
+``run_dir``: ``network.keras`` + ``diffusion.json`` (the EMA network and its
+settings, what sampling needs), ``config.yaml``, ``transform.json``,
+``normalisation.json``, ``history.csv`` and ``summary.json``. Killed and started
+again with the same command, it resumes from its last finished epoch.
+Exit status: 0 on success, 2 for bad configuration or data.
+"""
+
+import sys
+import time
+
+import keras
+
+from common.errors import ParameterError
+from models.ddim import DiffusionModel, save_sampler
+from models.noise_schedule import CosineNoiseSchedule
+from models.unet import build_unet
+from train.cli import parse_config
+from train.config import DiffusionTrainConfig
+from train.data import SpectrogramData
+from train.run_folder import fit_resumable, prepare_run_dir, write_summary
+from train.strategy import get_strategy
+
+
+def build_model(config, data_shape, data_mean, data_std):
+    """The compiled `DiffusionModel` for ``config`` (call inside a strategy scope)."""
+    try:
+        network = build_unet(
+            data_shape,
+            widths=config.widths,
+            block_depth=config.block_depth,
+            attention_levels=config.attention_levels,
+            patch_size=config.patch_size,
+            embedding_dims=config.embedding_dims,
+            num_heads=config.num_heads,
+        )
+    except ValueError as err:
+        raise ParameterError(str(err)) from err
+    model = DiffusionModel(
+        network,
+        CosineNoiseSchedule(config.min_signal_rate, config.max_signal_rate),
+        data_mean=data_mean,
+        data_std=data_std,
+        ema_momentum=config.ema_momentum,
+        loss_type=config.loss_type,
+        clip_range=(0.0, 1.0),
+    )
+    model.compile(optimizer=keras.optimizers.AdamW(config.learning_rate, weight_decay=config.weight_decay))
+    # built now, so that BackupAndRestore restores the optimizer's state too on resume
+    model.optimizer.build(model.network.trainable_variables)
+    return model
+
+
+def train(config):
+    """Run one training; returns the summary dict written to ``summary.json``."""
+    keras.utils.set_random_seed(config.seed)
+    data = SpectrogramData(config.data_dir)
+    data_shape = data.spectrogram_shape + (1,)
+    data_mean, data_std = data.moments("train", seed=config.seed)
+    run_dir = prepare_run_dir(config.run_dir, config, data)
+    train_ds = data.dataset("train", config.batch_size, seed=config.seed, shuffle_buffer=config.shuffle_buffer)
+    val_ds = None
+    if config.validation_batches and data.paths("validation"):
+        val_ds = data.dataset("validation", config.batch_size, shuffle=False, repeat=True)
+
+    strategy = get_strategy(config.strategy)
+    with strategy.scope():
+        model = build_model(config, data_shape, data_mean, data_std)
+    print(
+        f"Training DDIM: {model.network.count_params():,} parameters, data {data_shape}, "
+        f"{len(data.paths('train'))} training clips, {strategy.num_replicas_in_sync} replica(s).",
+        flush=True,
+    )
+    history, seconds = fit_resumable(model, train_ds, val_ds, config, run_dir)
+    save_sampler(model, run_dir)
+
+    start = time.monotonic()
+    model.generate(num_images=1, diffusion_steps=config.sampling_steps)
+    sampling_s = time.monotonic() - start
+    summary = {
+        "model": "ddim",
+        "parameters": int(model.network.count_params()),
+        "data_shape": list(data_shape),
+        "training_clips": len(data.paths("train")),
+        "optimizer_steps": int(model.optimizer.iterations.numpy()),
+        "epochs_this_run": len(history.epoch),
+        "train_seconds_this_run": round(seconds, 1),
+        "final_metrics": {k: float(v[-1]) for k, v in history.history.items()},
+        "data_mean": data_mean,
+        "data_std": data_std,
+        "sampling_seconds_one_clip": round(sampling_s, 3),
+        "sampling_steps": config.sampling_steps,
+    }
+    write_summary(run_dir, summary)
+    print(f"Saved the model to {run_dir}/ ({summary['optimizer_steps']} steps, {seconds / 60:.1f} min).", flush=True)
+    return summary
+
+
+def main(argv=None):
+    """CLI entry point; returns the exit status."""
+    try:
+        config = parse_config(DiffusionTrainConfig, __doc__.split("\n\n")[0], argv)
+        train(config)
+    except ParameterError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
