@@ -11,7 +11,7 @@ reconstructs the test clips. Either way it takes ``--num`` real clips from
 the test split of the dataset the model was trained on, and writes into
 ``--out``: ``generated_XX.wav``, ``original_XX.wav``, ``comparison.png``
 (spectrograms, generated above, originals below) and ``report.json``
-(timings). Exit status: 0 on success, 2 for a bad model folder or argument.
+(timings, and descriptors of both sets from `generate.audio_statistics`). Exit status: 0 on success, 2 for a bad model folder or argument.
 """
 
 import argparse
@@ -24,7 +24,9 @@ import soundfile as sf
 import yaml
 
 from common.atomic import atomic_path, atomic_write_json
+from common.cli import exit_status
 from common.errors import ParameterError
+from generate.audio_statistics import mean_statistics
 from generate.plots import plot_comparison
 from generate.sound_generator import SoundGenerator
 
@@ -123,11 +125,13 @@ def run(args):
     inversion_s = time.monotonic() - start
 
     sample_rate = transform.sample_rate
+    original_audio = []
     for i, (row, clip) in enumerate(zip(rows, audio)):
         write_wav(out_dir / f"generated_{i:02d}.wav", clip, sample_rate)
         source = Path(row["source_path"])
         original = Loader(sample_rate, offset_s=row["offset_s"], duration_s=row["duration_s"]).load(source)
         write_wav(out_dir / f"original_{i:02d}.wav", original, sample_rate)
+        original_audio.append(original)
     generated_db = [sound_generator.normaliser.denormalise(s) for s in generated]
     originals_db = [sound_generator.normaliser.denormalise(s) for s in originals]
     what = f"{kind} {model_dir.name}" + (f", {steps} DDIM steps" if steps else ", reconstructions of the test clips")
@@ -145,6 +149,10 @@ def run(args):
         "model_seconds": round(model_s, 3),
         "inversion_seconds": round(inversion_s, 3),
         "real_time_factor": round(audio_s / (model_s + inversion_s), 2),
+        "statistics": {
+            "generated": mean_statistics(audio, sample_rate),
+            "original": mean_statistics(original_audio, sample_rate),
+        },
         "originals": [{"clip_id": r["clip_id"], "source_path": r["source_path"], "offset_s": r["offset_s"]} for r in rows],
     }
     atomic_write_json(out_dir / "report.json", report)
@@ -155,17 +163,15 @@ def run(args):
         f"{args.griffin_lim_iters} iterations): {report['real_time_factor']}x real time.",
         flush=True,
     )
+    print(f"{'mean over clips':<22}" + "".join(f"{key:>22}" for key in report["statistics"]["original"]))
+    for name, values in report["statistics"].items():
+        print(f"{name:<22}" + "".join(f"{value:>22.3f}" for value in values.values()))
     return report
 
 
 def main(argv=None):
-    """CLI entry point; returns the exit status."""
-    try:
-        run(parse_args(argv))
-    except ParameterError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    return 0
+    """CLI entry point; returns the exit status (0 success, 2 bad model folder or argument)."""
+    return exit_status(lambda: run(parse_args(argv)))
 
 
 if __name__ == "__main__":

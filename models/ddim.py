@@ -18,7 +18,6 @@ example it reads the batch size from the tensor (correct per replica under
 ``tf.distribute``), takes its schedule as an object, and serializes fully.
 """
 
-import json
 from pathlib import Path
 
 import keras
@@ -27,6 +26,7 @@ from keras import ops
 
 from common.atomic import atomic_path, atomic_write_json
 from common.errors import ParameterError
+from common.json_file import read_json_mapping
 from models.noise_schedule import CosineNoiseSchedule
 
 
@@ -271,14 +271,13 @@ def load_sampler(folder):
         ParameterError: if either file is missing or unreadable.
     """
     folder = Path(folder)
-    for name in ("network.keras", "diffusion.json"):
-        if not (folder / name).is_file():
-            raise ParameterError(f"Model folder lacks {name}. Received: model_dir={str(folder)!r}")
+    if not (folder / "network.keras").is_file():
+        raise ParameterError(f"Model folder lacks network.keras. Received: model_dir={str(folder)!r}")
+    config = read_json_mapping(folder / "diffusion.json", "Diffusion settings file")
     try:
-        config = json.loads((folder / "diffusion.json").read_text(encoding="utf-8"))
         network = keras.saving.load_model(folder / "network.keras", compile=False, safe_mode=True)
-    except Exception as err:  # corrupt JSON or .keras archive
-        raise ParameterError(f"Could not read the diffusion model ({err}). Received: model_dir={str(folder)!r}") from err
+    except Exception as err:  # a corrupt or foreign .keras archive
+        raise ParameterError(f"Could not read network.keras ({err}). Received: model_dir={str(folder)!r}") from err
     config["network"] = network
     config["schedule"] = keras.saving.deserialize_keras_object(config["schedule"])
     return DiffusionModel(**config)

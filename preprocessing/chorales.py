@@ -48,6 +48,7 @@ from pathlib import Path
 import numpy as np
 
 from common.atomic import atomic_write_bytes, atomic_write_json, atomic_write_text
+from common.cli import exit_status
 from common.errors import ParameterError
 
 SPLITS = ("train", "validation", "test")
@@ -752,27 +753,21 @@ def _parse_args(argv):
     return parser.parse_args(argv)
 
 
-def main(argv=None) -> int:
-    """Command-line entry point. Returns 0 if every piece is rendered, 1 if some were skipped, 2 for bad arguments."""
-    args = _parse_args(argv)
-    try:
-        report = build_chorales(
-            args.out,
-            sample_rate=args.sample_rate,
-            program=args.program,
-            soundfont=args.soundfont,
-            seed=args.seed,
-            fractions=args.fractions,
-            limit=args.limit,
-            workers=args.workers,
-            overwrite=args.overwrite,
-            max_duration_s=args.max_duration_s,
-            timeout_s=args.timeout_s,
-        )
-    except ParameterError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-
+def render_from_args(args) -> int:
+    """Run `build_chorales` for parsed arguments and print the report; 0 all rendered, 1 some skipped."""
+    report = build_chorales(
+        args.out,
+        sample_rate=args.sample_rate,
+        program=args.program,
+        soundfont=args.soundfont,
+        seed=args.seed,
+        fractions=args.fractions,
+        limit=args.limit,
+        workers=args.workers,
+        overwrite=args.overwrite,
+        max_duration_s=args.max_duration_s,
+        timeout_s=args.timeout_s,
+    )
     durations = report.split_durations_s()
     counts = report.split_counts()
     print(
@@ -789,6 +784,11 @@ def main(argv=None) -> int:
             print(f"  {piece}: {reason}", file=sys.stderr)
         return 1
     return 0
+
+
+def main(argv=None) -> int:
+    """Command-line entry point. Returns 0 if every piece is rendered, 1 if some were skipped, 2 for bad arguments."""
+    return exit_status(render_from_args, _parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -5,12 +5,11 @@ spectrogram has no original whose per-clip min/max could undo its normalisation.
 (Per-clip min/max are still kept in the dataset manifest.)
 """
 
-import json
-from pathlib import Path
 
 import numpy as np
 
 from common.errors import ParameterError
+from common.json_file import read_json_mapping
 
 
 def _finite_number(name, value):
@@ -115,13 +114,4 @@ def load_normaliser(path) -> MinMaxNormaliser:
     Raises:
         ParameterError: if the file is missing, not JSON, or holds a bad config.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise ParameterError(f"Normalisation file not found. Received: path={str(path)!r}")
-    try:
-        config = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ParameterError(f"Normalisation file is not valid JSON ({err}). Received: path={str(path)!r}") from err
-    if not isinstance(config, dict):
-        raise ParameterError(f"Normalisation file must hold a mapping. Received: path={str(path)!r}")
-    return MinMaxNormaliser.from_config(config)
+    return MinMaxNormaliser.from_config(read_json_mapping(path, "Normalisation file"))

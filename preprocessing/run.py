@@ -13,47 +13,27 @@ Exit status: 0 when every file was used, 1 when some files were skipped (they
 are listed), 2 for bad configuration or input (message on stderr).
 """
 
-import argparse
 import sys
 
-from common.config import load_config, parse_overrides
-from common.errors import ParameterError
+from common.cli import config_from_args, config_parser, exit_status
 from preprocessing.config import PreprocessConfig
 from preprocessing.pipeline import PreprocessingPipeline
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m preprocessing.run",
-        description="Turn audio files into fixed-length log-STFT spectrogram clips (dB, float32 .npy), "
+def build_parser():
+    """The CLI's ``ArgumentParser`` (``--config``, ``--set``)."""
+    return config_parser(
+        "python -m preprocessing.run",
+        "Turn audio files into fixed-length log-STFT spectrogram clips (dB, float32 .npy), "
         "with a manifest, the transform and train-split normalisation statistics.",
-        epilog="example:\n  python -m preprocessing.run --config configs/chorales_stft.yaml --set num_workers=1\n\n"
+        "example:\n  python -m preprocessing.run --config configs/chorales_stft.yaml --set num_workers=1\n\n"
         "exit status: 0 all files used, 1 some files skipped (listed, and in skipped.csv), 2 bad config or input.",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "--config", default=None, help="YAML file of PreprocessConfig keys (omitted: the built-in defaults)."
-    )
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="Override one config key after the file; repeatable. Values are read as YAML (e.g. genres=[jazz,rock]).",
-    )
-    return parser
 
 
-def main(argv=None) -> int:
-    """Run the pipeline; returns the exit status (0 all used, 1 some skipped, 2 bad input)."""
-    args = build_parser().parse_args(argv)
-    try:
-        config = load_config(PreprocessConfig, args.config, parse_overrides(args.overrides))
-        report = PreprocessingPipeline(config).run()
-    except ParameterError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+def preprocess(args) -> int:
+    """Run the pipeline for parsed arguments and print the report; 0 all used, 1 some skipped."""
+    report = PreprocessingPipeline(config_from_args(PreprocessConfig, args)).run()
     total = sum(report.clips_per_split.values())
     print(f"Wrote {total} clips to {report.output_dir} in {report.wall_s:.1f} s")
     for split, n_clips in report.clips_per_split.items():
@@ -67,6 +47,11 @@ def main(argv=None) -> int:
             print(f"  {path}: {reason}")
         return 1
     return 0
+
+
+def main(argv=None) -> int:
+    """Run the pipeline; returns the exit status (0 all used, 1 some skipped, 2 bad input)."""
+    return exit_status(preprocess, build_parser().parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -3,11 +3,10 @@
 File format: ``{"class": "<registered name>", "config": {<get_config()>}}``.
 """
 
-import json
-from pathlib import Path
 
 from common.atomic import atomic_write_json
 from common.errors import ParameterError
+from common.json_file import read_json_mapping
 from preprocessing.log_spectrogram import LogSpectrogramExtractor
 
 # name -> class; a transform needs `get_config()` and `from_config(dict)`.
@@ -49,14 +48,8 @@ def load_transform(path):
         ParameterError: if the file is missing or not valid JSON of the expected
             form, or names an unknown class.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise ParameterError(f"Transform file not found. Received: path={str(path)!r}")
-    try:
-        payload = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ParameterError(f"Transform file is not valid JSON ({err}). Received: path={str(path)!r}") from err
-    if not isinstance(payload, dict) or not isinstance(payload.get("config"), dict) or "class" not in payload:
+    payload = read_json_mapping(path, "Transform file")
+    if not isinstance(payload.get("config"), dict) or "class" not in payload:
         raise ParameterError(f"Transform file must hold {{'class': ..., 'config': {{...}}}}. Received: path={str(path)!r}")
     name = payload["class"]
     if name not in TRANSFORMS:

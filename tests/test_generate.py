@@ -73,6 +73,8 @@ def test_generate_cli_writes_wavs_plot_and_report(runs, tmp_path, kind):
     report = json.loads((out / "report.json").read_text())
     assert report["kind"] == ("ddim" if kind == "ddim" else "autoencoder")
     assert report["real_time_factor"] > 0
+    assert set(report["statistics"]) == {"generated", "original"}
+    assert report["statistics"]["original"]["rms_db"] > -40
     if kind == "ddim":
         assert report["seeds"] == [5, 6]
 

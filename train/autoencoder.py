@@ -17,9 +17,9 @@ import keras
 import numpy as np
 
 from common.atomic import atomic_path
+from common.cli import config_from_args, config_parser, exit_status
 from common.errors import ParameterError
 from models.autoencoder import build_autoencoder
-from train.cli import parse_config
 from train.config import AutoencoderTrainConfig
 from train.data import SpectrogramData
 from train.run_folder import fit_resumable, prepare_run_dir, write_summary
@@ -86,14 +86,9 @@ def train(config):
 
 
 def main(argv=None):
-    """CLI entry point; returns the exit status."""
-    try:
-        config = parse_config(AutoencoderTrainConfig, __doc__.split("\n\n")[0], argv)
-        train(config)
-    except ParameterError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    return 0
+    """CLI entry point; returns the exit status (0 success, 2 bad configuration or data)."""
+    args = config_parser("python -m train.autoencoder", __doc__.split("\n\n")[0]).parse_args(argv)
+    return exit_status(lambda: train(config_from_args(AutoencoderTrainConfig, args)))
 
 
 if __name__ == "__main__":

@@ -17,11 +17,11 @@ import time
 
 import keras
 
+from common.cli import config_from_args, config_parser, exit_status
 from common.errors import ParameterError
 from models.ddim import DiffusionModel, save_sampler
 from models.noise_schedule import CosineNoiseSchedule
 from models.unet import build_unet
-from train.cli import parse_config
 from train.config import DiffusionTrainConfig
 from train.data import SpectrogramData
 from train.run_folder import fit_resumable, prepare_run_dir, write_summary
@@ -103,14 +103,9 @@ def train(config):
 
 
 def main(argv=None):
-    """CLI entry point; returns the exit status."""
-    try:
-        config = parse_config(DiffusionTrainConfig, __doc__.split("\n\n")[0], argv)
-        train(config)
-    except ParameterError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    return 0
+    """CLI entry point; returns the exit status (0 success, 2 bad configuration or data)."""
+    args = config_parser("python -m train.diffusion", __doc__.split("\n\n")[0]).parse_args(argv)
+    return exit_status(lambda: train(config_from_args(DiffusionTrainConfig, args)))
 
 
 if __name__ == "__main__":
