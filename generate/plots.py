@@ -36,7 +36,7 @@ def plot_comparison(generated_db, originals_db, sample_rate, hop_length, path, t
                 axis.axis("off")
                 continue
             librosa.display.specshow(
-                spectrograms[column], sr=sample_rate, hop_length=hop_length, x_axis="time", y_axis="hz",
+                spectrograms[column], sr=sample_rate, hop_length=hop_length, x_axis="time", y_axis="log",
                 ax=axis, vmin=vmin, vmax=vmax, cmap="magma",
             )
             axis.set_title(f"{label} {column}", fontsize=9)

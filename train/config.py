@@ -84,7 +84,7 @@ class DiffusionTrainConfig:
     validation_batches: int = 4
     max_train_minutes: Optional[float] = None
     shuffle_buffer: int = 512
-    sampling_steps: int = 20
+    sampling_steps: int = 10
     strategy: str = "auto"
     seed: int = 0
 
