@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-export TF_CPP_MIN_LOG_LEVEL=2 PYTHONWARNINGS=ignore
+export TF_CPP_MIN_LOG_LEVEL=3 PYTHONWARNINGS=ignore  # 3: no C++ INFO/WARNING/ERROR lines (e.g. "no CUDA driver" on CPU)
 PY=.venv/bin/python
 
 # Steps below skip what is already done, so the script can be re-run.

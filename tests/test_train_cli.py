@@ -26,7 +26,8 @@ def test_autoencoder_cli(tiny_dataset, tmp_path):
     argv = overrides([f"data_dir={tiny_dataset}", f"run_dir={run}", "conv_filters=[4,8]", "conv_kernels=[3,3]",
                       "conv_strides=[2,2]", "latent_dim=8", "batch_size=4", "epochs=2", "steps_per_epoch=2"])
     assert train_autoencoder.main(argv) == 0
-    for name in ("autoencoder.keras", "config.yaml", "transform.json", "normalisation.json", "history.csv", "summary.json"):
+    for name in ("autoencoder.keras", "config.yaml", "transform.json", "normalisation.json", "history.csv",
+                 "history.png", "summary.json"):
         assert (run / name).is_file(), name
     model = keras.saving.load_model(run / "autoencoder.keras", safe_mode=True)
     assert model.output_shape == (None, 128, 128, 1)

@@ -2,8 +2,8 @@
 
 A finished run folder holds the model, ``config.yaml`` (the resolved config),
 ``transform.json`` and ``normalisation.json`` (copied from the dataset, so the
-inverse always uses the forward's parameters and statistics), ``history.csv``
-and ``summary.json``. While training it also holds ``checkpoints/`` (Keras
+inverse always uses the forward's parameters and statistics), ``history.csv``,
+``history.png`` and ``summary.json``. While training it also holds ``checkpoints/`` (Keras
 ``BackupAndRestore``): a killed run started again with the same command
 resumes from the last finished epoch.
 """
@@ -17,6 +17,7 @@ import keras
 
 from common.atomic import atomic_write_json
 from common.config import save_config
+from train.history_plot import plot_history
 
 
 class TimeBudget(keras.callbacks.Callback):
@@ -84,6 +85,7 @@ def fit_resumable(model, train_ds, val_ds, config, run_dir):
         callbacks=callbacks,
         verbose=1 if sys.stdout.isatty() else 2,
     )
+    plot_history(run_dir / "history.csv")
     return history, time.monotonic() - start
 
 
