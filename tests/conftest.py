@@ -52,3 +52,20 @@ def tiny_dataset(tmp_path_factory):
     report = PreprocessingPipeline(config).run(progress=False)
     assert not report.skipped
     return root / "stft"
+
+
+@pytest.fixture(scope="session")
+def runs(tiny_dataset, tmp_path_factory):
+    """Folder holding two tiny trained run folders, ``ddim`` and ``ae``, on the tiny dataset."""
+    from train import autoencoder as train_autoencoder
+    from train import diffusion as train_diffusion
+
+    root = tmp_path_factory.mktemp("runs")
+    common = [f"data_dir={tiny_dataset}", "batch_size=4", "epochs=1", "steps_per_epoch=2", "validation_batches=0"]
+    ddim = common + [f"run_dir={root / 'ddim'}", "widths=[8,16]", "block_depth=1", "attention_levels=[]",
+                     "embedding_dims=8", "sampling_steps=2"]
+    ae = common + [f"run_dir={root / 'ae'}", "conv_filters=[4,8]", "conv_kernels=[3,3]", "conv_strides=[2,2]",
+                   "latent_dim=8"]
+    assert train_diffusion.main([arg for pair in ddim for arg in ("--set", pair)]) == 0
+    assert train_autoencoder.main([arg for pair in ae for arg in ("--set", pair)]) == 0
+    return root

@@ -11,26 +11,6 @@ from generate import sounds
 from generate.sound_generator import SoundGenerator
 from preprocessing.log_spectrogram import LogSpectrogramExtractor
 from preprocessing.normaliser import MinMaxNormaliser
-from train import autoencoder as train_autoencoder
-from train import diffusion as train_diffusion
-
-
-def _set(pairs):
-    return [arg for pair in pairs for arg in ("--set", pair)]
-
-
-@pytest.fixture(scope="module")
-def runs(tiny_dataset, tmp_path_factory):
-    root = tmp_path_factory.mktemp("runs")
-    common = [f"data_dir={tiny_dataset}", "batch_size=4", "epochs=1", "steps_per_epoch=2", "validation_batches=0"]
-    assert train_diffusion.main(_set(common + [
-        f"run_dir={root / 'ddim'}", "widths=[8,16]", "block_depth=1", "attention_levels=[]", "embedding_dims=8",
-        "sampling_steps=2",
-    ])) == 0
-    assert train_autoencoder.main(_set(common + [
-        f"run_dir={root / 'ae'}", "conv_filters=[4,8]", "conv_kernels=[3,3]", "conv_strides=[2,2]", "latent_dim=8",
-    ])) == 0
-    return root
 
 
 def test_sound_generator_inverts_a_real_spectrogram():

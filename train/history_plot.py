@@ -12,6 +12,14 @@ import matplotlib.pyplot as plt  # noqa: E402
 from common.atomic import atomic_write_bytes  # noqa: E402
 
 
+def _number(text):
+    # CSVLogger writes "NA" for a metric an epoch did not report
+    try:
+        return float(text)
+    except ValueError:
+        return float("nan")
+
+
 def plot_history(history_csv, path=None):
     """Plot every metric column of a Keras ``CSVLogger`` file against the epoch.
 
@@ -35,7 +43,7 @@ def plot_history(history_csv, path=None):
     for axis, name in zip(axes[0], metrics):
         for column, style in ((name, "-"), (f"val_{name}", "--")):
             if column in rows[0]:
-                axis.plot(epochs, [float(row[column]) for row in rows], style, label=column)
+                axis.plot(epochs, [_number(row[column]) for row in rows], style, label=column)
         axis.set_yscale("log")
         axis.set_xlabel("epoch")
         axis.set_title(name, fontsize=10)
