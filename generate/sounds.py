@@ -62,6 +62,12 @@ def test_clips(data_dir, num, seed):
     """
     from preprocessing.saver import read_manifest
 
+    if not (Path(data_dir) / "manifest.csv").is_file():
+        raise ParameterError(
+            "The originals come from the test split of the model's dataset, which is not there: build it "
+            "(bash scripts/demo.sh does, or python -m preprocessing.chorales and python -m preprocessing.run) "
+            f"or pass --data. Received: data_dir={str(data_dir)!r}"
+        )
     rows = [row for row in read_manifest(data_dir) if row["split"] == "test"]
     if not rows:
         raise ParameterError(f"The dataset has no test clips. Received: data_dir={str(data_dir)!r}")
@@ -76,6 +82,7 @@ def write_wav(path, audio, sample_rate):
 
 
 def parse_args(argv):
+    """Parse and check the CLI arguments. Raises ParameterError for --num or --steps below 1."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=DEFAULT_MODEL, help=f"trained model folder (default {DEFAULT_MODEL})")
     parser.add_argument("--num", type=int, default=4, help="clips to generate and to compare with (default 4)")

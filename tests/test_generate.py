@@ -83,3 +83,8 @@ def test_generate_cli_model_without_statistics(runs, tmp_path, capsys):
     (broken / "normalisation.json").unlink()
     assert sounds.main(["--model", str(broken), "--num", "1"]) == 2
     assert "normalisation.json" in capsys.readouterr().err
+
+
+def test_generate_cli_without_the_dataset(runs, tmp_path, capsys):
+    assert sounds.main(["--model", str(runs / "ddim"), "--data", str(tmp_path / "no_data"), "--num", "1"]) == 2
+    assert "no_data" in capsys.readouterr().err
