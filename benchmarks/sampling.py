@@ -26,7 +26,8 @@ def main(argv=None):
 
     model = load_sampler(args.model)
     sound_generator = SoundGenerator.from_model_dir(args.model, n_iter=args.griffin_lim_iters)
-    model.generate(num_images=2, diffusion_steps=2)  # warm-up: traces the network
+    # warm-up, not timed: traces the network for this batch size and runs Griffin-Lim once
+    sound_generator.generate(model.generate(num_images=args.num, diffusion_steps=1)[:1])
     clip_s = model.data_shape[1] * sound_generator.transform.hop_length / sound_generator.transform.sample_rate
     print(f"model {args.model}: {model.network.count_params():,} parameters, clip {clip_s:.3f} s, {args.num} clips")
     print(f"{'steps':>5} {'network s/clip':>15} {'Griffin-Lim s/clip':>19} {'total s/clip':>13} {'x real time':>12}")

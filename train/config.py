@@ -67,7 +67,7 @@ class DiffusionTrainConfig:
     data_dir: str = "data/chorales_stft"
     run_dir: str = "saved_models/chorales_ddim"
     widths: tuple[int, ...] = (32, 64, 96, 128)
-    block_depth: int = 2
+    block_depth: int = 1
     attention_levels: tuple[int, ...] = (3,)
     patch_size: int = 4
     embedding_dims: int = 32
