@@ -46,10 +46,6 @@ class SpectrogramData:
         """Absolute ``.npy`` paths of one split (``train``, ``validation`` or ``test``), manifest order."""
         return [str(self.data_dir / row["path"]) for row in self.rows if row["split"] == split]
 
-    def rows_of(self, split):
-        """Manifest rows (dicts) of one split."""
-        return [row for row in self.rows if row["split"] == split]
-
     def _load(self, path):
         spectrogram = np.load(path.decode() if isinstance(path, bytes) else path)
         if spectrogram.shape != self.spectrogram_shape:
