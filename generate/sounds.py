@@ -29,6 +29,7 @@ from common.errors import ParameterError
 from generate.audio_statistics import mean_statistics
 from generate.plots import plot_comparison
 from generate.sound_generator import SoundGenerator
+from train.config import DiffusionTrainConfig
 
 DEFAULT_MODEL = "saved_models/chorales_ddim"
 
@@ -119,7 +120,7 @@ def run(args):
     start = time.monotonic()
     if kind == "ddim":
         model = load_sampler(model_dir)
-        steps = args.steps or int(config.get("sampling_steps", 20))
+        steps = args.steps or int(config.get("sampling_steps", DiffusionTrainConfig.sampling_steps))
         seeds = [args.seed + i for i in range(args.num)]
         generated = model.generate(seeds=seeds, diffusion_steps=steps)[..., 0]
     else:

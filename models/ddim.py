@@ -166,7 +166,7 @@ class DiffusionModel(keras.Model):
         """
         import tensorflow as tf
 
-        if getattr(self, "_compiled_denoise", None) is None:
+        if self._compiled_denoise is None:
             # tracing the EMA network once halves the per-step cost of eager calls on CPU
             self._compiled_denoise = tf.function(
                 lambda x, n, s: self.denoise(x, n, s, training=False), reduce_retracing=True
