@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the project needs: the FluidSynth library (system package) and a
-# Python virtual environment at .venv with requirements.txt.
+# Python virtual environment at .venv with requirements.txt, plus the musicnn
+# package's weights (installed without its dependencies; see evaluation/musicnn.py).
 # Usage: bash scripts/setup.sh        (idempotent; run from anywhere)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,4 +32,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -r requirements.txt
+# musicnn only for its trained weights (evaluation/musicnn.py ports the network to Keras 3);
+# --no-deps because its metadata pins numpy<1.17, which nothing here uses.
+.venv/bin/python -m pip install -q --no-deps "musicnn==0.1.0"
 echo "Set-up done: .venv ready."

@@ -1,0 +1,1 @@
+"""Evaluation: musicnn embeddings, FAD, KID, spectrogram metrics, reference degradations."""
