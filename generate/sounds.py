@@ -21,7 +21,6 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-import yaml
 
 from common.atomic import atomic_path, atomic_write_json
 from common.cli import exit_status
@@ -29,28 +28,9 @@ from common.errors import ParameterError
 from generate.audio_statistics import mean_statistics
 from generate.plots import plot_comparison
 from generate.sound_generator import SoundGenerator
-from train.config import DiffusionTrainConfig
+from generate.trained_model import TrainedModel, model_kind, run_config
 
 DEFAULT_MODEL = "saved_models/chorales_ddim"
-
-
-def model_kind(model_dir):
-    """``"ddim"`` or ``"autoencoder"`` from the files in ``model_dir``.
-
-    Raises:
-        ParameterError: if the folder is missing or holds neither model.
-    """
-    model_dir = Path(model_dir)
-    if not model_dir.is_dir():
-        raise ParameterError(f"Model folder not found. Received: model_dir={str(model_dir)!r}")
-    if (model_dir / "diffusion.json").is_file():
-        return "ddim"
-    if (model_dir / "autoencoder.keras").is_file():
-        return "autoencoder"
-    raise ParameterError(
-        "Model folder holds neither diffusion.json + network.keras (DDIM) nor autoencoder.keras. "
-        f"Received: model_dir={str(model_dir)!r}"
-    )
 
 
 def test_clips(data_dir, num, seed):
@@ -102,31 +82,22 @@ def parse_args(argv):
 
 def run(args):
     """Generate, write and report; returns the report dict."""
-    import keras
-
-    from models.ddim import load_sampler
     from preprocessing.loader import Loader
 
     model_dir = Path(args.model)
     kind = model_kind(model_dir)
     sound_generator = SoundGenerator.from_model_dir(model_dir, n_iter=args.griffin_lim_iters)
     transform = sound_generator.transform
-    config = yaml.safe_load((model_dir / "config.yaml").read_text()) if (model_dir / "config.yaml").is_file() else {}
-    data_dir = Path(args.data or config.get("data_dir", ""))
+    data_dir = Path(args.data or run_config(model_dir).get("data_dir", ""))
     out_dir = Path(args.out or Path("outputs") / model_dir.name)
     rows = test_clips(data_dir, args.num, args.seed)
     originals = np.stack([sound_generator.normaliser.normalise(np.load(data_dir / row["path"])) for row in rows])
 
     start = time.monotonic()
-    if kind == "ddim":
-        model = load_sampler(model_dir)
-        steps = args.steps or int(config.get("sampling_steps", DiffusionTrainConfig.sampling_steps))
-        seeds = [args.seed + i for i in range(args.num)]
-        generated = model.generate(seeds=seeds, diffusion_steps=steps)[..., 0]
-    else:
-        model = keras.saving.load_model(model_dir / "autoencoder.keras", compile=False, safe_mode=True)
-        steps, seeds = None, list(range(args.num))
-        generated = model.predict(originals[..., None], verbose=0)[..., 0]
+    model = TrainedModel(model_dir)
+    steps = (args.steps or model.default_steps()) if kind == "ddim" else None
+    seeds = [args.seed + i for i in range(args.num)] if kind == "ddim" else list(range(args.num))
+    generated = model.spectrograms(seeds=seeds, steps=steps, originals=originals)
     model_s = time.monotonic() - start
     start = time.monotonic()
     audio = sound_generator.generate(generated, seeds=seeds)

@@ -1,0 +1,265 @@
+"""Score trained models against real music: FAD and KID on musicnn embeddings, with a floor and ceilings.
+
+Usage:
+    python -m generate.evaluate                                   # the default DDIM and autoencoder
+    python -m generate.evaluate --model saved_models/chorales_ddim --num 100 --steps 20
+    python -m generate.evaluate --model saved_models/my_run --reference path/to/real/music
+
+The real clips are the held-out clips of the model's dataset (the validation
+and test splits, neither trained on: ``--splits``), read from the original
+audio files named in its manifest, or ``--reference``: every audio file in a
+folder, cut into clips of the model's length. They are shuffled (``--seed``)
+and split into two disjoint halves of ``n`` clips (``--num`` caps n): half A is
+the reference every row is scored against; half B gives the context rows:
+
+* ``real, other half (floor)``: half B as it is, the best any model can score;
+* ``real + white noise 20 dB SNR`` and ``real, low-passed 4 kHz`` (ceilings; at
+  8 kHz or less, low-passed at a quarter of the sample rate);
+* ``real through the representation``: half B turned into the model's
+  spectrogram and back (Griffin-Lim), the ceiling the representation sets.
+
+Then one row per ``--model``: ``n`` DDIM samples (seeds ``--seed`` ...), or the
+autoencoder's reconstructions of half B. Rows whose clips pair with half B
+also give spectrogram SSIM and MSE against half B's spectrograms. FAD needs
+more clips per set than embedding dimensions (200); below that it is left out
+and KID (unbiased) still reported. Every row has the sample count.
+
+Writes ``evaluation.json`` (settings, rows, timings) into ``--out`` and prints
+the table. Exit status 0, or 2 for a bad argument, model folder or file.
+"""
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from common.atomic import atomic_write_json
+from common.cli import exit_status
+from common.errors import ParameterError
+from evaluation.compare import AudioSet, format_table, score_sets
+from evaluation.degradations import add_white_noise, low_pass
+from evaluation.spectrogram_metrics import spectrogram_mse, spectrogram_ssim
+from generate.audio_statistics import mean_statistics
+from generate.sound_generator import SoundGenerator
+from generate.trained_model import TrainedModel, run_config
+
+DEFAULT_MODELS = ("saved_models/chorales_ddim", "saved_models/chorales_autoencoder")
+
+
+def _fit_length(audio, n_samples):
+    audio = np.asarray(audio, dtype=np.float32)[:n_samples]
+    return np.pad(audio, (0, n_samples - audio.shape[0]))
+
+
+def dataset_clips(data_dir, splits, clip_samples, sample_rate):
+    """Original audio of the dataset's clips in ``splits``, each ``(clip_samples,)`` float32.
+
+    Raises:
+        ParameterError: if the manifest is missing, has no clip in those splits, or names
+            an audio file that cannot be read (the message names it).
+    """
+    from preprocessing.loader import Loader
+    from preprocessing.saver import read_manifest
+
+    if not (Path(data_dir) / "manifest.csv").is_file():
+        raise ParameterError(
+            "The real clips come from the model's dataset, which is not there: build it (bash scripts/demo.sh "
+            f"does) or pass --data or --reference. Received: data_dir={str(data_dir)!r}"
+        )
+    rows = [row for row in read_manifest(data_dir) if row["split"] in splits]
+    if not rows:
+        raise ParameterError(f"The dataset has no clips in splits {list(splits)}. Received: data_dir={str(data_dir)!r}")
+    return [
+        _fit_length(Loader(sample_rate, offset_s=row["offset_s"], duration_s=row["duration_s"]).load(row["source_path"]), clip_samples)
+        for row in rows
+    ]
+
+
+def folder_clips(folder, clip_samples, sample_rate):
+    """Non-overlapping clips of ``clip_samples`` from every audio file under ``folder``.
+
+    A file that cannot be decoded is reported on stderr and skipped.
+
+    Raises:
+        ParameterError: if the folder has no audio file, or no file gives a whole clip.
+    """
+    from preprocessing.loader import Loader
+    from preprocessing.sources import discover_sources
+
+    loader = Loader(sample_rate)
+    clips = []
+    for record in discover_sources("folder", folder, validation_fraction=0.0, test_fraction=0.0):
+        try:
+            audio = loader.load(record.path)
+        except ParameterError as err:
+            print(f"skipped: {err}", file=sys.stderr)
+            continue
+        clips.extend(audio[start : start + clip_samples] for start in range(0, len(audio) - clip_samples + 1, clip_samples))
+    if not clips:
+        raise ParameterError(f"No audio file under the folder holds a whole clip ({clip_samples} samples). Received: reference={str(folder)!r}")
+    return clips
+
+
+def halves(clips, num, seed):
+    """Two disjoint sets of ``min(num, len(clips) // 2)`` clips, in a seeded random order.
+
+    Raises:
+        ParameterError: if that is fewer than 2 clips per half.
+    """
+    order = np.random.default_rng(seed).permutation(len(clips))
+    n = min(int(num), len(clips) // 2) if num else len(clips) // 2
+    if n < 2:
+        raise ParameterError(f"Need at least 4 real clips (2 per half). Received: clips={len(clips)}, num={num}")
+    return [clips[i] for i in order[:n]], [clips[i] for i in order[n : 2 * n]]
+
+
+def paired_spectrogram_metrics(predictions, targets):
+    """Mean SSIM and MSE of normalised spectrograms ``(batch, n_freq_bins, n_frames)`` against their pairs."""
+    return {
+        "ssim": round(float(np.mean(spectrogram_ssim(predictions, targets))), 4),
+        "mse": round(float(np.mean(spectrogram_mse(predictions, targets))), 5),
+    }
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(
+        prog="python -m generate.evaluate", description=__doc__.split("\n\n")[0],
+        epilog=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--model", nargs="+", default=list(DEFAULT_MODELS), help="run folder(s) to score")
+    parser.add_argument("--data", default=None, help="dataset folder (default: the first model's data_dir)")
+    parser.add_argument("--splits", nargs="+", default=["validation", "test"], help="held-out splits to draw real clips from")
+    parser.add_argument("--reference", default=None, help="folder of real audio files instead of the dataset")
+    parser.add_argument("--num", type=int, default=0, help="clips per half and per model (0: as many as the real clips allow)")
+    parser.add_argument("--steps", type=int, default=None, help="DDIM steps (default: each run's sampling_steps)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--griffin-lim-iters", type=int, default=32)
+    parser.add_argument("--embedding", default="MSD_musicnn", help="musicnn checkpoint: MSD_musicnn or MTT_musicnn")
+    parser.add_argument("--patch-seconds", type=float, default=3.0,
+                        help="musicnn patch length (3 s is what it was trained on; clips must be at least this long)")
+    parser.add_argument("--no-statistics", action="store_true", help="skip the audio descriptors (faster)")
+    parser.add_argument("--out", default="outputs/evaluation", help="folder for evaluation.json")
+    args = parser.parse_args(argv)
+    if args.num < 0:
+        raise ParameterError(f"--num must be >= 0. Received: num={args.num}")
+    if args.steps is not None and args.steps < 1:
+        raise ParameterError(f"--steps must be >= 1. Received: steps={args.steps}")
+    return args
+
+
+def run(args):
+    """Build the sets, score them, print the table and write ``evaluation.json``; returns the report."""
+    from evaluation.embeddings import MusicnnEmbedder
+
+    models = [TrainedModel(path) for path in args.model]
+    generators = [SoundGenerator.from_model_dir(path, n_iter=args.griffin_lim_iters) for path in args.model]
+    first = generators[0].transform
+    sample_rate, clip_samples = first.sample_rate, models[0].data_shape[1] * first.hop_length
+    for model, generator in zip(models, generators):
+        length = model.data_shape[1] * generator.transform.hop_length
+        if (generator.transform.sample_rate, length) != (sample_rate, clip_samples):
+            raise ParameterError(
+                f"Models scored together must share sample rate and clip length ({sample_rate} Hz, {clip_samples} "
+                f"samples). Received: {model.model_dir}: sample_rate={generator.transform.sample_rate}, clip_samples={length}"
+            )
+
+    if clip_samples / sample_rate < args.patch_seconds:
+        raise ParameterError(
+            f"The model's clips ({clip_samples / sample_rate:.3f} s) are shorter than one musicnn patch; "
+            f"lower --patch-seconds. Received: patch_seconds={args.patch_seconds}"
+        )
+    start = time.monotonic()
+    if args.reference:
+        clips = folder_clips(args.reference, clip_samples, sample_rate)
+        source = f"folder {args.reference}"
+    else:
+        data_dir = args.data or run_config(models[0].model_dir).get("data_dir", "")
+        clips = dataset_clips(data_dir, args.splits, clip_samples, sample_rate)
+        source = f"dataset {data_dir}, splits {', '.join(args.splits)}"
+    reference, held_out = halves(clips, args.num, args.seed)
+    n = len(reference)
+    print(f"{len(clips)} real clips of {clip_samples / sample_rate:.3f} s from {source}; {n} per half "
+          f"({time.monotonic() - start:.1f} s to load)", flush=True)
+
+    cutoff_hz = 4000.0 if sample_rate > 8000 else sample_rate / 4  # 4 kHz unless that is Nyquist or above
+    sets = [
+        AudioSet("real, other half (floor)", held_out, sample_rate, "floor"),
+        AudioSet("real + white noise 20 dB SNR", [add_white_noise(c, 20.0, seed=i) for i, c in enumerate(held_out)], sample_rate, "ceiling"),
+        AudioSet(f"real, low-passed {cutoff_hz / 1000:g} kHz", [low_pass(c, sample_rate, cutoff_hz) for c in held_out],
+                 sample_rate, "ceiling"),
+    ]
+    generator = generators[0]
+    held_out_spectrograms = np.stack([generator.normaliser.normalise(generator.transform.extract(c)) for c in held_out])
+    start = time.monotonic()
+    inverted = generator.generate(held_out_spectrograms)
+    inversion_s = time.monotonic() - start
+    inverted_spectrograms = np.stack([generator.normaliser.normalise(generator.transform.extract(c)) for c in inverted])
+    sets.append(AudioSet(
+        f"real through the representation ({args.griffin_lim_iters} GL it.)", inverted, sample_rate, "ceiling",
+        paired_spectrogram_metrics(inverted_spectrograms, held_out_spectrograms),
+    ))
+
+    seeds = [args.seed + i for i in range(n)]
+    for model, generator in zip(models, generators):
+        start = time.monotonic()
+        spectrograms = model.spectrograms(seeds=seeds, steps=args.steps, originals=held_out_spectrograms)
+        model_s = time.monotonic() - start
+        start = time.monotonic()
+        audio = generator.generate(spectrograms, seeds=seeds)
+        generator_s = time.monotonic() - start
+        extra = {"model_seconds": round(model_s, 2), "inversion_seconds": round(generator_s, 2),
+                 "real_time_factor": round(n * clip_samples / sample_rate / (model_s + generator_s), 2)}
+        if model.kind == "ddim":
+            steps = args.steps or model.default_steps()
+            name = f"{model.model_dir.name} (DDIM, {steps} steps)"
+            extra["diffusion_steps"] = steps
+        else:
+            name = f"{model.model_dir.name} (reconstructions of half B)"
+            extra.update(paired_spectrogram_metrics(spectrograms, held_out_spectrograms))
+        sets.append(AudioSet(name, audio, sample_rate, "model", extra))
+        print(f"{name}: {n} clips in {model_s:.1f} s + {generator_s:.1f} s Griffin-Lim", flush=True)
+
+    start = time.monotonic()
+    embedder = MusicnnEmbedder(args.embedding, patch_seconds=args.patch_seconds)
+    reference_set = AudioSet("real, half A (reference)", reference, sample_rate, "reference")
+    rows = score_sets(reference_set, sets, embedder, seed=args.seed)
+    score_s = time.monotonic() - start
+    if not args.no_statistics:
+        for row, audio_set in zip(rows, sets):
+            row.update(mean_statistics(audio_set.clips, sample_rate))
+        reference_statistics = mean_statistics(reference, sample_rate)
+    else:
+        reference_statistics = None
+
+    table = format_table(rows)
+    print(table)
+    report = {
+        "models": [str(m.model_dir) for m in models],
+        "real_clips": source,
+        "n_per_set": n,
+        "clip_seconds": clip_samples / sample_rate,
+        "sample_rate": sample_rate,
+        "embedding": f"musicnn {args.embedding} penultimate layer (200-d), {args.patch_seconds:g} s patches at 16 kHz",
+        "seed": args.seed,
+        "griffin_lim_iters": args.griffin_lim_iters,
+        "reference_statistics": reference_statistics,
+        "inversion_seconds_half_b": round(inversion_s, 2),
+        "scoring_seconds": round(score_s, 2),
+        "rows": rows,
+        "table": table,
+    }
+    out = Path(args.out) / "evaluation.json"
+    atomic_write_json(out, report)
+    print(f"Wrote {out}")
+    return report
+
+
+def main(argv=None):
+    """CLI entry point; returns the exit status (0 success, 2 bad argument, model folder or file)."""
+    return exit_status(lambda: run(parse_args(argv)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

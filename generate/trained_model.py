@@ -1,0 +1,90 @@
+"""A trained run folder as something that makes normalised spectrograms: DDIM samples or autoencoder reconstructions."""
+
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from common.errors import ParameterError
+from train.config import DiffusionTrainConfig
+
+
+def model_kind(model_dir):
+    """``"ddim"`` or ``"autoencoder"`` from the files in ``model_dir``.
+
+    Raises:
+        ParameterError: if the folder is missing or holds neither model.
+    """
+    model_dir = Path(model_dir)
+    if not model_dir.is_dir():
+        raise ParameterError(f"Model folder not found. Received: model_dir={str(model_dir)!r}")
+    if (model_dir / "diffusion.json").is_file():
+        return "ddim"
+    if (model_dir / "autoencoder.keras").is_file():
+        return "autoencoder"
+    raise ParameterError(
+        "Model folder holds neither diffusion.json + network.keras (DDIM) nor autoencoder.keras. "
+        f"Received: model_dir={str(model_dir)!r}"
+    )
+
+
+def run_config(model_dir):
+    """The run's ``config.yaml`` as a dict (empty if the folder has none)."""
+    path = Path(model_dir) / "config.yaml"
+    return yaml.safe_load(path.read_text()) if path.is_file() else {}
+
+
+class TrainedModel:
+    """Loads a run folder once and produces normalised spectrograms from it.
+
+    Args:
+        model_dir: a run folder written by ``train.diffusion`` or ``train.autoencoder``.
+    Raises:
+        ParameterError: see `model_kind`.
+    """
+
+    def __init__(self, model_dir):
+        import keras
+
+        from models.ddim import load_sampler
+
+        self.model_dir = Path(model_dir)
+        self.kind = model_kind(self.model_dir)
+        self.config = run_config(self.model_dir)
+        if self.kind == "ddim":
+            self.model = load_sampler(self.model_dir)
+        else:
+            self.model = keras.saving.load_model(self.model_dir / "autoencoder.keras", compile=False, safe_mode=True)
+
+    @property
+    def data_shape(self):
+        """``(n_freq_bins, n_frames)`` of the spectrograms the model makes."""
+        shape = self.model.data_shape if self.kind == "ddim" else tuple(self.model.inputs[0].shape[1:])
+        return int(shape[0]), int(shape[1])
+
+    def default_steps(self):
+        """DDIM steps the run was configured to sample with (None for an autoencoder)."""
+        if self.kind != "ddim":
+            return None
+        return int(self.config.get("sampling_steps", DiffusionTrainConfig.sampling_steps))
+
+    def spectrograms(self, seeds=None, steps=None, originals=None):
+        """DDIM samples for ``seeds``, or autoencoder reconstructions of ``originals``.
+
+        Args:
+            seeds: DDIM only: one int per sample (sample i is reproducible from seeds[i]).
+            steps: DDIM only: sampling steps (None = `default_steps`).
+            originals: autoencoder only: ``(batch, n_freq_bins, n_frames)`` normalised spectrograms.
+        Returns:
+            float32 ``(batch, n_freq_bins, n_frames)`` normalised spectrograms (nominally [0, 1]).
+        Raises:
+            ParameterError: if the input the model kind needs is missing.
+        """
+        if self.kind == "ddim":
+            if seeds is None:
+                raise ParameterError("A DDIM samples from seeds. Received: seeds=None")
+            steps = steps or self.default_steps()
+            return np.asarray(self.model.generate(seeds=list(seeds), diffusion_steps=steps))[..., 0]
+        if originals is None:
+            raise ParameterError("An autoencoder reconstructs given spectrograms. Received: originals=None")
+        return np.asarray(self.model.predict(np.asarray(originals)[..., None], verbose=0))[..., 0]
