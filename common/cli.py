@@ -7,12 +7,12 @@ from common.config import load_config, parse_overrides
 from common.errors import ParameterError
 
 
-def config_parser(prog, description, epilog=""):
-    """An ``ArgumentParser`` with ``--config`` and repeatable ``--set KEY=VALUE``."""
+def config_parser(prog, description, epilog="", config_help="YAML file of config keys (omitted: the built-in defaults)"):
+    """An ``ArgumentParser`` with ``--config`` (default None; ``config_help`` is its help) and repeatable ``--set KEY=VALUE``."""
     parser = argparse.ArgumentParser(
         prog=prog, description=description, epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--config", default=None, help="YAML file of config keys (omitted: the built-in defaults)")
+    parser.add_argument("--config", default=None, help=config_help)
     parser.add_argument(
         "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
         help="override one config key after the file; repeatable; values are read as YAML, e.g. --set widths=[16,32]",

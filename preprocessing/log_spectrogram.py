@@ -105,27 +105,58 @@ class LogSpectrogramExtractor:
         signal = np.asarray(signal)
         if signal.ndim != 1:
             raise ParameterError(f"signal must be 1-D (n_samples,). Received: signal.shape={signal.shape}")
-        if not np.issubdtype(signal.dtype, np.number) or np.iscomplexobj(signal):
-            raise ParameterError(f"signal must be a real numeric array. Received: signal.dtype={signal.dtype}")
-        if not np.all(np.isfinite(signal)):
-            raise ParameterError("signal holds non-finite values (NaN or inf). Received: signal=<non-finite>")
-        n_frames = self.frames_for(signal.shape[0])
+        return self._extract(signal[None, :], "signal", signal)[0]
+
+    def extract_batch(self, signals) -> np.ndarray:
+        """`extract` of several signals of equal length at once (one STFT call; the same values).
+
+        Args:
+            signals: float array, shape `(n_signals, n_samples)`, n_signals >= 1,
+                n_samples >= hop_length, amplitude nominally in [-1, 1].
+        Returns:
+            float32 array, shape `(n_signals, n_fft // 2, n_samples // hop_length)`,
+            in dB; item ``i`` equals ``extract(signals[i])`` exactly, memory layout
+            included (so a saved item is byte for byte a saved `extract`).
+        Raises:
+            ParameterError: if ``signals`` is not 2-D or holds no signal, if the
+                signals are shorter than one hop, or hold non-finite values.
+        """
+        signals = np.asarray(signals)
+        if signals.ndim != 2 or signals.shape[0] == 0:
+            raise ParameterError(
+                f"signals must be 2-D (n_signals >= 1, n_samples). Received: signals.shape={signals.shape}"
+            )
+        return self._extract(signals, "signals", signals)
+
+    def _extract(self, signals, name, received):
+        """`extract_batch` of a 2-D ``signals``; error messages name ``name`` and show ``received.shape``."""
+        if not np.issubdtype(signals.dtype, np.number) or np.iscomplexobj(signals):
+            raise ParameterError(f"{name} must be a real numeric array. Received: {name}.dtype={signals.dtype}")
+        if not np.all(np.isfinite(signals)):
+            raise ParameterError(f"{name} holds non-finite values (NaN or inf). Received: {name}=<non-finite>")
+        n_frames = self.frames_for(signals.shape[1])
         if n_frames == 0:
             raise ParameterError(
-                f"signal is shorter than one hop ({self.hop_length} samples). Received: signal.shape={signal.shape}"
+                f"{name} is shorter than one hop ({self.hop_length} samples). Received: {name}.shape={received.shape}"
             )
         stft = librosa.stft(
-            signal.astype(np.float32),
+            signals.astype(np.float32, copy=False),
             n_fft=self.n_fft,
             hop_length=self.hop_length,
             win_length=self.win_length,
             window=self.window,
             center=True,
-        )  # (n_fft // 2 + 1, n_samples // hop + 1)
+        )  # (n_signals, n_fft // 2 + 1, n_samples // hop + 1), complex64
         # center=True yields one frame more than whole hops; dropping the last
-        # (and the Nyquist row) gives power-of-two-friendly shapes.
-        magnitudes = np.abs(stft[: self.n_freq_bins, :n_frames])
-        return (20.0 * np.log10(np.maximum(magnitudes, self.amin))).astype(np.float32)
+        # (and the Nyquist row) gives power-of-two-friendly shapes. Each item is
+        # Fortran-ordered (frequency fastest), as one signal's STFT is.
+        spectrogram_db = np.empty((signals.shape[0], n_frames, self.n_freq_bins), np.float32).transpose(0, 2, 1)
+        np.abs(stft[:, : self.n_freq_bins, :n_frames], out=spectrogram_db)
+        # in place, the same float32 operations as 20 * log10(max(|X|, amin))
+        np.maximum(spectrogram_db, self.amin, out=spectrogram_db)
+        np.log10(spectrogram_db, out=spectrogram_db)
+        spectrogram_db *= 20.0
+        return spectrogram_db
 
     # === Inverse ===
 

@@ -53,7 +53,11 @@ class Saver:
         self.output_dir = Path(output_dir)
 
     def save_spectrogram(self, split, clip_id, array) -> str:
-        """Write one clip's spectrogram.
+        """Write one clip's spectrogram atomically, not yet durably.
+
+        Call `common.atomic.sync_to_disk` once after the last clip and before
+        `save_manifest` (the pipeline does), so the manifest never reaches the
+        disk before the clips it lists.
 
         Args:
             split: one of "train", "validation", "test".
@@ -75,7 +79,7 @@ class Saver:
         if not np.all(np.isfinite(array)):
             raise ParameterError(f"Spectrogram holds non-finite values. Received: clip_id={clip_id!r}")
         relative = f"spectrograms/{split}/{clip_id}.npy"
-        atomic_save_npy(self.output_dir / relative, array)
+        atomic_save_npy(self.output_dir / relative, array, durable=False)
         return relative
 
     def save_manifest(self, rows) -> Path:

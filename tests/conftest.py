@@ -17,6 +17,16 @@ from preprocessing.config import PreprocessConfig  # noqa: E402
 from preprocessing.pipeline import PreprocessingPipeline  # noqa: E402
 
 TINY_SAMPLE_RATE = 8000
+# ``--set`` overrides that make the default configs' models tiny (seconds to train on the tiny dataset)
+TINY_MODELS = {
+    "ddim": ["batch_size=4", "widths=[8,16]", "block_depth=1", "attention_levels=[]", "embedding_dims=8"],
+    "autoencoder": ["batch_size=4", "conv_filters=[4,8]", "conv_kernels=[3,3]", "conv_strides=[2,2]", "latent_dim=8"],
+}
+
+
+def set_args(pairs):
+    """``["k=v", ...]`` -> ``["--set", "k=v", ...]`` for a CLI's argv."""
+    return [arg for pair in pairs for arg in ("--set", pair)]
 
 
 def write_tones(folder, count=8, seconds=3.0, sample_rate=TINY_SAMPLE_RATE):
@@ -61,11 +71,9 @@ def runs(tiny_dataset, tmp_path_factory):
     from train import diffusion as train_diffusion
 
     root = tmp_path_factory.mktemp("runs")
-    common = [f"data_dir={tiny_dataset}", "batch_size=4", "epochs=1", "steps_per_epoch=2", "validation_batches=0"]
-    ddim = common + [f"run_dir={root / 'ddim'}", "widths=[8,16]", "block_depth=1", "attention_levels=[]",
-                     "embedding_dims=8", "sampling_steps=2"]
-    ae = common + [f"run_dir={root / 'ae'}", "conv_filters=[4,8]", "conv_kernels=[3,3]", "conv_strides=[2,2]",
-                   "latent_dim=8"]
-    assert train_diffusion.main([arg for pair in ddim for arg in ("--set", pair)]) == 0
-    assert train_autoencoder.main([arg for pair in ae for arg in ("--set", pair)]) == 0
+    common = [f"data_dir={tiny_dataset}", "epochs=1", "steps_per_epoch=2", "validation_batches=0"]
+    ddim = common + TINY_MODELS["ddim"] + [f"run_dir={root / 'ddim'}", "sampling_steps=2"]
+    ae = common + TINY_MODELS["autoencoder"] + [f"run_dir={root / 'ae'}"]
+    assert train_diffusion.main(set_args(ddim)) == 0
+    assert train_autoencoder.main(set_args(ae)) == 0
     return root

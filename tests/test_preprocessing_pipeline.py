@@ -8,6 +8,8 @@ import pytest
 import soundfile as sf
 import yaml
 
+import common.atomic as atomic_module
+import preprocessing.pipeline as pipeline_module
 from common.config import load_config, parse_overrides
 from common.errors import ParameterError
 from preprocessing import (
@@ -151,6 +153,23 @@ def test_folder_source_in_process_exit_zero(tmp_path, capsys):
     assert np.load(tmp_path / "out" / rows[0]["path"]).shape == (256, 384)
     with (tmp_path / "out" / "skipped.csv").open() as f:
         assert list(csv.DictReader(f)) == []
+
+
+def test_clips_reach_the_disk_once_before_the_manifest(tmp_path, monkeypatch):
+    # clips are not fsync'ed one by one (milliseconds each on a virtual disk); one sync comes before the manifest
+    events = []
+    monkeypatch.setattr(pipeline_module, "sync_to_disk", lambda: events.append("sync"))
+    monkeypatch.setattr(atomic_module.os, "fsync", lambda fd: events.append("fsync"))
+    save_manifest = Saver.save_manifest
+    monkeypatch.setattr(Saver, "save_manifest", lambda self, rows: (events.append("manifest"), save_manifest(self, rows))[1])
+    input_dir = make_chorales_folder(tmp_path / "chorales")
+    config = load_config(
+        PreprocessConfig, None, {"input_dir": str(input_dir), "output_dir": str(tmp_path / "out"), "num_workers": 1}
+    )
+    report = PreprocessingPipeline(config).run(progress=False)
+    assert sum(report.clips_per_split.values()) == 8
+    assert events.index("sync") < events.index("manifest")
+    assert "fsync" not in events[: events.index("sync")]  # no clip was fsync'ed
 
 
 @pytest.mark.parametrize(
