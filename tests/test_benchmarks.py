@@ -15,3 +15,130 @@ def test_reconstruction_benchmark_converges_with_iterations(tiny_dataset, capsys
     lines = capsys.readouterr().out.strip().splitlines()
     one, fifty = (float(line.split()[1]) for line in lines[-2:])
     assert fifty < one  # more Griffin-Lim iterations, smaller spectral convergence
+
+
+# === The benchmark suite: preprocessing, training, end-to-end sampling, the runner ===
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import math  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+
+import pytest  # noqa: E402
+import soundfile as sf  # noqa: E402
+import yaml  # noqa: E402
+from conftest import TINY_MODELS, set_args, tiny_preprocess_config  # noqa: E402
+
+from benchmarks import end_to_end, preprocessing, suite, training  # noqa: E402
+from benchmarks.report import TreeRssSampler, peak_rss_mb, significant  # noqa: E402
+from common.config import config_to_dict  # noqa: E402
+from common.errors import ParameterError  # noqa: E402
+
+
+def positive_finite(figures):
+    return all(isinstance(v, (int, float)) and math.isfinite(v) and v > 0 for v in figures.values() if v is not None)
+
+
+@pytest.fixture
+def tiny_preprocess_yaml(tiny_dataset, tmp_path):
+    """A preprocessing config file for the tiny dataset's audio (8 files of 3 s, folder source)."""
+    path = tmp_path / "tiny.yaml"
+    config = tiny_preprocess_config(tiny_dataset.parent / "audio", tmp_path / "unused")
+    path.write_text(yaml.safe_dump(config_to_dict(config)))
+    return path
+
+
+def test_significant_rounds_to_four_digits_keeping_the_integer_part():
+    assert [significant(v) for v in (0.0031234, 1.23456, 11635.1, 0.0)] == [0.003123, 1.235, 11635.0, 0.0]
+
+
+def test_spread_picks_evenly_spaced_items():
+    items = list(range(10))
+    assert preprocessing.spread(items, 3) == [0, 4, 9]
+    assert preprocessing.spread(items, None) == preprocessing.spread(items, 99) == items
+    with pytest.raises(ParameterError, match="limit"):
+        preprocessing.spread(items, 0)
+
+
+def test_preprocessing_benchmark_times_the_loop_and_the_parallel_pipeline(tiny_preprocess_yaml, tmp_path, capsys):
+    out = tmp_path / "preprocessing.json"
+    assert preprocessing.main(["--config", str(tiny_preprocess_yaml), "--workers", "2", "--json", str(out)]) == 0
+    rows = json.loads(out.read_text())["rows"]
+    assert [row["setting"] for row in rows] == ["serial librosa loop (baseline)", "pipeline, 2 workers"]
+    for row in rows:
+        assert row["figures"]["files"] == 8 and row["figures"]["audio s"] == pytest.approx(24.0)
+        assert positive_finite(row["figures"])
+    assert rows[0]["figures"]["x baseline"] == 1.0
+    assert rows[1]["figures"]["x baseline"] == pytest.approx(rows[0]["figures"]["wall s"] / rows[1]["figures"]["wall s"], rel=0.02)
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[-3].startswith("serial librosa loop") and printed[-2].startswith("pipeline, 2 workers")
+
+
+@pytest.mark.parametrize("model", ["ddim", "autoencoder"])
+def test_training_benchmark_reports_step_time_of_the_cli_model(model, tiny_dataset, tmp_path):
+    out = tmp_path / "training.json"
+    argv = ["--model", model, "--warmup", "1", "--steps", "2", "--json", str(out)]
+    assert training.main(argv + set_args([f"data_dir={tiny_dataset}"] + TINY_MODELS[model])) == 0
+    (row,) = json.loads(out.read_text())["rows"]
+    figures = row["figures"]
+    assert positive_finite(figures) and figures["batch"] == 4
+    assert figures["samples/s"] == pytest.approx(4 / figures["s/step"], rel=0.01)
+
+
+def test_end_to_end_benchmark_writes_a_piece_of_the_asked_length(runs, tmp_path):
+    out = tmp_path / "end_to_end.json"
+    argv = ["--model", str(runs / "ddim"), "--duration", "2.5", "--repeats", "2", "--out", str(tmp_path), "--json", str(out)]
+    assert end_to_end.main(argv) == 0
+    cold, warm = json.loads(out.read_text())["rows"]
+    # tiny windows are 1.024 s: 2.5 s takes 3; the run's default is 2 steps
+    assert cold["setting"].startswith("2.5 s piece, 3 windows, 2 DDIM steps, cold")
+    assert positive_finite(cold["figures"]) and positive_finite(warm["figures"])
+    assert warm["figures"]["x real time"] == pytest.approx(2.5 / warm["figures"]["wall s"], rel=0.01)
+    for name in ("piece_cold.wav", "piece_warm_1.wav", "piece_warm_2.wav"):
+        assert sf.info(str(tmp_path / name)).frames == 20000  # 2.5 s at 8 kHz
+
+
+def test_end_to_end_benchmark_refuses_an_autoencoder(runs, capsys):
+    assert end_to_end.main(["--model", str(runs / "ae"), "--repeats", "1"]) == 2
+    assert "samples a DDIM" in capsys.readouterr().err
+
+
+def test_tree_rss_sampler_counts_a_child_process():
+    child = "import time; x = bytearray(300 * 2**20); time.sleep(1.5)"
+    with TreeRssSampler(interval_s=0.1) as memory:
+        subprocess.run([sys.executable, "-c", child], check=True)
+    assert memory.peak_mb > 300  # the child's 300 MiB, summed with this process's own pages
+    assert peak_rss_mb() > 0
+
+
+def test_suite_passes_only_the_options_given():
+    none = argparse.Namespace(input=None, limit=None, warmup=None, train_steps=None, model=None, duration=None, repeats=None)
+    jobs = suite.default_jobs(none)
+    assert [argv for _, argv in jobs] == [
+        ["benchmarks.preprocessing"],
+        ["benchmarks.training", "--model", "ddim"],
+        ["benchmarks.training", "--model", "autoencoder"],
+        ["benchmarks.end_to_end"],
+    ]
+    some = argparse.Namespace(**{**vars(none), "limit": 5, "train_steps": 7})
+    assert suite.default_jobs(some)[0][1] == ["benchmarks.preprocessing", "--limit", "5"]
+    assert suite.default_jobs(some)[1][1] == ["benchmarks.training", "--model", "ddim", "--steps", "7"]
+
+
+def test_suite_runs_each_benchmark_in_a_process_and_prints_one_table(tiny_preprocess_yaml, tmp_path, capsys):
+    jobs = [
+        ("preprocessing", ["benchmarks.preprocessing", "--config", str(tiny_preprocess_yaml), "--workers", "1"]),
+        ("broken", ["benchmarks.preprocessing", "--input", str(tmp_path / "missing")]),
+    ]
+    results, failures = suite.run_jobs(jobs)
+    assert failures == [f"python -m benchmarks.preprocessing --input {tmp_path / 'missing'}"]
+    assert "Input folder not found" in capsys.readouterr().err
+    (result,) = results
+    assert result["peak_rss_mb"] > 0
+    table = suite.format_table(suite.machine_facts(), results).splitlines()
+    for fact in ("CPU", "cores", "Python", "TensorFlow", "Keras", "NumPy"):
+        assert any(line.startswith(f"- {fact}: ") and "not installed" not in line for line in table)
+    rows = [line for line in table if line.startswith("| preprocessing |")]
+    assert [row.split(" | ")[1] for row in rows] == ["serial librosa loop (baseline)", "pipeline, 1 worker"]
+    assert all(float(row.split(" | ")[-1].rstrip(" |")) > 0 for row in rows)

@@ -36,6 +36,29 @@ def save_model_atomic(model, path):
     return Path(path)
 
 
+def build_model(config, data_shape):
+    """The compiled autoencoder for ``config`` (call inside a strategy scope).
+
+    Args:
+        config: an `AutoencoderTrainConfig`.
+        data_shape: ``(n_freq_bins, n_frames, 1)``.
+    Returns:
+        A ``keras.Model`` compiled with Adam and MSE, its optimizer built.
+    Raises:
+        ParameterError: if the convolutions do not fit ``data_shape``.
+    """
+    try:
+        autoencoder, _, _ = build_autoencoder(
+            data_shape, config.conv_filters, config.conv_kernels, config.conv_strides, config.latent_dim
+        )
+    except ValueError as err:
+        raise ParameterError(str(err)) from err
+    autoencoder.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss="mse")
+    # built now, so that BackupAndRestore restores the optimizer's state too on resume
+    autoencoder.optimizer.build(autoencoder.trainable_variables)
+    return autoencoder
+
+
 def train(config):
     """Run one training; returns the summary dict written to ``summary.json``."""
     keras.utils.set_random_seed(config.seed)
@@ -50,15 +73,7 @@ def train(config):
 
     strategy = get_strategy(config.strategy)
     with strategy.scope():
-        try:
-            autoencoder, _, _ = build_autoencoder(
-                data_shape, config.conv_filters, config.conv_kernels, config.conv_strides, config.latent_dim
-            )
-        except ValueError as err:
-            raise ParameterError(str(err)) from err
-        autoencoder.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss="mse")
-        # built now, so that BackupAndRestore restores the optimizer's state too on resume
-        autoencoder.optimizer.build(autoencoder.trainable_variables)
+        autoencoder = build_model(config, data_shape)
     print(
         f"Training autoencoder: {autoencoder.count_params():,} parameters, data {data_shape}, "
         f"{len(data.paths('train'))} training clips, {strategy.num_replicas_in_sync} replica(s).",

@@ -1,0 +1,137 @@
+"""Training throughput: seconds per optimizer step and samples per second, on real batches.
+
+Usage:
+    python -m benchmarks.training --model ddim --warmup 3 --steps 20
+    python -m benchmarks.training --model autoencoder --steps 50
+    python -m benchmarks.training --model ddim --config configs/chorales_ddim.yaml --set block_depth=2
+
+Builds the model and the training dataset exactly as the training CLI does
+(``train.diffusion`` or ``train.autoencoder``: the same config file, default
+``configs/chorales_<model>.yaml``, ``--set`` overrides, seed, strategy,
+``build_model`` and ``SpectrogramData.dataset``), then runs one ``fit`` of
+``--warmup + --steps`` steps. The warm-up steps (tracing the train step,
+filling the shuffle buffer) are not timed; the timed span runs from the end of
+the last warm-up step to the end of the last step, so it includes waiting for
+the input pipeline as training does. Nothing is written to disk. Prints one
+row: parameters, batch size, seconds per step, samples per second, then the
+peak RSS.
+"""
+
+import time
+from pathlib import Path
+
+import keras
+
+from benchmarks.report import add_json_argument, print_peak_rss, significant, write_results
+from common.cli import config_from_args, config_parser, exit_status
+from common.errors import ParameterError
+from train import autoencoder, diffusion
+from train.config import AutoencoderTrainConfig, DiffusionTrainConfig
+from train.data import SpectrogramData
+from train.strategy import get_strategy
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+MODELS = {
+    # model: (config class, default config file, display name)
+    "ddim": (DiffusionTrainConfig, CONFIGS / "chorales_ddim.yaml", "DDIM"),
+    "autoencoder": (AutoencoderTrainConfig, CONFIGS / "chorales_autoencoder.yaml", "autoencoder"),
+}
+
+
+class StepTimer(keras.callbacks.Callback):
+    """Records ``time.perf_counter()`` at the end of every training batch, in ``self.ends`` (seconds)."""
+
+    def __init__(self):
+        super().__init__()
+        self.ends = []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.ends.append(time.perf_counter())
+
+
+def build(model_name, config):
+    """The compiled model and its repeating training dataset, as the training CLI builds them.
+
+    Args:
+        model_name: ``"ddim"`` or ``"autoencoder"``.
+        config: the matching `DiffusionTrainConfig` or `AutoencoderTrainConfig`.
+    Returns:
+        ``(model, train_ds)``; batches are float32 ``(batch_size, n_freq_bins, n_frames, 1)``
+        (for the autoencoder, ``(inputs, targets)`` pairs of them).
+    Raises:
+        ParameterError: if the dataset is missing or the model does not fit it.
+    """
+    keras.utils.set_random_seed(config.seed)
+    data = SpectrogramData(config.data_dir)
+    data_shape = data.spectrogram_shape + (1,)
+    train_ds = data.dataset("train", config.batch_size, seed=config.seed, shuffle_buffer=config.shuffle_buffer)
+    with get_strategy(config.strategy).scope():
+        if model_name == "ddim":
+            model = diffusion.build_model(config, data_shape, *data.moments("train", seed=config.seed))
+        else:
+            model = autoencoder.build_model(config, data_shape)
+            train_ds = train_ds.map(lambda x: (x, x))
+    return model, train_ds
+
+
+def measure(model_name, config, warmup=3, steps=20):
+    """Seconds per optimizer step of ``steps`` steps after ``warmup`` untimed ones.
+
+    Args:
+        model_name: ``"ddim"`` or ``"autoencoder"``.
+        config: the matching training config.
+        warmup: int >= 1, untimed steps (the first traces the train step).
+        steps: int >= 1, timed steps.
+    Returns:
+        A row ``{"setting": str, "figures": {"parameters", "batch", "s/step", "samples/s"}}``.
+    Raises:
+        ParameterError: if ``warmup`` or ``steps`` < 1, or as `build` raises.
+    """
+    if warmup < 1 or steps < 1:
+        raise ParameterError(f"--warmup and --steps must be >= 1. Received: warmup={warmup}, steps={steps}")
+    model, train_ds = build(model_name, config)
+    timer = StepTimer()
+    model.fit(train_ds, epochs=1, steps_per_epoch=warmup + steps, callbacks=[timer], verbose=0)
+    seconds_per_step = (timer.ends[-1] - timer.ends[warmup - 1]) / steps
+    parameters = model.network.count_params() if model_name == "ddim" else model.count_params()
+    return {
+        "setting": f"{MODELS[model_name][2]}, batch {config.batch_size}",
+        "figures": {
+            "parameters": int(parameters),
+            "batch": config.batch_size,
+            "s/step": significant(seconds_per_step),
+            "samples/s": significant(config.batch_size / seconds_per_step),
+        },
+    }
+
+
+def run(args):
+    """Measure, print the row and write the JSON; returns 0."""
+    config_class, default_config, _ = MODELS[args.model]
+    args.config = args.config or str(default_config)
+    config = config_from_args(config_class, args)
+    row = measure(args.model, config, args.warmup, args.steps)
+    f = row["figures"]
+    print(f"{args.model} from {args.config}, data {config.data_dir}: {args.warmup} warm-up steps, {args.steps} timed")
+    print(f"{'model':<24} {'parameters':>11} {'batch':>6} {'s/step':>8} {'samples/s':>10}")
+    print(f"{row['setting']:<24} {f['parameters']:>11,} {f['batch']:>6} {f['s/step']:>8.3f} {f['samples/s']:>10.1f}")
+    print_peak_rss()
+    write_results(args.json, "training", [row])
+    return 0
+
+
+def main(argv=None):
+    """CLI entry point; returns the exit status (0, or 2 for bad arguments or data)."""
+    parser = config_parser(
+        "python -m benchmarks.training", __doc__.split("\n\n")[0],
+        config_help="YAML file of config keys (default: configs/chorales_<model>.yaml)",
+    )
+    parser.add_argument("--model", choices=sorted(MODELS), default="ddim", help="which training to time (default ddim)")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed steps first (default 3)")
+    parser.add_argument("--steps", type=int, default=20, help="timed steps (default 20)")
+    add_json_argument(parser)
+    return exit_status(run, parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
