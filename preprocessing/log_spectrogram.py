@@ -13,15 +13,11 @@ import librosa
 import numpy as np
 
 from common.errors import ParameterError
+from common.serializable import FromConfigMixin
+from common.validation import positive_int as _positive_int
 
 
-def _positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ParameterError(f"{name} must be a positive integer. Received: {name}={value!r}")
-    return int(value)
-
-
-class LogSpectrogramExtractor:
+class LogSpectrogramExtractor(FromConfigMixin):
     """Log-magnitude STFT in dB with its inverse; the one object owning both directions.
 
     Saved beside every dataset and model (`preprocessing.transform_io.save_transform`)
@@ -247,15 +243,3 @@ class LogSpectrogramExtractor:
             "amin": self.amin,
             "window": self.window,
         }
-
-    @classmethod
-    def from_config(cls, config):
-        """Rebuild from `get_config`'s dict. Raises ParameterError on unknown keys or bad values."""
-        try:
-            return cls(**config)
-        except TypeError as err:
-            raise ParameterError(f"Bad {cls.__name__} config ({err}). Received: config={config!r}") from err
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"

@@ -9,6 +9,7 @@ spectrogram has no original whose per-clip min/max could undo its normalisation.
 import numpy as np
 
 from common.errors import ParameterError
+from common.serializable import FromConfigMixin
 from common.json_file import read_json_mapping
 
 
@@ -18,7 +19,7 @@ def _finite_number(name, value):
     return float(value)
 
 
-class MinMaxNormaliser:
+class MinMaxNormaliser(FromConfigMixin):
     """``y = (x - min_value) / (max_value - min_value)``, clipped to [0, 1], and its inverse.
 
     Args:
@@ -95,14 +96,6 @@ class MinMaxNormaliser:
     def get_config(self) -> dict:
         """Every constructor argument under its own name (JSON-safe)."""
         return {"min_value": self.min_value, "max_value": self.max_value}
-
-    @classmethod
-    def from_config(cls, config):
-        """Rebuild from `get_config`'s dict. Raises ParameterError on unknown keys or bad values."""
-        try:
-            return cls(**config)
-        except TypeError as err:
-            raise ParameterError(f"Bad {cls.__name__} config ({err}). Received: config={config!r}") from err
 
     def __repr__(self):
         return f"MinMaxNormaliser(min_value={self.min_value!r}, max_value={self.max_value!r})"

@@ -8,6 +8,9 @@ from common.atomic import atomic_write_json
 from common.errors import ParameterError
 from common.json_file import read_json_mapping
 from preprocessing.log_spectrogram import LogSpectrogramExtractor
+from preprocessing.mdct import MdctTransform
+from preprocessing.mel_spectrogram import MelSpectrogramExtractor
+from preprocessing.piano_roll import PianoRollTransform
 
 # name -> class; a transform needs `get_config()` and `from_config(dict)`.
 TRANSFORMS = {}
@@ -19,7 +22,8 @@ def register_transform(cls):
     return cls
 
 
-register_transform(LogSpectrogramExtractor)
+for _cls in (LogSpectrogramExtractor, MelSpectrogramExtractor, MdctTransform, PianoRollTransform):
+    register_transform(_cls)
 
 
 def save_transform(transform, path):
@@ -41,6 +45,26 @@ def save_transform(transform, path):
     return atomic_write_json(path, {"class": name, "config": transform.get_config()})
 
 
+def transform_from_payload(payload, where):
+    """Rebuild a transform from ``{"class": <registered name>, "config": {...}}``.
+
+    Args:
+        payload: the mapping (from transform.json, or a PNG's metadata).
+        where: the file it came from, for messages.
+    Raises:
+        ParameterError: naming ``where``, if the mapping is not of that form; naming the
+            class, if it is unknown.
+    """
+    if not isinstance(payload, dict) or not isinstance(payload.get("config"), dict) or "class" not in payload:
+        raise ParameterError(f"A transform must be stored as {{'class': ..., 'config': {{...}}}}. Received: path={str(where)!r}")
+    name = payload["class"]
+    if name not in TRANSFORMS:
+        raise ParameterError(
+            f"Unknown transform class (known: {', '.join(sorted(TRANSFORMS))}). Received: class={name!r}"
+        )
+    return TRANSFORMS[name].from_config(payload["config"])
+
+
 def load_transform(path):
     """Rebuild the transform saved at ``path`` by `save_transform`.
 
@@ -48,12 +72,4 @@ def load_transform(path):
         ParameterError: if the file is missing or not valid JSON of the expected
             form, or names an unknown class.
     """
-    payload = read_json_mapping(path, "Transform file")
-    if not isinstance(payload.get("config"), dict) or "class" not in payload:
-        raise ParameterError(f"Transform file must hold {{'class': ..., 'config': {{...}}}}. Received: path={str(path)!r}")
-    name = payload["class"]
-    if name not in TRANSFORMS:
-        raise ParameterError(
-            f"Unknown transform class (known: {', '.join(sorted(TRANSFORMS))}). Received: class={name!r}"
-        )
-    return TRANSFORMS[name].from_config(payload["config"])
+    return transform_from_payload(read_json_mapping(path, "Transform file"), path)

@@ -121,8 +121,8 @@ def test_load_transform_errors(tmp_path):
     with pytest.raises(ParameterError, match="not found"):
         load_transform(tmp_path / "missing.json")
     path = tmp_path / "unknown.json"
-    path.write_text(json.dumps({"class": "MelSpectrogramExtractor", "config": {}}))
-    with pytest.raises(ParameterError, match="Received: class='MelSpectrogramExtractor'"):
+    path.write_text(json.dumps({"class": "ConstantQExtractor", "config": {}}))
+    with pytest.raises(ParameterError, match="Received: class='ConstantQExtractor'"):
         load_transform(path)
     path.write_text(json.dumps({"class": "LogSpectrogramExtractor", "config": {"sample_rate": 1, "bogus": 2}}))
     with pytest.raises(ParameterError, match="Bad LogSpectrogramExtractor config"):
