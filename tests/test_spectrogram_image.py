@@ -1,0 +1,227 @@
+"""Tests for preprocessing.spectrogram_image: PNG export and import, the Riffusion preset, the CLI."""
+
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+from PIL import Image
+
+from common.errors import ParameterError
+from preprocessing.log_spectrogram import LogSpectrogramExtractor
+from preprocessing.mel_spectrogram import MelSpectrogramExtractor
+from preprocessing.spectrogram_image import (
+    METADATA_KEY,
+    load_png,
+    main,
+    riffusion_transform,
+    save_png,
+    transform_from_metadata,
+)
+
+
+def random_spectrogram(shape=(64, 50), low=-100.0, high=40.0, seed=0):
+    return np.random.default_rng(seed).uniform(low, high, shape).astype(np.float32)
+
+
+def png_text(path):
+    with Image.open(path) as image:
+        return json.loads(image.text[METADATA_KEY])
+
+
+def write_tone(path, frequency, seconds, sample_rate=16000, amplitude=0.4):
+    t = np.arange(round(seconds * sample_rate)) / sample_rate
+    sf.write(path, (amplitude * np.sin(2 * np.pi * frequency * t)).astype(np.float32), sample_rate)
+
+
+# === Round trips ===
+
+
+def test_linear_round_trip_error_is_the_quantisation_step(tmp_path):
+    values = random_spectrogram()
+    errors = {}
+    for bit_depth in (8, 16):
+        path = save_png(values, tmp_path / f"s{bit_depth}.png", bit_depth=bit_depth)
+        restored, metadata = load_png(path)
+        assert restored.dtype == np.float32 and restored.shape == values.shape
+        assert metadata["bit_depth"] == bit_depth and metadata["shape"] == [64, 50]
+        assert metadata["scaling"] == {"kind": "linear", "min_value": float(values.min()), "max_value": float(values.max())}
+        errors[bit_depth] = np.max(np.abs(restored - values))
+        half_step = (values.max() - values.min()) / (2 * (2**bit_depth - 1))
+        assert errors[bit_depth] <= half_step * 1.001 + 1e-5
+        assert restored.min() == pytest.approx(values.min(), abs=1e-4)  # the extremes are exact
+        assert restored.max() == pytest.approx(values.max(), abs=1e-4)
+    assert errors[16] < errors[8] / 100
+
+
+def test_power_round_trip_error_bounds(tmp_path):
+    values = 10.0 ** random_spectrogram(low=-4.0, high=3.0)  # linear, 7 decades
+    for bit_depth in (8, 16):
+        restored, metadata = load_png(save_png(values, tmp_path / "p.png", bit_depth=bit_depth, scaling="power"))
+        assert metadata["scaling"] == {"kind": "power", "power": 0.25, "max_value": float(values.max())}
+        full = 2**bit_depth - 1
+        # error at most half a grey level in u = (v / max)**0.25
+        u, u_restored = (values / values.max()) ** 0.25, (restored / values.max()) ** 0.25
+        assert np.max(np.abs(u - u_restored)) <= 0.5 / full + 1e-6
+        loud = values > 0.1 * values.max()
+        relative = np.abs(restored - values)[loud] / values[loud]
+        assert np.max(relative) < {8: 0.1, 16: 0.001}[bit_depth]
+
+
+def test_fixed_bounds_clip(tmp_path):
+    values = np.array([[-120.0, -80.0, 0.0, 50.0]])
+    restored, _metadata = load_png(save_png(values, tmp_path / "c.png", min_value=-80.0, max_value=40.0, bit_depth=16))
+    np.testing.assert_allclose(restored, [[-80.0, -80.0, 0.0, 40.0]], atol=0.001)
+    restored, _ = load_png(save_png(values + 120, tmp_path / "d.png", scaling="power", max_value=100.0, bit_depth=16))
+    np.testing.assert_allclose(restored, [[0.0, 40.0, 100.0, 100.0]], atol=0.01)
+
+
+def test_constant_and_silent_spectrograms(tmp_path):
+    restored, _ = load_png(save_png(np.full((4, 3), -7.5), tmp_path / "c.png"))
+    np.testing.assert_array_equal(restored, -7.5)
+    restored, _ = load_png(save_png(np.zeros((4, 3)), tmp_path / "z.png", scaling="power"))
+    np.testing.assert_array_equal(restored, 0.0)
+
+
+def test_power_scaling_is_riffusions_image_convention(tmp_path):
+    values = 10.0 ** random_spectrogram((16, 8), low=-2.0, high=2.0)
+    save_png(values, tmp_path / "r.png", scaling="power", power=0.25)
+    with Image.open(tmp_path / "r.png") as image:
+        assert image.mode == "L" and image.size == (8, 16)
+        pixels = np.asarray(image)
+    # Riffusion: 255 - 255 * (v / max)**0.25, low frequencies at the bottom (it truncates, this rounds)
+    expected = (255 - 255 * (values / values.max()) ** 0.25)[::-1]
+    assert np.max(np.abs(pixels - expected)) <= 0.5 + 1e-9
+
+
+# === Orientation and metadata ===
+
+
+def test_low_tone_lands_in_the_bottom_rows(tmp_path):
+    sample_rate = 8000
+    transform = MelSpectrogramExtractor(sample_rate, n_fft=256, hop_length=64, n_mels=40)
+    t = np.arange(4000) / sample_rate
+    mel = transform.extract((0.5 * np.sin(2 * np.pi * 200.0 * t)).astype(np.float32))
+    band = int(np.argmax(mel[:, 10]))
+    assert band < 8  # 200 Hz is a low band
+    save_png(mel, tmp_path / "low.png", transform=transform)
+    with Image.open(tmp_path / "low.png") as image:
+        pixels = np.asarray(image)
+    brightest_rows = np.argmax(pixels[:, 5:-5], axis=0)  # linear scaling: loud is light
+    assert np.all(brightest_rows == 40 - 1 - band)
+    assert np.all(brightest_rows >= 32)  # in the bottom fifth of the image
+
+
+def test_metadata_is_stored(tmp_path):
+    transform = MelSpectrogramExtractor(8000, n_fft=256, hop_length=64, n_mels=40)
+    path = save_png(random_spectrogram((40, 20)), tmp_path / "m.png", bit_depth=16, transform=transform, n_samples=1300)
+    metadata = png_text(path)
+    assert metadata["format"] == "spectrogram-png" and metadata["version"] == 1
+    assert metadata["bit_depth"] == 16 and metadata["shape"] == [40, 20]
+    assert metadata["transform"] == {"class": "MelSpectrogramExtractor", "config": transform.get_config()}
+    assert metadata["n_samples"] == 1300
+    assert set(metadata["scaling"]) == {"kind", "min_value", "max_value"}
+    with Image.open(path) as image:
+        assert image.mode == "I;16" and image.format == "PNG"
+    rebuilt = transform_from_metadata(load_png(path)[1])
+    assert rebuilt.get_config() == transform.get_config()
+    log_stft = LogSpectrogramExtractor(8000, n_fft=256, hop_length=64)
+    stored = load_png(save_png(random_spectrogram((128, 5)), tmp_path / "l.png", transform=log_stft))[1]
+    assert type(transform_from_metadata(stored)) is LogSpectrogramExtractor
+    with pytest.raises(ParameterError, match="holds no transform.*n.png"):
+        transform_from_metadata(load_png(save_png(random_spectrogram(), tmp_path / "n.png"))[1], "n.png")
+
+
+def test_png_without_metadata_is_rejected_naming_the_file(tmp_path):
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "plain.png")
+    with pytest.raises(ParameterError, match=r"no 'spectrogram' PNG text chunk.*plain\.png"):
+        load_png(tmp_path / "plain.png")
+    (tmp_path / "text.png").write_text("not an image")
+    with pytest.raises(ParameterError, match=r"could not be read.*text\.png"):
+        load_png(tmp_path / "text.png")
+    with pytest.raises(ParameterError, match=r"not found.*missing\.png"):
+        load_png(tmp_path / "missing.png")
+
+
+def test_bad_values_are_rejected_and_nothing_is_written(tmp_path):
+    with pytest.raises(ParameterError, match="values >= 0"):
+        save_png(random_spectrogram(), tmp_path / "a.png", scaling="power")
+    with pytest.raises(ParameterError, match="non-finite"):
+        save_png(np.array([[1.0, np.nan]]), tmp_path / "a.png")
+    with pytest.raises(ParameterError, match="2-D"):
+        save_png(np.zeros(5), tmp_path / "a.png")
+    with pytest.raises(ParameterError, match="Received: bit_depth=12"):
+        save_png(random_spectrogram(), tmp_path / "a.png", bit_depth=12)
+    with pytest.raises(ParameterError, match="Received: scaling='log'"):
+        save_png(random_spectrogram(), tmp_path / "a.png", scaling="log")
+    with pytest.raises(ParameterError, match="Received: power=0"):
+        save_png(np.ones((2, 2)), tmp_path / "a.png", scaling="power", power=0)
+    assert list(tmp_path.iterdir()) == []
+
+
+# === Riffusion preset ===
+
+
+def test_riffusion_preset_gives_512_by_512_for_5_12_seconds():
+    transform = riffusion_transform()
+    config = transform.get_config()
+    assert (config["sample_rate"], config["hop_length"], config["win_length"], config["n_fft"]) == (44100, 441, 4410, 17640)
+    assert (config["n_mels"], config["fmin"], config["fmax"], config["power"]) == (512, 0.0, 10000.0, 1.0)
+    assert (config["htk"], config["norm"], config["log"]) == (True, None, False)
+    n_samples = round(5.12 * 44100)
+    assert transform.frames_for(n_samples) == 512
+    t = np.arange(n_samples) / 44100
+    mel = transform.extract((0.3 * np.sin(2 * np.pi * 440.0 * t)).astype(np.float32))
+    assert mel.shape == (512, 512) and np.all(mel >= 0)
+
+
+# === CLI ===
+
+
+def test_cli_audio_to_image_to_audio(tmp_path, capsys):
+    write_tone(tmp_path / "in.wav", 440.0, seconds=1.3)
+    assert main(["to-image", str(tmp_path / "in.wav"), str(tmp_path / "out.png"), "--bit-depth", "16"]) == 0
+    metadata = png_text(tmp_path / "out.png")
+    assert metadata["transform"]["class"] == "MelSpectrogramExtractor" and metadata["n_samples"] == 20800
+    assert metadata["shape"] == [128, 81]
+    assert main(["to-audio", str(tmp_path / "out.png"), str(tmp_path / "out.wav"), "--griffin-lim-iters", "16"]) == 0
+    audio, sample_rate = sf.read(tmp_path / "out.wav")
+    assert sample_rate == 16000 and audio.shape == (20800,)
+    spectrum = np.abs(np.fft.rfft(audio * np.hanning(len(audio))))
+    peak_hz = np.argmax(spectrum) * sample_rate / len(audio)
+    assert abs(peak_hz - 440.0) < 10.0
+    assert "out.wav" in capsys.readouterr().out
+
+
+def test_cli_riffusion_preset(tmp_path):
+    write_tone(tmp_path / "in.wav", 880.0, seconds=0.3)
+    assert main(["to-image", str(tmp_path / "in.wav"), str(tmp_path / "r.png"), "--preset", "riffusion"]) == 0
+    with Image.open(tmp_path / "r.png") as image:
+        assert image.mode == "L" and image.size == (30, 512)  # 0.3 s at 10 ms hops; 512 mel rows
+    assert png_text(tmp_path / "r.png")["scaling"]["kind"] == "power"
+    assert main(["to-audio", str(tmp_path / "r.png"), str(tmp_path / "r.wav"), "--griffin-lim-iters", "2"]) == 0
+    assert sf.info(str(tmp_path / "r.wav")).samplerate == 44100
+    assert sf.info(str(tmp_path / "r.wav")).frames == round(0.3 * 44100)
+
+
+def test_cli_bad_input_exits_2_and_writes_nothing(tmp_path, capsys):
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "plain.png")
+    (tmp_path / "broken.wav").write_bytes(b"RIFF0000WAVEjunk")
+    write_tone(tmp_path / "tiny.wav", 440.0, seconds=0.001)  # 16 samples, shorter than one hop
+    save_png(random_spectrogram(), tmp_path / "nameless.png")  # no transform stored
+    cases = [
+        ["to-image", str(tmp_path / "missing.wav"), str(tmp_path / "out.png")],
+        ["to-image", str(tmp_path / "broken.wav"), str(tmp_path / "out.png")],
+        ["to-image", str(tmp_path / "tiny.wav"), str(tmp_path / "out.png")],
+        ["to-audio", str(tmp_path / "plain.png"), str(tmp_path / "out.wav")],
+        ["to-audio", str(tmp_path / "nameless.png"), str(tmp_path / "out.wav")],
+        ["to-audio", str(tmp_path / "missing.png"), str(tmp_path / "out.wav")],
+        ["to-audio", str(tmp_path / "nameless.png"), str(tmp_path / "out.wav"), "--griffin-lim-iters", "0"],
+    ]
+    before = sorted(p.name for p in tmp_path.iterdir())
+    for argv in cases:
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and err.count("\n") == 1, err
+        assert str(tmp_path / argv[1].split("/")[-1]) in err or "griffin" in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
