@@ -44,6 +44,7 @@ from evaluation.spectrogram_metrics import spectrogram_mse, spectrogram_ssim
 from generate.audio_statistics import mean_statistics
 from generate.sound_generator import SoundGenerator
 from generate.trained_model import TrainedModel, run_config
+from preprocessing.representations import reads_midi, samples_for
 
 DEFAULT_MODELS = ("saved_models/chorales_ddim", "saved_models/chorales_autoencoder")
 
@@ -156,9 +157,13 @@ def run(args):
     models = [TrainedModel(path) for path in args.model]
     generators = [SoundGenerator.from_model_dir(path, n_iter=args.griffin_lim_iters) for path in args.model]
     first = generators[0].transform
-    sample_rate, clip_samples = first.sample_rate, models[0].data_shape[1] * first.hop_length
+    sample_rate, clip_samples = first.sample_rate, samples_for(first, models[0].data_shape[1])
     for model, generator in zip(models, generators):
-        length = model.data_shape[1] * generator.transform.hop_length
+        if reads_midi(generator.transform):
+            raise ParameterError(
+                f"Evaluation compares audio clips; this model's representation reads MIDI. Received: model={str(model.model_dir)!r}"
+            )
+        length = samples_for(generator.transform, model.data_shape[1])
         if (generator.transform.sample_rate, length) != (sample_rate, clip_samples):
             raise ParameterError(
                 f"Models scored together must share sample rate and clip length ({sample_rate} Hz, {clip_samples} "

@@ -11,6 +11,8 @@ reconstructs the test clips. Either way it takes ``--num`` real clips from
 the test split of the dataset the model was trained on, and writes into
 ``--out``: ``generated_XX.wav``, ``original_XX.wav``, ``comparison.png``
 (spectrograms, generated above, originals below) and ``report.json``
+For a piano-roll model it also writes ``generated_XX.mid`` and
+``original_XX.mid``, and the originals' WAVs are their rolls rendered.
 (timings, and descriptors of both sets from `generate.audio_statistics`). Exit status: 0 on success, 2 for a bad model folder or argument.
 """
 
@@ -29,6 +31,7 @@ from generate.audio_statistics import mean_statistics
 from generate.plots import plot_comparison
 from generate.sound_generator import SoundGenerator
 from generate.trained_model import TrainedModel, model_kind, run_config
+from preprocessing.representations import reads_midi
 
 DEFAULT_MODEL = "saved_models/chorales_ddim"
 
@@ -104,17 +107,23 @@ def run(args):
     inversion_s = time.monotonic() - start
 
     sample_rate = transform.sample_rate
+    generated_values = [sound_generator.normaliser.denormalise(s) for s in generated]
+    original_values = [sound_generator.normaliser.denormalise(s) for s in originals]
+    midi = reads_midi(transform)  # a piano roll: MIDI files too, and the originals are rendered
     original_audio = []
     for i, (row, clip) in enumerate(zip(rows, audio)):
         write_wav(out_dir / f"generated_{i:02d}.wav", clip, sample_rate)
-        source = Path(row["source_path"])
-        original = Loader(sample_rate, offset_s=row["offset_s"], duration_s=row["duration_s"]).load(source)
+        if midi:
+            transform.write_midi(generated_values[i], out_dir / f"generated_{i:02d}.mid")
+            transform.write_midi(original_values[i], out_dir / f"original_{i:02d}.mid")
+            original = sound_generator.spectrogram_to_audio(originals[i])
+        else:
+            source = Path(row["source_path"])
+            original = Loader(sample_rate, offset_s=row["offset_s"], duration_s=row["duration_s"]).load(source)
         write_wav(out_dir / f"original_{i:02d}.wav", original, sample_rate)
         original_audio.append(original)
-    generated_db = [sound_generator.normaliser.denormalise(s) for s in generated]
-    originals_db = [sound_generator.normaliser.denormalise(s) for s in originals]
     what = f"{kind} {model_dir.name}" + (f", {steps} DDIM steps" if steps else ", reconstructions of the test clips")
-    plot_comparison(generated_db, originals_db, sample_rate, transform.hop_length, out_dir / "comparison.png", what)
+    plot_comparison(generated_values, original_values, transform, out_dir / "comparison.png", what)
 
     audio_s = sum(len(a) for a in audio) / sample_rate
     report = {

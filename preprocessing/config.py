@@ -4,6 +4,7 @@ import dataclasses
 import math
 
 from common.errors import ParameterError
+from preprocessing.representations import MIDI_REPRESENTATIONS, REPRESENTATIONS, build_transform
 from preprocessing.sources import SOURCES
 
 
@@ -29,14 +30,30 @@ class PreprocessConfig:
         input_dir: folder the source is read from.
         genres: gtzan only: genre names to use; empty means all.
         output_dir: folder the dataset is written to (see `preprocessing.saver`).
-        sample_rate: Hz; every file is resampled to it.
-        n_fft: samples, the FFT size; spectrograms have n_fft // 2 bins.
-        win_length: samples, the frame (window) size, hop_length <= win_length <= n_fft.
-        hop_length: samples between STFT frames.
-        amin: linear magnitude floor, dB floor = 20*log10(amin).
-        clip_duration_s: seconds per clip; clip_samples = round(clip_duration_s * sample_rate),
-            n_frames = clip_samples // hop_length (3.072 s at 16 kHz, hop 256: 192 frames,
-            divisible by 2**6 as the U-Nets need).
+        sample_rate: Hz; every file is resampled to it (piano_roll: the rendering rate).
+        representation: "log_stft", "mel", "mdct" or "piano_roll" (see
+            `preprocessing.representations`); only its own keys below are used.
+        n_fft: log_stft, mel: samples, the FFT size; log_stft keeps n_fft // 2 bins.
+        win_length: log_stft, mel: samples, the frame (window) size, hop_length <= win_length <= n_fft.
+        hop_length: log_stft, mel: samples between STFT frames.
+        amin: log_stft, mel: linear magnitude floor, dB floor = 20*log10(amin).
+        n_mels, fmin, fmax, mel_power, htk, mel_norm, mel_inverse: mel: bands, band
+            edges in Hz (fmax null = Nyquist), magnitude exponent (2 = power), HTK
+            (true) or Slaney (false) mel scale, filter normalisation ("slaney" or
+            null), inverse "nnls" or "pinv" (see `MelSpectrogramExtractor`).
+        frame_length, mdct_window, compander, power_exponent, mu, mdct_scale: mdct:
+            frame length in samples (hop = frame_length // 2), "vorbis" or
+            "kaiser_bessel_derived", "power" / "mu_law" / "none", their
+            parameters, and the coefficient scale (null: fitted as the 99.9th
+            percentile of |coefficients| over up to 32 train files; see `MdctTransform`).
+        frames_per_second, roll_mode, min_pitch, max_pitch, program: piano_roll:
+            frames per second (sample_rate / frames_per_second must be whole),
+            "velocity" or "binary", the MIDI pitch range of the rows, and the General
+            MIDI program the inverse renders with (19 = church organ).
+        clip_duration_s: seconds per clip; clip_samples = round(clip_duration_s * sample_rate);
+            n_frames = the transform's ``frames_for(clip_samples)`` (log_stft at 16 kHz,
+            hop 256: 3.072 s gives 192 frames, divisible by 2**6 as the U-Nets need;
+            mdct: (n_frames - 1) * hop samples give n_frames frames).
         clip_hop_s: seconds between clip starts; None means clip_duration_s (no overlap).
         offset_s: seconds skipped at the start of every file.
         max_duration_s: seconds read per file at most (after offset_s); None = all.
@@ -56,10 +73,29 @@ class PreprocessConfig:
     genres: tuple[str, ...] = ()
     output_dir: str = "data/chorales_stft"
     sample_rate: int = 16000
+    representation: str = "log_stft"
     n_fft: int = 1024
     win_length: int = 1024
     hop_length: int = 256
     amin: float = 1e-4
+    n_mels: int = 128
+    fmin: float = 0.0
+    fmax: float | None = None
+    mel_power: float = 2.0
+    htk: bool = False
+    mel_norm: str | None = "slaney"
+    mel_inverse: str = "nnls"
+    frame_length: int = 1024
+    mdct_window: str = "vorbis"
+    compander: str = "power"
+    power_exponent: float = 0.5
+    mu: float = 255.0
+    mdct_scale: float | None = None
+    frames_per_second: float = 62.5
+    roll_mode: str = "velocity"
+    min_pitch: int = 0
+    max_pitch: int = 127
+    program: int = 19
     clip_duration_s: float = 3.072
     clip_hop_s: float | None = None
     offset_s: float = 0.0
@@ -124,8 +160,27 @@ class PreprocessConfig:
             self.test_fraction,
         )
         _require(
+            self.representation in REPRESENTATIONS,
+            f"must be one of {', '.join(REPRESENTATIONS)}",
+            "representation",
+            self.representation,
+        )
+        _require(
+            self.representation not in MIDI_REPRESENTATIONS or self.source in ("chorales", "folder"),
+            "reads MIDI files, which the chorales recipe and folders of .mid files have",
+            "source",
+            self.source,
+        )
+        _require(
+            self.mdct_scale is None or (_is_number(self.mdct_scale) and self.mdct_scale > 0),
+            "must be null (fitted) or a number > 0",
+            "mdct_scale",
+            self.mdct_scale,
+        )
+        build_transform(self)  # the transform validates its own keys, naming them
+        _require(
             self.n_frames >= 1,
-            f"must hold at least one hop ({self.hop_length} samples at {self.sample_rate} Hz)",
+            f"must hold at least one frame of the {self.representation} transform",
             "clip_duration_s",
             self.clip_duration_s,
         )
@@ -150,5 +205,5 @@ class PreprocessConfig:
 
     @property
     def n_frames(self) -> int:
-        """STFT frames per clip, ``clip_samples // hop_length``."""
-        return self.clip_samples // self.hop_length
+        """Frames per clip, the transform's ``frames_for(clip_samples)``."""
+        return build_transform(self).frames_for(self.clip_samples)

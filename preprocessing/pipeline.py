@@ -1,11 +1,15 @@
-"""The preprocessing pipeline: audio files to fixed-length dB spectrogram clips on disk.
+"""The preprocessing pipeline: audio (or MIDI) files to fixed-length clips of a representation on disk.
 
 For each source record: load (resample, mono), slice into clips of
 ``clip_samples`` samples every ``clip_hop_samples``, zero-pad a long enough tail,
-drop silent clips, extract the log-STFT, save. Bad files (missing, undecodable,
-empty, silent, shorter than one clip) are reported and skipped; the rest are
-written. The normaliser is then fitted on the train split. Clips are written
-atomically and synced to disk once, before the manifest that lists them.
+drop silent clips, extract the configured representation
+(`preprocessing.representations`), save. The piano roll reads the record's
+MIDI file instead and slices the roll in frames the same way, dropping clips
+without notes. Bad files (missing, undecodable, empty, silent, shorter than one
+clip) are reported and skipped; the rest are written. The normaliser is then
+fitted on the train split. An MDCT without a configured ``mdct_scale`` first
+fits it on up to `MDCT_SCALE_FILES` train files; the fitted value is saved in
+the dataset's config.yaml and transform.json.
 """
 
 import concurrent.futures
@@ -22,14 +26,16 @@ from common.config import save_config
 from common.errors import ParameterError
 from preprocessing.config import PreprocessConfig
 from preprocessing.loader import Loader
-from preprocessing.log_spectrogram import LogSpectrogramExtractor
 from preprocessing.normaliser import MinMaxNormaliser
 from preprocessing.padder import Padder
+from preprocessing.representations import MIDI_REPRESENTATIONS, build_transform
 from preprocessing.saver import SPLITS, Saver
 from preprocessing.sources import discover_sources
 
 # clips per STFT call: bounds the complex STFT buffer (~0.8 MB per default clip)
 EXTRACT_BATCH_CLIPS = 32
+MDCT_SCALE_FILES = 32  # train files the MDCT coefficient scale is fitted on
+MDCT_SCALE_PERCENTILE = 99.9
 
 
 @dataclasses.dataclass
@@ -71,14 +77,28 @@ class PreprocessingPipeline:
         self.config = config
         self.loader = Loader(config.sample_rate, mono=True, offset_s=config.offset_s, duration_s=config.max_duration_s)
         self.padder = Padder("constant")
-        self.transform = LogSpectrogramExtractor(
-            config.sample_rate,
-            n_fft=config.n_fft,
-            win_length=config.win_length,
-            hop_length=config.hop_length,
-            amin=config.amin,
-        )
+        self.transform = build_transform(config)
         self.saver = Saver(config.output_dir)
+
+    def clip_ranges(self, n_items, clip_length, hop):
+        """Where the clips of a sequence start, and how much of each is content.
+
+        Args:
+            n_items: length of the sequence (samples, or frames of a roll).
+            clip_length, hop: clip length and clip hop in the same unit.
+        Returns:
+            list of (start, n_content): whole clips every ``hop``, then a tail clip
+            (to be zero-padded) if it holds at least ``min_tail_fraction * clip_length``.
+        """
+        ranges = []
+        start = 0
+        while start + clip_length <= n_items:
+            ranges.append((start, clip_length))
+            start += hop
+        tail = n_items - start
+        if start < n_items and tail >= self.config.min_tail_fraction * clip_length and tail > 0:
+            ranges.append((start, tail))
+        return ranges
 
     def slice_clips(self, signal):
         """Cut ``signal`` into fixed-length clips.
@@ -90,17 +110,65 @@ class PreprocessingPipeline:
             `(clip_samples,)`; a tail clip is zero-padded and kept only if it holds
             at least ``min_tail_fraction * clip_samples`` samples of audio.
         """
-        clip_samples, hop = self.config.clip_samples, self.config.clip_hop_samples
-        n_samples = signal.shape[0]
-        clips = []
-        start = 0
-        while start + clip_samples <= n_samples:
-            clips.append((start, clip_samples, signal[start : start + clip_samples]))
-            start += hop
-        tail = n_samples - start
-        if start < n_samples and tail >= self.config.min_tail_fraction * clip_samples and tail > 0:
-            clips.append((start, tail, self.padder.pad_to(signal[start:], clip_samples)))
-        return clips
+        clip_samples = self.config.clip_samples
+        return [
+            (start, n_content, self.padder.pad_to(signal[start : start + n_content], clip_samples))
+            for start, n_content in self.clip_ranges(signal.shape[0], clip_samples, self.config.clip_hop_samples)
+        ]
+
+    def _extract(self, clips):
+        """The representation of equal-length clips ``(n, clip_samples)``: ``(n, n_freq_bins, n_frames)``."""
+        if hasattr(self.transform, "extract_batch"):
+            return self.transform.extract_batch(clips)
+        return np.stack([self.transform.extract(clip) for clip in clips])
+
+    def _row(self, record, clip_id, relative, start_s, duration_s, values, source_path):
+        return {
+            "clip_id": clip_id,
+            "split": record.split,
+            "path": relative,
+            "source_path": str(source_path),
+            "piece": record.piece,
+            "offset_s": round(self.config.offset_s + start_s, 6),
+            "duration_s": round(duration_s, 6),
+            "min_db": float(values.min()),
+            "max_db": float(values.max()),
+        }
+
+    def process_midi(self, record):
+        """The piano-roll counterpart of `process_file`: the record's MIDI file, sliced in frames.
+
+        Raises:
+            ParameterError: if the record has no MIDI file, it cannot be parsed, is
+                shorter than one clip, or no clip holds a note.
+        """
+        config, transform = self.config, self.transform
+        if record.midi_path is None:
+            raise ParameterError(f"no MIDI file for this piece (the piano roll reads MIDI). Received: path={str(record.path)!r}")
+        roll = transform.extract_midi(record.midi_path)  # (n_pitches, n_frames of the whole piece)
+        frame_s = transform.hop_length / config.sample_rate
+        first = int(round(config.offset_s / frame_s))
+        last = roll.shape[1] if config.max_duration_s is None else first + int(round(config.max_duration_s / frame_s))
+        roll = roll[:, first:last]
+        clip_frames = config.n_frames
+        if roll.shape[1] < clip_frames:
+            raise ParameterError(
+                f"shorter than one clip: {roll.shape[1] * frame_s:.3f} s < {config.clip_duration_s} s. "
+                f"Received: path={str(record.midi_path)!r}"
+            )
+        hop_frames = max(1, transform.frames_for(config.clip_hop_samples))
+        rows = []
+        for start, n_content in self.clip_ranges(roll.shape[1], clip_frames, hop_frames):
+            clip = np.zeros((roll.shape[0], clip_frames), np.float32)
+            clip[:, :n_content] = roll[:, start : start + n_content]
+            if not clip.any():
+                continue  # no note: nothing to learn
+            clip_id = f"{record.clip_prefix}__{len(rows):04d}"
+            relative = self.saver.save_spectrogram(record.split, clip_id, clip)
+            rows.append(self._row(record, clip_id, relative, start * frame_s, n_content * frame_s, clip, record.midi_path))
+        if not rows:
+            raise ParameterError(f"silent: no clip holds a note. Received: path={str(record.midi_path)!r}")
+        return rows
 
     def process_file(self, record):
         """Load, slice, extract and save one source file.
@@ -114,6 +182,8 @@ class PreprocessingPipeline:
                 than one clip, or holds no clip above the silence threshold.
         """
         config = self.config
+        if config.representation in MIDI_REPRESENTATIONS:
+            return self.process_midi(record)
         signal = self.loader.load(record.path)  # (n_samples,)
         if signal.shape[0] < config.clip_samples:
             raise ParameterError(
@@ -129,23 +199,16 @@ class PreprocessingPipeline:
         rows = []
         for first in range(0, len(kept), EXTRACT_BATCH_CLIPS):
             chunk = kept[first : first + EXTRACT_BATCH_CLIPS]
-            # one STFT call per chunk: the same values as clip by clip, less overhead
-            spectrograms_db = self.transform.extract_batch(np.stack([clip for _, _, clip in chunk]))
-            for (start, n_content, _), spectrogram_db in zip(chunk, spectrograms_db):  # (n_fft // 2, n_frames)
+            # one transform call per chunk where the transform can: the same values as clip by clip
+            values = self._extract(np.stack([clip for _, _, clip in chunk]))
+            for (start, n_content, _), clip_values in zip(chunk, values):  # (n_freq_bins, n_frames)
                 clip_id = f"{record.clip_prefix}__{len(rows):04d}"
-                relative = self.saver.save_spectrogram(record.split, clip_id, spectrogram_db)
+                relative = self.saver.save_spectrogram(record.split, clip_id, clip_values)
                 rows.append(
-                    {
-                        "clip_id": clip_id,
-                        "split": record.split,
-                        "path": relative,
-                        "source_path": str(record.path),
-                        "piece": record.piece,
-                        "offset_s": round(config.offset_s + start / config.sample_rate, 6),
-                        "duration_s": round(n_content / config.sample_rate, 6),
-                        "min_db": float(spectrogram_db.min()),
-                        "max_db": float(spectrogram_db.max()),
-                    }
+                    self._row(
+                        record, clip_id, relative, start / config.sample_rate, n_content / config.sample_rate,
+                        clip_values, record.path,
+                    )
                 )
         if not rows:
             raise ParameterError(
@@ -160,6 +223,24 @@ class PreprocessingPipeline:
             return [], _reason(err)
         except Exception as err:  # a decoder's own failure on one file must not end the batch
             return [], f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
+
+    def _fit_mdct_scale(self, records):
+        """Fit the MDCT coefficient scale on up to `MDCT_SCALE_FILES` train files; returns the new config."""
+        signals = []
+        for record in [r for r in records if r.split == "train"][:MDCT_SCALE_FILES]:
+            try:
+                signals.append(self.loader.load(record.path))
+            except ParameterError:
+                continue  # reported when the file itself is processed
+        if not signals:
+            raise ParameterError(
+                "No readable train file to fit the MDCT scale on; set mdct_scale. "
+                f"Received: input_dir={self.config.input_dir!r}"
+            )
+        scale = self.transform.fit_scale(signals, MDCT_SCALE_PERCENTILE).scale
+        self.config = dataclasses.replace(self.config, mdct_scale=float(scale))
+        self.transform = build_transform(self.config)
+        return self.config
 
     def run(self, records=None, progress=True) -> PreprocessReport:
         """Process every record and write the dataset folder.
@@ -184,7 +265,10 @@ class PreprocessingPipeline:
                 config.validation_fraction,
                 config.test_fraction,
                 config.split_seed,
+                midi=config.representation in MIDI_REPRESENTATIONS,
             )
+        if config.representation == "mdct" and config.mdct_scale is None:
+            config = self._fit_mdct_scale(records)
         results = [None] * len(records)
         if progress is True:
             progress = sys.stderr  # looked up now, so redirection after import is honoured

@@ -8,6 +8,11 @@ Three sources:
               ``<input_dir>/<genre>/*.wav``; label = genre.
     folder    every wav/flac/ogg/mp3 file under ``input_dir`` (recursive,
               extension case-insensitive); label = the parent folder, relative.
+              With ``midi=True`` (MIDI representations: the piano roll),
+              every .mid/.midi file instead.
+
+The chorales also give each piece's MIDI file (column midi_path) as
+``SourceRecord.midi_path``.
 
 For gtzan and folder each file is one piece, and its split is decided by a
 stable hash (see `hash_split`), so adding files never moves the others.
@@ -24,6 +29,7 @@ from common.errors import ParameterError
 SOURCES = ("chorales", "gtzan", "folder")
 SPLITS = ("train", "validation", "test")
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3")
+MIDI_EXTENSIONS = (".mid", ".midi")
 CHORALES_COLUMNS = ("piece", "split", "wav_path")
 
 
@@ -39,6 +45,8 @@ class SourceRecord:
         label: the genre (gtzan), the parent folder (folder), or None.
         clip_prefix: filesystem-safe, unique among the records; clip ids are
             ``<clip_prefix>__<index:04d>``.
+        midi_path: the piece's MIDI file when there is one (chorales; a MIDI
+            folder, where it equals ``path``), else None.
     """
 
     path: Path
@@ -46,6 +54,7 @@ class SourceRecord:
     split: str
     label: str | None = None
     clip_prefix: str = ""
+    midi_path: Path | None = None
 
 
 def hash_split(key, validation_fraction, test_fraction, seed=0) -> str:
@@ -97,12 +106,12 @@ def _require_dir(input_dir) -> Path:
     return input_dir
 
 
-def _audio_files(folder, recursive):
+def _audio_files(folder, recursive, extensions=AUDIO_EXTENSIONS):
     pattern = "**/*" if recursive else "*"
     return sorted(
         p
         for p in folder.glob(pattern)
-        if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS and not p.name.startswith(".")
+        if p.is_file() and p.suffix.lower() in extensions and not p.name.startswith(".")
     )
 
 
@@ -133,7 +142,10 @@ def chorales_records(input_dir):
                     f"Chorales manifest line {line}: split must be one of {', '.join(SPLITS)}. "
                     f"Received: split={row['split']!r}"
                 )
-            records.append(SourceRecord(path=input_dir / row["wav_path"], piece=row["piece"], split=row["split"]))
+            midi_path = input_dir / row["midi_path"] if row.get("midi_path") else None
+            records.append(
+                SourceRecord(path=input_dir / row["wav_path"], piece=row["piece"], split=row["split"], midi_path=midi_path)
+            )
     if not records:
         raise ParameterError(f"Chorales manifest lists no pieces. Received: manifest={str(manifest)!r}")
     return _with_unique_prefixes(records)
@@ -177,15 +189,16 @@ def gtzan_records(input_dir, genres=(), validation_fraction=0.1, test_fraction=0
     return _with_unique_prefixes(records)
 
 
-def folder_records(input_dir, validation_fraction=0.1, test_fraction=0.1, seed=0):
-    """Records for every audio file under ``input_dir``; see the module docstring.
+def folder_records(input_dir, validation_fraction=0.1, test_fraction=0.1, seed=0, midi=False):
+    """Records for every audio file (``midi``: every MIDI file) under ``input_dir``; see the module docstring.
 
     Raises:
-        ParameterError: if the folder is missing or holds no audio file.
+        ParameterError: if the folder is missing or holds no such file.
     """
     input_dir = _require_dir(input_dir)
+    extensions = MIDI_EXTENSIONS if midi else AUDIO_EXTENSIONS
     records = []
-    for path in _audio_files(input_dir, recursive=True):
+    for path in _audio_files(input_dir, recursive=True, extensions=extensions):
         relative = path.relative_to(input_dir)
         parent = relative.parent.as_posix()
         records.append(
@@ -194,17 +207,20 @@ def folder_records(input_dir, validation_fraction=0.1, test_fraction=0.1, seed=0
                 piece=relative.with_suffix("").as_posix(),
                 split=hash_split(relative.as_posix(), validation_fraction, test_fraction, seed),
                 label=None if parent == "." else parent,
+                midi_path=path if midi else None,
             )
         )
     if not records:
         raise ParameterError(
-            f"No audio files ({', '.join(AUDIO_EXTENSIONS)}) found. Received: input_dir={str(input_dir)!r}"
+            f"No {'MIDI' if midi else 'audio'} files ({', '.join(extensions)}) found. Received: input_dir={str(input_dir)!r}"
         )
     return _with_unique_prefixes(records)
 
 
-def discover_sources(source, input_dir, genres=(), validation_fraction=0.1, test_fraction=0.1, seed=0):
+def discover_sources(source, input_dir, genres=(), validation_fraction=0.1, test_fraction=0.1, seed=0, midi=False):
     """The records of ``source`` ("chorales", "gtzan" or "folder") under ``input_dir``.
+
+    ``midi`` makes a folder source list MIDI files instead of audio files.
 
     Returns:
         list of `SourceRecord`, in a deterministic order.
@@ -216,5 +232,5 @@ def discover_sources(source, input_dir, genres=(), validation_fraction=0.1, test
     if source == "gtzan":
         return gtzan_records(input_dir, genres, validation_fraction, test_fraction, seed)
     if source == "folder":
-        return folder_records(input_dir, validation_fraction, test_fraction, seed)
+        return folder_records(input_dir, validation_fraction, test_fraction, seed, midi=midi)
     raise ParameterError(f"Unknown source (known: {', '.join(SOURCES)}). Received: source={source!r}")
