@@ -1,27 +1,59 @@
-"""How much the spectrogram inversion alone loses: real clips -> transform -> inverse, no model.
+"""How much each representation's inverse loses on real music: audio -> transform -> inverse, no model.
 
 Usage:
-    python -m benchmarks.reconstruction --data data/chorales_stft --num 16 --iters 16 32 100
+    python -m benchmarks.reconstruction                              # 3 chorales, 10 s each, every representation
+    python -m benchmarks.reconstruction --input my/music --files 5 --only log_stft mdct
 
-For ``--num`` test-split clips of a preprocessed dataset, it reloads the
-original audio, extracts the dataset's spectrogram, inverts it with
-Griffin-Lim and prints, per iteration count: spectral convergence
-``||S| - |S_hat|||_F / ||S||_F`` (Sturmel and Daudet 2011; lower is better,
-phase-blind), log-spectral distance in dB (RMS over bins and frames of the
-dB difference), and seconds per clip. This is the ceiling any model trained
-on that representation can reach.
+For each audio file (the first ``--seconds`` of ``--files`` files under
+``--input``), every representation in `CASES` extracts and inverts the audio;
+the table gives, averaged over files:
+
+* SNR in dB of the waveform (only where the inverse keeps phase: MDCT);
+* spectral convergence ``|| |S| - |S_hat| ||_F / || |S| ||_F`` (Sturmel and
+  Daudet 2011; lower is better, phase-blind) in the representation's own
+  domain (its own transform of original and reconstruction; dB values are
+  turned back into amplitudes first), the figure Griffin-Lim papers quote;
+* spectral convergence and log-spectral distance (RMS of the dB difference)
+  on one common analysis of original and reconstruction, which compares the
+  representations with each other: a log-STFT with n_fft 1024, hop 256 (floor
+  -80 dB);
+* seconds for forward plus inverse, per 10 s of audio.
+
+The piano roll's row compares the audio rendered from a file's MIDI roll with
+the same file's audio (for the chorales, rendered from the same MIDI); it needs
+``<name>.mid`` in ``--midi`` (default: ``midi/`` beside ``--input``).
 """
 
 import argparse
 import time
 from pathlib import Path
 
-import librosa
 import numpy as np
 
+from common.errors import ParameterError
 from preprocessing.loader import Loader
-from preprocessing.saver import read_manifest
-from preprocessing.transform_io import load_transform
+from preprocessing.log_spectrogram import LogSpectrogramExtractor
+from preprocessing.mdct import MdctTransform
+from preprocessing.mel_spectrogram import MelSpectrogramExtractor
+from preprocessing.piano_roll import PianoRollTransform
+from preprocessing.sources import AUDIO_EXTENSIONS
+
+# (representation, parameters shown, transform factory taking the sample rate, Griffin-Lim iterations or None)
+CASES = [
+    ("log_stft", "n_fft 1024, hop 256, GL 32", lambda sr: LogSpectrogramExtractor(sr, 1024, hop_length=256), 32),
+    ("log_stft", "n_fft 1024, hop 256, GL 100", lambda sr: LogSpectrogramExtractor(sr, 1024, hop_length=256), 100),
+    ("log_stft", "n_fft 512, hop 256, GL 100", lambda sr: LogSpectrogramExtractor(sr, 512, hop_length=256), 100),
+    ("mel", "64 bands, NNLS, GL 32", lambda sr: MelSpectrogramExtractor(sr, 1024, hop_length=256, n_mels=64), 32),
+    ("mel", "128 bands, NNLS, GL 32", lambda sr: MelSpectrogramExtractor(sr, 1024, hop_length=256, n_mels=128), 32),
+    ("mel", "128 bands, pinv, GL 32",
+     lambda sr: MelSpectrogramExtractor(sr, 1024, hop_length=256, n_mels=128, inverse="pinv"), 32),
+    ("mel", "256 bands, NNLS, GL 100", lambda sr: MelSpectrogramExtractor(sr, 1024, hop_length=256, n_mels=256), 100),
+    ("mdct", "frame 512, vorbis, power 0.5", lambda sr: MdctTransform(sr, 512), None),
+    ("mdct", "frame 1024, vorbis, power 0.5", lambda sr: MdctTransform(sr, 1024), None),
+    ("mdct", "frame 2048, KBD, mu-law 255",
+     lambda sr: MdctTransform(sr, 2048, window_type="kaiser_bessel_derived", compander="mu_law"), None),
+    ("piano_roll", "62.5 frames/s, velocity, organ", lambda sr: PianoRollTransform(sr, frames_per_second=62.5), None),
+]
 
 
 def spectral_convergence(reference_db, estimate_db):
@@ -35,34 +67,105 @@ def log_spectral_distance(reference_db, estimate_db):
     return float(np.sqrt(np.mean((reference_db - estimate_db) ** 2)))
 
 
-def main(argv=None):
-    """CLI entry point; prints the table and returns 0."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", default="data/chorales_stft")
-    parser.add_argument("--num", type=int, default=16)
-    parser.add_argument("--iters", type=int, nargs="+", default=[16, 32, 100])
-    args = parser.parse_args(argv)
+def snr_db(reference, estimate):
+    """``10 log10(sum x^2 / sum (x - x_hat)^2)`` in dB (waveforms of equal length)."""
+    return float(10.0 * np.log10(np.sum(reference**2) / max(float(np.sum((reference - estimate) ** 2)), 1e-30)))
 
-    transform = load_transform(Path(args.data) / "transform.json")
-    rows = [r for r in read_manifest(args.data) if r["split"] == "test"]
-    rows = [rows[i] for i in np.linspace(0, len(rows) - 1, args.num).astype(int)]
-    clips = [
-        Loader(transform.sample_rate, offset_s=r["offset_s"], duration_s=r["duration_s"]).load(r["source_path"])
-        for r in rows
-    ]
-    print(f"{args.data}: {transform!r}, {len(clips)} test clips")
-    print(f"{'iterations':>10} {'spectral conv.':>15} {'LSD dB':>8} {'s per clip':>11}")
-    for n_iter in args.iters:
-        convergences, distances, seconds = [], [], 0.0
-        for i, clip in enumerate(clips):
-            reference_db = transform.extract(clip)
-            start = time.monotonic()
-            audio = transform.invert(reference_db, n_iter=n_iter, random_state=i)
-            seconds += time.monotonic() - start
-            estimate_db = transform.extract(librosa.util.fix_length(audio, size=len(clip)))
+
+def _fit(audio, n_samples):
+    audio = np.asarray(audio, dtype=np.float32)[:n_samples]
+    return np.pad(audio, (0, n_samples - audio.shape[0]))
+
+
+def reconstruct(transform, audio, n_iter, midi_path=None):
+    """``(reconstruction of len(audio) samples, seconds)`` through ``transform`` and back.
+
+    Raises:
+        ParameterError: for a piano roll without ``midi_path``.
+    """
+    start = time.perf_counter()
+    if isinstance(transform, PianoRollTransform):
+        if midi_path is None:
+            raise ParameterError("The piano roll is made from MIDI; no MIDI file was found. Received: midi_path=None")
+        values = transform.extract_midi(midi_path, n_frames=transform.frames_for(len(audio)))
+        estimate = transform.invert(values, length=len(audio))
+    else:
+        values = transform.extract(audio)
+        estimate = transform.invert(values, n_iter=n_iter, random_state=0) if n_iter else transform.invert(values)
+    return _fit(estimate, len(audio)), time.perf_counter() - start
+
+
+def measure(audio_files, midi_files, sample_rate, seconds, cases):
+    """One row per case: dicts with representation, parameters, snr_db (or None), sc_own (or None), sc, lsd_db, s_per_10s."""
+    loader = Loader(sample_rate, duration_s=seconds)
+    clips = [loader.load(path) for path in audio_files]
+    analysis = LogSpectrogramExtractor(sample_rate, 1024, hop_length=256)
+    rows = []
+    for name, parameters, factory, n_iter in cases:
+        transform = factory(sample_rate)
+        if name == "piano_roll" and any(m is None for m in midi_files):
+            continue
+        reconstruct(transform, clips[0], n_iter, midi_files[0])  # warm-up, not timed: imports, filterbanks
+        snrs, own, convergences, distances, total_s = [], [], [], [], 0.0
+        for clip, midi_path in zip(clips, midi_files):
+            estimate, took = reconstruct(transform, clip, n_iter, midi_path)
+            total_s += took
+            reference_db, estimate_db = analysis.extract(clip), analysis.extract(estimate)
+            snrs.append(snr_db(clip, estimate))
+            if name != "piano_roll":
+                own_reference, own_estimate = transform.extract(clip), transform.extract(estimate)
+                if name == "mdct":  # signed companded coefficients: compare magnitudes, in dB for the helper
+                    own_reference, own_estimate = (20 * np.log10(np.abs(v) + 1e-12) for v in (own_reference, own_estimate))
+                own.append(spectral_convergence(own_reference, own_estimate))
             convergences.append(spectral_convergence(reference_db, estimate_db))
             distances.append(log_spectral_distance(reference_db, estimate_db))
-        print(f"{n_iter:>10} {np.mean(convergences):>15.4f} {np.mean(distances):>8.2f} {seconds / len(clips):>11.3f}")
+        audio_s = sum(len(c) for c in clips) / sample_rate
+        rows.append({
+            "representation": name, "parameters": parameters,
+            "snr_db": float(np.mean(snrs)) if name == "mdct" else None,
+            "sc_own": float(np.mean(own)) if own else None,
+            "sc": float(np.mean(convergences)), "lsd_db": float(np.mean(distances)),
+            "s_per_10s": total_s / audio_s * 10.0,
+        })
+    return rows
+
+
+def format_table(rows):
+    """The rows of `measure` as a Markdown table."""
+    lines = ["| representation | parameters | SNR dB (phase kept) | spectral convergence, own domain | "
+             "spectral convergence, common STFT | LSD dB, common STFT | s per 10 s |",
+             "|---|---|---|---|---|---|---|"]
+    for row in rows:
+        snr = "-" if row["snr_db"] is None else f"{row['snr_db']:.1f}"
+        own = "-" if row["sc_own"] is None else f"{row['sc_own']:.4f}"
+        lines.append(f"| {row['representation']} | {row['parameters']} | {snr} | {own} | {row['sc']:.4f} | "
+                     f"{row['lsd_db']:.2f} | {row['s_per_10s']:.2f} |")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    """CLI entry point; prints the table and returns 0 (2 for bad input)."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--input", default="data/chorales/wav", help="folder of audio files")
+    parser.add_argument("--midi", default=None, help="folder of <name>.mid for the piano roll (default: ../midi)")
+    parser.add_argument("--files", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--sample-rate", type=int, default=16000)
+    parser.add_argument("--only", nargs="+", default=None, help="representations to run (default: all)")
+    args = parser.parse_args(argv)
+
+    folder = Path(args.input)
+    files = sorted(p for p in folder.glob("*") if p.suffix.lower() in AUDIO_EXTENSIONS)[: args.files]
+    if not files:
+        print(f"error: no audio files under {folder}")
+        return 2
+    midi_dir = Path(args.midi) if args.midi else folder.parent / "midi"
+    midi_files = [midi_dir / f"{p.stem}.mid" if (midi_dir / f"{p.stem}.mid").is_file() else None for p in files]
+    cases = [case for case in CASES if args.only is None or case[0] in args.only]
+    rows = measure(files, midi_files, args.sample_rate, args.seconds, cases)
+    print(f"{len(files)} files under {folder}, first {args.seconds:g} s of each at {args.sample_rate} Hz "
+          f"({', '.join(p.name for p in files)})")
+    print(format_table(rows))
     return 0
 
 

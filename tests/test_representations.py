@@ -94,3 +94,15 @@ def test_a_representation_key_is_checked_by_its_transform(tmp_path):
         tiny_preprocess_config(tmp_path, tmp_path / "out", representation="mel", n_mels=0)
     # keys of other representations are not used, so they are not checked against this one
     assert build_transform(tiny_preprocess_config(tmp_path, tmp_path / "o", n_mels=0)).n_freq_bins == 128
+
+
+@pytest.mark.parametrize("name", ["stft", "mel", "mdct", "piano_roll"])
+def test_shipped_preprocessing_configs_fit_the_default_unet(name):
+    from common.config import load_config
+    from preprocessing.config import PreprocessConfig
+
+    config = load_config(PreprocessConfig, f"configs/chorales_{name}.yaml")
+    transform = build_transform(config)
+    assert config.representation == ("log_stft" if name == "stft" else name)
+    # patch 4 and three 2x downsamplings: both sides divisible by 32
+    assert transform.n_freq_bins % 32 == 0 and config.n_frames % 32 == 0
