@@ -65,6 +65,16 @@ def write_wav(path, audio, sample_rate):
         sf.write(tmp, np.clip(audio, -1.0, 1.0), sample_rate, subtype="PCM_16", format="WAV")
 
 
+def inverse_name(transform, args):
+    """How the representation is turned into audio, for messages."""
+    name = type(transform).__name__
+    if name == "MdctTransform":
+        return "inverse MDCT"
+    if name == "PianoRollTransform":
+        return "MIDI rendered by FluidSynth"
+    return f"Griffin-Lim, {args.griffin_lim_iters} iterations"
+
+
 def parse_args(argv):
     """Parse and check the CLI arguments. Raises ParameterError for --num or --steps below 1."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -146,9 +156,9 @@ def run(args):
     atomic_write_json(out_dir / "report.json", report)
     print(
         f"Wrote {args.num} generated and {args.num} original clips to {out_dir}/ "
-        f"(generated_XX.wav, original_XX.wav, comparison.png, report.json).\n"
-        f"{audio_s:.1f} s of audio in {model_s:.2f} s ({kind}) + {inversion_s:.2f} s (Griffin-Lim, "
-        f"{args.griffin_lim_iters} iterations): {report['real_time_factor']}x real time.",
+        f"(generated_XX.wav, original_XX.wav{', .mid' if midi else ''}, comparison.png, report.json).\n"
+        f"{audio_s:.1f} s of audio in {model_s:.2f} s ({kind}) + {inversion_s:.2f} s ({inverse_name(transform, args)}): "
+        f"{report['real_time_factor']}x real time.",
         flush=True,
     )
     print(f"{'mean over clips':<22}" + "".join(f"{key:>22}" for key in report["statistics"]["original"]))
