@@ -1,15 +1,24 @@
-"""The DDIM task: a denoising network trained on noise prediction, sampled with DDIM.
+"""The DDIM task: a denoising network trained on an eps, v or x0 target, sampled with DDIM.
 
 Notation (Song et al., "Denoising Diffusion Implicit Models", ICLR 2021):
     images          x_0, clean samples, standardised to zero mean and unit variance
     noises          eps ~ N(0, I)
-    signal_rates    sqrt(alpha_t)
-    noise_rates     sqrt(1 - alpha_t)
-    noisy_images    x_t = signal_rates * x_0 + noise_rates * eps     (eq. 4 of Ho et al. 2020)
-    pred_noises     eps_theta(x_t, t), the network's output
-    pred_images     x_0 estimate (x_t - noise_rates * pred_noises) / signal_rates   (eq. 9)
-The deterministic DDIM update (eq. 12 with sigma_t = 0) is
-    x_{t-1} = signal_rates_next * pred_images + noise_rates_next * pred_noises.
+    signal_rates    s = sqrt(alpha_t)
+    noise_rates     n = sqrt(1 - alpha_t), so s**2 + n**2 = 1
+    noisy_images    x_t = s * x_0 + n * eps                          (eq. 4 of Ho et al. 2020)
+    pred_noises     eps estimate
+    pred_images     x_0 estimate
+The network's output is one of three targets (``prediction``), and the other two
+quantities follow from it and x_t:
+    eps   the noise (Ho et al. 2020):   x_0 = (x_t - n * eps) / s                         (eq. 9 of Song et al.)
+    x0    the clean sample:             eps = (x_t - s * x_0) / n
+    v     the velocity (Salimans and Ho, "Progressive Distillation for Fast Sampling of
+          Diffusion Models", ICLR 2022, Sec. 4 and Appendix D): v = s * eps - n * x_0,
+          x_0 = s * x_t - n * v,  eps = n * x_t + s * v
+The DDIM update (Song et al. 2021, eq. 12) is
+    x_{t-1} = s_{t-1} * pred_images + sqrt(n_{t-1}**2 - sigma_t**2) * pred_noises + sigma_t * z
+with sigma_t = eta * sqrt((1 - a_{t-1}) / (1 - a_t)) * sqrt(1 - a_t / a_{t-1}), a = s**2
+(eq. 16); eta = 0 is the deterministic DDIM sampler, eta = 1 is DDPM's posterior variance.
 
 The structure follows the Keras example ``examples/generative/ddim.py``: one
 ``keras.Model`` owns ``train_step``/``test_step``, an exponential moving average
@@ -29,25 +38,108 @@ from common.errors import ParameterError
 from common.json_file import read_json_mapping
 from models.noise_schedule import CosineNoiseSchedule
 
+PREDICTIONS = ("eps", "v", "x0")
+# the time axis of a batch (batch, frequency, frames, channels)
+TIME_AXIS = 2
+
+
+def _sample_axes(tensor):
+    return tuple(range(1, len(tensor.shape)))
+
+
+def estimates(prediction, outputs, noisy_images, noise_rates, signal_rates):
+    """``(pred_noises, pred_images)`` from a network output that estimates ``prediction``.
+
+    With s**2 + n**2 = 1 (module docstring):
+        eps   pred_images = (x_t - n * eps) / s               (Song et al. 2021, eq. 9)
+        x0    pred_noises = (x_t - s * x_0) / n
+        v     pred_images = s * x_t - n * v, pred_noises = n * x_t + s * v
+              (Salimans and Ho 2022, Sec. 4 and Appendix D)
+
+    Args:
+        prediction: ``"eps"``, ``"v"`` or ``"x0"``.
+        outputs, noisy_images: float32 ``(batch, *data_shape)``, standardised scale.
+        noise_rates, signal_rates: float32 ``(batch, 1, 1, 1)``, in (0, 1).
+    Returns:
+        Two float32 tensors ``(batch, *data_shape)``.
+    """
+    if prediction == "eps":
+        return outputs, (noisy_images - noise_rates * outputs) / signal_rates
+    if prediction == "x0":
+        return (noisy_images - signal_rates * outputs) / noise_rates, outputs
+    return noise_rates * noisy_images + signal_rates * outputs, signal_rates * noisy_images - noise_rates * outputs
+
+
+def spectral_norm_loss(real, predicted):
+    """Mean absolute difference of the per-sample Frobenius norms of two spectrogram batches.
+
+    ``mean_b | ||predicted_b||_F - ||real_b||_F |``: an auxiliary loss that asks
+    the predicted clean spectrogram to carry the real one's total energy. The
+    norm grows with the number of bins (about sqrt(H * W) times the RMS value),
+    so its weight depends on the spectrogram size. A 1e-12 under the square
+    root keeps the gradient finite at an all-zero prediction.
+
+    Args:
+        real: float tensor ``(batch, H, W, C)``.
+        predicted: float tensor of the same shape.
+    Returns:
+        Scalar float tensor >= 0.
+    """
+    axes = _sample_axes(real)
+    real_norms = ops.sqrt(ops.sum(ops.square(real), axis=axes) + 1e-12)
+    predicted_norms = ops.sqrt(ops.sum(ops.square(predicted), axis=axes) + 1e-12)
+    return ops.mean(ops.abs(predicted_norms - real_norms))
+
+
+def time_derivative_loss(real, predicted, axis=TIME_AXIS):
+    """MAE between the frame-to-frame differences of two spectrogram batches.
+
+    ``mean |diff_t(predicted) - diff_t(real)|`` with ``diff_t(x)[..., j, :] =
+    x[..., j + 1, :] - x[..., j, :]`` along the time (frames) axis: an auxiliary
+    loss on onsets and note changes, which an L1/L2 loss on the values alone
+    weighs little.
+
+    Args:
+        real: float tensor ``(batch, frequency, frames, channels)``, frames >= 2.
+        predicted: float tensor of the same shape.
+        axis: the time axis (2).
+    Returns:
+        Scalar float tensor >= 0.
+    """
+    return ops.mean(ops.abs(ops.diff(predicted, axis=axis) - ops.diff(real, axis=axis)))
+
 
 @keras.saving.register_keras_serializable(package="musicgen")
 class DiffusionModel(keras.Model):
     """Denoising diffusion model with DDIM sampling and EMA weights.
 
     Args:
-        network: a functional model ``[noisy_images, noise_variances] -> pred_noises``
-            (see `models.unet.build_unet`); its first input fixes ``data_shape``.
-        schedule: a `CosineNoiseSchedule` (or any object with the same call and config).
+        network: a functional model ``[noisy_images, noise_variances] -> outputs``
+            (see `models.unet.build_unet`); its first input fixes ``data_shape``,
+            and its output is the ``prediction`` target.
+        schedule: a schedule of `models.noise_schedule` (default: the offset cosine
+            `CosineNoiseSchedule`), or any object with the same call and config.
         data_mean: float, mean of the training data in its stored scale.
         data_std: float > 0, standard deviation of the training data.
         ema_momentum: float in [0, 1); EMA decay, warmed up as
             ``min(ema_momentum, (1 + n) / (10 + n))`` at optimizer step n
             (TensorFlow's ``ExponentialMovingAverage`` num_updates rule).
-        loss_type: ``"mae"`` (Keras example) or ``"mse"`` (Ho et al. 2020, eq. 14) on the noise.
+        loss_type: ``"mae"`` (Keras example) or ``"mse"`` (Ho et al. 2020, eq. 14) on the target.
         clip_range: optional ``(low, high)`` range of the data in its stored scale;
             generated samples are clipped to it.
+        prediction: the network's target: ``"eps"`` (the noise, Ho et al. 2020; the
+            default and the shipped model's), ``"v"`` (Salimans and Ho 2022) or ``"x0"``
+            (the standardised clean sample); see the module docstring.
+        min_snr_gamma: None (every time weighted 1) or float > 0: the Min-SNR-gamma
+            loss weight of Hang et al., "Efficient Diffusion Training via Min-SNR
+            Weighting Strategy", ICCV 2023 (gamma = 5 there), see `snr_weights`.
+        spectral_norm_weight: float >= 0, weight of `spectral_norm_loss` between the
+            predicted and real clean spectrograms (stored scale) in the objective.
+        time_derivative_weight: float >= 0, weight of `time_derivative_loss` between
+            them in the objective.
     Raises:
-        ParameterError: for a bad ``loss_type``, ``data_std`` or ``ema_momentum``.
+        ParameterError: for a bad ``loss_type``, ``data_std``, ``ema_momentum``,
+            ``prediction``, ``min_snr_gamma`` or auxiliary weight.
     """
 
     def __init__(
@@ -59,6 +151,10 @@ class DiffusionModel(keras.Model):
         ema_momentum=0.999,
         loss_type="mae",
         clip_range=None,
+        prediction="eps",
+        min_snr_gamma=None,
+        spectral_norm_weight=0.0,
+        time_derivative_weight=0.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -68,6 +164,13 @@ class DiffusionModel(keras.Model):
             raise ParameterError(f"data_std must be > 0. Received: data_std={data_std}")
         if not 0.0 <= ema_momentum < 1.0:
             raise ParameterError(f"ema_momentum must be in [0, 1). Received: ema_momentum={ema_momentum}")
+        if prediction not in PREDICTIONS:
+            raise ParameterError(f"prediction must be one of {PREDICTIONS}. Received: prediction={prediction!r}")
+        if min_snr_gamma is not None and not (isinstance(min_snr_gamma, (int, float)) and 0 < min_snr_gamma < float("inf")):
+            raise ParameterError(f"min_snr_gamma must be null or a number > 0. Received: min_snr_gamma={min_snr_gamma!r}")
+        for name, value in (("spectral_norm_weight", spectral_norm_weight), ("time_derivative_weight", time_derivative_weight)):
+            if not 0.0 <= value < float("inf"):
+                raise ParameterError(f"{name} must be a number >= 0. Received: {name}={value!r}")
         self.network = network
         self.ema_network = keras.models.clone_model(network)
         self.ema_network.set_weights(network.get_weights())
@@ -78,20 +181,38 @@ class DiffusionModel(keras.Model):
         self.ema_momentum = float(ema_momentum)
         self.loss_type = loss_type
         self.clip_range = None if clip_range is None else tuple(float(v) for v in clip_range)
+        self.prediction = prediction
+        self.min_snr_gamma = None if min_snr_gamma is None else float(min_snr_gamma)
+        self.spectral_norm_weight = float(spectral_norm_weight)
+        self.time_derivative_weight = float(time_derivative_weight)
         self.data_shape = tuple(network.inputs[0].shape[1:])
         self.noise_loss_tracker = keras.metrics.Mean(name="n_loss")
         self.image_loss_tracker = keras.metrics.Mean(name="i_loss")
+        # the differentiated objective, reported only when it is not simply n_loss (so that
+        # the default model's metrics, history columns and checkpoints are as before)
+        self.objective_tracker = None if self._objective_is_noise_loss else keras.metrics.Mean(name="loss")
         self.seed_generator = keras.random.SeedGenerator(0)
         self._compiled_denoise = None
         # both networks are functional and built; BackupAndRestore needs a built model
         self.built = True
 
     @property
+    def _objective_is_noise_loss(self):
+        return (
+            self.prediction == "eps"
+            and self.min_snr_gamma is None
+            and not self.spectral_norm_weight
+            and not self.time_derivative_weight
+        )
+
+    @property
     def metrics(self):
-        return [self.noise_loss_tracker, self.image_loss_tracker]
+        if self.objective_tracker is None:
+            return [self.noise_loss_tracker, self.image_loss_tracker]
+        return [self.objective_tracker, self.noise_loss_tracker, self.image_loss_tracker]
 
     def call(self, inputs, training=False):
-        """Predicted noises for ``[noisy_images, noise_variances]`` with the training network."""
+        """Raw network output (the ``prediction`` target) for ``[noisy_images, noise_variances]``."""
         return self.network(inputs, training=training)
 
     def standardise(self, images):
@@ -105,17 +226,96 @@ class DiffusionModel(keras.Model):
             images = ops.clip(images, self.clip_range[0], self.clip_range[1])
         return images
 
-    def denoise(self, noisy_images, noise_rates, signal_rates, training):
-        """One network evaluation: ``(pred_noises, pred_images)`` (eq. 9 of Ho et al. 2020)."""
+    def _predict(self, noisy_images, noise_rates, signal_rates, training):
+        """``(outputs, pred_noises, pred_images)``: the raw target and both estimates (module docstring)."""
         network = self.network if training else self.ema_network
-        pred_noises = network([noisy_images, noise_rates**2], training=training)
-        pred_images = (noisy_images - noise_rates * pred_noises) / signal_rates
+        outputs = network([noisy_images, noise_rates**2], training=training)
+        return (outputs,) + estimates(self.prediction, outputs, noisy_images, noise_rates, signal_rates)
+
+    def denoise(self, noisy_images, noise_rates, signal_rates, training):
+        """One network evaluation: ``(pred_noises, pred_images)``, both ``(batch, *data_shape)``."""
+        _, pred_noises, pred_images = self._predict(noisy_images, noise_rates, signal_rates, training)
         return pred_noises, pred_images
 
     def _loss(self, targets, predictions):
         if self.loss_type == "mae":
             return ops.mean(ops.abs(targets - predictions))
         return ops.mean(ops.square(targets - predictions))
+
+    def _per_sample_loss(self, targets, predictions):
+        errors = ops.abs(targets - predictions) if self.loss_type == "mae" else ops.square(targets - predictions)
+        return ops.mean(errors, axis=_sample_axes(errors))
+
+    def targets(self, images, noises, noise_rates, signal_rates):
+        """The regression target of ``prediction`` for standardised ``images`` and ``noises``.
+
+        ``eps``: noises; ``x0``: images; ``v``: ``s * eps - n * x_0`` (Salimans and Ho 2022, Sec. 4).
+        All ``(batch, *data_shape)`` float32; rates ``(batch, 1, 1, 1)``.
+        """
+        if self.prediction == "eps":
+            return noises
+        if self.prediction == "x0":
+            return images
+        return signal_rates * noises - noise_rates * images
+
+    def snr_weights(self, noise_rates, signal_rates):
+        """Min-SNR-gamma loss weights of Hang et al. 2023 for ``prediction``, shape ``(batch,)``.
+
+        With SNR = s**2 / n**2 and gamma = ``min_snr_gamma``, the weight that makes
+        each target's loss equal to ``min(SNR, gamma) * ||x_0 - x_0_hat||**2``
+        (Hang et al., "Efficient Diffusion Training via Min-SNR Weighting
+        Strategy", ICCV 2023, the weights it derives for each target) is
+            eps   min(SNR, gamma) / SNR        = min(1, gamma * n**2 / s**2)
+            v     min(SNR, gamma) / (SNR + 1)  = min(s**2, gamma * n**2)      (SNR + 1 = 1 / n**2)
+            x0    min(SNR, gamma)
+        written in the right-hand forms, which stay finite as s or n approaches 0.
+        The same weights multiply an MAE loss (``loss_type: mae``).
+
+        Args:
+            noise_rates, signal_rates: float32 ``(batch, 1, 1, 1)``.
+        Returns:
+            float32 ``(batch,)``, in (0, max(1, gamma)].
+        """
+        gamma = self.min_snr_gamma
+        noise_powers = ops.reshape(ops.square(noise_rates), (-1,))
+        signal_powers = ops.reshape(ops.square(signal_rates), (-1,))
+        if self.prediction == "eps":
+            return ops.minimum(1.0, gamma * noise_powers / signal_powers)
+        if self.prediction == "v":
+            return ops.minimum(signal_powers, gamma * noise_powers)
+        return ops.minimum(signal_powers / ops.maximum(noise_powers, 1e-20), gamma)
+
+    def objective(self, images, noises, noisy_images, noise_rates, signal_rates, training=True):
+        """The differentiated training loss and the two estimates.
+
+        ``loss(target, output)`` (``loss_type``, per sample times `snr_weights` when
+        ``min_snr_gamma`` is set, mean over the batch) plus ``spectral_norm_weight *
+        spectral_norm_loss`` and ``time_derivative_weight * time_derivative_loss``
+        between the predicted and real clean spectrograms in the stored scale
+        (unclipped). Call it inside the ``GradientTape``.
+
+        Args:
+            images, noises, noisy_images: float32 ``(batch, *data_shape)``, standardised.
+            noise_rates, signal_rates: float32 ``(batch, 1, 1, 1)``.
+            training: True for the trained network, False for the EMA one.
+        Returns:
+            ``(loss, pred_noises, pred_images)``: a scalar and two ``(batch, *data_shape)`` tensors.
+        """
+        outputs, pred_noises, pred_images = self._predict(noisy_images, noise_rates, signal_rates, training)
+        targets = self.targets(images, noises, noise_rates, signal_rates)
+        if self.min_snr_gamma is None:
+            loss = self._loss(targets, outputs)
+        else:
+            weights = self.snr_weights(noise_rates, signal_rates)
+            loss = ops.mean(weights * self._per_sample_loss(targets, outputs))
+        if self.spectral_norm_weight or self.time_derivative_weight:
+            real = images * self.data_std + self.data_mean
+            predicted = pred_images * self.data_std + self.data_mean
+            if self.spectral_norm_weight:
+                loss = loss + self.spectral_norm_weight * spectral_norm_loss(real, predicted)
+            if self.time_derivative_weight:
+                loss = loss + self.time_derivative_weight * time_derivative_loss(real, predicted)
+        return loss, pred_noises, pred_images
 
     def _noised(self, images):
         images = self.standardise(images)
@@ -126,43 +326,57 @@ class DiffusionModel(keras.Model):
         noisy_images = signal_rates * images + noise_rates * noises
         return images, noises, noisy_images, noise_rates, signal_rates
 
+    def _update_metrics(self, objective, noises, pred_noises, images, pred_images):
+        if self.objective_tracker is not None:
+            self.objective_tracker.update_state(objective)
+        self.noise_loss_tracker.update_state(self._loss(noises, pred_noises))
+        self.image_loss_tracker.update_state(self._loss(images, pred_images))
+        return {m.name: m.result() for m in self.metrics}
+
     def train_step(self, images):
         """One optimisation step on a batch ``(batch, *data_shape)`` in the stored scale."""
         import tensorflow as tf
 
         images, noises, noisy_images, noise_rates, signal_rates = self._noised(images)
         with tf.GradientTape() as tape:
-            pred_noises, pred_images = self.denoise(noisy_images, noise_rates, signal_rates, training=True)
-            noise_loss = self._loss(noises, pred_noises)
-        gradients = tape.gradient(noise_loss, self.network.trainable_weights)
+            loss, pred_noises, pred_images = self.objective(
+                images, noises, noisy_images, noise_rates, signal_rates, training=True
+            )
+        gradients = tape.gradient(loss, self.network.trainable_weights)
         self.optimizer.apply_gradients(zip(gradients, self.network.trainable_weights))
-        image_loss = self._loss(images, pred_images)
 
         step = ops.cast(self.optimizer.iterations, "float32")
         momentum = ops.minimum(self.ema_momentum, (1.0 + step) / (10.0 + step))
         for weight, ema_weight in zip(self.network.weights, self.ema_network.weights):
             ema_weight.assign(momentum * ema_weight + (1.0 - momentum) * weight)
-
-        self.noise_loss_tracker.update_state(noise_loss)
-        self.image_loss_tracker.update_state(image_loss)
-        return {m.name: m.result() for m in self.metrics}
+        return self._update_metrics(loss, noises, pred_noises, images, pred_images)
 
     def test_step(self, images):
-        """Noise and image losses of the EMA network on a validation batch."""
+        """The objective, noise and image losses of the EMA network on a validation batch."""
         images, noises, noisy_images, noise_rates, signal_rates = self._noised(images)
-        pred_noises, pred_images = self.denoise(noisy_images, noise_rates, signal_rates, training=False)
-        self.noise_loss_tracker.update_state(self._loss(noises, pred_noises))
-        self.image_loss_tracker.update_state(self._loss(images, pred_images))
-        return {m.name: m.result() for m in self.metrics}
+        loss, pred_noises, pred_images = self.objective(
+            images, noises, noisy_images, noise_rates, signal_rates, training=False
+        )
+        return self._update_metrics(loss, noises, pred_noises, images, pred_images)
 
-    def reverse_diffusion(self, initial_noise, diffusion_steps):
-        """Deterministic DDIM sampling (Song et al. 2021, eq. 12, sigma_t = 0).
+    def reverse_diffusion(self, initial_noise, diffusion_steps, eta=0.0, step_noise=None):
+        """DDIM sampling (Song et al. 2021, eq. 12, with sigma_t of eq. 16).
+
+        Time runs from 1 to 0 in ``diffusion_steps`` equal steps; at each one the
+        network's estimates are remixed with the next time's rates:
+        ``x_next = s_next * x0_hat + sqrt(n_next**2 - sigma**2) * eps_hat + sigma * z``,
+        ``sigma = eta * (n_next / n) * sqrt(1 - s**2 / s_next**2)``. With ``eta = 0``
+        this is exactly the deterministic update ``s_next * x0_hat + n_next * eps_hat``.
 
         Args:
             initial_noise: float32 ``(batch, *data_shape)``, standard normal.
             diffusion_steps: int >= 1, network evaluations.
+            eta: float in [0, 1]; 0 is deterministic DDIM, 1 DDPM-like ancestral sampling.
+            step_noise: callable ``() -> float32 (batch, *data_shape)`` standard normal,
+                the ``z`` of each stochastic step (needed when ``eta > 0``; not called
+                for the last step, whose remix is not used).
         Returns:
-            float32 ``(batch, *data_shape)``, standardised scale.
+            float32 ``(batch, *data_shape)``, standardised scale: the x0 estimate of the last step.
         """
         import tensorflow as tf
 
@@ -183,38 +397,62 @@ class DiffusionModel(keras.Model):
             pred_noises, pred_images = self._compiled_denoise(noisy_images, noise_rates, signal_rates)
             # remix them with the rates of the next, less noisy, time
             next_noise_rates, next_signal_rates = self.schedule(diffusion_times - step_size)
-            next_noisy_images = next_signal_rates * pred_images + next_noise_rates * pred_noises
+            if eta == 0.0:
+                next_noisy_images = next_signal_rates * pred_images + next_noise_rates * pred_noises
+            elif step < diffusion_steps - 1:
+                ratio = ops.maximum(1.0 - ops.square(signal_rates) / ops.square(next_signal_rates), 0.0)
+                sigmas = eta * next_noise_rates / noise_rates * ops.sqrt(ratio)
+                direction_rates = ops.sqrt(ops.maximum(ops.square(next_noise_rates) - ops.square(sigmas), 0.0))
+                next_noisy_images = (
+                    next_signal_rates * pred_images + direction_rates * pred_noises + sigmas * step_noise()
+                )
         return pred_images
 
-    def generate(self, num_images=None, diffusion_steps=20, seeds=None, batch_size=16):
+    def generate(self, num_images=None, diffusion_steps=20, seeds=None, batch_size=16, eta=0.0):
         """Sample new data with the EMA network.
 
         Args:
             num_images: int >= 1; ignored when ``seeds`` is given.
             diffusion_steps: int >= 1, DDIM steps (more is slower and usually cleaner).
             seeds: optional list of ints, one per sample: sample ``i`` depends only on
-                ``seeds[i]``, so a batch is reproducible item by item. Default ``0..num_images-1``.
+                ``seeds[i]`` (its initial noise and, when ``eta > 0``, the noise added at
+                each step come from ``numpy.random.default_rng(seeds[i])``), so a batch is
+                reproducible item by item. Default ``0..num_images-1``.
             batch_size: samples per network call.
+            eta: float in [0, 1], the stochasticity of Song et al. 2021, eq. 16: 0 (default)
+                is deterministic DDIM, 1 has the variance of DDPM's ancestral sampler.
         Returns:
             float32 numpy array ``(num_images, *data_shape)`` in the stored scale
             (clipped to ``clip_range`` when set).
         Raises:
-            ParameterError: if ``diffusion_steps`` < 1 or no sample is asked for.
+            ParameterError: if ``diffusion_steps`` < 1, no sample is asked for, or
+                ``eta`` is not in [0, 1].
         """
         if int(diffusion_steps) < 1:
             raise ParameterError(f"diffusion_steps must be >= 1. Received: diffusion_steps={diffusion_steps}")
+        if isinstance(eta, bool) or not isinstance(eta, (int, float, np.floating, np.integer)) or not 0.0 <= eta <= 1.0:
+            raise ParameterError(f"eta must be a number in [0, 1]. Received: eta={eta!r}")
+        eta = float(eta)
         if seeds is None:
             if num_images is None or int(num_images) < 1:
                 raise ParameterError(f"num_images must be >= 1. Received: num_images={num_images}")
             seeds = list(range(int(num_images)))
         if len(seeds) < 1:
             raise ParameterError("seeds must hold at least one seed. Received: seeds=[]")
-        noise = np.stack(
-            [np.random.default_rng(int(s)).standard_normal(self.data_shape).astype("float32") for s in seeds]
-        )
+        # one generator per sample: its first draw is the initial noise, later ones the steps' noise
+        generators = [np.random.default_rng(int(s)) for s in seeds]
+        noise = np.stack([g.standard_normal(self.data_shape).astype("float32") for g in generators])
         outputs = []
         for start in range(0, len(seeds), batch_size):
-            images = self.reverse_diffusion(ops.convert_to_tensor(noise[start : start + batch_size]), diffusion_steps)
+            batch_generators = generators[start : start + batch_size]
+
+            def step_noise(batch_generators=batch_generators):
+                draws = [g.standard_normal(self.data_shape).astype("float32") for g in batch_generators]
+                return ops.convert_to_tensor(np.stack(draws))
+
+            images = self.reverse_diffusion(
+                ops.convert_to_tensor(noise[start : start + batch_size]), diffusion_steps, eta=eta, step_noise=step_noise
+            )
             outputs.append(ops.convert_to_numpy(self.destandardise(images)))
         return np.concatenate(outputs, axis=0)
 
@@ -227,6 +465,10 @@ class DiffusionModel(keras.Model):
             "ema_momentum": self.ema_momentum,
             "loss_type": self.loss_type,
             "clip_range": None if self.clip_range is None else list(self.clip_range),
+            "prediction": self.prediction,
+            "min_snr_gamma": self.min_snr_gamma,
+            "spectral_norm_weight": self.spectral_norm_weight,
+            "time_derivative_weight": self.time_derivative_weight,
             "name": self.name,
         }
 
@@ -242,7 +484,7 @@ def save_sampler(model, folder):
     """Write what sampling needs, small: the EMA network and the model's other settings.
 
     Writes ``<folder>/network.keras`` (the EMA network, no optimizer) and
-    ``<folder>/diffusion.json`` (schedule, data moments, loss, clip range), each
+    ``<folder>/diffusion.json`` (schedule, data moments, loss, clip range, prediction target), each
     atomically (temporary name, then rename).
 
     Args:

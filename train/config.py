@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from typing import Optional
 
 from common.errors import ParameterError
+from models.ddim import PREDICTIONS
+from models.noise_schedule import SCHEDULE_NAMES
 
 STRATEGIES = ("auto", "default", "mirrored")
 
@@ -62,7 +64,17 @@ class AutoencoderTrainConfig:
 
 @dataclass(frozen=True)
 class DiffusionTrainConfig:
-    """Configuration of ``python -m train.diffusion`` (see README for each key)."""
+    """Configuration of ``python -m train.diffusion`` (see README for each key).
+
+    The diffusion choices (issue 4), each documented with its paper in
+    `models.noise_schedule` and `models.ddim`; the defaults are the shipped model's:
+        schedule: ``offset_cosine`` (Keras example; ``min_signal_rate``/``max_signal_rate``
+            apply to it only), ``linear`` (Ho et al. 2020) or ``cosine`` (Nichol and Dhariwal 2021).
+        prediction: the network's target, ``eps``, ``v`` (Salimans and Ho 2022) or ``x0``.
+        min_snr_gamma: null or > 0, Min-SNR-gamma loss weighting (Hang et al. 2023; 5 there).
+        spectral_norm_weight, time_derivative_weight: >= 0, weights of the auxiliary
+            spectral-norm and time-derivative losses on the predicted clean spectrogram.
+    """
 
     data_dir: str = "data/chorales_stft"
     run_dir: str = "saved_models/chorales_ddim"
@@ -72,10 +84,15 @@ class DiffusionTrainConfig:
     patch_size: int = 4
     embedding_dims: int = 32
     num_heads: int = 4
+    schedule: str = "offset_cosine"
     min_signal_rate: float = 0.02
     max_signal_rate: float = 0.95
     ema_momentum: float = 0.999
     loss_type: str = "mae"
+    prediction: str = "eps"
+    min_snr_gamma: Optional[float] = None
+    spectral_norm_weight: float = 0.0
+    time_derivative_weight: float = 0.0
     batch_size: int = 16
     learning_rate: float = 1e-3
     weight_decay: float = 1e-4
@@ -95,3 +112,12 @@ class DiffusionTrainConfig:
             raise ParameterError(f"widths must be positive integers. Received: widths={self.widths}")
         if self.loss_type not in ("mae", "mse"):
             raise ParameterError(f"loss_type must be 'mae' or 'mse'. Received: loss_type={self.loss_type!r}")
+        if self.schedule not in SCHEDULE_NAMES:
+            raise ParameterError(f"schedule must be one of {SCHEDULE_NAMES}. Received: schedule={self.schedule!r}")
+        if self.prediction not in PREDICTIONS:
+            raise ParameterError(f"prediction must be one of {PREDICTIONS}. Received: prediction={self.prediction!r}")
+        if self.min_snr_gamma is not None:
+            _positive(self, "min_snr_gamma")
+        for name in ("spectral_norm_weight", "time_derivative_weight"):
+            if not getattr(self, name) >= 0:
+                raise ParameterError(f"Config key '{name}' must be >= 0. Received: {name}={getattr(self, name)!r}")

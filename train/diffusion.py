@@ -20,12 +20,23 @@ import keras
 from common.cli import config_from_args, config_parser, exit_status
 from common.errors import ParameterError
 from models.ddim import DiffusionModel, save_sampler
-from models.noise_schedule import CosineNoiseSchedule
+from models.noise_schedule import build_schedule
 from models.unet import build_unet
 from train.config import DiffusionTrainConfig
 from train.data import SpectrogramData
 from train.run_folder import fit_resumable, prepare_run_dir, write_summary
 from train.strategy import get_strategy
+
+
+def schedule_from_config(config):
+    """The noise schedule named by ``config.schedule`` (`models.noise_schedule.build_schedule`).
+
+    ``min_signal_rate`` and ``max_signal_rate`` configure ``offset_cosine``; the
+    ``linear`` and ``cosine`` schedules take their papers' constants.
+    """
+    if config.schedule == "offset_cosine":
+        return build_schedule(config.schedule, min_signal_rate=config.min_signal_rate, max_signal_rate=config.max_signal_rate)
+    return build_schedule(config.schedule)
 
 
 def build_model(config, data_shape, data_mean, data_std):
@@ -44,12 +55,16 @@ def build_model(config, data_shape, data_mean, data_std):
         raise ParameterError(str(err)) from err
     model = DiffusionModel(
         network,
-        CosineNoiseSchedule(config.min_signal_rate, config.max_signal_rate),
+        schedule_from_config(config),
         data_mean=data_mean,
         data_std=data_std,
         ema_momentum=config.ema_momentum,
         loss_type=config.loss_type,
         clip_range=(0.0, 1.0),
+        prediction=config.prediction,
+        min_snr_gamma=config.min_snr_gamma,
+        spectral_norm_weight=config.spectral_norm_weight,
+        time_derivative_weight=config.time_derivative_weight,
     )
     model.compile(optimizer=keras.optimizers.AdamW(config.learning_rate, weight_decay=config.weight_decay))
     # built now, so that BackupAndRestore restores the optimizer's state too on resume
