@@ -148,3 +148,13 @@ def test_suite_runs_each_benchmark_in_a_process_and_prints_one_table(tiny_prepro
     rows = [line for line in table if line.startswith("| preprocessing |")]
     assert [row.split(" | ")[1] for row in rows] == ["serial librosa loop (baseline)", "pipeline, 1 worker"]
     assert all(float(row.split(" | ")[-1].rstrip(" |")) > 0 for row in rows)
+
+
+def test_presets_benchmark_prints_a_row(tiny_dataset, tmp_path, capsys):
+    from benchmarks import presets
+
+    config = tmp_path / "ddim.yaml"
+    config.write_text(f"data_dir: {tiny_dataset}\nbatch_size: 2\n")
+    assert presets.main(["--presets", "tiny", "--config", str(config), "--train-steps", "1", "--clips", "1"]) == 0
+    row = capsys.readouterr().out.strip().splitlines()[-1].split()
+    assert row[0] == "tiny" and int(row[1].replace(",", "")) > 0 and all(float(v) > 0 for v in row[3:])

@@ -47,3 +47,18 @@ def test_missing_file_and_bad_override(tmp_path):
     (tmp_path / "list.yaml").write_text("- 1\n- 2\n")
     with pytest.raises(ParameterError, match="mapping"):
         load_config(DiffusionTrainConfig, tmp_path / "list.yaml")
+
+
+def test_diffusion_presets_set_the_unet_size_and_refuse_a_conflict():
+    from train.config import PRESETS, DiffusionTrainConfig
+
+    for name, values in PRESETS.items():
+        config = load_config(DiffusionTrainConfig, "configs/chorales_ddim.yaml", {"preset": name})
+        assert all(getattr(config, key) == value for key, value in values.items())
+    assert load_config(DiffusionTrainConfig, None, {"preset": "small"}) == load_config(
+        DiffusionTrainConfig, None, {"preset": "small", "widths": [32, 64, 96, 128]}
+    )
+    with pytest.raises(ParameterError, match=r"preset 'tiny' sets widths.*Received: widths=\(8, 16\)"):
+        load_config(DiffusionTrainConfig, None, {"preset": "tiny", "widths": [8, 16]})
+    with pytest.raises(ParameterError, match="preset='huge'"):
+        load_config(DiffusionTrainConfig, None, {"preset": "huge"})

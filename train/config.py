@@ -62,6 +62,14 @@ class AutoencoderTrainConfig:
             )
 
 
+# U-Net sizes by name; "small" is the shipped model's. Costs on the 2-core CPU are in docs/MEASUREMENTS.md.
+PRESETS = {
+    "tiny": {"widths": (16, 32, 48, 64), "block_depth": 1, "attention_levels": (), "embedding_dims": 16, "num_heads": 2},
+    "small": {"widths": (32, 64, 96, 128), "block_depth": 1, "attention_levels": (3,), "embedding_dims": 32, "num_heads": 4},
+    "base": {"widths": (64, 128, 192, 256), "block_depth": 2, "attention_levels": (2, 3), "embedding_dims": 64, "num_heads": 4},
+}
+
+
 @dataclass(frozen=True)
 class DiffusionTrainConfig:
     """Configuration of ``python -m train.diffusion`` (see README for each key).
@@ -74,10 +82,16 @@ class DiffusionTrainConfig:
         min_snr_gamma: null or > 0, Min-SNR-gamma loss weighting (Hang et al. 2023; 5 there).
         spectral_norm_weight, time_derivative_weight: >= 0, weights of the auxiliary
             spectral-norm and time-derivative losses on the predicted clean spectrogram.
+
+    ``preset`` (null, "tiny", "small" or "base", see `PRESETS`) sets widths,
+    block_depth, attention_levels, embedding_dims and num_heads at once; giving
+    one of those keys a value other than its default and the preset's is an
+    error that names both.
     """
 
     data_dir: str = "data/chorales_stft"
     run_dir: str = "saved_models/chorales_ddim"
+    preset: Optional[str] = None
     widths: tuple[int, ...] = (32, 64, 96, 128)
     block_depth: int = 1
     attention_levels: tuple[int, ...] = (3,)
@@ -106,6 +120,16 @@ class DiffusionTrainConfig:
     seed: int = 0
 
     def __post_init__(self):
+        if self.preset is not None:
+            if self.preset not in PRESETS:
+                raise ParameterError(f"preset must be null or one of {tuple(PRESETS)}. Received: preset={self.preset!r}")
+            for key, value in PRESETS[self.preset].items():
+                current, default = getattr(self, key), self.__dataclass_fields__[key].default
+                if current not in (default, value):
+                    raise ParameterError(
+                        f"preset {self.preset!r} sets {key} to {value!r}; drop one of them. Received: {key}={current!r}"
+                    )
+                object.__setattr__(self, key, value)  # frozen: the preset fills the field once, here
         _common_checks(self)
         _positive(self, "block_depth", "patch_size", "embedding_dims", "num_heads", "sampling_steps")
         if not self.widths or min(self.widths) <= 0:
