@@ -18,8 +18,8 @@ the reference every row is scored against; half B gives the context rows:
 * ``real through the representation``: half B turned into the model's
   spectrogram and back (Griffin-Lim), the ceiling the representation sets.
 
-Then one row per ``--model``: ``n`` DDIM samples (seeds ``--seed`` ...), or the
-autoencoder's reconstructions of half B. Rows whose clips pair with half B
+Then one row per ``--model``: ``n`` DDIM or VAE samples (seeds ``--seed`` ...),
+or the autoencoder's reconstructions of half B. Rows whose clips pair with half B
 also give spectrogram SSIM and MSE against half B's spectrograms. FAD needs
 more clips per set than embedding dimensions (200); below that it is left out
 and KID (unbiased) still reported. Every row has the sample count.
@@ -220,6 +220,8 @@ def run(args):
             steps = args.steps or model.default_steps()
             name = f"{model.model_dir.name} (DDIM, {steps} steps)"
             extra["diffusion_steps"] = steps
+        elif model.kind == "vae":
+            name = f"{model.model_dir.name} (VAE samples)"
         else:
             name = f"{model.model_dir.name} (reconstructions of half B)"
             extra.update(paired_spectrogram_metrics(spectrograms, held_out_spectrograms))

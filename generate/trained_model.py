@@ -10,7 +10,7 @@ from train.config import DiffusionTrainConfig
 
 
 def model_kind(model_dir):
-    """``"ddim"`` or ``"autoencoder"`` from the files in ``model_dir``.
+    """``"ddim"``, ``"autoencoder"`` or ``"vae"`` from the files in ``model_dir``.
 
     Raises:
         ParameterError: if the folder is missing or holds neither model.
@@ -22,8 +22,10 @@ def model_kind(model_dir):
         return "ddim"
     if (model_dir / "autoencoder.keras").is_file():
         return "autoencoder"
+    if (model_dir / "vae_decoder.keras").is_file():
+        return "vae"
     raise ParameterError(
-        "Model folder holds neither diffusion.json + network.keras (DDIM) nor autoencoder.keras. "
+        "Model folder holds neither diffusion.json + network.keras (DDIM), autoencoder.keras nor vae_decoder.keras. "
         f"Received: model_dir={str(model_dir)!r}"
     )
 
@@ -53,13 +55,20 @@ class TrainedModel:
         self.config = run_config(self.model_dir)
         if self.kind == "ddim":
             self.model = load_sampler(self.model_dir)
+        elif self.kind == "vae":
+            self.model = keras.saving.load_model(self.model_dir / "vae_decoder.keras", compile=False, safe_mode=True)
         else:
             self.model = keras.saving.load_model(self.model_dir / "autoencoder.keras", compile=False, safe_mode=True)
 
     @property
     def data_shape(self):
         """``(n_freq_bins, n_frames)`` of the spectrograms the model makes."""
-        shape = self.model.data_shape if self.kind == "ddim" else tuple(self.model.inputs[0].shape[1:])
+        if self.kind == "ddim":
+            shape = self.model.data_shape
+        elif self.kind == "vae":
+            shape = tuple(self.model.outputs[0].shape[1:])
+        else:
+            shape = tuple(self.model.inputs[0].shape[1:])
         return int(shape[0]), int(shape[1])
 
     def default_steps(self):
@@ -69,10 +78,11 @@ class TrainedModel:
         return int(self.config.get("sampling_steps", DiffusionTrainConfig.sampling_steps))
 
     def spectrograms(self, seeds=None, steps=None, originals=None):
-        """DDIM samples for ``seeds``, or autoencoder reconstructions of ``originals``.
+        """DDIM or VAE samples for ``seeds``, or autoencoder reconstructions of ``originals``.
 
         Args:
-            seeds: DDIM only: one int per sample (sample i is reproducible from seeds[i]).
+            seeds: DDIM and VAE: one int per sample (sample i is reproducible from seeds[i];
+                the VAE decodes a standard-normal latent drawn from it).
             steps: DDIM only: sampling steps (None = `default_steps`).
             originals: autoencoder only: ``(batch, n_freq_bins, n_frames)`` normalised spectrograms.
         Returns:
@@ -85,6 +95,13 @@ class TrainedModel:
                 raise ParameterError("A DDIM samples from seeds. Received: seeds=None")
             steps = steps or self.default_steps()
             return np.asarray(self.model.generate(seeds=list(seeds), diffusion_steps=steps))[..., 0]
+        if self.kind == "vae":
+            if seeds is None:
+                raise ParameterError("A VAE samples from seeds. Received: seeds=None")
+            from models.vae import sample_latents
+
+            latents = sample_latents(seeds, int(self.model.inputs[0].shape[-1]))
+            return np.asarray(self.model.predict(latents, verbose=0))[..., 0]
         if originals is None:
             raise ParameterError("An autoencoder reconstructs given spectrograms. Received: originals=None")
         return np.asarray(self.model.predict(np.asarray(originals)[..., None], verbose=0))[..., 0]

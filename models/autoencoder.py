@@ -37,6 +37,21 @@ def build_autoencoder(
     Raises:
         ValueError: if the lists differ in length or the input does not divide.
     """
+    check_layers(input_shape, conv_filters, conv_kernels, conv_strides)
+
+    encoder_input = keras.Input(shape=tuple(input_shape), name="encoder_input")
+    x = encoder_convolutions(encoder_input, conv_filters, conv_kernels, conv_strides)
+    shape_before_bottleneck = tuple(x.shape[1:])  # (height / total_stride, width / total_stride, filters)
+    x = layers.Flatten(name="encoder_flatten")(x)
+    latent = layers.Dense(latent_dim, name="encoder_latent")(x)
+    encoder = keras.Model(encoder_input, latent, name="encoder")
+    decoder = build_decoder(input_shape, shape_before_bottleneck, conv_filters, conv_kernels, conv_strides, latent_dim)
+    autoencoder = keras.Model(encoder_input, decoder(encoder(encoder_input)), name=name)
+    return autoencoder, encoder, decoder
+
+
+def check_layers(input_shape, conv_filters, conv_kernels, conv_strides):
+    """Raise ValueError unless the three lists are non-empty, of equal length, and the strides divide the input."""
     if not (len(conv_filters) == len(conv_kernels) == len(conv_strides)) or not conv_filters:
         raise ValueError(
             "conv_filters, conv_kernels and conv_strides must be non-empty and of equal length. "
@@ -49,17 +64,18 @@ def build_autoencoder(
             f"Received: input_shape={tuple(input_shape)}"
         )
 
-    encoder_input = keras.Input(shape=tuple(input_shape), name="encoder_input")
-    x = encoder_input
+
+def encoder_convolutions(x, conv_filters, conv_kernels, conv_strides):
+    """The encoder's ``Conv2D -> ReLU -> BatchNorm`` stack applied to tensor ``x``; returns its output."""
     for i, (filters, kernel, stride) in enumerate(zip(conv_filters, conv_kernels, conv_strides)):
         x = layers.Conv2D(filters, kernel, strides=stride, padding="same", name=f"encoder_conv{i}")(x)
         x = layers.ReLU(name=f"encoder_relu{i}")(x)
         x = layers.BatchNormalization(name=f"encoder_bn{i}")(x)
-    shape_before_bottleneck = tuple(x.shape[1:])  # (height / total_stride, width / total_stride, filters)
-    x = layers.Flatten(name="encoder_flatten")(x)
-    latent = layers.Dense(latent_dim, name="encoder_latent")(x)
-    encoder = keras.Model(encoder_input, latent, name="encoder")
+    return x
 
+
+def build_decoder(input_shape, shape_before_bottleneck, conv_filters, conv_kernels, conv_strides, latent_dim):
+    """The decoder: ``(batch, latent_dim)`` -> ``(batch, *input_shape)`` in [0, 1] (sigmoid), mirroring the encoder."""
     decoder_input = keras.Input(shape=(latent_dim,), name="decoder_input")
     x = layers.Dense(int(np.prod(shape_before_bottleneck)), name="decoder_dense")(decoder_input)
     x = layers.Reshape(shape_before_bottleneck, name="decoder_reshape")(x)
@@ -72,7 +88,4 @@ def build_autoencoder(
     _, kernel, stride = mirrored[-1]
     x = layers.Conv2DTranspose(input_shape[-1], kernel, strides=stride, padding="same", name="decoder_output")(x)
     decoder_output = layers.Activation("sigmoid", name="decoder_sigmoid")(x)
-    decoder = keras.Model(decoder_input, decoder_output, name="decoder")
-
-    autoencoder = keras.Model(encoder_input, decoder(encoder(encoder_input)), name=name)
-    return autoencoder, encoder, decoder
+    return keras.Model(decoder_input, decoder_output, name="decoder")

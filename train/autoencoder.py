@@ -4,7 +4,8 @@ Usage:
     python -m train.autoencoder --config configs/chorales_autoencoder.yaml [--set key=value ...]
 
 Writes into ``run_dir``: ``autoencoder.keras`` (encoder and decoder inside, no
-optimizer), ``config.yaml``, ``transform.json``, ``normalisation.json``,
+optimizer; with ``variational: true``, ``vae_encoder.keras`` and
+``vae_decoder.keras`` instead), ``config.yaml``, ``transform.json``, ``normalisation.json``,
 ``history.csv`` and ``summary.json``. Killed and started again with the same
 command, it resumes from its last finished epoch.
 Exit status: 0 on success, 2 for bad configuration or data.
@@ -20,6 +21,7 @@ from common.atomic import atomic_path
 from common.cli import config_from_args, config_parser, exit_status
 from common.errors import ParameterError
 from models.autoencoder import build_autoencoder
+from models.vae import VariationalAutoencoder, build_vae_parts
 from train.config import AutoencoderTrainConfig
 from train.data import SpectrogramData
 from train.run_folder import fit_resumable, prepare_run_dir, write_summary
@@ -43,17 +45,21 @@ def build_model(config, data_shape):
         config: an `AutoencoderTrainConfig`.
         data_shape: ``(n_freq_bins, n_frames, 1)``.
     Returns:
-        A ``keras.Model`` compiled with Adam and MSE, its optimizer built.
+        A ``keras.Model`` compiled with Adam, its optimizer built: the autoencoder with
+        MSE, or (``config.variational``) a `models.vae.VariationalAutoencoder`.
     Raises:
         ParameterError: if the convolutions do not fit ``data_shape``.
     """
+    layer_args = (data_shape, config.conv_filters, config.conv_kernels, config.conv_strides, config.latent_dim)
     try:
-        autoencoder, _, _ = build_autoencoder(
-            data_shape, config.conv_filters, config.conv_kernels, config.conv_strides, config.latent_dim
-        )
+        if config.variational:
+            autoencoder = VariationalAutoencoder(*build_vae_parts(*layer_args), beta=config.beta)
+        else:
+            autoencoder, _, _ = build_autoencoder(*layer_args)
     except ValueError as err:
         raise ParameterError(str(err)) from err
-    autoencoder.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss="mse")
+    # the VAE brings its own objective (models.vae); the autoencoder is trained with MSE
+    autoencoder.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=None if config.variational else "mse")
     # built now, so that BackupAndRestore restores the optimizer's state too on resume
     autoencoder.optimizer.build(autoencoder.trainable_variables)
     return autoencoder
@@ -80,12 +86,16 @@ def train(config):
         flush=True,
     )
     history, seconds = fit_resumable(autoencoder, train_ds, val_ds, config, run_dir)
-    save_model_atomic(autoencoder, run_dir / "autoencoder.keras")
+    if config.variational:
+        save_model_atomic(autoencoder.encoder, run_dir / "vae_encoder.keras")
+        save_model_atomic(autoencoder.decoder, run_dir / "vae_decoder.keras")
+    else:
+        save_model_atomic(autoencoder, run_dir / "autoencoder.keras")
 
     test_clips = data.load_split("test", limit=64)
     test_mse = float(np.mean((autoencoder.predict(test_clips, verbose=0) - test_clips) ** 2)) if len(test_clips) else None
     summary = {
-        "model": "autoencoder",
+        "model": "vae" if config.variational else "autoencoder",
         "parameters": int(autoencoder.count_params()),
         "data_shape": list(data_shape),
         "training_clips": len(data.paths("train")),

@@ -33,7 +33,11 @@ def _common_checks(config):
 
 @dataclass(frozen=True)
 class AutoencoderTrainConfig:
-    """Configuration of ``python -m train.autoencoder`` (see README for each key)."""
+    """Configuration of ``python -m train.autoencoder`` (see README for each key).
+
+    ``variational: true`` trains the variational autoencoder of `models.vae`
+    (``beta`` weights its KL term) instead of the deterministic one.
+    """
 
     data_dir: str = "data/chorales_stft"
     run_dir: str = "saved_models/chorales_autoencoder"
@@ -41,6 +45,8 @@ class AutoencoderTrainConfig:
     conv_kernels: tuple[int, ...] = (3, 3, 3, 3, 3)
     conv_strides: tuple[int, ...] = (2, 2, 2, 2, 2)
     latent_dim: int = 128
+    variational: bool = False
+    beta: float = 1.0
     batch_size: int = 16
     learning_rate: float = 5e-4
     epochs: int = 30
@@ -54,6 +60,8 @@ class AutoencoderTrainConfig:
     def __post_init__(self):
         _common_checks(self)
         _positive(self, "latent_dim")
+        if not 0.0 <= self.beta < float("inf"):
+            raise ParameterError(f"Config key 'beta' must be a finite number >= 0. Received: beta={self.beta!r}")
         lengths = {len(self.conv_filters), len(self.conv_kernels), len(self.conv_strides)}
         if len(lengths) != 1 or not self.conv_filters:
             raise ParameterError(
