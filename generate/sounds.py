@@ -14,6 +14,10 @@ the test split of the dataset the model was trained on, and writes into
 For a piano-roll model it also writes ``generated_XX.mid`` and
 ``original_XX.mid``, and the originals' WAVs are their rolls rendered.
 (timings, and descriptors of both sets from `generate.audio_statistics`). Exit status: 0 on success, 2 for a bad model folder or argument.
+
+Long pieces, continuations, gap filling, loops and interpolations are modes named by
+the first argument (``python -m generate.sounds long --duration 60``); see
+`generate.long_form_cli`.
 """
 
 import argparse
@@ -28,6 +32,7 @@ from common.atomic import atomic_path, atomic_write_json
 from common.cli import exit_status
 from common.errors import ParameterError
 from generate.audio_statistics import mean_statistics
+from generate.long_form_cli import MODES as LONG_FORM_MODES
 from generate.plots import plot_comparison
 from generate.sound_generator import SoundGenerator
 from generate.trained_model import TrainedModel, model_kind, run_config
@@ -168,7 +173,16 @@ def run(args):
 
 
 def main(argv=None):
-    """CLI entry point; returns the exit status (0 success, 2 bad model folder or argument)."""
+    """CLI entry point; returns the exit status (0 success, 2 bad model folder or argument).
+
+    A first argument naming a long-form mode (``long``, ``continue``, ``inpaint``, ``loop``,
+    ``interpolate``) runs `generate.long_form_cli` instead; anything else is parsed as before.
+    """
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in LONG_FORM_MODES:
+        from generate import long_form_cli
+
+        return long_form_cli.main(argv)
     return exit_status(lambda: run(parse_args(argv)))
 
 

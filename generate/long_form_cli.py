@@ -1,0 +1,154 @@
+"""The long-form modes of ``python -m generate.sounds``: long, continue, inpaint, loop, interpolate.
+
+Usage:
+    python -m generate.sounds long --duration 60 --seed 0 --steps 10 --out outputs/long.wav
+    python -m generate.sounds continue --input song.wav --duration 20 --out outputs/continued.wav
+    python -m generate.sounds inpaint --input song.wav --gap 4.0 6.5 --out outputs/filled.wav
+    python -m generate.sounds loop --duration 6 --out outputs/loop.wav
+    python -m generate.sounds interpolate --seed 0 --seed-b 1 --num 5 --out outputs/interpolation
+
+Each writes its WAV(s) atomically and a JSON report beside them (``<out>.json``, or
+``report.json`` in the interpolation folder) with timings and the seam measure
+(`generate.long_form.seam_ratio`), and prints one line per window. Exit status:
+0 on success, 2 for a bad argument, model folder or input file (nothing is written then).
+See `generate.long_form` for the method.
+"""
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+
+from common.atomic import atomic_write_json
+from common.cli import exit_status
+from common.errors import ParameterError
+from generate import long_form
+from preprocessing.representations import samples_for
+
+MODES = ("long", "continue", "inpaint", "loop", "interpolate")
+DEFAULT_MODEL = "saved_models/chorales_ddim"
+
+
+def parse_args(argv):
+    """Parse ``MODE [options]``. Raises ParameterError for --steps, --num or --resample below their minimum."""
+    parser = argparse.ArgumentParser(
+        prog="python -m generate.sounds", description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n\n", 1)[1],
+    )
+    sub = parser.add_subparsers(dest="mode", required=True)
+    for mode in MODES:
+        p = sub.add_parser(mode)
+        p.add_argument("--model", default=DEFAULT_MODEL, help=f"trained DDIM folder (default {DEFAULT_MODEL})")
+        p.add_argument("--steps", type=int, default=None, help="DDIM steps per window (default: the model's sampling_steps)")
+        p.add_argument("--seed", type=int, default=0, help="seed of the piece (default 0)")
+        p.add_argument("--out", default=None, help=f"output WAV (default outputs/{mode}.wav; a folder for interpolate)")
+        p.add_argument("--overlap", type=float, default=long_form.DEFAULT_OVERLAP,
+                       help=f"known context per window, fraction of a window (default {long_form.DEFAULT_OVERLAP})")
+        p.add_argument("--resample", type=int, default=1, help="RePaint resampling rounds per step (default 1: none)")
+        p.add_argument("--eta", type=float, default=0.0, help="DDIM eta in [0, 1] (default 0)")
+        p.add_argument("--griffin-lim-iters", type=int, default=32, help="Griffin-Lim iterations (default 32)")
+        p.add_argument("--max-duration", type=float, default=long_form.MAX_DURATION_S,
+                       help=f"largest --duration accepted, seconds (default {long_form.MAX_DURATION_S:g})")
+        if mode in ("continue", "inpaint"):
+            p.add_argument("--input", required=True, help="the audio file to continue or to fill")
+        if mode == "inpaint":
+            p.add_argument("--gap", type=float, nargs=2, required=True, metavar=("START", "END"), help="seconds")
+        else:
+            default = {"long": "30", "continue": "10", "loop": "one window", "interpolate": "NUM windows"}[mode]
+            p.add_argument("--duration", type=float, default=None, help=f"seconds (default {default})")
+        if mode == "interpolate":
+            p.add_argument("--seed-b", type=int, default=None, help="the other seed (default SEED + 1)")
+            p.add_argument("--num", type=int, default=5, help="clips from one seed to the other (default 5)")
+    args = parser.parse_args(argv)
+    if args.steps is not None and args.steps < 1:
+        raise ParameterError(f"--steps must be >= 1. Received: steps={args.steps}")
+    if args.resample < 1:
+        raise ParameterError(f"--resample must be >= 1. Received: resample={args.resample}")
+    if not 0.0 < args.overlap < 1.0:
+        raise ParameterError(f"--overlap must be in (0, 1). Received: overlap={args.overlap}")
+    if not 0.0 <= args.eta <= 1.0:
+        raise ParameterError(f"--eta must be in [0, 1]. Received: eta={args.eta}")
+    if args.mode in ("long", "continue", "loop") and args.duration is not None:
+        long_form.check_duration(args.duration, args.max_duration)
+    if args.mode == "interpolate" and args.num < 2:
+        raise ParameterError(f"--num must be >= 2 for an interpolation. Received: num={args.num}")
+    return args
+
+
+def run(args):
+    """Generate the mode's audio, write it and its report; returns the report dict."""
+    from generate.sound_generator import SoundGenerator
+    from generate.sounds import write_wav
+    from generate.trained_model import TrainedModel
+
+    model_dir = Path(args.model)
+    sound_generator = SoundGenerator.from_model_dir(model_dir, n_iter=args.griffin_lim_iters)
+    trained = TrainedModel(model_dir)
+    if trained.kind != "ddim":
+        raise ParameterError(f"The long-form modes need a DDIM model folder. Received: model={str(model_dir)!r}")
+    model = trained.model
+    transform = sound_generator.transform
+    sr = transform.sample_rate
+    width = int(model.data_shape[1])
+    overlap = long_form.overlap_frames(width, args.overlap)
+    steps = args.steps or trained.default_steps()
+    out = Path(args.out or Path("outputs") / (args.mode if args.mode == "interpolate" else f"{args.mode}.wav"))
+    common = dict(steps=steps, seed=args.seed, overlap=overlap, progress=None)
+    started = time.monotonic()
+
+    def progress(k, count, start):
+        print(f"window {k + 1}/{count} (frames {start}-{start + width}), {time.monotonic() - started:.1f} s", flush=True)
+
+    common["progress"] = progress
+    extra = dict(eta=args.eta, resample=args.resample, max_duration_s=args.max_duration)
+    report = {"mode": args.mode, "model_dir": str(model_dir), "seed": args.seed, "diffusion_steps": steps,
+              "overlap_frames": overlap, "resample": args.resample, "eta": args.eta,
+              "griffin_lim_iters": args.griffin_lim_iters}
+    if args.mode == "interpolate":
+        seed_b = args.seed + 1 if args.seed_b is None else args.seed_b
+        clips, audio, _ = long_form.interpolation(
+            model, sound_generator, args.seed, seed_b, args.num, steps, args.duration, overlap, progress,
+            args.max_duration,
+        )
+        for i, clip in enumerate(clips):
+            write_wav(out / f"interpolation_{i:02d}.wav", clip, sr)
+        write_wav(out / "continuous.wav", audio, sr)
+        report.update(seed_b=seed_b, num=args.num)
+        report_path = out / "report.json"
+        what = f"{args.num} clips interpolation_XX.wav and continuous.wav in {out}/"
+        seams = None
+    else:
+        if args.mode == "long":
+            audio, _, plan = long_form.long_piece(model, sound_generator, args.duration or 30.0, **common, **extra)
+        elif args.mode == "continue":
+            audio, _, plan = long_form.continuation(model, sound_generator, args.input, args.duration or 10.0,
+                                                    **common, **extra)
+        elif args.mode == "inpaint":
+            audio, _, plan = long_form.gap_fill(model, sound_generator, args.input, args.gap[0], args.gap[1],
+                                                **common, **extra)
+        else:
+            duration = args.duration or samples_for(transform, width) / sr
+            audio, _, plan = long_form.loop(model, sound_generator, duration, **common, **extra)
+        if args.mode == "loop":
+            seams = long_form.seam_ratio(np.tile(audio, 2), sr, [len(audio)])
+        else:
+            seams = long_form.seam_ratio(audio, sr, long_form.piece_joins(plan, transform.hop_length))
+        write_wav(out, audio, sr)
+        report.update(windows=len(plan), seams=seams)
+        report_path = out.with_suffix(".json")
+        what = str(out)
+    elapsed = time.monotonic() - started
+    seconds = len(audio) / sr
+    report.update(audio_seconds=round(seconds, 4), audio_samples=len(audio), wall_seconds=round(elapsed, 3),
+                  real_time_factor=round(seconds / elapsed, 3))
+    atomic_write_json(report_path, report)
+    seam_text = "" if not seams else f"; seam flux ratio {seams['ratio']:.3f} (joins {seams['join_flux_db']:.2f} dB, within {seams['within_flux_db']:.2f} dB)"
+    print(f"Wrote {what}: {seconds:.2f} s of audio in {elapsed:.1f} s, {seconds / elapsed:.2f}x real time{seam_text}.",
+          flush=True)
+    return report
+
+
+def main(argv=None):
+    """Entry point of the modes; returns the exit status (0 success, 2 bad input)."""
+    return exit_status(lambda: run(parse_args(argv)))
