@@ -4,16 +4,18 @@ Usage:
     python -m generate.sounds                       # the built-in default model
     python -m generate.sounds --model saved_models/chorales_ddim --num 4 --steps 20 --seed 0 --out outputs/ddim
 
-For a DDIM run folder (``network.keras`` + ``diffusion.json``) it samples
-``--num`` new spectrograms, seed ``--seed + i`` for sample ``i`` (reproducible
-item by item); for an autoencoder run folder (``autoencoder.keras``) it
-reconstructs the test clips. Either way it takes ``--num`` real clips from
-the test split of the dataset the model was trained on, and writes into
-``--out``: ``generated_XX.wav``, ``original_XX.wav``, ``comparison.png``
-(spectrograms, generated above, originals below) and ``report.json``
-For a piano-roll model it also writes ``generated_XX.mid`` and
-``original_XX.mid``, and the originals' WAVs are their rolls rendered.
-(timings, and descriptors of both sets from `generate.audio_statistics`). Exit status: 0 on success, 2 for a bad model folder or argument.
+For a DDIM run folder (``network.keras`` + ``diffusion.json``) or a VAE run
+folder (``vae_decoder.keras``) it samples ``--num`` new spectrograms, seed
+``--seed + i`` for sample ``i`` (reproducible item by item); for an
+autoencoder run folder (``autoencoder.keras``) it reconstructs the test clips.
+Either way it takes ``--num`` real clips from the test split of the dataset
+the model was trained on, and writes into ``--out``: ``generated_XX.wav``,
+``original_XX.wav``, ``comparison.png`` (spectrograms, generated above,
+originals below) and ``report.json`` (timings, and descriptors of both sets
+from `generate.audio_statistics`). For a piano-roll model it also writes
+``generated_XX.mid`` and ``original_XX.mid``, and the originals' WAVs are
+their rolls rendered. Exit status: 0 on success, 2 for a bad model folder or
+argument.
 
 Long pieces, continuations, gap filling, loops and interpolations are modes named by
 the first argument (``python -m generate.sounds long --duration 60``); see
@@ -114,7 +116,7 @@ def run(args):
     start = time.monotonic()
     model = TrainedModel(model_dir)
     steps = (args.steps or model.default_steps()) if kind == "ddim" else None
-    seeds = [args.seed + i for i in range(args.num)] if kind == "ddim" else list(range(args.num))
+    seeds = [args.seed + i for i in range(args.num)] if kind in ("ddim", "vae") else list(range(args.num))
     generated = model.spectrograms(seeds=seeds, steps=steps, originals=originals)
     model_s = time.monotonic() - start
     start = time.monotonic()
@@ -137,7 +139,9 @@ def run(args):
             original = Loader(sample_rate, offset_s=row["offset_s"], duration_s=row["duration_s"]).load(source)
         write_wav(out_dir / f"original_{i:02d}.wav", original, sample_rate)
         original_audio.append(original)
-    what = f"{kind} {model_dir.name}" + (f", {steps} DDIM steps" if steps else ", reconstructions of the test clips")
+    what = f"{kind} {model_dir.name}" + (
+        f", {steps} DDIM steps" if steps else ", samples" if kind == "vae" else ", reconstructions of the test clips"
+    )
     plot_comparison(generated_values, original_values, transform, out_dir / "comparison.png", what)
 
     audio_s = sum(len(a) for a in audio) / sample_rate

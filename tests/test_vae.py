@@ -49,3 +49,16 @@ def test_bad_beta_is_named(tiny_dataset, tmp_path, capsys):
     pairs = [f"data_dir={tiny_dataset}", f"run_dir={tmp_path / 'v'}", "variational=true", "beta=-0.5"]
     assert train_autoencoder.main(set_args(pairs)) == 2
     assert "beta=-0.5" in capsys.readouterr().err
+
+
+def test_generate_sounds_samples_a_vae(tiny_dataset, tmp_path):
+    from generate import sounds
+
+    run_dir = tmp_path / "vae"
+    pairs = [f"data_dir={tiny_dataset}", f"run_dir={run_dir}", "epochs=1", "steps_per_epoch=1", "validation_batches=0",
+             "variational=true", *TINY_MODELS["autoencoder"]]
+    assert train_autoencoder.main(set_args(pairs)) == 0
+    out = tmp_path / "out"
+    assert sounds.main(["--model", str(run_dir), "--num", "2", "--seed", "7", "--out", str(out)]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["kind"] == "vae" and report["seeds"] == [7, 8] and (out / "generated_01.wav").is_file()
