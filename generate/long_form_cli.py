@@ -1,4 +1,4 @@
-"""The long-form modes of ``python -m generate.sounds``: long, continue, inpaint, loop, interpolate.
+"""The long-form modes of ``python -m generate.sounds``: long, continue, inpaint, loop, interpolate, crossfade.
 
 Usage:
     python -m generate.sounds long --duration 60 --seed 0 --steps 10 --out outputs/long.wav
@@ -6,6 +6,7 @@ Usage:
     python -m generate.sounds inpaint --input song.wav --gap 4.0 6.5 --out outputs/filled.wav
     python -m generate.sounds loop --duration 6 --out outputs/loop.wav
     python -m generate.sounds interpolate --seed 0 --seed-b 1 --num 5 --out outputs/interpolation
+    python -m generate.sounds crossfade --input a.wav --input-b b.wav --fade-beats 4 --out outputs/crossfade.wav
 
 Each writes its WAV(s) atomically and a JSON report beside them (``<out>.json``, or
 ``report.json`` in the interpolation folder) with timings and the seam measure
@@ -26,7 +27,7 @@ from common.errors import ParameterError
 from generate import long_form
 from preprocessing.representations import samples_for
 
-MODES = ("long", "continue", "inpaint", "loop", "interpolate")
+MODES = ("long", "continue", "inpaint", "loop", "interpolate", "crossfade")
 DEFAULT_MODEL = "saved_models/chorales_ddim"
 
 
@@ -37,7 +38,12 @@ def parse_args(argv):
         formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n\n", 1)[1],
     )
     sub = parser.add_subparsers(dest="mode", required=True)
-    for mode in MODES:
+    crossfade = sub.add_parser("crossfade", help="two audio files joined on a beat (no model)")
+    crossfade.add_argument("--input", required=True, help="the first file (its end fades out)")
+    crossfade.add_argument("--input-b", required=True, help="the second file (its start fades in)")
+    crossfade.add_argument("--fade-beats", type=int, default=4, help="fade length in beats of the first file (default 4)")
+    crossfade.add_argument("--out", default=None, help="output WAV (default outputs/crossfade.wav)")
+    for mode in MODES[:-1]:
         p = sub.add_parser(mode)
         p.add_argument("--model", default=DEFAULT_MODEL, help=f"trained DDIM folder (default {DEFAULT_MODEL})")
         p.add_argument("--steps", type=int, default=None, help="DDIM steps per window (default: the model's sampling_steps)")
@@ -61,6 +67,8 @@ def parse_args(argv):
             p.add_argument("--seed-b", type=int, default=None, help="the other seed (default SEED + 1)")
             p.add_argument("--num", type=int, default=5, help="clips from one seed to the other (default 5)")
     args = parser.parse_args(argv)
+    if args.mode == "crossfade":
+        return args
     if args.steps is not None and args.steps < 1:
         raise ParameterError(f"--steps must be >= 1. Received: steps={args.steps}")
     if args.resample < 1:
@@ -76,11 +84,42 @@ def parse_args(argv):
     return args
 
 
+def run_crossfade(args):
+    """Crossfade ``--input`` into ``--input-b`` on a beat; writes the WAV and its JSON report."""
+    import librosa
+
+    from generate.crossfade import beat_aligned_crossfade
+    from generate.sounds import write_wav
+    from preprocessing.loader import Loader
+
+    for name, path in (("input", args.input), ("input_b", args.input_b)):
+        if not Path(path).is_file():
+            raise ParameterError(f"Audio file not found. Received: {name}={path!r}")
+    try:
+        sample_rate = int(librosa.get_samplerate(args.input))
+    except Exception as err:  # soundfile/audioread raise many types for a bad file
+        raise ParameterError(f"Cannot read the audio file ({type(err).__name__}). Received: input={args.input!r}") from err
+    loader = Loader(sample_rate)
+    audio, report = beat_aligned_crossfade(loader.load(args.input), loader.load(args.input_b), sample_rate, args.fade_beats)
+    out = Path(args.out or Path("outputs") / "crossfade.wav")
+    write_wav(out, audio, sample_rate)
+    report.update(mode="crossfade", input=args.input, input_b=args.input_b, sample_rate=sample_rate,
+                  audio_seconds=round(len(audio) / sample_rate, 4), audio_samples=len(audio))
+    atomic_write_json(out.with_suffix(".json"), report)
+    print(f"Wrote {out}: {len(audio) / sample_rate:.2f} s; tempo {report['tempo_a_bpm']} -> {report['tempo_b_bpm']} BPM "
+          f"({report['tempo_difference_bpm']:+} BPM), fade {report['fade_s']} s from {report['fade_start_a_s']} s.",
+          flush=True)
+    return report
+
+
 def run(args):
     """Generate the mode's audio, write it and its report; returns the report dict."""
     from generate.sound_generator import SoundGenerator
     from generate.sounds import write_wav
     from generate.trained_model import TrainedModel
+
+    if args.mode == "crossfade":
+        return run_crossfade(args)
 
     model_dir = Path(args.model)
     sound_generator = SoundGenerator.from_model_dir(model_dir, n_iter=args.griffin_lim_iters)

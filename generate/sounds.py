@@ -180,7 +180,7 @@ def main(argv=None):
     """CLI entry point; returns the exit status (0 success, 2 bad model folder or argument).
 
     A first argument naming a long-form mode (``long``, ``continue``, ``inpaint``, ``loop``,
-    ``interpolate``) runs `generate.long_form_cli` instead; anything else is parsed as before.
+    ``interpolate``, ``crossfade``) runs `generate.long_form_cli` instead; anything else is parsed as before.
     """
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and argv[0] in LONG_FORM_MODES:
