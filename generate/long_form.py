@@ -424,6 +424,36 @@ def interpolation(model, sound_generator, seed_a, seed_b, num, steps, duration_s
     return clips, invert(sound_generator, piece, n_samples, seed_a), piece
 
 
+def clip_interpolation(model, sound_generator, path_a, path_b, num, steps, seed=0):
+    """Clips between two real clips: DDIM-invert the first window of each file, slerp, sample.
+
+    Each file's first model window (its stored-scale spectrogram) is inverted to noise
+    with `DiffusionModel.invert_to_noise` (``steps`` steps); clip ``i`` of ``num`` is the
+    deterministic DDIM sample (``steps`` steps) of ``slerp(noise_a, noise_b, i / (num - 1))``,
+    so the first and last clips approximate the two real clips. The continuous file is
+    the clips' spectrograms joined end to end and inverted once.
+
+    Returns:
+        ``(clips, audio, piece)``: ``num`` float32 audio arrays of ``samples_for(W)`` samples,
+        the continuous audio (``num`` times that), and its spectrogram ``(n_bins, num * W)``.
+    Raises:
+        ParameterError: for ``num`` < 2, a piano-roll model, or an input file that is missing,
+            unreadable or shorter than one window (naming it).
+    """
+    if int(num) < 2:
+        raise ParameterError(f"--num must be >= 2 for an interpolation. Received: num={num}")
+    width = int(model.data_shape[1])
+    windows = [load_input(sound_generator, path, width)[1][:, :width] for path in (path_a, path_b)]
+    noise_a, noise_b = model.invert_to_noise(np.stack(windows)[..., None], steps)
+    noises = np.stack([slerp(noise_a, noise_b, i / (num - 1)) for i in range(num)])
+    empty = np.zeros((num,) + tuple(model.data_shape), np.float32)
+    values = model.inpaint(empty, 0.0, diffusion_steps=steps, seeds=[int(seed)] * num, initial_noise=noises)[..., 0]
+    samples = samples_for(sound_generator.transform, width)
+    clips = [invert(sound_generator, v, samples, seed) for v in values]
+    piece = np.concatenate(list(values), axis=1)
+    return clips, invert(sound_generator, piece, num * samples, seed), piece
+
+
 def spectral_flux(audio, sample_rate):
     """Frame-to-frame spectral flux of ``audio``: the RMS over bins of the change in dB.
 

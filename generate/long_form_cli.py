@@ -6,6 +6,7 @@ Usage:
     python -m generate.sounds inpaint --input song.wav --gap 4.0 6.5 --out outputs/filled.wav
     python -m generate.sounds loop --duration 6 --out outputs/loop.wav
     python -m generate.sounds interpolate --seed 0 --seed-b 1 --num 5 --out outputs/interpolation
+    python -m generate.sounds interpolate --input a.wav --input-b b.wav --num 5   # two real clips, DDIM inversion
     python -m generate.sounds crossfade --input a.wav --input-b b.wav --fade-beats 4 --out outputs/crossfade.wav
 
 Each writes its WAV(s) atomically and a JSON report beside them (``<out>.json``, or
@@ -64,6 +65,8 @@ def parse_args(argv):
             default = {"long": "30", "continue": "10", "loop": "one window", "interpolate": "NUM windows"}[mode]
             p.add_argument("--duration", type=float, default=None, help=f"seconds (default {default})")
         if mode == "interpolate":
+            p.add_argument("--input", default=None, help="with --input-b: interpolate between two real clips (DDIM inversion)")
+            p.add_argument("--input-b", default=None, help="the other real clip's file")
             p.add_argument("--seed-b", type=int, default=None, help="the other seed (default SEED + 1)")
             p.add_argument("--num", type=int, default=5, help="clips from one seed to the other (default 5)")
     args = parser.parse_args(argv)
@@ -146,10 +149,18 @@ def run(args):
               "griffin_lim_iters": args.griffin_lim_iters}
     if args.mode == "interpolate":
         seed_b = args.seed + 1 if args.seed_b is None else args.seed_b
-        clips, audio, _ = long_form.interpolation(
-            model, sound_generator, args.seed, seed_b, args.num, steps, args.duration, overlap, progress,
-            args.max_duration,
-        )
+        if (args.input is None) != (args.input_b is None):
+            raise ParameterError(f"Give both --input and --input-b, or neither. Received: input={args.input!r}, input_b={args.input_b!r}")
+        if args.input is not None:
+            clips, audio, _ = long_form.clip_interpolation(
+                model, sound_generator, args.input, args.input_b, args.num, steps, args.seed
+            )
+            report.update(input=args.input, input_b=args.input_b)
+        else:
+            clips, audio, _ = long_form.interpolation(
+                model, sound_generator, args.seed, seed_b, args.num, steps, args.duration, overlap, progress,
+                args.max_duration,
+            )
         for i, clip in enumerate(clips):
             write_wav(out / f"interpolation_{i:02d}.wav", clip, sr)
         write_wav(out / "continuous.wav", audio, sr)

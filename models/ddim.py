@@ -551,6 +551,44 @@ class DiffusionModel(keras.Model):
         images = ops.convert_to_numpy(self.destandardise(pred_images))
         return np.where(mask > 0, known, images).astype("float32")
 
+    def invert_to_noise(self, images, diffusion_steps=20):
+        """DDIM inversion: the initial noise from which deterministic DDIM sampling gives back ``images``.
+
+        The eta = 0 update of Song et al. 2021 (eq. 12 with sigma_t = 0) run forward in
+        time, from t = 0 to t = 1 in ``diffusion_steps`` equal steps, each using the
+        network's estimates at the current time (the approximation of Song et al.,
+        Sec. 4.3, and of Dhariwal and Nichol 2021, "DDIM inversion"):
+        ``x_next = s_next * x0_hat(x_t) + n_next * eps_hat(x_t)``. It is exact in the
+        limit of many steps; with few steps, sampling the result gives back an
+        approximation of ``images``.
+
+        Args:
+            images: float32 ``(batch, *data_shape)`` in the stored scale (e.g. real clips,
+                normalised to [0, 1]).
+            diffusion_steps: int >= 1.
+        Returns:
+            float32 numpy ``(batch, *data_shape)``: noise in the standardised scale, to be
+            given to `reverse_diffusion` (or `inpaint`'s ``initial_noise``).
+        Raises:
+            ParameterError: if ``diffusion_steps`` < 1 or ``images`` has another shape.
+        """
+        if int(diffusion_steps) < 1:
+            raise ParameterError(f"diffusion_steps must be >= 1. Received: diffusion_steps={diffusion_steps}")
+        images = np.asarray(images, np.float32)
+        if images.shape[1:] != tuple(self.data_shape):
+            raise ParameterError(f"images must be (batch, *{tuple(self.data_shape)}). Received: images.shape={images.shape}")
+        denoise = self._ema_denoiser()
+        noisy_images = self.standardise(ops.convert_to_tensor(images))
+        step_size = 1.0 / int(diffusion_steps)
+        ones = ops.ones((images.shape[0], 1, 1, 1))
+        for step in range(int(diffusion_steps)):
+            diffusion_times = ones * (step * step_size)
+            noise_rates, signal_rates = self.schedule(diffusion_times)
+            pred_noises, pred_images = denoise(noisy_images, noise_rates, signal_rates)
+            next_noise_rates, next_signal_rates = self.schedule(diffusion_times + step_size)
+            noisy_images = next_signal_rates * pred_images + next_noise_rates * pred_noises
+        return ops.convert_to_numpy(noisy_images)
+
     def _ema_denoiser(self):
         """The traced EMA-network call ``(x_t, n, s) -> (pred_noises, pred_images)`` that `reverse_diffusion` uses."""
         import tensorflow as tf
