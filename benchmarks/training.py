@@ -4,11 +4,12 @@ Usage:
     python -m benchmarks.training --model ddim --warmup 3 --steps 20
     python -m benchmarks.training --model autoencoder --steps 50
     python -m benchmarks.training --model ddim --config configs/chorales_ddim.yaml --set block_depth=2
+    python -m benchmarks.training --model ddim --set jit_compile=true --set mixed_precision=mixed_bfloat16
 
 Builds the model and the training dataset exactly as the training CLI does
 (``train.diffusion`` or ``train.autoencoder``: the same config file, default
 ``configs/chorales_<model>.yaml``, ``--set`` overrides, seed, strategy,
-``build_model`` and ``SpectrogramData.dataset``), then runs one ``fit`` of
+``build_model``, ``SpectrogramData.dataset``, the dtype policy and the crop), then runs one ``fit`` of
 ``--warmup + --steps`` steps. The warm-up steps (tracing the train step,
 filling the shuffle buffer) are not timed; the timed span runs from the end of
 the last warm-up step to the end of the last step, so it includes waiting for
@@ -28,6 +29,7 @@ from common.errors import ParameterError
 from train import autoencoder, diffusion
 from train.config import AutoencoderTrainConfig, DiffusionTrainConfig
 from train.data import SpectrogramData
+from train.options import precision_policy
 from train.strategy import get_strategy
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
@@ -63,9 +65,10 @@ def build(model_name, config):
     """
     keras.utils.set_random_seed(config.seed)
     data = SpectrogramData(config.data_dir)
-    data_shape = data.spectrogram_shape + (1,)
-    train_ds = data.dataset("train", config.batch_size, seed=config.seed, shuffle_buffer=config.shuffle_buffer)
-    with get_strategy(config.strategy).scope():
+    crop = config.random_time_crop
+    data_shape = data.clip_shape(crop)
+    train_ds = data.dataset("train", config.batch_size, seed=config.seed, shuffle_buffer=config.shuffle_buffer, crop_frames=crop)
+    with get_strategy(config.strategy).scope(), precision_policy(config):
         if model_name == "ddim":
             model = diffusion.build_model(config, data_shape, *data.moments("train", seed=config.seed))
         else:

@@ -22,9 +22,11 @@ from common.cli import config_from_args, config_parser, exit_status
 from common.errors import ParameterError
 from models.autoencoder import build_autoencoder
 from models.vae import VariationalAutoencoder, build_vae_parts
+from train.callbacks import tensorboard_callbacks
 from train.config import AutoencoderTrainConfig
 from train.data import SpectrogramData
 from train.run_folder import fit_resumable, prepare_run_dir, write_summary
+from train.options import compile_arguments, optimizer_arguments, precision_policy
 from train.strategy import get_strategy
 
 
@@ -39,14 +41,17 @@ def save_model_atomic(model, path):
 
 
 def build_model(config, data_shape):
-    """The compiled autoencoder for ``config`` (call inside a strategy scope).
+    """The compiled autoencoder for ``config`` (call inside a strategy scope and `precision_policy`).
 
     Args:
         config: an `AutoencoderTrainConfig`.
         data_shape: ``(n_freq_bins, n_frames, 1)``.
     Returns:
-        A ``keras.Model`` compiled with Adam, its optimizer built: the autoencoder with
-        MSE, or (``config.variational``) a `models.vae.VariationalAutoencoder`.
+        A ``keras.Model`` compiled with Adam (schedule and clipping of
+        `train.options.optimizer_arguments`), its optimizer built: the autoencoder with
+        MSE, or (``config.variational``) a `models.vae.VariationalAutoencoder`. Under
+        ``mixed_float16`` the plain autoencoder's loss is scaled by Keras; the VAE's own
+        ``train_step`` does not scale it (``auto_scale_loss=False``).
     Raises:
         ParameterError: if the convolutions do not fit ``data_shape``.
     """
@@ -59,7 +64,12 @@ def build_model(config, data_shape):
     except ValueError as err:
         raise ParameterError(str(err)) from err
     # the VAE brings its own objective (models.vae); the autoencoder is trained with MSE
-    autoencoder.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=None if config.variational else "mse")
+    autoencoder.compile(
+        optimizer=keras.optimizers.Adam(**optimizer_arguments(config)),
+        loss=None if config.variational else "mse",
+        auto_scale_loss=not config.variational,
+        **compile_arguments(config),
+    )
     # built now, so that BackupAndRestore restores the optimizer's state too on resume
     autoencoder.optimizer.build(autoencoder.trainable_variables)
     return autoencoder
@@ -69,30 +79,32 @@ def train(config):
     """Run one training; returns the summary dict written to ``summary.json``."""
     keras.utils.set_random_seed(config.seed)
     data = SpectrogramData(config.data_dir)
-    data_shape = data.spectrogram_shape + (1,)
+    crop = config.random_time_crop
+    data_shape = data.clip_shape(crop)
     run_dir = prepare_run_dir(config.run_dir, config, data)
-    train_ds = data.dataset("train", config.batch_size, seed=config.seed, shuffle_buffer=config.shuffle_buffer)
+    train_ds = data.dataset("train", config.batch_size, seed=config.seed, shuffle_buffer=config.shuffle_buffer, crop_frames=crop)
     train_ds = train_ds.map(lambda x: (x, x))
     val_ds = None
     if config.validation_batches and data.paths("validation"):
-        val_ds = data.dataset("validation", config.batch_size, shuffle=False, repeat=True).map(lambda x: (x, x))
+        val_ds = data.dataset("validation", config.batch_size, shuffle=False, repeat=True, crop_frames=crop)
+        val_ds = val_ds.map(lambda x: (x, x))
 
     strategy = get_strategy(config.strategy)
-    with strategy.scope():
+    with strategy.scope(), precision_policy(config):
         autoencoder = build_model(config, data_shape)
     print(
         f"Training autoencoder: {autoencoder.count_params():,} parameters, data {data_shape}, "
         f"{len(data.paths('train'))} training clips, {strategy.num_replicas_in_sync} replica(s).",
         flush=True,
     )
-    history, seconds = fit_resumable(autoencoder, train_ds, val_ds, config, run_dir)
+    history, seconds = fit_resumable(autoencoder, train_ds, val_ds, config, run_dir, tensorboard_callbacks(config, run_dir))
     if config.variational:
         save_model_atomic(autoencoder.encoder, run_dir / "vae_encoder.keras")
         save_model_atomic(autoencoder.decoder, run_dir / "vae_decoder.keras")
     else:
         save_model_atomic(autoencoder, run_dir / "autoencoder.keras")
 
-    test_clips = data.load_split("test", limit=64)
+    test_clips = data.load_split("test", limit=64)[:, :, : data_shape[1]]  # the first frames when cropping
     test_mse = float(np.mean((autoencoder.predict(test_clips, verbose=0) - test_clips) ** 2)) if len(test_clips) else None
     summary = {
         "model": "vae" if config.variational else "autoencoder",

@@ -10,6 +10,7 @@ from typing import Optional
 from common.errors import ParameterError
 from models.ddim import PREDICTIONS
 from models.noise_schedule import SCHEDULE_NAMES
+from train.options import LEARNING_RATE_SCHEDULES, MIXED_PRECISION_POLICIES
 
 STRATEGIES = ("auto", "default", "mirrored")
 
@@ -29,10 +30,74 @@ def _common_checks(config):
         raise ParameterError(f"max_train_minutes must be > 0 or null. Received: max_train_minutes={config.max_train_minutes!r}")
     if config.validation_batches < 0:
         raise ParameterError(f"validation_batches must be >= 0. Received: validation_batches={config.validation_batches}")
+    _option_checks(config)
+
+
+def _option_checks(config):
+    """The keys of `TrainingOptions` (issue 5); ``random_time_crop`` is checked per model."""
+    if config.learning_rate_schedule not in LEARNING_RATE_SCHEDULES:
+        raise ParameterError(
+            f"learning_rate_schedule must be one of {LEARNING_RATE_SCHEDULES}. "
+            f"Received: learning_rate_schedule={config.learning_rate_schedule!r}"
+        )
+    if config.warmup_steps < 0:
+        raise ParameterError(f"warmup_steps must be >= 0. Received: warmup_steps={config.warmup_steps}")
+    if config.decay_steps is not None:
+        _positive(config, "decay_steps")
+    if not 0.0 <= config.min_learning_rate <= config.learning_rate:
+        raise ParameterError(
+            f"min_learning_rate must be in [0, learning_rate={config.learning_rate}]. "
+            f"Received: min_learning_rate={config.min_learning_rate!r}"
+        )
+    for name in ("gradient_clip_norm", "random_time_crop"):
+        if getattr(config, name) is not None:
+            _positive(config, name)
+    if config.mixed_precision is not None and config.mixed_precision not in MIXED_PRECISION_POLICIES:
+        raise ParameterError(
+            f"mixed_precision must be null or one of {MIXED_PRECISION_POLICIES}. "
+            f"Received: mixed_precision={config.mixed_precision!r}"
+        )
+    _positive(config, "tensorboard_sample_every")
+
+
+def _check_crop(config, factor, why):
+    """``random_time_crop`` must be null or divisible by the model's time downsampling ``factor``."""
+    if config.random_time_crop is not None and config.random_time_crop % factor:
+        raise ParameterError(
+            f"random_time_crop must be divisible by {factor} ({why}). Received: random_time_crop={config.random_time_crop}"
+        )
 
 
 @dataclass(frozen=True)
-class AutoencoderTrainConfig:
+class TrainingOptions:
+    """Speed, schedule and observability keys of both training CLIs (issue 5; README for each key).
+
+    The defaults train exactly as before they existed:
+        learning_rate_schedule: ``constant`` or ``cosine``; ``warmup_steps`` of linear
+            warm-up from 0 first; ``cosine`` decays to ``min_learning_rate`` over
+            ``decay_steps`` (null: the run's steps after the warm-up).
+        gradient_clip_norm: null or > 0, the optimizer's ``global_clipnorm``.
+        mixed_precision: null, ``mixed_float16`` or ``mixed_bfloat16`` (the Keras dtype policy).
+        jit_compile: null (Keras's ``"auto"``: XLA on GPUs, not on CPUs), true or false.
+        random_time_crop: null or a frame count; training and validation clips are cropped to it.
+        tensorboard: write ``<run_dir>/tensorboard``; the DDIM also writes generated
+            spectrograms every ``tensorboard_sample_every`` epochs.
+    """
+
+    learning_rate_schedule: str = "constant"
+    warmup_steps: int = 0
+    decay_steps: Optional[int] = None
+    min_learning_rate: float = 0.0
+    gradient_clip_norm: Optional[float] = None
+    mixed_precision: Optional[str] = None
+    jit_compile: Optional[bool] = None
+    random_time_crop: Optional[int] = None
+    tensorboard: bool = False
+    tensorboard_sample_every: int = 1
+
+
+@dataclass(frozen=True)
+class AutoencoderTrainConfig(TrainingOptions):
     """Configuration of ``python -m train.autoencoder`` (see README for each key).
 
     ``variational: true`` trains the variational autoencoder of `models.vae`
@@ -68,6 +133,10 @@ class AutoencoderTrainConfig:
                 "conv_filters, conv_kernels and conv_strides must be non-empty and of equal length. "
                 f"Received: conv_filters={self.conv_filters}, conv_kernels={self.conv_kernels}, conv_strides={self.conv_strides}"
             )
+        factor = 1
+        for stride in self.conv_strides:
+            factor *= stride
+        _check_crop(self, factor, "the product of conv_strides")
 
 
 # U-Net sizes by name; "small" is the shipped model's. Costs on the 2-core CPU are in docs/MEASUREMENTS.md.
@@ -79,7 +148,7 @@ PRESETS = {
 
 
 @dataclass(frozen=True)
-class DiffusionTrainConfig:
+class DiffusionTrainConfig(TrainingOptions):
     """Configuration of ``python -m train.diffusion`` (see README for each key).
 
     The diffusion choices (issue 4), each documented with its paper in
@@ -153,3 +222,4 @@ class DiffusionTrainConfig:
         for name in ("spectral_norm_weight", "time_derivative_weight"):
             if not getattr(self, name) >= 0:
                 raise ParameterError(f"Config key '{name}' must be >= 0. Received: {name}={getattr(self, name)!r}")
+        _check_crop(self, self.patch_size * 2 ** (len(self.widths) - 1), "patch_size * 2**(len(widths)-1)")

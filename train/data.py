@@ -54,7 +54,20 @@ class SpectrogramData:
             )
         return self.normaliser.normalise(spectrogram)[..., None]
 
-    def dataset(self, split, batch_size, shuffle=True, repeat=True, seed=0, shuffle_buffer=512):
+    def clip_shape(self, crop_frames=None):
+        """``(n_freq_bins, n_frames, 1)`` of the batches `dataset` gives with ``crop_frames``.
+
+        Raises:
+            ParameterError: if ``crop_frames`` exceeds the clips' frame count.
+        """
+        frames = self.spectrogram_shape[1]
+        if crop_frames is not None and not 0 < crop_frames <= frames:
+            raise ParameterError(
+                f"random_time_crop must be in [1, {frames}] (the clips' frame count). Received: random_time_crop={crop_frames}"
+            )
+        return (self.spectrogram_shape[0], crop_frames or frames, 1)
+
+    def dataset(self, split, batch_size, shuffle=True, repeat=True, seed=0, shuffle_buffer=512, crop_frames=None):
         """A ``tf.data.Dataset`` of float32 batches ``(batch, n_freq_bins, n_frames, 1)`` in [0, 1].
 
         Args:
@@ -64,8 +77,11 @@ class SpectrogramData:
             repeat: repeat forever (training); otherwise one pass.
             seed: shuffle seed.
             shuffle_buffer: clips held for shuffling.
+            crop_frames: None, or the frame count of a crop of each clip (augmentation):
+                at a random (seeded) offset when ``shuffle``, else the first frames;
+                batches are then ``(batch, n_freq_bins, crop_frames, 1)``.
         Raises:
-            ParameterError: if the split is empty.
+            ParameterError: if the split is empty or ``crop_frames`` exceeds the clips' frames.
         """
         paths = self.paths(split)
         if not paths:
@@ -80,6 +96,12 @@ class SpectrogramData:
             lambda p: tf.ensure_shape(tf.numpy_function(self._load, [p], tf.float32), shape),
             num_parallel_calls=tf.data.AUTOTUNE,
         )
+        if crop_frames is not None:
+            cropped = self.clip_shape(crop_frames)
+            if shuffle:
+                ds = ds.map(lambda clip: tf.image.random_crop(clip, cropped, seed=seed), num_parallel_calls=tf.data.AUTOTUNE)
+            else:
+                ds = ds.map(lambda clip: clip[:, :crop_frames], num_parallel_calls=tf.data.AUTOTUNE)
         if shuffle:
             ds = ds.shuffle(shuffle_buffer, seed=seed)
         return ds.batch(batch_size, drop_remainder=repeat).prefetch(tf.data.AUTOTUNE)

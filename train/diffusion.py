@@ -22,9 +22,11 @@ from common.errors import ParameterError
 from models.ddim import DiffusionModel, save_sampler
 from models.noise_schedule import build_schedule
 from models.unet import build_unet
+from train.callbacks import tensorboard_callbacks
 from train.config import DiffusionTrainConfig
 from train.data import SpectrogramData
 from train.run_folder import fit_resumable, prepare_run_dir, write_summary
+from train.options import compile_arguments, float32_outputs, optimizer_arguments, precision_policy
 from train.strategy import get_strategy
 
 
@@ -40,7 +42,13 @@ def schedule_from_config(config):
 
 
 def build_model(config, data_shape, data_mean, data_std):
-    """The compiled `DiffusionModel` for ``config`` (call inside a strategy scope)."""
+    """The compiled `DiffusionModel` for ``config`` (call inside a strategy scope and `precision_policy`).
+
+    The optimizer is AdamW with the schedule and clipping of `train.options.optimizer_arguments`.
+    Under a mixed policy the network's output is cast to float32 (`float32_outputs`);
+    the loss is not scaled (``auto_scale_loss=False``): `DiffusionModel.train_step` does
+    not call ``optimizer.scale_loss``, so ``mixed_float16`` trains without loss scaling.
+    """
     try:
         network = build_unet(
             data_shape,
@@ -54,7 +62,7 @@ def build_model(config, data_shape, data_mean, data_std):
     except ValueError as err:
         raise ParameterError(str(err)) from err
     model = DiffusionModel(
-        network,
+        float32_outputs(network),
         schedule_from_config(config),
         data_mean=data_mean,
         data_std=data_std,
@@ -66,7 +74,11 @@ def build_model(config, data_shape, data_mean, data_std):
         spectral_norm_weight=config.spectral_norm_weight,
         time_derivative_weight=config.time_derivative_weight,
     )
-    model.compile(optimizer=keras.optimizers.AdamW(config.learning_rate, weight_decay=config.weight_decay))
+    model.compile(
+        optimizer=keras.optimizers.AdamW(weight_decay=config.weight_decay, **optimizer_arguments(config)),
+        auto_scale_loss=False,
+        **compile_arguments(config),
+    )
     # built now, so that BackupAndRestore restores the optimizer's state too on resume
     model.optimizer.build(model.network.trainable_variables)
     return model
@@ -76,23 +88,26 @@ def train(config):
     """Run one training; returns the summary dict written to ``summary.json``."""
     keras.utils.set_random_seed(config.seed)
     data = SpectrogramData(config.data_dir)
-    data_shape = data.spectrogram_shape + (1,)
+    data_shape = data.clip_shape(config.random_time_crop)
     data_mean, data_std = data.moments("train", seed=config.seed)
     run_dir = prepare_run_dir(config.run_dir, config, data)
-    train_ds = data.dataset("train", config.batch_size, seed=config.seed, shuffle_buffer=config.shuffle_buffer)
+    crop = config.random_time_crop
+    train_ds = data.dataset("train", config.batch_size, seed=config.seed, shuffle_buffer=config.shuffle_buffer, crop_frames=crop)
     val_ds = None
     if config.validation_batches and data.paths("validation"):
-        val_ds = data.dataset("validation", config.batch_size, shuffle=False, repeat=True)
+        val_ds = data.dataset("validation", config.batch_size, shuffle=False, repeat=True, crop_frames=crop)
 
     strategy = get_strategy(config.strategy)
-    with strategy.scope():
+    with strategy.scope(), precision_policy(config):
         model = build_model(config, data_shape, data_mean, data_std)
     print(
         f"Training DDIM: {model.network.count_params():,} parameters, data {data_shape}, "
         f"{len(data.paths('train'))} training clips, {strategy.num_replicas_in_sync} replica(s).",
         flush=True,
     )
-    history, seconds = fit_resumable(model, train_ds, val_ds, config, run_dir)
+    history, seconds = fit_resumable(
+        model, train_ds, val_ds, config, run_dir, extra_callbacks=tensorboard_callbacks(config, run_dir, samples=True)
+    )
     save_sampler(model, run_dir)
 
     start = time.monotonic()

@@ -17,6 +17,7 @@ import keras
 
 from common.atomic import atomic_write_json
 from common.config import save_config
+from train.callbacks import LearningRateLogger
 from train.history_plot import plot_history
 
 
@@ -56,8 +57,8 @@ def prepare_run_dir(run_dir, config, data):
     return run_dir
 
 
-def fit_resumable(model, train_ds, val_ds, config, run_dir):
-    """``model.fit`` with checkpoint/resume, a CSV history, a time budget and progress.
+def fit_resumable(model, train_ds, val_ds, config, run_dir, extra_callbacks=()):
+    """``model.fit`` with checkpoint/resume, a CSV history (with ``learning_rate``), a time budget and progress.
 
     Args:
         model: a compiled ``keras.Model``.
@@ -66,13 +67,17 @@ def fit_resumable(model, train_ds, val_ds, config, run_dir):
         config: a training config with ``epochs``, ``steps_per_epoch``,
             ``validation_batches`` and ``max_train_minutes``.
         run_dir: the run folder (`prepare_run_dir`).
+        extra_callbacks: more callbacks, run after the CSV history is written
+            (e.g. `train.callbacks.tensorboard_callbacks`).
     Returns:
         ``(history, seconds)``: the Keras ``History`` and the wall time of this call.
     """
     run_dir = Path(run_dir)
     callbacks = [
         keras.callbacks.BackupAndRestore(str(run_dir / "checkpoints"), save_freq="epoch", delete_checkpoint=True),
+        LearningRateLogger(),
         keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True),
+        *extra_callbacks,
         TimeBudget(config.max_train_minutes),
     ]
     start = time.monotonic()
