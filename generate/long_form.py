@@ -6,11 +6,13 @@ right: each window starts ``overlap`` frames before the first frame still
 unknown, and `models.ddim.DiffusionModel.inpaint` (masked DDIM, Lugmayr et al.
 2022) generates its unknown frames given the known ones (the end of the
 previous window, the user's audio, the other side of a gap). Frames are
-joined in the representation's own domain and the whole piece is inverted
-once (Griffin-Lim for the STFT and mel, the exact inverse MDCT), so there is
-no seam in the audio domain. The network's memory is that of one window
-whatever the duration; the piece's spectrogram and audio grow linearly
-(512 x 62.5 float32 values per second for the default model, 2 MiB/min) and
+joined in the representation's own domain and the piece is inverted in one
+pass (the exact inverse MDCT) or in Griffin-Lim blocks of up to
+``BLOCK_FRAMES`` frames (24.6 s for the default model) crossfaded over
+``BLOCK_OVERLAP`` frames, so there is no window seam in the audio domain. The
+network's memory is that of one window and Griffin-Lim's that of one block,
+whatever the duration; only the piece's spectrogram and audio grow linearly
+(512 x 62.5 float32 values per second for the default model, 2 MiB/min), and
 the duration is bounded by ``MAX_DURATION_S``.
 
 Seeds: window ``k`` of a piece with seed ``s`` samples with seed
@@ -28,6 +30,8 @@ from preprocessing.representations import reads_midi, samples_for
 MAX_DURATION_S = 600.0
 DEFAULT_OVERLAP = 0.5  # of a window: the known context each new window is inpainted from
 FADE_S = 0.05  # equal-power crossfade between the user's audio and generated audio
+BLOCK_FRAMES = 1536  # Griffin-Lim inverts at most this many frames at once (8 default windows, 24.6 s)
+BLOCK_OVERLAP = 64  # frames two Griffin-Lim blocks share and crossfade over (1.0 s for the default model)
 
 
 def window_seed(seed, index):
@@ -149,18 +153,60 @@ def fill(model, piece, known, steps, seed=0, overlap=None, eta=0.0, resample=1, 
     return piece[:, :length], plan
 
 
-def invert(sound_generator, piece, n_samples, seed=0):
+def invert(sound_generator, piece, n_samples, seed=0, block_frames=BLOCK_FRAMES, block_overlap=BLOCK_OVERLAP):
     """A whole stored-scale piece ``(n_bins, T)`` to float32 audio of exactly ``n_samples`` samples.
 
-    One inversion of the whole piece (Griffin-Lim seeded ``seed``, or the exact inverse
-    MDCT), trimmed or zero-padded to ``n_samples``.
+    The exact inverse MDCT runs over the whole piece at once. Griffin-Lim (STFT and
+    mel) does too up to ``block_frames`` frames; a longer piece is inverted in blocks
+    of ``block_frames`` frames that overlap by ``block_overlap`` frames, block ``b``
+    seeded ``seed + b``, joined by equal-power crossfades over the overlap (gains
+    ``cos``/``sin`` of ``pi/2 u``), so memory stays that of one block whatever the
+    duration. The result is trimmed or zero-padded to ``n_samples``.
+
+    Raises:
+        ParameterError: if ``block_overlap`` is not in [1, block_frames / 2].
     """
+    transform = sound_generator.transform
     values = sound_generator.normaliser.denormalise(np.asarray(piece, np.float32))
-    audio = np.asarray(
-        sound_generator.transform.invert(values, n_iter=sound_generator.n_iter, random_state=int(seed), length=int(n_samples)),
-        dtype=np.float32,
-    )
-    return np.pad(audio[:n_samples], (0, max(0, n_samples - len(audio))))
+    frames = values.shape[1]
+    if not hasattr(transform, "n_fft") or frames <= block_frames:  # exact inverses, and short pieces
+        audio = np.asarray(
+            transform.invert(values, n_iter=sound_generator.n_iter, random_state=int(seed), length=int(n_samples)),
+            dtype=np.float32,
+        )
+        return np.pad(audio[:n_samples], (0, max(0, n_samples - len(audio))))
+    if not 1 <= block_overlap <= block_frames // 2:
+        raise ParameterError(f"block_overlap must be in [1, {block_frames // 2}]. Received: block_overlap={block_overlap}")
+    hop = transform.hop_length
+    out = np.zeros(frames * hop, np.float32)
+    fade = block_overlap * hop
+    fade_out, fade_in = np.cos(np.pi / 2 * (np.arange(fade) + 0.5) / fade), np.sin(np.pi / 2 * (np.arange(fade) + 0.5) / fade)
+    start, block = 0, 0
+    while True:
+        end = min(frames, start + block_frames)
+        audio = np.asarray(
+            transform.invert(values[:, start:end], n_iter=sound_generator.n_iter, random_state=int(seed) + block),
+            dtype=np.float32,
+        )
+        first = start * hop
+        if block == 0:
+            out[first : first + len(audio)] = audio
+        else:
+            out[first : first + fade] = out[first : first + fade] * fade_out + audio[:fade] * fade_in
+            out[first + fade : first + len(audio)] = audio[fade:]
+        if end == frames:
+            break
+        start, block = end - block_overlap, block + 1
+    return np.pad(out[:n_samples], (0, max(0, n_samples - len(out))))
+
+
+def block_joins(n_frames, hop_length, block_frames=BLOCK_FRAMES, block_overlap=BLOCK_OVERLAP):
+    """Sample positions where `invert`'s Griffin-Lim blocks are joined (the middle of each crossfade)."""
+    joins, start = [], 0
+    while start + block_frames < n_frames:
+        start += block_frames - block_overlap
+        joins.append((start + block_overlap // 2) * hop_length)
+    return joins
 
 
 def refuse_midi(transform, mode):

@@ -165,3 +165,24 @@ def test_interpolation_between_two_real_clips(runs, song, tmp_path, capsys):
     assert all(len(c) == 128 * 64 for c in clips) and len(sf.read(out / "continuous.wav")[0]) == 3 * 128 * 64
     assert sounds.main(argv[:5] + ["--out", str(tmp_path / "x")]) == 2  # --input without --input-b
     assert "input_b=None" in capsys.readouterr().err
+
+
+def test_long_pieces_are_inverted_in_crossfaded_blocks(tiny):
+    model, sound_generator = tiny
+    rng = np.random.default_rng(0)
+    piece = np.clip(0.5 + 0.1 * rng.standard_normal((128, 300)), 0, 1).astype(np.float32)
+    n_samples = 300 * 64
+    blocks = long_form.invert(sound_generator, piece, n_samples, seed=1, block_frames=128, block_overlap=16)
+    again = long_form.invert(sound_generator, piece, n_samples, seed=1, block_frames=128, block_overlap=16)
+    assert blocks.shape == (n_samples,) and np.array_equal(blocks, again)
+    joins = long_form.block_joins(300, 64, block_frames=128, block_overlap=16)
+    assert joins == [(112 + 8) * 64, (224 + 8) * 64]
+    assert long_form.seam_ratio(blocks, SR, joins)["ratio"] < SEAM_TOLERANCE
+    # a piece within one block is inverted in one pass, as before
+    short = piece[:, :100]
+    np.testing.assert_array_equal(
+        long_form.invert(sound_generator, short, 6400, seed=1, block_frames=128, block_overlap=16),
+        long_form.invert(sound_generator, short, 6400, seed=1),
+    )
+    with pytest.raises(ParameterError, match="block_overlap=100"):
+        long_form.invert(sound_generator, piece, n_samples, block_frames=128, block_overlap=100)
