@@ -125,6 +125,11 @@ def paired_spectrogram_metrics(predictions, targets):
 
 
 def parse_args(argv):
+    """The CLI's arguments (see the module docstring).
+
+    Raises:
+        ParameterError: for ``--num`` < 0 or ``--steps`` < 1, naming the value.
+    """
     parser = argparse.ArgumentParser(
         prog="python -m generate.evaluate", description=__doc__.split("\n\n")[0],
         epilog=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter,

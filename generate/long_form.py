@@ -25,6 +25,7 @@ import math
 import numpy as np
 
 from common.errors import ParameterError
+from generate.crossfade import equal_power_gains
 from preprocessing.representations import reads_midi, samples_for
 
 MAX_DURATION_S = 600.0
@@ -180,7 +181,7 @@ def invert(sound_generator, piece, n_samples, seed=0, block_frames=BLOCK_FRAMES,
     hop = transform.hop_length
     out = np.zeros(frames * hop, np.float32)
     fade = block_overlap * hop
-    fade_out, fade_in = np.cos(np.pi / 2 * (np.arange(fade) + 0.5) / fade), np.sin(np.pi / 2 * (np.arange(fade) + 0.5) / fade)
+    fade_out, fade_in = equal_power_gains(fade)
     start, block = 0, 0
     while True:
         end = min(frames, start + block_frames)

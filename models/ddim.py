@@ -378,13 +378,7 @@ class DiffusionModel(keras.Model):
         Returns:
             float32 ``(batch, *data_shape)``, standardised scale: the x0 estimate of the last step.
         """
-        import tensorflow as tf
-
-        if self._compiled_denoise is None:
-            # tracing the EMA network once halves the per-step cost of eager calls on CPU
-            self._compiled_denoise = tf.function(
-                lambda x, n, s: self.denoise(x, n, s, training=False), reduce_retracing=True
-            )
+        denoise = self._ema_denoiser()
         num_images = ops.shape(initial_noise)[0]
         step_size = 1.0 / diffusion_steps
         next_noisy_images = initial_noise
@@ -394,7 +388,7 @@ class DiffusionModel(keras.Model):
             # separate the current noisy image into its components
             diffusion_times = ops.ones((num_images, 1, 1, 1)) - step * step_size
             noise_rates, signal_rates = self.schedule(diffusion_times)
-            pred_noises, pred_images = self._compiled_denoise(noisy_images, noise_rates, signal_rates)
+            pred_noises, pred_images = denoise(noisy_images, noise_rates, signal_rates)
             # remix them with the rates of the next, less noisy, time
             next_noise_rates, next_signal_rates = self.schedule(diffusion_times - step_size)
             if eta == 0.0:
@@ -590,10 +584,11 @@ class DiffusionModel(keras.Model):
         return ops.convert_to_numpy(noisy_images)
 
     def _ema_denoiser(self):
-        """The traced EMA-network call ``(x_t, n, s) -> (pred_noises, pred_images)`` that `reverse_diffusion` uses."""
+        """The traced EMA-network call ``(x_t, n, s) -> (pred_noises, pred_images)`` that the samplers use."""
         import tensorflow as tf
 
         if self._compiled_denoise is None:
+            # tracing the EMA network once halves the per-step cost of eager calls on CPU
             self._compiled_denoise = tf.function(
                 lambda x, n, s: self.denoise(x, n, s, training=False), reduce_retracing=True
             )
