@@ -5,7 +5,7 @@ import math
 
 from common.errors import ParameterError
 from preprocessing.representations import MIDI_REPRESENTATIONS, REPRESENTATIONS, build_transform
-from preprocessing.sources import SOURCES
+from preprocessing.sources import LABEL_AUTO, SOURCES
 
 
 def _require(condition, message, name, value):
@@ -63,6 +63,15 @@ class PreprocessConfig:
         validation_fraction, test_fraction: in [0, 1), sum < 1; gtzan/folder hash split.
         split_seed: int seeding the hash split.
         num_workers: processes decoding files in parallel; 1 = in-process.
+        label: the class label of each clip (manifest column ``label``): "auto"
+            (chorales: the ``mode`` column of the recipe's manifest, major or
+            minor; gtzan: the genre; folder: the parent folder), for the
+            chorales the name of another column of the recipe's manifest
+            (``key``, ``tonic``, ...), or None for none (see `preprocessing.sources`).
+        captions_file: None, or a CSV with columns ``file,caption`` (``file``
+            relative to input_dir or absolute) that gives each file's caption
+            (manifest column ``caption``; a file not listed gets ""); None
+            composes captions from the metadata (`preprocessing.captions`).
 
     Raises:
         ParameterError: naming the key, if a value is out of range.
@@ -106,9 +115,29 @@ class PreprocessConfig:
     test_fraction: float = 0.1
     split_seed: int = 0
     num_workers: int = 2
+    label: str | None = LABEL_AUTO
+    captions_file: str | None = None
 
     def __post_init__(self):
         _require(self.source in SOURCES, f"must be one of {', '.join(SOURCES)}", "source", self.source)
+        _require(
+            self.label is None or (isinstance(self.label, str) and self.label != ""),
+            f"must be {LABEL_AUTO!r}, null or a column name of the chorales manifest",
+            "label",
+            self.label,
+        )
+        _require(
+            self.label in (None, LABEL_AUTO) or self.source == "chorales",
+            f"names a chorales manifest column, so it is only used with source: chorales (else {LABEL_AUTO!r} or null)",
+            "label",
+            self.label,
+        )
+        _require(
+            self.captions_file is None or (isinstance(self.captions_file, str) and self.captions_file != ""),
+            "must be null or the path of a CSV with columns file,caption",
+            "captions_file",
+            self.captions_file,
+        )
         for name in ("input_dir", "output_dir"):
             value = getattr(self, name)
             _require(isinstance(value, str) and value != "", "must be a non-empty path", name, value)

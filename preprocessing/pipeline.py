@@ -10,6 +10,12 @@ clip) are reported and skipped; the rest are written. The normaliser is then
 fitted on the train split. An MDCT without a configured ``mdct_scale`` first
 fits it on up to `MDCT_SCALE_FILES` train files; the fitted value is saved in
 the dataset's config.yaml and transform.json.
+
+Every clip carries its file's label and caption (manifest columns ``label``
+and ``caption``, for class- and text-conditioned models): the label chosen by
+the config's ``label`` (`preprocessing.sources`), the caption from
+``captions_file`` when one is given, else composed from the source's metadata
+(`preprocessing.captions`).
 """
 
 import concurrent.futures
@@ -24,6 +30,7 @@ import numpy as np
 from common.atomic import sync_to_disk
 from common.config import save_config
 from common.errors import ParameterError
+from preprocessing.captions import read_captions_file
 from preprocessing.config import PreprocessConfig
 from preprocessing.loader import Loader
 from preprocessing.normaliser import MinMaxNormaliser
@@ -49,6 +56,9 @@ class PreprocessReport:
         skipped: list of (source_path, reason) for files not used.
         normaliser: the `MinMaxNormaliser` fitted on the train split.
         wall_s: seconds the run took.
+        clips_per_label: label ("" for none) -> split -> number of clips written.
+        uncaptioned_files: with a captions file, the number of source files it
+            does not list (their clips get an empty caption); None without one.
     """
 
     output_dir: Path
@@ -57,6 +67,8 @@ class PreprocessReport:
     skipped: list
     normaliser: MinMaxNormaliser
     wall_s: float
+    clips_per_label: dict = dataclasses.field(default_factory=dict)
+    uncaptioned_files: int | None = None
 
 
 def _reason(err) -> str:
@@ -133,6 +145,8 @@ class PreprocessingPipeline:
             "duration_s": round(duration_s, 6),
             "min_db": float(values.min()),
             "max_db": float(values.max()),
+            "label": record.label or "",
+            "caption": record.caption or "",
         }
 
     def process_midi(self, record):
@@ -242,18 +256,43 @@ class PreprocessingPipeline:
         self.transform = build_transform(self.config)
         return self.config
 
+    def caption_records(self, records):
+        """The records with their captions taken from the config's ``captions_file``.
+
+        Args:
+            records: list of `SourceRecord`.
+        Returns:
+            ``(records, uncaptioned)``: the records unchanged and None when there is
+            no captions file; else new records whose ``caption`` is the file's
+            caption of ``path`` (or of ``midi_path``), "" for a file it does not
+            list, and the number of such files.
+        Raises:
+            ParameterError: if the captions file is missing or malformed (see
+                `preprocessing.captions.read_captions_file`).
+        """
+        if self.config.captions_file is None:
+            return records, None
+        captions = read_captions_file(self.config.captions_file, self.config.input_dir)
+        captioned, uncaptioned = [], 0
+        for record in records:
+            caption = captions.caption_for(record.path, record.midi_path)
+            uncaptioned += caption is None
+            captioned.append(dataclasses.replace(record, caption=caption or ""))
+        return captioned, uncaptioned
+
     def run(self, records=None, progress=True) -> PreprocessReport:
         """Process every record and write the dataset folder.
 
         Args:
             records: list of `SourceRecord`; None discovers them from the config.
+                Either way a configured ``captions_file`` replaces their captions.
             progress: where ``[k/N] file: n clips`` lines go: True for stderr,
                 a text stream, or None/False for nowhere.
         Returns:
             A `PreprocessReport`.
         Raises:
-            ParameterError: if the source cannot be read, or no train clip was
-                written (nothing to fit the normaliser on).
+            ParameterError: if the source or the captions file cannot be read, or
+                no train clip was written (nothing to fit the normaliser on).
         """
         config = self.config
         started = time.perf_counter()
@@ -266,7 +305,9 @@ class PreprocessingPipeline:
                 config.test_fraction,
                 config.split_seed,
                 midi=config.representation in MIDI_REPRESENTATIONS,
+                label=config.label,
             )
+        records, uncaptioned = self.caption_records(records)  # before any work: a bad file fails fast
         if config.representation == "mdct" and config.mdct_scale is None:
             config = self._fit_mdct_scale(records)
         results = [None] * len(records)
@@ -299,6 +340,7 @@ class PreprocessingPipeline:
         manifest_rows, skipped = [], []
         clips_per_split = dict.fromkeys(SPLITS, 0)
         files_per_split = dict.fromkeys(SPLITS, 0)
+        clips_per_label = {}
         for record, (rows, reason) in zip(records, results):
             if reason is not None:
                 skipped.append((str(record.path), reason))
@@ -306,6 +348,18 @@ class PreprocessingPipeline:
             manifest_rows.extend(rows)
             clips_per_split[record.split] += len(rows)
             files_per_split[record.split] += 1
+            per_split = clips_per_label.setdefault(record.label or "", dict.fromkeys(SPLITS, 0))
+            per_split[record.split] += len(rows)
+        if progress:
+            for label, per_split in sorted(clips_per_label.items()):
+                counts = ", ".join(f"{split} {n}" for split, n in per_split.items())
+                print(f"label {label or '(none)'}: {counts} clips", file=progress, flush=True)
+            if uncaptioned is not None:
+                print(
+                    f"captions: {uncaptioned} of {len(records)} files not in {config.captions_file} (empty caption)",
+                    file=progress,
+                    flush=True,
+                )
 
         sync_to_disk()  # the clips reach the disk before the manifest that lists them
         self.saver.save_manifest(manifest_rows)
@@ -327,6 +381,8 @@ class PreprocessingPipeline:
             skipped=skipped,
             normaliser=normaliser,
             wall_s=time.perf_counter() - started,
+            clips_per_label=clips_per_label,
+            uncaptioned_files=uncaptioned,
         )
 
 

@@ -2,7 +2,8 @@
 
     <output_dir>/
         spectrograms/<split>/<clip_id>.npy   float32 dB, shape (n_fft // 2, n_frames)
-        manifest.csv        one row per clip (MANIFEST_COLUMNS)
+        manifest.csv        one row per clip (MANIFEST_COLUMNS); label and caption
+                            are "" when the clip has none
         normalisation.json  MinMaxNormaliser config, fitted on the train split
         transform.json      the spectrogram transform (see transform_io)
         config.yaml         the resolved PreprocessConfig
@@ -21,7 +22,12 @@ from common.errors import ParameterError
 from preprocessing.transform_io import save_transform as _save_transform
 
 SPLITS = ("train", "validation", "test")
-MANIFEST_COLUMNS = ("clip_id", "split", "path", "source_path", "piece", "offset_s", "duration_s", "min_db", "max_db")
+MANIFEST_COLUMNS = (
+    "clip_id", "split", "path", "source_path", "piece", "offset_s", "duration_s", "min_db", "max_db",
+    "label", "caption",
+)  # fmt: skip
+# Columns added after the first datasets were written: a manifest without them reads as "".
+OPTIONAL_MANIFEST_COLUMNS = ("label", "caption")
 SKIPPED_COLUMNS = ("source_path", "reason")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
@@ -84,7 +90,8 @@ class Saver:
 
     def save_manifest(self, rows) -> Path:
         """Write ``manifest.csv``: an iterable of dicts with exactly MANIFEST_COLUMNS
-        (offset_s and duration_s in seconds, min_db and max_db in dB)."""
+        (offset_s and duration_s in seconds, min_db and max_db in dB, label and
+        caption str, "" for none)."""
         return atomic_write_text(self.output_dir / "manifest.csv", _csv_text(MANIFEST_COLUMNS, rows, "manifest"))
 
     def save_skipped(self, rows) -> Path:
@@ -103,23 +110,29 @@ class Saver:
 def read_manifest(output_dir) -> list:
     """Read ``<output_dir>/manifest.csv`` back as a list of dicts.
 
+    A manifest written before the label and caption columns existed
+    (OPTIONAL_MANIFEST_COLUMNS) reads with ``""`` in them.
+
     Returns:
         One dict per clip with MANIFEST_COLUMNS; offset_s, duration_s, min_db and
-        max_db as floats, the rest as str.
+        max_db as floats, the rest as str (label and caption "" for none).
     Raises:
-        ParameterError: if the file is missing or lacks a column.
+        ParameterError: if the file is missing or lacks a required column.
     """
     path = Path(output_dir) / "manifest.csv"
     if not path.is_file():
         raise ParameterError(f"Manifest not found. Received: path={str(path)!r}")
     with path.open(newline="", encoding="utf-8") as f:
         reader = csv.DictReader(f)
-        missing = [c for c in MANIFEST_COLUMNS if c not in (reader.fieldnames or [])]
+        required = [c for c in MANIFEST_COLUMNS if c not in OPTIONAL_MANIFEST_COLUMNS]
+        missing = [c for c in required if c not in (reader.fieldnames or [])]
         if missing:
             raise ParameterError(f"Manifest lacks column(s) {', '.join(missing)}. Received: path={str(path)!r}")
         rows = []
         for row in reader:
             for key in ("offset_s", "duration_s", "min_db", "max_db"):
                 row[key] = float(row[key])
+            for key in OPTIONAL_MANIFEST_COLUMNS:
+                row[key] = row.get(key) or ""
             rows.append(row)
     return rows

@@ -14,6 +14,14 @@ Three sources:
 The chorales also give each piece's MIDI file (column midi_path) as
 ``SourceRecord.midi_path``.
 
+Labels (``SourceRecord.label``, for class-conditioned models) are chosen by
+``label``: ``"auto"`` (the default) takes the chorales' ``mode`` column (major
+or minor, from the recipe's key analysis), the gtzan genre or the folder's
+parent folder; for the chorales any other column name of the recipe's
+manifest (``key``, ``tonic``, ...) takes that column; None gives no labels.
+Captions (``SourceRecord.caption``, for text-conditioned models) are composed
+from the same metadata by `preprocessing.captions`, whatever ``label`` is.
+
 For gtzan and folder each file is one piece, and its split is decided by a
 stable hash (see `hash_split`), so adding files never moves the others.
 """
@@ -21,16 +29,24 @@ stable hash (see `hash_split`), so adding files never moves the others.
 import csv
 import dataclasses
 import hashlib
+import json
 import re
+import warnings
 from pathlib import Path
 
 from common.errors import ParameterError
+from preprocessing.captions import chorale_caption, folder_caption, genre_caption, instrument_name
 
 SOURCES = ("chorales", "gtzan", "folder")
 SPLITS = ("train", "validation", "test")
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3")
 MIDI_EXTENSIONS = (".mid", ".midi")
 CHORALES_COLUMNS = ("piece", "split", "wav_path")
+# The chorales recipe's key-analysis columns (`preprocessing.chorales.ANALYSIS_COLUMNS`),
+# named here so that reading a dataset does not import the recipe.
+CHORALES_ANALYSIS_COLUMNS = ("key", "mode", "tonic", "tempo_bpm", "n_parts")
+LABEL_AUTO = "auto"
+CHORALES_DEFAULT_LABEL = "mode"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,11 +58,14 @@ class SourceRecord:
         piece: the piece's name (the chorale name, or the file's relative path
             without extension).
         split: "train", "validation" or "test".
-        label: the genre (gtzan), the parent folder (folder), or None.
+        label: the class label chosen by ``label`` (see the module docstring):
+            by default the mode (chorales), the genre (gtzan) or the parent
+            folder (folder); None for none.
         clip_prefix: filesystem-safe, unique among the records; clip ids are
             ``<clip_prefix>__<index:04d>``.
         midi_path: the piece's MIDI file when there is one (chorales; a MIDI
             folder, where it equals ``path``), else None.
+        caption: a text caption of the file (`preprocessing.captions`), "" for none.
     """
 
     path: Path
@@ -55,6 +74,7 @@ class SourceRecord:
     label: str | None = None
     clip_prefix: str = ""
     midi_path: Path | None = None
+    caption: str = ""
 
 
 def hash_split(key, validation_fraction, test_fraction, seed=0) -> str:
@@ -115,26 +135,103 @@ def _audio_files(folder, recursive, extensions=AUDIO_EXTENSIONS):
     )
 
 
-def chorales_records(input_dir):
+def _check_label(source, label):
+    """Raise ParameterError unless ``label`` is None, "auto", or (chorales only) a non-empty column name."""
+    if label is None or label == LABEL_AUTO:
+        return
+    if not isinstance(label, str) or not label:
+        raise ParameterError(f"label must be 'auto', null or a column name. Received: label={label!r}")
+    if source != "chorales":
+        given = "the genre" if source == "gtzan" else "the parent folder"
+        raise ParameterError(
+            f"label names a column of the chorales manifest, so it is only used with source: chorales; "
+            f"for source: {source} use 'auto' ({given}) or null (none). Received: label={label!r}"
+        )
+
+
+def _recipe_instrument(input_dir):
+    """The instrument name of the program in the chorales' ``recipe.json``, or None if unknown."""
+    try:
+        program = json.loads((input_dir / "recipe.json").read_text(encoding="utf-8"))["program"]
+        return instrument_name(program)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # no (readable) recipe: the caption leaves the instrument out
+
+
+def _chorale_row_caption(row, instrument, line, manifest):
+    """The caption of one chorales-manifest row; missing analysis cells are left out."""
+
+    def number(column, kind):
+        text = (row.get(column) or "").strip()
+        if not text:
+            return None
+        try:
+            return kind(float(text)) if kind is int else kind(text)
+        except ValueError:
+            raise ParameterError(
+                f"Chorales manifest line {line}: {column} must be a number. "
+                f"Received: {column}={text!r}, manifest={str(manifest)!r}"
+            ) from None
+
+    tempo_bpm, n_parts = number("tempo_bpm", float), number("n_parts", int)
+    try:
+        return chorale_caption(
+            key=(row.get("key") or "").strip() or None, instrument=instrument, tempo_bpm=tempo_bpm, n_parts=n_parts
+        )
+    except ParameterError as err:
+        raise ParameterError(f"Chorales manifest line {line}: {err} (manifest={str(manifest)!r})") from None
+
+
+def chorales_records(input_dir, label=LABEL_AUTO):
     """Records from the chorales recipe's ``manifest.csv``; see the module docstring.
 
+    Args:
+        input_dir: the recipe's output folder (``manifest.csv``, ``wav/``, ``recipe.json``).
+        label: "auto" (the ``mode`` column when the manifest has it, else no
+            labels, with a warning), the name of a manifest column, or None.
+            An empty cell gives the label None.
+    Returns:
+        list of `SourceRecord` in manifest order, with ``caption`` composed by
+        `preprocessing.captions.chorale_caption` from the key-analysis columns
+        and the program in ``recipe.json`` (what is missing is left out).
     Raises:
-        ParameterError: if the folder or manifest is missing, lacks a column,
-            names an unknown split, or lists no pieces.
+        ParameterError: if the folder or manifest is missing, lacks a required
+            column or the column ``label`` names, names an unknown split, holds
+            a malformed key or number, or lists no pieces.
     """
+    _check_label("chorales", label)
     input_dir = _require_dir(input_dir)
     manifest = input_dir / "manifest.csv"
     if not manifest.is_file():
         raise ParameterError(
             f"Chorales manifest not found; render it with the chorales recipe first. Received: manifest={str(manifest)!r}"
         )
+    instrument = _recipe_instrument(input_dir)
     records = []
     with manifest.open(newline="", encoding="utf-8") as f:
         reader = csv.DictReader(f)
-        missing = [c for c in CHORALES_COLUMNS if c not in (reader.fieldnames or [])]
+        columns = reader.fieldnames or []
+        missing = [c for c in CHORALES_COLUMNS if c not in columns]
         if missing:
             raise ParameterError(
                 f"Chorales manifest lacks column(s) {', '.join(missing)}. Received: manifest={str(manifest)!r}"
+            )
+        rerun = (
+            f"it predates the key analysis: run `python -m preprocessing.chorales --out {input_dir}` "
+            "again, which adds the columns and keeps the rendered audio"
+        )
+        if label == LABEL_AUTO:
+            label = CHORALES_DEFAULT_LABEL if CHORALES_DEFAULT_LABEL in columns else None
+            if label is None:
+                warnings.warn(
+                    f"Chorales manifest {str(manifest)!r} has no column 'mode', so the clips get no labels; {rerun}.",
+                    stacklevel=2,
+                )
+        elif label is not None and label not in columns:
+            hint = f"; {rerun}" if label in CHORALES_ANALYSIS_COLUMNS else ""
+            raise ParameterError(
+                f"Chorales manifest has no column {label!r} to take labels from (columns: {', '.join(columns)}){hint}. "
+                f"Received: label={label!r}, manifest={str(manifest)!r}"
             )
         for line, row in enumerate(reader, start=2):
             if row["split"] not in SPLITS:
@@ -143,24 +240,36 @@ def chorales_records(input_dir):
                     f"Received: split={row['split']!r}"
                 )
             midi_path = input_dir / row["midi_path"] if row.get("midi_path") else None
+            value = (row.get(label) or "").strip() if label is not None else ""
             records.append(
-                SourceRecord(path=input_dir / row["wav_path"], piece=row["piece"], split=row["split"], midi_path=midi_path)
+                SourceRecord(
+                    path=input_dir / row["wav_path"],
+                    piece=row["piece"],
+                    split=row["split"],
+                    label=value or None,
+                    midi_path=midi_path,
+                    caption=_chorale_row_caption(row, instrument, line, manifest),
+                )
             )
     if not records:
         raise ParameterError(f"Chorales manifest lists no pieces. Received: manifest={str(manifest)!r}")
     return _with_unique_prefixes(records)
 
 
-def gtzan_records(input_dir, genres=(), validation_fraction=0.1, test_fraction=0.1, seed=0):
+def gtzan_records(input_dir, genres=(), validation_fraction=0.1, test_fraction=0.1, seed=0, label=LABEL_AUTO):
     """Records for the GTZAN genre collection; see the module docstring.
 
     Args:
         input_dir: the GTZAN folder (holding ``genres_original/`` or the genre folders).
         genres: genre names to use; empty means all genre folders found.
+        label: "auto" (label = genre) or None (no labels).
+    Returns:
+        list of `SourceRecord`; caption ``"a <genre> recording"`` (`preprocessing.captions.genre_caption`).
     Raises:
-        ParameterError: if the folder is missing, a requested genre is not there,
-            or no audio is found.
+        ParameterError: if ``label`` is neither, the folder is missing, a
+            requested genre is not there, or no audio is found.
     """
+    _check_label("gtzan", label)
     input_dir = _require_dir(input_dir)
     root = input_dir / "genres_original" if (input_dir / "genres_original").is_dir() else input_dir
     available = sorted(p.name for p in root.iterdir() if p.is_dir() and _audio_files(p, recursive=False))
@@ -181,7 +290,8 @@ def gtzan_records(input_dir, genres=(), validation_fraction=0.1, test_fraction=0
                     path=path,
                     piece=path.stem,
                     split=hash_split(relative, validation_fraction, test_fraction, seed),
-                    label=genre,
+                    label=None if label is None else genre,
+                    caption=genre_caption(genre),
                 )
             )
     if not records:
@@ -189,25 +299,33 @@ def gtzan_records(input_dir, genres=(), validation_fraction=0.1, test_fraction=0
     return _with_unique_prefixes(records)
 
 
-def folder_records(input_dir, validation_fraction=0.1, test_fraction=0.1, seed=0, midi=False):
+def folder_records(input_dir, validation_fraction=0.1, test_fraction=0.1, seed=0, midi=False, label=LABEL_AUTO):
     """Records for every audio file (``midi``: every MIDI file) under ``input_dir``; see the module docstring.
 
+    Args:
+        label: "auto" (label = the parent folder relative to ``input_dir``, None
+            for a file directly in it) or None (no labels).
+    Returns:
+        list of `SourceRecord`; caption ``"<parent folder> music"`` (`preprocessing.captions.folder_caption`).
     Raises:
-        ParameterError: if the folder is missing or holds no such file.
+        ParameterError: if ``label`` is neither, the folder is missing, or it holds no such file.
     """
+    _check_label("folder", label)
     input_dir = _require_dir(input_dir)
     extensions = MIDI_EXTENSIONS if midi else AUDIO_EXTENSIONS
     records = []
     for path in _audio_files(input_dir, recursive=True, extensions=extensions):
         relative = path.relative_to(input_dir)
         parent = relative.parent.as_posix()
+        parent = None if parent == "." else parent
         records.append(
             SourceRecord(
                 path=path,
                 piece=relative.with_suffix("").as_posix(),
                 split=hash_split(relative.as_posix(), validation_fraction, test_fraction, seed),
-                label=None if parent == "." else parent,
+                label=None if label is None else parent,
                 midi_path=path if midi else None,
+                caption=folder_caption(parent),
             )
         )
     if not records:
@@ -217,10 +335,13 @@ def folder_records(input_dir, validation_fraction=0.1, test_fraction=0.1, seed=0
     return _with_unique_prefixes(records)
 
 
-def discover_sources(source, input_dir, genres=(), validation_fraction=0.1, test_fraction=0.1, seed=0, midi=False):
+def discover_sources(
+    source, input_dir, genres=(), validation_fraction=0.1, test_fraction=0.1, seed=0, midi=False, label=LABEL_AUTO
+):
     """The records of ``source`` ("chorales", "gtzan" or "folder") under ``input_dir``.
 
-    ``midi`` makes a folder source list MIDI files instead of audio files.
+    ``midi`` makes a folder source list MIDI files instead of audio files;
+    ``label`` chooses the labels (see the module docstring).
 
     Returns:
         list of `SourceRecord`, in a deterministic order.
@@ -228,9 +349,9 @@ def discover_sources(source, input_dir, genres=(), validation_fraction=0.1, test
         ParameterError: for an unknown source, or as raised by the source's reader.
     """
     if source == "chorales":
-        return chorales_records(input_dir)
+        return chorales_records(input_dir, label=label)
     if source == "gtzan":
-        return gtzan_records(input_dir, genres, validation_fraction, test_fraction, seed)
+        return gtzan_records(input_dir, genres, validation_fraction, test_fraction, seed, label=label)
     if source == "folder":
-        return folder_records(input_dir, validation_fraction, test_fraction, seed, midi=midi)
+        return folder_records(input_dir, validation_fraction, test_fraction, seed, midi=midi, label=label)
     raise ParameterError(f"Unknown source (known: {', '.join(SOURCES)}). Received: source={source!r}")

@@ -16,8 +16,10 @@ import soundfile
 from common.errors import ParameterError
 from preprocessing import chorales
 from preprocessing.chorales import (
+    ANALYSIS_COLUMNS,
     MANIFEST_COLUMNS,
     SPLITS,
+    analyze_score,
     assign_split,
     build_chorales,
     list_chorales,
@@ -135,6 +137,101 @@ def test_failing_piece_is_skipped_and_reported(tmp_path, sources):
     assert "not found" in rows[0]["reason"]
 
 
+# --- Score analysis ------------------------------------------------------------
+
+
+def _score(parts, bpm=None):
+    """A music21 score from ``parts``: lists of (pitch name, quarter lengths) in order."""
+    from music21 import note, stream, tempo
+
+    score = stream.Score()
+    for i, notes in enumerate(parts):
+        part = stream.Part()
+        if bpm is not None and i == 0:
+            part.append(tempo.MetronomeMark(number=bpm))
+        for name, quarter_length in notes:
+            part.append(note.Note(name, quarterLength=quarter_length))
+        score.insert(0, part)
+    return score
+
+
+def _scale_and_cadence(scale, bass, bpm=None):
+    """A two-part score: ``scale`` (pitch names) in quarter notes over a ``bass`` (tonic, dominant, tonic)."""
+    tonic, dominant = bass
+    return _score([[(p, 1) for p in scale], [(tonic, 4), (dominant, 3), (tonic, 1)]], bpm=bpm)
+
+
+def test_analyze_score_finds_key_mode_tempo_and_parts():
+    # C major: scale and a V-I bass; a minor: its raised leading tone G#.
+    c_major = _scale_and_cadence(["C5", "D5", "E5", "F5", "G5", "A5", "B4", "C5"], ["C3", "G2"], bpm=88)
+    found = analyze_score(c_major)
+    assert (found.key, found.mode, found.tonic, found.tempo_bpm, found.n_parts) == ("C major", "major", "C", 88.0, 2)
+    a_minor = _scale_and_cadence(["A4", "B4", "C5", "D5", "E5", "F5", "G#4", "A4"], ["A2", "E2"])
+    found = analyze_score(a_minor)
+    assert (found.key, found.tonic, found.tempo_bpm) == ("A minor", "A", chorales.DEFAULT_TEMPO_BPM)
+    assert -1.0 <= found.correlation <= 1.0
+    # flats are written with "b", not music21's "-"
+    b_flat_major = _scale_and_cadence(["B-4", "C5", "D5", "E-5", "F5", "G5", "A5", "B-5"], ["B-2", "F2"])
+    assert analyze_score(b_flat_major).key == "Bb major"
+
+
+def test_analyze_score_rejects_missing_file_and_empty_score(tmp_path):
+    with pytest.raises(ParameterError, match="Received: source="):
+        analyze_score(tmp_path / "missing.mxl")
+    with pytest.raises(ParameterError, match="no notes"):
+        analyze_score(_score([[]]))
+
+
+def test_chorale_keys_agree_with_their_final_bass_note(sources):
+    # A cadence ends on the tonic in the bass in most chorales, so the analysed tonic
+    # should mostly be the last bass note; a wrong key profile or tonic spelling fails this.
+    from music21 import converter, pitch
+
+    chosen = {s.piece: s for s in sources}
+    pieces = ["bwv269", "bwv347", "bwv86.6", "bwv267", "bwv281", "bwv10.7", "bwv101.7", "bwv102.7"]
+    agree = 0
+    for piece in pieces:
+        score = converter.parse(str(chosen[piece].path))
+        found = analyze_score(score)
+        last_bass = score.parts[-1].flatten().notes[-1].pitches[0]
+        tonic = found.tonic[0] + found.tonic[1:].replace("b", "-")  # music21 writes flats as "-"
+        agree += pitch.Pitch(tonic).pitchClass == last_bass.pitchClass
+    assert agree >= 7
+    assert analyze_score(chosen["bwv281"].path).tempo_bpm == 90.0  # its metronome mark, as rendered
+
+
+def test_kept_piece_whose_score_fails_to_parse_keeps_its_audio(tmp_path):
+    (tmp_path / "wav").mkdir()
+    (tmp_path / "midi").mkdir()
+    soundfile.write(tmp_path / "wav" / "broken.wav", np.full(800, 0.1, np.float32), 8000)
+    (tmp_path / "midi" / "broken.mid").write_bytes(b"MThd")
+    (tmp_path / "broken.mxl").write_bytes(b"not a score")
+    job = {
+        "piece": "broken", "path": str(tmp_path / "broken.mxl"), "out_dir": str(tmp_path), "sample_rate": 8000,
+        "program": 19, "soundfont": None, "peak_dbfs": -1.0, "max_duration_s": 600.0, "timeout_s": None,
+        "overwrite": False,
+    }  # fmt: skip
+    result = chorales._render_job(job)
+    assert result["status"] == "exists" and result["duration_s"] == pytest.approx(0.1)
+    assert result["analysis"] == {} and result["analysis_error"]
+
+
+def test_timeout_during_the_analysis_skips_the_piece(tmp_path, sources, monkeypatch):
+    # the timeout's exception must not be taken for a failed analysis (and the piece rendered untimed)
+    def time_is_up(score):
+        raise chorales._PieceTimeout()
+
+    monkeypatch.setattr(chorales, "analyze_score", time_is_up)
+    job = {
+        "piece": sources[0].piece, "path": str(sources[0].path), "out_dir": str(tmp_path), "sample_rate": 8000,
+        "program": 19, "soundfont": None, "peak_dbfs": -1.0, "max_duration_s": 600.0, "timeout_s": 30.0,
+        "overwrite": False,
+    }  # fmt: skip
+    result = chorales._render_job(job)
+    assert result["status"] == "failed" and result["reason"] == "timed out after 30 s"
+    assert not (tmp_path / "wav" / f"{sources[0].piece}.wav").exists()
+
+
 # --- The command line -----------------------------------------------------------
 
 
@@ -155,8 +252,13 @@ def test_cli_limit_2_writes_manifest_and_resumes(tmp_path, capsys):
         assert float(row["duration_s"]) == pytest.approx(info.frames / 8000, abs=1e-3)
         assert (out / row["midi_path"]).read_bytes()[:4] == b"MThd"
     assert _read_csv(out / "failures.csv") == (["piece", "reason"], [])
+    for row in rows:
+        # the key analysis of the score (the first two pieces of the listing are in major keys)
+        assert row["mode"] == "major" and row["key"] == f"{row['tonic']} major"
+        assert row["tempo_bpm"] == "120.0" and row["n_parts"] == "4"
     first_log = capsys.readouterr().err
     assert first_log.count(" ok ") == 2
+    assert first_log.count(" major, 120 bpm") == 2
 
     mtimes = {p.name: p.stat().st_mtime_ns for p in (out / "wav").iterdir()}
     assert main(argv) == 0
@@ -164,6 +266,17 @@ def test_cli_limit_2_writes_manifest_and_resumes(tmp_path, capsys):
     second_log = capsys.readouterr().err
     assert second_log.count(" exists ") == 2 and " ok " not in second_log
     assert _read_csv(out / "manifest.csv")[1] == rows
+
+    # A manifest from before the key analysis: a rerun fills the columns and renders nothing.
+    old_columns = [c for c in MANIFEST_COLUMNS if c not in ANALYSIS_COLUMNS]
+    with open(out / "manifest.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(old_columns)
+        writer.writerows([[row[c] for c in old_columns] for row in rows])
+    assert main(argv) == 0
+    assert {p.name: p.stat().st_mtime_ns for p in (out / "wav").iterdir()} == mtimes
+    assert " ok " not in capsys.readouterr().err
+    assert _read_csv(out / "manifest.csv") == (list(MANIFEST_COLUMNS), rows)
 
 
 @pytest.mark.parametrize(
