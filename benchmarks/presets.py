@@ -18,6 +18,8 @@ import argparse
 import time
 from pathlib import Path
 
+import tensorflow as tf
+
 from benchmarks import training
 from common.config import load_config
 from train.config import PRESETS, DiffusionTrainConfig
@@ -27,7 +29,7 @@ CONFIG = Path(__file__).resolve().parents[1] / "configs" / "chorales_ddim.yaml"
 
 def sampling_seconds_per_step(config, clips=4, steps=10):
     """Network seconds per DDIM step per clip, for ``clips`` clips sampled together."""
-    model, _ = training.build("ddim", config)
+    model, _, _ = training.build("ddim", config, tf.distribute.get_strategy())
     model.generate(num_images=clips, diffusion_steps=1)  # warm-up: traces the sampling step
     start = time.perf_counter()
     model.generate(seeds=list(range(clips)), diffusion_steps=steps)
@@ -46,7 +48,7 @@ def main(argv=None):
           f"{'10 steps s/clip':>16}")
     for name in args.presets:
         config = load_config(DiffusionTrainConfig, args.config, {"preset": name})
-        row = training.measure("ddim", config, warmup=2, steps=args.train_steps)["figures"]
+        row = training.measure("ddim", config, warmup=2, steps=args.train_steps)[0]["figures"]
         sample_s = sampling_seconds_per_step(config, clips=args.clips)
         print(f"{name:<8} {row['parameters']:>11,} {row['batch']:>6} {row['s/step']:>13.3f} {sample_s:>19.4f} "
               f"{10 * sample_s:>16.3f}", flush=True)

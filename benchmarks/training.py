@@ -6,18 +6,21 @@ Usage:
     python -m benchmarks.training --model ddim --config configs/chorales_ddim.yaml --set block_depth=2
     python -m benchmarks.training --model ddim --set jit_compile=true --set mixed_precision=mixed_bfloat16
 
-Builds the model and the training dataset exactly as the training CLI does
-(``train.diffusion`` or ``train.autoencoder``: the same config file, default
-``configs/chorales_<model>.yaml``, ``--set`` overrides, seed, strategy,
-``build_model``, ``SpectrogramData.dataset``, the dtype policy and the crop), then runs one ``fit`` of
-``--warmup + --steps`` steps. The warm-up steps (tracing the train step,
-filling the shuffle buffer) are not timed; the timed span runs from the end of
-the last warm-up step to the end of the last step, so it includes waiting for
-the input pipeline as training does. Nothing is written to disk. Prints one
-row: parameters, batch size, seconds per step, samples per second, then the
-peak RSS.
+Builds the model and trains it exactly as the training CLI does (``train.diffusion``
+or ``train.autoencoder``: the same config file, default ``configs/chorales_<model>.yaml``,
+``--set`` overrides, seed, strategy, ``build_model``, the dtype policy, and the
+loop of `train.loop` streaming from ``SpectrogramData.stream``) for one epoch of
+``--warmup + --steps`` steps. The warm-up steps (tracing the train step, filling
+the prefetch) are not timed; the timed span runs from the end of the last warm-up
+step to the end of the last step, so it includes waiting for the input pipeline
+as training does. The run folder is a temporary one, removed afterwards. Prints
+one row: parameters, global batch size, replicas, seconds per step, samples per
+second, then the peak RSS. Under ``--set strategy=multi_worker`` start one process
+per worker, each with its ``TF_CONFIG``; the chief prints.
 """
 
+import dataclasses
+import tempfile
 import time
 from pathlib import Path
 
@@ -26,7 +29,9 @@ import keras
 from benchmarks.report import add_json_argument, print_peak_rss, significant, write_results
 from common.cli import config_from_args, config_parser, exit_status
 from common.errors import ParameterError
-from train import autoencoder, diffusion
+from models.ddim import forward_draws
+from train import autoencoder, diffusion, loop
+from train.checkpoint import fingerprint
 from train.config import AutoencoderTrainConfig, DiffusionTrainConfig
 from train.data import SpectrogramData
 from train.options import precision_policy
@@ -51,30 +56,26 @@ class StepTimer(keras.callbacks.Callback):
         self.ends.append(time.perf_counter())
 
 
-def build(model_name, config):
-    """The compiled model and its repeating training dataset, as the training CLI builds them.
+def build(model_name, config, strategy):
+    """The compiled model, its training element function and data, as the training CLI builds them.
 
     Args:
         model_name: ``"ddim"`` or ``"autoencoder"``.
         config: the matching `DiffusionTrainConfig` or `AutoencoderTrainConfig`.
+        strategy: the ``tf.distribute.Strategy`` to build under.
     Returns:
-        ``(model, train_ds)``; batches are float32 ``(batch_size, n_freq_bins, n_frames, 1)``
-        (for the autoencoder, ``(inputs, targets)`` pairs of them).
+        ``(model, element_fn, data)`` for `train.loop.fit_on_data`.
     Raises:
         ParameterError: if the dataset is missing or the model does not fit it.
     """
     keras.utils.set_random_seed(config.seed)
     data = SpectrogramData(config.data_dir)
-    crop = config.random_time_crop
-    data_shape = data.clip_shape(crop)
-    train_ds = data.dataset("train", config.batch_size, seed=config.seed, shuffle_buffer=config.shuffle_buffer, crop_frames=crop)
-    with get_strategy(config.strategy).scope(), precision_policy(config):
+    data_shape = data.clip_shape(config.random_time_crop)
+    with strategy.scope(), precision_policy(config):
         if model_name == "ddim":
             model = diffusion.build_model(config, data_shape, *data.moments("train", seed=config.seed))
-        else:
-            model = autoencoder.build_model(config, data_shape)
-            train_ds = train_ds.map(lambda x: (x, x))
-    return model, train_ds
+            return model, forward_draws, data
+        return autoencoder.build_model(config, data_shape), autoencoder.reconstruction_pair, data
 
 
 def measure(model_name, config, warmup=3, steps=20):
@@ -86,26 +87,48 @@ def measure(model_name, config, warmup=3, steps=20):
         warmup: int >= 1, untimed steps (the first traces the train step).
         steps: int >= 1, timed steps.
     Returns:
-        A row ``{"setting": str, "figures": {"parameters", "batch", "s/step", "samples/s"}}``.
+        A row ``{"setting": str, "figures": {"parameters", "batch", "replicas", "s/step", "samples/s"}}``
+        (``batch`` is the global batch), and whether this process is the chief.
     Raises:
         ParameterError: if ``warmup`` or ``steps`` < 1, or as `build` raises.
     """
     if warmup < 1 or steps < 1:
         raise ParameterError(f"--warmup and --steps must be >= 1. Received: warmup={warmup}, steps={steps}")
-    model, train_ds = build(model_name, config)
-    timer = StepTimer()
-    model.fit(train_ds, epochs=1, steps_per_epoch=warmup + steps, callbacks=[timer], verbose=0)
+    strategy, chief = get_strategy(config.strategy, config.worker_timeout_s)
+    with tempfile.TemporaryDirectory(prefix="benchmark_training_") as run_dir:
+        config = dataclasses.replace(config, run_dir=run_dir, epochs=1, steps_per_epoch=warmup + steps,
+                                     validation_batches=0, checkpoint_every=None, max_train_minutes=None)
+        model, element_fn, data = build(model_name, config, strategy)
+        timer = StepTimer()
+        fit(model, strategy, data, config, run_dir, element_fn, chief, timer)
     seconds_per_step = (timer.ends[-1] - timer.ends[warmup - 1]) / steps
     parameters = model.network.count_params() if model_name == "ddim" else model.count_params()
-    return {
+    row = {
         "setting": f"{MODELS[model_name][2]}, batch {config.batch_size}",
         "figures": {
             "parameters": int(parameters),
             "batch": config.batch_size,
+            "replicas": strategy.num_replicas_in_sync,
             "s/step": significant(seconds_per_step),
             "samples/s": significant(config.batch_size / seconds_per_step),
         },
     }
+    return row, chief
+
+
+def fit(model, strategy, data, config, run_dir, element_fn, chief, timer):
+    """`train.loop.fit_on_data` with ``timer`` on every worker and no progress output."""
+    import contextlib
+    import io
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        loop.fit(
+            model, strategy,
+            lambda context, start: data.stream("train", config.batch_size, element_fn, seed=config.seed,
+                                               start_step=start, crop_frames=config.random_time_crop,
+                                               input_context=context, cache=config.cache_clips),
+            None, config, run_dir, fingerprint(config), chief=chief, callbacks=[timer],
+        )
 
 
 def run(args):
@@ -113,11 +136,14 @@ def run(args):
     config_class, default_config, _ = MODELS[args.model]
     args.config = args.config or str(default_config)
     config = config_from_args(config_class, args)
-    row = measure(args.model, config, args.warmup, args.steps)
+    row, chief = measure(args.model, config, args.warmup, args.steps)
+    if not chief:
+        return 0
     f = row["figures"]
     print(f"{args.model} from {args.config}, data {config.data_dir}: {args.warmup} warm-up steps, {args.steps} timed")
-    print(f"{'model':<24} {'parameters':>11} {'batch':>6} {'s/step':>8} {'samples/s':>10}")
-    print(f"{row['setting']:<24} {f['parameters']:>11,} {f['batch']:>6} {f['s/step']:>8.3f} {f['samples/s']:>10.1f}")
+    print(f"{'model':<24} {'parameters':>11} {'batch':>6} {'replicas':>8} {'s/step':>8} {'samples/s':>10}")
+    print(f"{row['setting']:<24} {f['parameters']:>11,} {f['batch']:>6} {f['replicas']:>8} {f['s/step']:>8.3f} "
+          f"{f['samples/s']:>10.1f}")
     print_peak_rss()
     write_results(args.json, "training", [row])
     return 0

@@ -109,6 +109,28 @@ def time_derivative_loss(real, predicted, axis=TIME_AXIS):
     return ops.mean(ops.abs(ops.diff(predicted, axis=axis) - ops.diff(real, axis=axis)))
 
 
+def forward_draws(image, seeds):
+    """One training element with its forward-process randomness drawn from stateless seeds.
+
+    ``eps ~ N(0, I)`` of the image's shape from ``seeds[0]`` and the diffusion time
+    ``t ~ U[0, 1)`` from ``seeds[1]`` (``tf.random.stateless_normal`` / ``stateless_uniform``),
+    so the noise of a training example depends on its seeds only, not on the batch it
+    falls in or the replica that trains it (`train.data.SpectrogramData.stream`).
+
+    Args:
+        image: float32 ``(*data_shape)``, stored scale.
+        seeds: int ``(2, 2)``, two stateless-RNG seeds.
+    Returns:
+        ``(image, noise (*data_shape), diffusion_time (1, 1, 1))``, all float32; batched, it is
+        what `DiffusionModel.train_step` takes.
+    """
+    import tensorflow as tf
+
+    noise = tf.random.stateless_normal(tf.shape(image), seed=seeds[0])
+    diffusion_time = tf.random.stateless_uniform((1, 1, 1), seed=seeds[1])
+    return image, noise, diffusion_time
+
+
 @keras.saving.register_keras_serializable(package="musicgen")
 class DiffusionModel(keras.Model):
     """Denoising diffusion model with DDIM sampling and EMA weights.
@@ -317,11 +339,12 @@ class DiffusionModel(keras.Model):
                 loss = loss + self.time_derivative_weight * time_derivative_loss(real, predicted)
         return loss, pred_noises, pred_images
 
-    def _noised(self, images):
+    def _noised(self, images, noises=None, diffusion_times=None):
         images = self.standardise(images)
         batch_size = ops.shape(images)[0]
-        noises = keras.random.normal(ops.shape(images), seed=self.seed_generator)
-        diffusion_times = keras.random.uniform((batch_size, 1, 1, 1), seed=self.seed_generator)
+        if noises is None:
+            noises = keras.random.normal(ops.shape(images), seed=self.seed_generator)
+            diffusion_times = keras.random.uniform((batch_size, 1, 1, 1), seed=self.seed_generator)
         noise_rates, signal_rates = self.schedule(diffusion_times)
         noisy_images = signal_rates * images + noise_rates * noises
         return images, noises, noisy_images, noise_rates, signal_rates
@@ -333,16 +356,32 @@ class DiffusionModel(keras.Model):
         self.image_loss_tracker.update_state(self._loss(images, pred_images))
         return {m.name: m.result() for m in self.metrics}
 
-    def train_step(self, images):
-        """One optimisation step on a batch ``(batch, *data_shape)`` in the stored scale."""
+    def _unpack(self, data):
+        """``(images, noises, diffusion_times)`` of a batch: a tensor of images, or the tuple `forward_draws` makes."""
+        if isinstance(data, (tuple, list)):
+            images, noises, diffusion_times = data
+            return self._noised(images, noises, diffusion_times)
+        return self._noised(data)
+
+    def train_step(self, data):
+        """One optimisation step on a batch (``(batch, *data_shape)`` images in the stored scale, or `forward_draws` tuples).
+
+        The loss is divided by the number of replicas before differentiation, since the
+        optimizer sums the replicas' gradients (``tf.distribute``), and multiplied by the
+        loss scale when the optimizer is a ``LossScaleOptimizer`` (``mixed_float16``: the
+        optimizer divides it out again and skips steps whose gradients are not finite;
+        Micikevicius et al., "Mixed Precision Training", ICLR 2018, Sec. 3.2).
+        """
         import tensorflow as tf
 
-        images, noises, noisy_images, noise_rates, signal_rates = self._noised(images)
+        images, noises, noisy_images, noise_rates, signal_rates = self._unpack(data)
         with tf.GradientTape() as tape:
             loss, pred_noises, pred_images = self.objective(
                 images, noises, noisy_images, noise_rates, signal_rates, training=True
             )
-        gradients = tape.gradient(loss, self.network.trainable_weights)
+            replicas = tf.distribute.get_strategy().num_replicas_in_sync
+            scaled_loss = self.optimizer.scale_loss(loss / replicas)
+        gradients = tape.gradient(scaled_loss, self.network.trainable_weights)
         self.optimizer.apply_gradients(zip(gradients, self.network.trainable_weights))
 
         step = ops.cast(self.optimizer.iterations, "float32")
@@ -351,9 +390,9 @@ class DiffusionModel(keras.Model):
             ema_weight.assign(momentum * ema_weight + (1.0 - momentum) * weight)
         return self._update_metrics(loss, noises, pred_noises, images, pred_images)
 
-    def test_step(self, images):
-        """The objective, noise and image losses of the EMA network on a validation batch."""
-        images, noises, noisy_images, noise_rates, signal_rates = self._noised(images)
+    def test_step(self, data):
+        """The objective, noise and image losses of the EMA network on a validation batch (as `train_step` takes)."""
+        images, noises, noisy_images, noise_rates, signal_rates = self._unpack(data)
         loss, pred_noises, pred_images = self.objective(
             images, noises, noisy_images, noise_rates, signal_rates, training=False
         )

@@ -25,7 +25,8 @@ def _residual_block(width, name):
     def apply(x):
         input_width = x.shape[-1]
         residual = x if input_width == width else layers.Conv2D(width, 1, name=f"{name}_proj")(x)
-        x = layers.BatchNormalization(center=False, scale=False, name=f"{name}_bn")(x)
+        # synchronized: under tf.distribute the batch statistics are those of the global batch
+        x = layers.BatchNormalization(center=False, scale=False, synchronized=True, name=f"{name}_bn")(x)
         x = layers.Conv2D(width, 3, padding="same", activation="swish", name=f"{name}_conv1")(x)
         x = layers.Conv2D(width, 3, padding="same", name=f"{name}_conv2")(x)
         return layers.Add(name=f"{name}_add")([x, residual])

@@ -96,7 +96,9 @@ class VariationalAutoencoder(keras.Model):
         images = data[0] if isinstance(data, tuple) else data
         with tf.GradientTape() as tape:
             losses = self.objective(images, training=True)
-        gradients = tape.gradient(losses[0], self.trainable_weights)
+            # the optimizer sums the replicas' gradients; the loss scale is mixed_float16's
+            scaled_loss = self.optimizer.scale_loss(losses[0] / tf.distribute.get_strategy().num_replicas_in_sync)
+        gradients = tape.gradient(scaled_loss, self.trainable_weights)
         self.optimizer.apply_gradients(zip(gradients, self.trainable_weights))
         return self._update(losses)
 

@@ -32,7 +32,7 @@ def test_autoencoder_cli(tiny_dataset, tmp_path):
     model = keras.saving.load_model(run / "autoencoder.keras", safe_mode=True)
     assert model.output_shape == (None, 128, 128, 1)
     assert yaml.safe_load((run / "config.yaml").read_text())["latent_dim"] == 8
-    assert not (run / "checkpoints").exists()
+    assert (run / "checkpoints" / "checkpoint.npz").is_file()  # kept: more epochs train on from it
 
 
 class _Killed(Exception):
@@ -43,14 +43,15 @@ def test_diffusion_cli_resumes_after_a_kill(tiny_dataset, tmp_path, monkeypatch)
     run = tmp_path / "ddim"
     argv = overrides([f"data_dir={tiny_dataset}", f"run_dir={run}", "epochs=2"] + TINY_DDIM)
 
-    class KillAfterFirstEpoch(run_folder.TimeBudget):
-        def on_epoch_end(self, epoch, logs=None):
-            raise _Killed()
+    class KillInSecondEpoch(run_folder.TimeBudget):
+        def on_train_batch_end(self, batch, logs=None):
+            if int(self.model.optimizer.iterations.numpy()) == 3:
+                raise _Killed()
 
-    monkeypatch.setattr(run_folder, "TimeBudget", KillAfterFirstEpoch)
+    monkeypatch.setattr(run_folder, "TimeBudget", KillInSecondEpoch)
     with pytest.raises(_Killed):
         train_diffusion.main(argv)
-    assert (run / "checkpoints").is_dir()
+    assert (run / "checkpoints" / "checkpoint.npz").is_file()
     assert not (run / "network.keras").exists()
 
     monkeypatch.undo()
@@ -60,8 +61,28 @@ def test_diffusion_cli_resumes_after_a_kill(tiny_dataset, tmp_path, monkeypatch)
     assert epochs == [0, 1]  # the second run only ran the epoch the first one had not finished
     summary = yaml.safe_load((run / "summary.json").read_text())
     assert summary["optimizer_steps"] == 4  # optimizer state came back from the checkpoint
+    assert summary["resumed_from_step"] == 2
     model = load_sampler(run)
     assert model.generate(num_images=1, diffusion_steps=2).shape == (1, 128, 128, 1)
+
+    # started again once finished, it trains no further; with more epochs it goes on
+    assert train_diffusion.main(argv) == 0
+    assert yaml.safe_load((run / "summary.json").read_text())["optimizer_steps"] == 4
+    assert train_diffusion.main(overrides([f"data_dir={tiny_dataset}", f"run_dir={run}", "epochs=3"] + TINY_DDIM)) == 0
+    assert yaml.safe_load((run / "summary.json").read_text())["optimizer_steps"] == 6
+
+
+def test_diffusion_cli_refuses_a_checkpoint_of_another_config(tiny_dataset, tmp_path, capsys):
+    run = tmp_path / "ddim"
+    base = [f"data_dir={tiny_dataset}", f"run_dir={run}", "epochs=1"]
+    assert train_diffusion.main(overrides(base + TINY_DDIM)) == 0
+    config_before = (run / "config.yaml").read_text()
+    changed = [pair if not pair.startswith("widths=") else "widths=[8,8]" for pair in TINY_DDIM]
+    capsys.readouterr()
+    assert train_diffusion.main(overrides(base + changed)) == 2
+    err = capsys.readouterr().err
+    assert "refusing to resume" in err and "widths" in err and "[8, 16]" in err
+    assert (run / "config.yaml").read_text() == config_before  # nothing overwritten
 
 
 def test_diffusion_cli_bad_config(tiny_dataset, tmp_path, capsys):

@@ -6,8 +6,8 @@ Usage:
 Writes into ``run_dir``: ``autoencoder.keras`` (encoder and decoder inside, no
 optimizer; with ``variational: true``, ``vae_encoder.keras`` and
 ``vae_decoder.keras`` instead), ``config.yaml``, ``transform.json``, ``normalisation.json``,
-``history.csv`` and ``summary.json``. Killed and started again with the same
-command, it resumes from its last finished epoch.
+``history.csv``, ``summary.json`` and ``checkpoints/``. Killed and started again
+with the same command, it resumes from its last checkpoint (`train.loop`).
 Exit status: 0 on success, 2 for bad configuration or data.
 """
 
@@ -25,7 +25,8 @@ from models.vae import VariationalAutoencoder, build_vae_parts
 from train.callbacks import tensorboard_callbacks
 from train.config import AutoencoderTrainConfig
 from train.data import SpectrogramData
-from train.run_folder import fit_resumable, prepare_run_dir, write_summary
+from train.loop import fit_on_data
+from train.run_folder import prepare_run_dir, write_summary
 from train.options import compile_arguments, optimizer_arguments, precision_policy
 from train.strategy import get_strategy
 
@@ -40,6 +41,11 @@ def save_model_atomic(model, path):
     return Path(path)
 
 
+def reconstruction_pair(clip, seeds):
+    """A training element of the autoencoder: ``(clip, clip)``, input and target (``seeds`` unused)."""
+    return clip, clip
+
+
 def build_model(config, data_shape):
     """The compiled autoencoder for ``config`` (call inside a strategy scope and `precision_policy`).
 
@@ -50,8 +56,8 @@ def build_model(config, data_shape):
         A ``keras.Model`` compiled with Adam (schedule and clipping of
         `train.options.optimizer_arguments`), its optimizer built: the autoencoder with
         MSE, or (``config.variational``) a `models.vae.VariationalAutoencoder`. Under
-        ``mixed_float16`` the plain autoencoder's loss is scaled by Keras; the VAE's own
-        ``train_step`` does not scale it (``auto_scale_loss=False``).
+        ``mixed_float16`` the optimizer is a ``LossScaleOptimizer``, whose scale Keras's
+        ``train_step`` and the VAE's own apply.
     Raises:
         ParameterError: if the convolutions do not fit ``data_shape``.
     """
@@ -67,7 +73,6 @@ def build_model(config, data_shape):
     autoencoder.compile(
         optimizer=keras.optimizers.Adam(**optimizer_arguments(config)),
         loss=None if config.variational else "mse",
-        auto_scale_loss=not config.variational,
         **compile_arguments(config),
     )
     # built now, so that BackupAndRestore restores the optimizer's state too on resume
@@ -77,19 +82,12 @@ def build_model(config, data_shape):
 
 def train(config):
     """Run one training; returns the summary dict written to ``summary.json``."""
+    # first: MultiWorkerMirroredStrategy must be made before TensorFlow's context starts
+    strategy, chief = get_strategy(config.strategy, config.worker_timeout_s)
     keras.utils.set_random_seed(config.seed)
     data = SpectrogramData(config.data_dir)
-    crop = config.random_time_crop
-    data_shape = data.clip_shape(crop)
-    run_dir = prepare_run_dir(config.run_dir, config, data)
-    train_ds = data.dataset("train", config.batch_size, seed=config.seed, shuffle_buffer=config.shuffle_buffer, crop_frames=crop)
-    train_ds = train_ds.map(lambda x: (x, x))
-    val_ds = None
-    if config.validation_batches and data.paths("validation"):
-        val_ds = data.dataset("validation", config.batch_size, shuffle=False, repeat=True, crop_frames=crop)
-        val_ds = val_ds.map(lambda x: (x, x))
-
-    strategy = get_strategy(config.strategy)
+    data_shape = data.clip_shape(config.random_time_crop)
+    run_dir = prepare_run_dir(config.run_dir, config, data, chief=chief)
     with strategy.scope(), precision_policy(config):
         autoencoder = build_model(config, data_shape)
     print(
@@ -97,7 +95,12 @@ def train(config):
         f"{len(data.paths('train'))} training clips, {strategy.num_replicas_in_sync} replica(s).",
         flush=True,
     )
-    history, seconds = fit_resumable(autoencoder, train_ds, val_ds, config, run_dir, tensorboard_callbacks(config, run_dir))
+    chief_callbacks = tensorboard_callbacks(config, run_dir) if chief else []
+    history, seconds, start_step = fit_on_data(
+        autoencoder, strategy, data, config, run_dir, reconstruction_pair, chief=chief, chief_callbacks=chief_callbacks
+    )
+    if not chief:
+        return {"optimizer_steps": int(autoencoder.optimizer.iterations.numpy())}
     if config.variational:
         save_model_atomic(autoencoder.encoder, run_dir / "vae_encoder.keras")
         save_model_atomic(autoencoder.decoder, run_dir / "vae_decoder.keras")
@@ -105,7 +108,9 @@ def train(config):
         save_model_atomic(autoencoder, run_dir / "autoencoder.keras")
 
     test_clips = data.load_split("test", limit=64)[:, :, : data_shape[1]]  # the first frames when cropping
-    test_mse = float(np.mean((autoencoder.predict(test_clips, verbose=0) - test_clips) ** 2)) if len(test_clips) else None
+    # direct calls, not predict(): under a multi-worker strategy only the chief gets here
+    reconstructions = [keras.ops.convert_to_numpy(autoencoder(test_clips[i : i + 16], training=False)) for i in range(0, len(test_clips), 16)]
+    test_mse = float(np.mean((np.concatenate(reconstructions) - test_clips) ** 2)) if len(test_clips) else None
     summary = {
         "model": "vae" if config.variational else "autoencoder",
         "parameters": int(autoencoder.count_params()),
@@ -113,6 +118,7 @@ def train(config):
         "training_clips": len(data.paths("train")),
         "optimizer_steps": int(autoencoder.optimizer.iterations.numpy()),
         "epochs_this_run": len(history.epoch),
+        "resumed_from_step": start_step,
         "train_seconds_this_run": round(seconds, 1),
         "final_metrics": {k: float(v[-1]) for k, v in history.history.items()},
         "test_mse_normalised": test_mse,

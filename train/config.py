@@ -11,8 +11,8 @@ from common.errors import ParameterError
 from models.ddim import PREDICTIONS
 from models.noise_schedule import SCHEDULE_NAMES
 from train.options import LEARNING_RATE_SCHEDULES, MIXED_PRECISION_POLICIES
+from train.strategy import STRATEGIES
 
-STRATEGIES = ("auto", "default", "mirrored")
 
 
 def _positive(config, *names):
@@ -57,7 +57,9 @@ def _option_checks(config):
             f"mixed_precision must be null or one of {MIXED_PRECISION_POLICIES}. "
             f"Received: mixed_precision={config.mixed_precision!r}"
         )
-    _positive(config, "tensorboard_sample_every")
+    _positive(config, "tensorboard_sample_every", "worker_timeout_s")
+    if config.checkpoint_every is not None:
+        _positive(config, "checkpoint_every")
 
 
 def _check_crop(config, factor, why):
@@ -82,6 +84,11 @@ class TrainingOptions:
         random_time_crop: null or a frame count; training and validation clips are cropped to it.
         tensorboard: write ``<run_dir>/tensorboard``; the DDIM also writes generated
             spectrograms every ``tensorboard_sample_every`` epochs.
+        checkpoint_every: null (at each epoch's end only) or optimizer steps between
+            checkpoints (`train.checkpoint`; written at epoch ends too).
+        worker_timeout_s: seconds ``strategy: multi_worker`` waits for the other workers.
+        cache_clips: keep the clips in memory after their first read (small data sets);
+            false streams them from disk, so memory does not grow with the data set.
     """
 
     learning_rate_schedule: str = "constant"
@@ -94,6 +101,9 @@ class TrainingOptions:
     random_time_crop: Optional[int] = None
     tensorboard: bool = False
     tensorboard_sample_every: int = 1
+    checkpoint_every: Optional[int] = None
+    worker_timeout_s: float = 300.0
+    cache_clips: bool = False
 
 
 @dataclass(frozen=True)
@@ -118,7 +128,6 @@ class AutoencoderTrainConfig(TrainingOptions):
     steps_per_epoch: int = 50
     validation_batches: int = 4
     max_train_minutes: Optional[float] = None
-    shuffle_buffer: int = 512
     strategy: str = "auto"
     seed: int = 0
 
@@ -191,7 +200,6 @@ class DiffusionTrainConfig(TrainingOptions):
     steps_per_epoch: int = 50
     validation_batches: int = 4
     max_train_minutes: Optional[float] = None
-    shuffle_buffer: int = 512
     sampling_steps: int = 10
     strategy: str = "auto"
     seed: int = 0

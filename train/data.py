@@ -39,6 +39,7 @@ class SpectrogramData:
         self.transform = load_transform(self.data_dir / "transform.json")
         if not self.paths("train"):
             raise ParameterError(f"The training split holds no clips. Received: data_dir={str(self.data_dir)!r}")
+        self._cache = {}
         first = np.load(self.paths("train")[0], mmap_mode="r")
         self.spectrogram_shape = tuple(first.shape)  # (n_freq_bins, n_frames)
 
@@ -67,44 +68,94 @@ class SpectrogramData:
             )
         return (self.spectrogram_shape[0], crop_frames or frames, 1)
 
-    def dataset(self, split, batch_size, shuffle=True, repeat=True, seed=0, shuffle_buffer=512, crop_frames=None):
-        """A ``tf.data.Dataset`` of float32 batches ``(batch, n_freq_bins, n_frames, 1)`` in [0, 1].
+    def stream(self, split, global_batch_size, element_fn=None, seed=0, shuffle=True, start_step=0,
+               crop_frames=None, input_context=None, cache=False):
+        """Step-indexed batches streamed from disk: batch ``k`` depends only on ``(seed, k)``.
+
+        The clips form one endless sequence; element ``i`` (0, 1, 2, ...) is clip
+        ``perm_e[i mod n]`` of epoch ``e = i // n``, where ``perm_e`` is a permutation of
+        the split's ``n`` clips seeded by ``(seed, e)`` (``shuffle``) or the manifest order.
+        Step ``k`` takes elements ``k * B .. (k + 1) * B - 1`` (``B = global_batch_size``),
+        so a run resumed at ``start_step`` sees exactly the batches an uninterrupted run
+        would, and the random crop and ``element_fn``'s randomness, seeded by ``(seed, i)``,
+        are the same too. Under ``tf.distribute`` (``input_context`` from
+        ``strategy.distribute_datasets_from_function``) input pipeline ``w`` of ``W`` loads
+        only its ``B / W`` slice of each global batch, so the replicas together train on the
+        same global batch as one device would. Clips are read lazily (``np.load`` per clip,
+        no shuffle buffer), so memory does not grow with the data set unless ``cache``.
 
         Args:
             split: ``train``, ``validation`` or ``test``.
-            batch_size: global batch size (``tf.distribute`` splits it across replicas).
-            shuffle: shuffle file order and clips (seeded).
-            repeat: repeat forever (training); otherwise one pass.
-            seed: shuffle seed.
-            shuffle_buffer: clips held for shuffling.
-            crop_frames: None, or the frame count of a crop of each clip (augmentation):
-                at a random (seeded) offset when ``shuffle``, else the first frames;
-                batches are then ``(batch, n_freq_bins, crop_frames, 1)``.
+            global_batch_size: int, the batch of one optimizer step over all replicas;
+                divisible by the replica count.
+            element_fn: None, or ``f(clip, seeds) -> element``: ``clip`` float32
+                ``(n_freq_bins, n_frames, 1)`` in [0, 1], ``seeds`` int64 ``(2, 2)`` two
+                stateless-RNG seeds unique to the element (``tf.random.split`` of ``(seed, i)``);
+                None gives the clip itself.
+            seed: int seeding the order, crops and ``element_fn``.
+            shuffle: permute each epoch (training); False: manifest order, first frames when cropping.
+            start_step: int >= 0, the first step's index.
+            crop_frames: None, or frames of a crop at a random (seeded) offset (``shuffle``)
+                or at the start: batches are then ``(..., crop_frames, 1)``.
+            input_context: a ``tf.distribute.InputContext`` or None (one pipeline, one replica).
+            cache: keep every clip read in memory (fast for small data sets that fit in RAM).
+        Returns:
+            An endless ``tf.data.Dataset`` of per-replica batches (``element_fn``'s structure).
         Raises:
-            ParameterError: if the split is empty or ``crop_frames`` exceeds the clips' frames.
+            ParameterError: if the split is empty, ``crop_frames`` exceeds the clips' frames,
+                or ``global_batch_size`` is not divisible by the replicas or input pipelines.
         """
         paths = self.paths(split)
         if not paths:
             raise ParameterError(f"Split has no clips. Received: split={split!r}")
-        shape = self.spectrogram_shape + (1,)
-        ds = tf.data.Dataset.from_tensor_slices(paths)
-        if shuffle:
-            ds = ds.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)
-        if repeat:
-            ds = ds.repeat()
-        ds = ds.map(
-            lambda p: tf.ensure_shape(tf.numpy_function(self._load, [p], tf.float32), shape),
-            num_parallel_calls=tf.data.AUTOTUNE,
-        )
-        if crop_frames is not None:
-            cropped = self.clip_shape(crop_frames)
+        pipelines = input_context.num_input_pipelines if input_context else 1
+        pipeline = input_context.input_pipeline_id if input_context else 0
+        replicas = input_context.num_replicas_in_sync if input_context else 1
+        if global_batch_size % replicas or global_batch_size % pipelines:
+            raise ParameterError(
+                f"batch_size (the global batch) must be divisible by the {replicas} replicas. "
+                f"Received: batch_size={global_batch_size}"
+            )
+        per_pipeline = global_batch_size // pipelines
+        per_replica = global_batch_size // replicas
+        count = len(paths)
+        out_shape = self.clip_shape(crop_frames)
+        full_shape = self.spectrogram_shape + (1,)
+        table = tf.constant(paths)
+        load = self._cached_load if cache else self._load
+
+        def epoch_elements(epoch):
+            order = tf.range(count, dtype=tf.int64)
             if shuffle:
-                ds = ds.map(lambda clip: tf.image.random_crop(clip, cropped, seed=seed), num_parallel_calls=tf.data.AUTOTUNE)
-            else:
-                ds = ds.map(lambda clip: clip[:, :crop_frames], num_parallel_calls=tf.data.AUTOTUNE)
-        if shuffle:
-            ds = ds.shuffle(shuffle_buffer, seed=seed)
-        return ds.batch(batch_size, drop_remainder=repeat).prefetch(tf.data.AUTOTUNE)
+                order = tf.random.experimental.stateless_shuffle(order, seed=tf.stack([tf.cast(seed, tf.int64), epoch]))
+            indices = tf.data.Dataset.range(epoch * count, (epoch + 1) * count)
+            return tf.data.Dataset.zip(indices, tf.data.Dataset.from_tensor_slices(order))
+
+        def read(index, clip_number):
+            clip = tf.ensure_shape(tf.numpy_function(load, [tf.gather(table, clip_number)], tf.float32), full_shape)
+            seeds = tf.random.split(tf.stack([tf.cast(seed, tf.int64), index]), num=3)
+            if crop_frames is not None:
+                if shuffle:
+                    clip = tf.image.stateless_random_crop(clip, out_shape, seed=seeds[2])
+                else:
+                    clip = clip[:, :crop_frames]
+            return clip if element_fn is None else element_fn(clip, seeds[:2])
+
+        ds = tf.data.Dataset.range(2**62).flat_map(epoch_elements).skip(int(start_step) * global_batch_size)
+        ds = ds.batch(global_batch_size).map(  # this pipeline's slice of each global batch
+            lambda i, c: (i[pipeline * per_pipeline : (pipeline + 1) * per_pipeline],
+                          c[pipeline * per_pipeline : (pipeline + 1) * per_pipeline])
+        ).unbatch()
+        ds = ds.map(read, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        options = tf.data.Options()
+        options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF  # sliced above
+        return ds.batch(per_replica, drop_remainder=True).prefetch(2).with_options(options)
+
+    def _cached_load(self, path):
+        key = path.decode() if isinstance(path, bytes) else path
+        if key not in self._cache:
+            self._cache[key] = self._load(key)
+        return self._cache[key]
 
     def load_split(self, split, limit=None):
         """Normalised clips of a split as one float32 array ``(n, n_freq_bins, n_frames, 1)``."""

@@ -4,11 +4,13 @@ Usage:
     python -m train.diffusion --config configs/chorales_ddim.yaml [--set key=value ...]
 
 Reads the dataset written by ``python -m preprocessing.run`` (``data_dir``),
-trains under the configured ``tf.distribute`` strategy, and writes into
+trains under the configured ``tf.distribute`` strategy (`train.loop`), and writes into
 ``run_dir``: ``network.keras`` + ``diffusion.json`` (the EMA network and its
 settings, what sampling needs), ``config.yaml``, ``transform.json``,
-``normalisation.json``, ``history.csv`` and ``summary.json``. Killed and started
-again with the same command, it resumes from its last finished epoch.
+``normalisation.json``, ``history.csv``, ``summary.json`` and ``checkpoints/``.
+Killed and started again with the same command, it resumes from its last
+checkpoint (every ``checkpoint_every`` steps and every epoch's end) and ends with
+the weights of an uninterrupted run.
 Exit status: 0 on success, 2 for bad configuration or data.
 """
 
@@ -19,13 +21,14 @@ import keras
 
 from common.cli import config_from_args, config_parser, exit_status
 from common.errors import ParameterError
-from models.ddim import DiffusionModel, save_sampler
+from models.ddim import DiffusionModel, forward_draws, save_sampler
 from models.noise_schedule import build_schedule
 from models.unet import build_unet
 from train.callbacks import tensorboard_callbacks
 from train.config import DiffusionTrainConfig
 from train.data import SpectrogramData
-from train.run_folder import fit_resumable, prepare_run_dir, write_summary
+from train.loop import fit_on_data
+from train.run_folder import prepare_run_dir, write_summary
 from train.options import compile_arguments, float32_outputs, optimizer_arguments, precision_policy
 from train.strategy import get_strategy
 
@@ -46,8 +49,8 @@ def build_model(config, data_shape, data_mean, data_std):
 
     The optimizer is AdamW with the schedule and clipping of `train.options.optimizer_arguments`.
     Under a mixed policy the network's output is cast to float32 (`float32_outputs`);
-    the loss is not scaled (``auto_scale_loss=False``): `DiffusionModel.train_step` does
-    not call ``optimizer.scale_loss``, so ``mixed_float16`` trains without loss scaling.
+    under ``mixed_float16`` Keras wraps the optimizer in a ``LossScaleOptimizer``, whose
+    scale `DiffusionModel.train_step` applies (dynamic loss scaling).
     """
     try:
         network = build_unet(
@@ -76,7 +79,6 @@ def build_model(config, data_shape, data_mean, data_std):
     )
     model.compile(
         optimizer=keras.optimizers.AdamW(weight_decay=config.weight_decay, **optimizer_arguments(config)),
-        auto_scale_loss=False,
         **compile_arguments(config),
     )
     # built now, so that BackupAndRestore restores the optimizer's state too on resume
@@ -86,18 +88,13 @@ def build_model(config, data_shape, data_mean, data_std):
 
 def train(config):
     """Run one training; returns the summary dict written to ``summary.json``."""
+    # first: MultiWorkerMirroredStrategy must be made before TensorFlow's context starts
+    strategy, chief = get_strategy(config.strategy, config.worker_timeout_s)
     keras.utils.set_random_seed(config.seed)
     data = SpectrogramData(config.data_dir)
     data_shape = data.clip_shape(config.random_time_crop)
     data_mean, data_std = data.moments("train", seed=config.seed)
-    run_dir = prepare_run_dir(config.run_dir, config, data)
-    crop = config.random_time_crop
-    train_ds = data.dataset("train", config.batch_size, seed=config.seed, shuffle_buffer=config.shuffle_buffer, crop_frames=crop)
-    val_ds = None
-    if config.validation_batches and data.paths("validation"):
-        val_ds = data.dataset("validation", config.batch_size, shuffle=False, repeat=True, crop_frames=crop)
-
-    strategy = get_strategy(config.strategy)
+    run_dir = prepare_run_dir(config.run_dir, config, data, chief=chief)
     with strategy.scope(), precision_policy(config):
         model = build_model(config, data_shape, data_mean, data_std)
     print(
@@ -105,9 +102,12 @@ def train(config):
         f"{len(data.paths('train'))} training clips, {strategy.num_replicas_in_sync} replica(s).",
         flush=True,
     )
-    history, seconds = fit_resumable(
-        model, train_ds, val_ds, config, run_dir, extra_callbacks=tensorboard_callbacks(config, run_dir, samples=True)
+    chief_callbacks = tensorboard_callbacks(config, run_dir, samples=True) if chief else []
+    history, seconds, start_step = fit_on_data(
+        model, strategy, data, config, run_dir, forward_draws, chief=chief, chief_callbacks=chief_callbacks
     )
+    if not chief:
+        return {"optimizer_steps": int(model.optimizer.iterations.numpy())}
     save_sampler(model, run_dir)
 
     start = time.monotonic()
@@ -120,6 +120,7 @@ def train(config):
         "training_clips": len(data.paths("train")),
         "optimizer_steps": int(model.optimizer.iterations.numpy()),
         "epochs_this_run": len(history.epoch),
+        "resumed_from_step": start_step,
         "train_seconds_this_run": round(seconds, 1),
         "final_metrics": {k: float(v[-1]) for k, v in history.history.items()},
         "data_mean": data_mean,
