@@ -92,6 +92,11 @@ def parse_args(argv):
     parser.add_argument("--out", default=None, help="output folder (default outputs/<model folder name>)")
     parser.add_argument("--data", default=None, help="preprocessed dataset for the originals (default: the model's data_dir)")
     parser.add_argument("--griffin-lim-iters", type=int, default=32, help="Griffin-Lim iterations (default 32)")
+    parser.add_argument("--label", default=None,
+                        help="class-conditional DDIM: the class to sample (e.g. minor); default unconditional")
+    parser.add_argument("--guidance-scale", type=float, default=None,
+                        help="classifier-free guidance with --label: 0 unconditional, 1 conditional, >1 stronger "
+                             "(default: the run's guidance_scale)")
     args = parser.parse_args(argv)
     if args.num < 1:
         raise ParameterError(f"--num must be >= 1. Received: num={args.num}")
@@ -117,7 +122,8 @@ def run(args):
     model = TrainedModel(model_dir)
     steps = (args.steps or model.default_steps()) if kind == "ddim" else None
     seeds = [args.seed + i for i in range(args.num)] if kind in ("ddim", "vae") else list(range(args.num))
-    generated = model.spectrograms(seeds=seeds, steps=steps, originals=originals)
+    generated = model.spectrograms(seeds=seeds, steps=steps, originals=originals, label=args.label,
+                                   guidance_scale=args.guidance_scale)
     model_s = time.monotonic() - start
     start = time.monotonic()
     audio = sound_generator.generate(generated, seeds=seeds)
@@ -139,7 +145,7 @@ def run(args):
             original = Loader(sample_rate, offset_s=row["offset_s"], duration_s=row["duration_s"]).load(source)
         write_wav(out_dir / f"original_{i:02d}.wav", original, sample_rate)
         original_audio.append(original)
-    what = f"{kind} {model_dir.name}" + (
+    what = f"{kind} {model_dir.name}" + (f", label {args.label}" if args.label else "") + (
         f", {steps} DDIM steps" if steps else ", samples" if kind == "vae" else ", reconstructions of the test clips"
     )
     plot_comparison(generated_values, original_values, transform, out_dir / "comparison.png", what)
@@ -150,6 +156,8 @@ def run(args):
         "kind": kind,
         "num": args.num,
         "diffusion_steps": steps,
+        "label": args.label,
+        "guidance_scale": args.guidance_scale,
         "seeds": seeds,
         "griffin_lim_iters": args.griffin_lim_iters,
         "audio_seconds": round(audio_s, 3),

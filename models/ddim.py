@@ -131,6 +131,30 @@ def forward_draws(image, seeds):
     return image, noise, diffusion_time
 
 
+def conditional_draws(label_dropout, null_label):
+    """`forward_draws` for a class-conditional model, with classifier-free guidance's label dropout.
+
+    Returns ``f(image, seeds, label) -> (image, noise, diffusion_time, label)`` where the
+    label is replaced by ``null_label`` (the "no label" class) with probability
+    ``label_dropout`` (a stateless draw from ``seeds[1]``), so one network learns the
+    conditional and the unconditional model together (Ho and Salimans, "Classifier-Free
+    Diffusion Guidance", 2022, Algorithm 1, p_uncond).
+
+    Args:
+        label_dropout: float in [0, 1).
+        null_label: int, the "no label" class index (the number of classes).
+    """
+    import tensorflow as tf
+
+    def draw(image, seeds, label):
+        image, noise, diffusion_time = forward_draws(image, seeds)
+        dropped = tf.random.stateless_uniform((), seed=tf.reverse(seeds[1], [0])) < label_dropout
+        label = tf.where(dropped, tf.cast(null_label, tf.int32), tf.cast(label, tf.int32))
+        return image, noise, diffusion_time, label
+
+    return draw
+
+
 @keras.saving.register_keras_serializable(package="musicgen")
 class DiffusionModel(keras.Model):
     """Denoising diffusion model with DDIM sampling and EMA weights.
@@ -177,6 +201,7 @@ class DiffusionModel(keras.Model):
         min_snr_gamma=None,
         spectral_norm_weight=0.0,
         time_derivative_weight=0.0,
+        class_names=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -193,6 +218,17 @@ class DiffusionModel(keras.Model):
         for name, value in (("spectral_norm_weight", spectral_norm_weight), ("time_derivative_weight", time_derivative_weight)):
             if not 0.0 <= value < float("inf"):
                 raise ParameterError(f"{name} must be a number >= 0. Received: {name}={value!r}")
+        self.num_classes = None
+        if len(network.inputs) == 3:  # class-conditional (models.unet.build_unet num_classes)
+            self.num_classes = int(network.get_layer("class_embedding").input_dim) - 1
+            class_names = [str(c) for c in class_names] if class_names is not None else [str(i) for i in range(self.num_classes)]
+            if len(class_names) != self.num_classes:
+                raise ParameterError(
+                    f"class_names must name the network's {self.num_classes} classes. Received: class_names={class_names}"
+                )
+        elif class_names:
+            raise ParameterError(f"class_names given for an unconditional network. Received: class_names={class_names}")
+        self.class_names = class_names if self.num_classes else None
         self.network = network
         self.ema_network = keras.models.clone_model(network)
         self.ema_network.set_weights(network.get_weights())
@@ -248,15 +284,46 @@ class DiffusionModel(keras.Model):
             images = ops.clip(images, self.clip_range[0], self.clip_range[1])
         return images
 
-    def _predict(self, noisy_images, noise_rates, signal_rates, training):
-        """``(outputs, pred_noises, pred_images)``: the raw target and both estimates (module docstring)."""
+    def _network_inputs(self, noisy_images, noise_rates, labels):
+        inputs = [noisy_images, noise_rates**2]
+        if self.num_classes is not None:
+            if labels is None:  # unconditional: the "no label" class
+                labels = ops.full((ops.shape(noisy_images)[0],), self.num_classes, dtype="int32")
+            inputs.append(ops.reshape(ops.cast(labels, "int32"), (-1, 1)))
+        return inputs
+
+    def _predict(self, noisy_images, noise_rates, signal_rates, training, labels=None, guidance_scale=1.0):
+        """``(outputs, pred_noises, pred_images)``: the raw target and both estimates (module docstring).
+
+        With ``labels`` and ``guidance_scale`` != 1 (a class-conditional model), the output is
+        classifier-free guided: ``out = out_null + w * (out_label - out_null)`` (Ho and Salimans
+        2022, eq. 6, with w = 1 + their w), from one network call on the doubled batch.
+        The estimates are linear in the output, so guiding the eps, v or x0 output is the
+        same as guiding eps.
+        """
         network = self.network if training else self.ema_network
-        outputs = network([noisy_images, noise_rates**2], training=training)
+        if labels is None or guidance_scale == 1.0:
+            outputs = network(self._network_inputs(noisy_images, noise_rates, labels), training=training)
+        else:
+            batch = ops.shape(noisy_images)[0]
+            nulls = ops.full((batch,), self.num_classes, dtype="int32")
+            doubled = self._network_inputs(
+                ops.concatenate([noisy_images, noisy_images], axis=0),
+                ops.concatenate([noise_rates, noise_rates], axis=0),
+                ops.concatenate([ops.cast(labels, "int32"), nulls], axis=0),
+            )
+            both = network(doubled, training=training)
+            conditional, unconditional = both[:batch], both[batch:]
+            outputs = unconditional + guidance_scale * (conditional - unconditional)
         return (outputs,) + estimates(self.prediction, outputs, noisy_images, noise_rates, signal_rates)
 
-    def denoise(self, noisy_images, noise_rates, signal_rates, training):
-        """One network evaluation: ``(pred_noises, pred_images)``, both ``(batch, *data_shape)``."""
-        _, pred_noises, pred_images = self._predict(noisy_images, noise_rates, signal_rates, training)
+    def denoise(self, noisy_images, noise_rates, signal_rates, training, labels=None, guidance_scale=1.0):
+        """One network evaluation: ``(pred_noises, pred_images)``, both ``(batch, *data_shape)``.
+
+        ``labels``: None, or int32 ``(batch,)`` class indices of a class-conditional model
+        (guided by ``guidance_scale``, see `_predict`).
+        """
+        _, pred_noises, pred_images = self._predict(noisy_images, noise_rates, signal_rates, training, labels, guidance_scale)
         return pred_noises, pred_images
 
     def _loss(self, targets, predictions):
@@ -307,7 +374,7 @@ class DiffusionModel(keras.Model):
             return ops.minimum(signal_powers, gamma * noise_powers)
         return ops.minimum(signal_powers / ops.maximum(noise_powers, 1e-20), gamma)
 
-    def objective(self, images, noises, noisy_images, noise_rates, signal_rates, training=True):
+    def objective(self, images, noises, noisy_images, noise_rates, signal_rates, training=True, labels=None):
         """The differentiated training loss and the two estimates.
 
         ``loss(target, output)`` (``loss_type``, per sample times `snr_weights` when
@@ -320,10 +387,12 @@ class DiffusionModel(keras.Model):
             images, noises, noisy_images: float32 ``(batch, *data_shape)``, standardised.
             noise_rates, signal_rates: float32 ``(batch, 1, 1, 1)``.
             training: True for the trained network, False for the EMA one.
+            labels: None, or int32 ``(batch,)`` class indices (a class-conditional model; the
+                "no label" class ``num_classes`` where dropped, `conditional_draws`).
         Returns:
             ``(loss, pred_noises, pred_images)``: a scalar and two ``(batch, *data_shape)`` tensors.
         """
-        outputs, pred_noises, pred_images = self._predict(noisy_images, noise_rates, signal_rates, training)
+        outputs, pred_noises, pred_images = self._predict(noisy_images, noise_rates, signal_rates, training, labels)
         targets = self.targets(images, noises, noise_rates, signal_rates)
         if self.min_snr_gamma is None:
             loss = self._loss(targets, outputs)
@@ -357,11 +426,15 @@ class DiffusionModel(keras.Model):
         return {m.name: m.result() for m in self.metrics}
 
     def _unpack(self, data):
-        """``(images, noises, diffusion_times)`` of a batch: a tensor of images, or the tuple `forward_draws` makes."""
+        """``(labels, (images, noises, noisy_images, noise_rates, signal_rates))`` of a batch.
+
+        A batch is a tensor of images, the ``(images, noises, diffusion_times)`` of
+        `forward_draws`, or those and the labels of `conditional_draws`.
+        """
         if isinstance(data, (tuple, list)):
-            images, noises, diffusion_times = data
-            return self._noised(images, noises, diffusion_times)
-        return self._noised(data)
+            labels = data[3] if len(data) == 4 else None
+            return labels, self._noised(data[0], data[1], data[2])
+        return None, self._noised(data)
 
     def train_step(self, data):
         """One optimisation step on a batch (``(batch, *data_shape)`` images in the stored scale, or `forward_draws` tuples).
@@ -374,10 +447,10 @@ class DiffusionModel(keras.Model):
         """
         import tensorflow as tf
 
-        images, noises, noisy_images, noise_rates, signal_rates = self._unpack(data)
+        labels, (images, noises, noisy_images, noise_rates, signal_rates) = self._unpack(data)
         with tf.GradientTape() as tape:
             loss, pred_noises, pred_images = self.objective(
-                images, noises, noisy_images, noise_rates, signal_rates, training=True
+                images, noises, noisy_images, noise_rates, signal_rates, training=True, labels=labels
             )
             replicas = tf.distribute.get_strategy().num_replicas_in_sync
             scaled_loss = self.optimizer.scale_loss(loss / replicas)
@@ -392,13 +465,13 @@ class DiffusionModel(keras.Model):
 
     def test_step(self, data):
         """The objective, noise and image losses of the EMA network on a validation batch (as `train_step` takes)."""
-        images, noises, noisy_images, noise_rates, signal_rates = self._unpack(data)
+        labels, (images, noises, noisy_images, noise_rates, signal_rates) = self._unpack(data)
         loss, pred_noises, pred_images = self.objective(
-            images, noises, noisy_images, noise_rates, signal_rates, training=False
+            images, noises, noisy_images, noise_rates, signal_rates, training=False, labels=labels
         )
         return self._update_metrics(loss, noises, pred_noises, images, pred_images)
 
-    def reverse_diffusion(self, initial_noise, diffusion_steps, eta=0.0, step_noise=None):
+    def reverse_diffusion(self, initial_noise, diffusion_steps, eta=0.0, step_noise=None, labels=None, guidance_scale=1.0):
         """DDIM sampling (Song et al. 2021, eq. 12, with sigma_t of eq. 16).
 
         Time runs from 1 to 0 in ``diffusion_steps`` equal steps; at each one the
@@ -414,10 +487,12 @@ class DiffusionModel(keras.Model):
             step_noise: callable ``() -> float32 (batch, *data_shape)`` standard normal,
                 the ``z`` of each stochastic step (needed when ``eta > 0``; not called
                 for the last step, whose remix is not used).
+            labels: None, or int32 ``(batch,)`` class indices (class-conditional models).
+            guidance_scale: float >= 0, classifier-free guidance weight (`_predict`).
         Returns:
             float32 ``(batch, *data_shape)``, standardised scale: the x0 estimate of the last step.
         """
-        denoise = self._ema_denoiser()
+        denoise = self._ema_denoiser(labels, guidance_scale)
         num_images = ops.shape(initial_noise)[0]
         step_size = 1.0 / diffusion_steps
         next_noisy_images = initial_noise
@@ -441,7 +516,36 @@ class DiffusionModel(keras.Model):
                 )
         return pred_images
 
-    def generate(self, num_images=None, diffusion_steps=20, seeds=None, batch_size=16, eta=0.0):
+    def label_indices(self, labels, count, guidance_scale=1.0):
+        """Class indices int32 ``(count,)`` for ``labels`` (None, one label, or one per sample), or None.
+
+        Raises:
+            ParameterError: for ``guidance_scale`` < 0 (or not a number), labels for an
+                unconditional model, a label that is not a class of the model (the classes
+                are named), or a list whose length is not ``count``.
+        """
+        if isinstance(guidance_scale, bool) or not isinstance(guidance_scale, (int, float, np.floating, np.integer)) \
+                or not 0.0 <= guidance_scale < float("inf"):
+            raise ParameterError(f"guidance_scale must be a number >= 0. Received: guidance_scale={guidance_scale!r}")
+        if labels is None:
+            return None
+        if self.num_classes is None:
+            raise ParameterError(f"This model is unconditional; it takes no label. Received: labels={labels!r}")
+        items = list(labels) if isinstance(labels, (list, tuple, np.ndarray)) else [labels] * count
+        if len(items) != count:
+            raise ParameterError(f"labels must hold one label per sample ({count}). Received: {len(items)} labels")
+        indices = []
+        for item in items:
+            if isinstance(item, (int, np.integer)) and not isinstance(item, bool) and 0 <= item < self.num_classes:
+                indices.append(int(item))
+            elif str(item) in self.class_names:
+                indices.append(self.class_names.index(str(item)))
+            else:
+                raise ParameterError(f"Unknown label; the model's classes are {self.class_names}. Received: label={item!r}")
+        return np.asarray(indices, dtype="int32")
+
+    def generate(self, num_images=None, diffusion_steps=20, seeds=None, batch_size=16, eta=0.0, labels=None,
+                 guidance_scale=1.0):
         """Sample new data with the EMA network.
 
         Args:
@@ -454,12 +558,17 @@ class DiffusionModel(keras.Model):
             batch_size: samples per network call.
             eta: float in [0, 1], the stochasticity of Song et al. 2021, eq. 16: 0 (default)
                 is deterministic DDIM, 1 has the variance of DDPM's ancestral sampler.
+            labels: class-conditional models only: None (unconditional samples), one class
+                (a name of ``class_names`` or an index) for all samples, or one per sample.
+            guidance_scale: float >= 0, classifier-free guidance (Ho and Salimans 2022): 0 is
+                unconditional, 1 conditional without guidance, > 1 pushes towards the label.
         Returns:
             float32 numpy array ``(num_images, *data_shape)`` in the stored scale
             (clipped to ``clip_range`` when set).
         Raises:
-            ParameterError: if ``diffusion_steps`` < 1, no sample is asked for, or
-                ``eta`` is not in [0, 1].
+            ParameterError: if ``diffusion_steps`` < 1, no sample is asked for, ``eta`` is
+                not in [0, 1], ``guidance_scale`` < 0, labels are given to an unconditional
+                model, or a label is not one of its classes.
         """
         if int(diffusion_steps) < 1:
             raise ParameterError(f"diffusion_steps must be >= 1. Received: diffusion_steps={diffusion_steps}")
@@ -472,6 +581,7 @@ class DiffusionModel(keras.Model):
             seeds = list(range(int(num_images)))
         if len(seeds) < 1:
             raise ParameterError("seeds must hold at least one seed. Received: seeds=[]")
+        label_indices = self.label_indices(labels, len(seeds), guidance_scale)
         # one generator per sample: its first draw is the initial noise, later ones the steps' noise
         generators = [np.random.default_rng(int(s)) for s in seeds]
         noise = np.stack([g.standard_normal(self.data_shape).astype("float32") for g in generators])
@@ -483,8 +593,10 @@ class DiffusionModel(keras.Model):
                 draws = [g.standard_normal(self.data_shape).astype("float32") for g in batch_generators]
                 return ops.convert_to_tensor(np.stack(draws))
 
+            batch_labels = None if label_indices is None else ops.convert_to_tensor(label_indices[start : start + batch_size])
             images = self.reverse_diffusion(
-                ops.convert_to_tensor(noise[start : start + batch_size]), diffusion_steps, eta=eta, step_noise=step_noise
+                ops.convert_to_tensor(noise[start : start + batch_size]), diffusion_steps, eta=eta, step_noise=step_noise,
+                labels=batch_labels, guidance_scale=float(guidance_scale),
             )
             outputs.append(ops.convert_to_numpy(self.destandardise(images)))
         return np.concatenate(outputs, axis=0)
@@ -622,16 +734,22 @@ class DiffusionModel(keras.Model):
             noisy_images = next_signal_rates * pred_images + next_noise_rates * pred_noises
         return ops.convert_to_numpy(noisy_images)
 
-    def _ema_denoiser(self):
-        """The traced EMA-network call ``(x_t, n, s) -> (pred_noises, pred_images)`` that the samplers use."""
+    def _ema_denoiser(self, labels=None, guidance_scale=1.0):
+        """The traced EMA-network call ``(x_t, n, s) -> (pred_noises, pred_images)`` that the samplers use.
+
+        ``labels`` (int32 ``(batch,)``) and ``guidance_scale`` condition it (class-conditional models).
+        """
         import tensorflow as tf
 
         if self._compiled_denoise is None:
             # tracing the EMA network once halves the per-step cost of eager calls on CPU
             self._compiled_denoise = tf.function(
-                lambda x, n, s: self.denoise(x, n, s, training=False), reduce_retracing=True
+                lambda x, n, s, labels, scale: self.denoise(x, n, s, False, labels, scale), reduce_retracing=True
             )
-        return self._compiled_denoise
+        if labels is None:
+            return lambda x, n, s: self._compiled_denoise(x, n, s, None, 1.0)
+        scale = float(guidance_scale)  # a Python float: one trace per scale, and no doubled batch at 1
+        return lambda x, n, s: self._compiled_denoise(x, n, s, labels, scale)
 
     def get_config(self):
         return {
@@ -646,6 +764,7 @@ class DiffusionModel(keras.Model):
             "min_snr_gamma": self.min_snr_gamma,
             "spectral_norm_weight": self.spectral_norm_weight,
             "time_derivative_weight": self.time_derivative_weight,
+            "class_names": self.class_names,
             "name": self.name,
         }
 

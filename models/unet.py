@@ -43,6 +43,7 @@ def build_unet(
     embedding_dims=32,
     embedding_max_frequency=1000.0,
     num_heads=4,
+    num_classes=None,
     name="unet",
 ):
     """Build the noise-predicting U-Net.
@@ -60,11 +61,18 @@ def build_unet(
         embedding_dims: size of the sinusoidal noise-variance embedding (even).
         embedding_max_frequency: highest embedding frequency.
         num_heads: attention heads (each width at an attention level must be divisible by it).
+        num_classes: None (unconditional), or the number of class labels C >= 1: the
+            network then takes a third input, ``class_labels`` int32 ``(batch, 1)`` in
+            ``[0, C]``, where C is the "no label" class of classifier-free guidance (Ho and
+            Salimans, "Classifier-Free Diffusion Guidance", 2022). Its learned embedding
+            (zero-initialised, so a new class input starts as the unconditional network) is
+            added to the noise-level embedding (class conditioning as in Dhariwal and
+            Nichol 2021, Sec. 4, by addition to the timestep embedding).
         name: model name.
     Returns:
         A functional ``keras.Model`` taking ``[noisy_images (batch, *input_shape),
-        noise_variances (batch, 1, 1, 1)]`` and returning predicted noises of shape
-        ``(batch, *input_shape)``.
+        noise_variances (batch, 1, 1, 1)]`` (plus ``class_labels`` when ``num_classes``)
+        and returning predicted noises of shape ``(batch, *input_shape)``.
     Raises:
         ValueError: if the input size does not divide, or an argument is out of range.
     """
@@ -84,6 +92,8 @@ def build_unet(
     bad_levels = [lvl for lvl in attention_levels if not 0 <= lvl < levels]
     if bad_levels:
         raise ValueError(f"attention_levels must index widths. Received: attention_levels={tuple(attention_levels)}")
+    if num_classes is not None and not (isinstance(num_classes, int) and num_classes >= 1):
+        raise ValueError(f"num_classes must be None or an int >= 1. Received: num_classes={num_classes!r}")
 
     noisy_images = keras.Input(shape=(height, width, channels), name="noisy_images")
     noise_variances = keras.Input(shape=(1, 1, 1), name="noise_variances")
@@ -91,6 +101,12 @@ def build_unet(
     # (batch, height/p, width/p, widths[0])
     x = layers.Conv2D(widths[0], patch_size, strides=patch_size, name="patch_stem")(noisy_images)
     e = SinusoidalEmbedding(embedding_dims, embedding_max_frequency, name="noise_embedding")(noise_variances)
+    inputs = [noisy_images, noise_variances]
+    if num_classes is not None:
+        class_labels = keras.Input(shape=(1,), dtype="int32", name="class_labels")
+        c = layers.Embedding(num_classes + 1, embedding_dims, embeddings_initializer="zeros", name="class_embedding")(class_labels)
+        e = layers.Add(name="conditioned_embedding")([e, layers.Reshape((1, 1, embedding_dims), name="class_reshape")(c)])
+        inputs.append(class_labels)
     e = layers.UpSampling2D(size=(height // patch_size, width // patch_size), name="embedding_broadcast")(e)
     x = layers.Concatenate(name="stem_concat")([x, e])
 
@@ -120,4 +136,4 @@ def build_unet(
     outputs = layers.Conv2DTranspose(
         channels, patch_size, strides=patch_size, kernel_initializer="zeros", name="patch_head"
     )(x)
-    return keras.Model([noisy_images, noise_variances], outputs, name=name)
+    return keras.Model(inputs, outputs, name=name)

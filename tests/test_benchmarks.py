@@ -158,3 +158,37 @@ def test_presets_benchmark_prints_a_row(tiny_dataset, tmp_path, capsys):
     assert presets.main(["--presets", "tiny", "--config", str(config), "--train-steps", "1", "--clips", "1"]) == 0
     row = capsys.readouterr().out.strip().splitlines()[-1].split()
     assert row[0] == "tiny" and int(row[1].replace(",", "")) > 0 and all(float(v) > 0 for v in row[3:])
+
+
+# === Training at scale (issue 5): precision, memory against data set size, two workers ===
+
+import os  # noqa: E402
+
+from benchmarks import scale  # noqa: E402
+from preprocessing.saver import read_manifest  # noqa: E402
+
+
+def test_replicated_dataset_hard_links_every_clip_under_new_names(tiny_dataset, tmp_path):
+    rows = read_manifest(tiny_dataset)
+    assert scale.replicate_dataset(tiny_dataset, tmp_path / "4x", copies=4) == 4 * len(rows)
+    copied = read_manifest(tmp_path / "4x")
+    assert len({row["clip_id"] for row in copied}) == len({row["path"] for row in copied}) == 4 * len(rows)
+    for row in copied:
+        original = rows[copied.index(row) % len(rows)]
+        assert row["clip_id"].startswith(original["clip_id"] + "_x") and row["split"] == original["split"]
+        assert os.path.samefile(tmp_path / "4x" / row["path"], tiny_dataset / original["path"])  # no bytes copied
+    assert (tmp_path / "4x" / "transform.json").read_text() == (tiny_dataset / "transform.json").read_text()
+
+
+def test_scale_benchmark_reports_memory_at_1x_and_4x_data(tiny_dataset, tmp_path, capsys):
+    out = tmp_path / "scale.json"
+    argv = ["--only", "memory", "--quick", "--timeout", "120", "--json", str(out)]
+    assert scale.main(argv + set_args([f"data_dir={tiny_dataset}"] + TINY_MODELS["ddim"])) == 0
+    one, four = json.loads(out.read_text())["rows"]
+    assert one["setting"].startswith("1x data") and four["setting"].startswith("4x data")
+    assert four["figures"]["clips"] == 4 * one["figures"]["clips"]
+    assert positive_finite(one["figures"]) and positive_finite(four["figures"])
+    assert four["figures"]["x 1x RSS"] == pytest.approx(four["figures"]["peak RSS MiB"] / one["figures"]["peak RSS MiB"], rel=0.01)
+    printed = capsys.readouterr().out
+    assert "| memory | 4x data" in printed and "python -m benchmarks.training --model ddim" in printed
+    assert "<4x copy>" in four["command"]

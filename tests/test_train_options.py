@@ -72,6 +72,25 @@ def test_mixed_precision_policy_applied_and_weights_finite(tiny_dataset, policy)
     assert all(w.dtype == "float32" and np.isfinite(w.numpy()).all() for w in model.network.weights)
 
 
+def test_mixed_float16_scales_the_loss(tiny_dataset, monkeypatch):
+    config = load_config(DiffusionTrainConfig, None, dict(
+        data_dir=str(tiny_dataset), widths=[8, 16], attention_levels=[], embedding_dims=8, batch_size=4,
+        mixed_precision="mixed_float16", jit_compile=False))
+    from train.options import precision_policy
+
+    with precision_policy(config):
+        model = train_diffusion.build_model(config, (128, 128, 1), 0.5, 0.2)
+    assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
+    scaled = []
+    original = model.optimizer.scale_loss
+    monkeypatch.setattr(model.optimizer, "scale_loss", lambda loss: scaled.append(1) or original(loss))
+    batch = np.random.default_rng(0).random((4, 128, 128, 1), dtype=np.float32)
+    model.train_step(batch)
+    assert scaled  # the train step multiplied its loss by the dynamic loss scale
+    assert float(model.optimizer.dynamic_scale.numpy()) > 1.0
+    assert int(model.optimizer.iterations.numpy()) == 1  # finite scaled gradients: the step was applied
+
+
 def test_random_time_crop_gives_the_smaller_input(tiny_dataset, tmp_path):
     run = tmp_path / "ae"
     argv = set_args([f"data_dir={tiny_dataset}", f"run_dir={run}", "epochs=1", "steps_per_epoch=2",

@@ -168,6 +168,13 @@ class DiffusionTrainConfig(TrainingOptions):
         min_snr_gamma: null or > 0, Min-SNR-gamma loss weighting (Hang et al. 2023; 5 there).
         spectral_norm_weight, time_derivative_weight: >= 0, weights of the auxiliary
             spectral-norm and time-derivative losses on the predicted clean spectrogram.
+        conditioning: null (unconditional) or ``label``: class-conditional on the manifest's
+            ``label`` column, trained for classifier-free guidance (Ho and Salimans 2022)
+            with the label dropped with probability ``label_dropout``; ``guidance_scale``
+            (>= 0) is the default guidance of ``generate.sounds``.
+        init_from: null, or a trained DDIM folder whose weights initialise every layer of
+            the same name and shape (fine-tuning, e.g. an unconditional model into a
+            conditional one); a resumed run restores its checkpoint instead.
 
     ``preset`` (null, "tiny", "small" or "base", see `PRESETS`) sets widths,
     block_depth, attention_levels, embedding_dims and num_heads at once; giving
@@ -193,6 +200,10 @@ class DiffusionTrainConfig(TrainingOptions):
     min_snr_gamma: Optional[float] = None
     spectral_norm_weight: float = 0.0
     time_derivative_weight: float = 0.0
+    conditioning: Optional[str] = None
+    label_dropout: float = 0.1
+    guidance_scale: float = 3.0
+    init_from: Optional[str] = None
     batch_size: int = 16
     learning_rate: float = 1e-3
     weight_decay: float = 1e-4
@@ -227,6 +238,12 @@ class DiffusionTrainConfig(TrainingOptions):
             raise ParameterError(f"prediction must be one of {PREDICTIONS}. Received: prediction={self.prediction!r}")
         if self.min_snr_gamma is not None:
             _positive(self, "min_snr_gamma")
+        if self.conditioning not in (None, "label"):
+            raise ParameterError(f"conditioning must be null or 'label'. Received: conditioning={self.conditioning!r}")
+        if not 0.0 <= self.label_dropout < 1.0:
+            raise ParameterError(f"label_dropout must be in [0, 1). Received: label_dropout={self.label_dropout!r}")
+        if not 0.0 <= self.guidance_scale < float("inf"):
+            raise ParameterError(f"guidance_scale must be a number >= 0. Received: guidance_scale={self.guidance_scale!r}")
         for name in ("spectral_norm_weight", "time_derivative_weight"):
             if not getattr(self, name) >= 0:
                 raise ParameterError(f"Config key '{name}' must be >= 0. Received: {name}={getattr(self, name)!r}")

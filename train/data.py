@@ -43,6 +43,18 @@ class SpectrogramData:
         first = np.load(self.paths("train")[0], mmap_mode="r")
         self.spectrogram_shape = tuple(first.shape)  # (n_freq_bins, n_frames)
 
+    def class_names(self, split="train"):
+        """The sorted distinct non-empty ``label`` values of a split's clips (manifest column; [] when none)."""
+        return sorted({row.get("label", "") for row in self.rows if row["split"] == split} - {""})
+
+    def label_indices(self, split, class_names):
+        """int32 ``(n,)``: each clip's index in ``class_names`` (`paths` order); ``len(class_names)``
+        (the "no label" class) for a clip whose label is empty or not among them."""
+        lookup = {name: i for i, name in enumerate(class_names)}
+        return np.asarray(
+            [lookup.get(row.get("label", ""), len(class_names)) for row in self.rows if row["split"] == split], "int32"
+        )
+
     def paths(self, split):
         """Absolute ``.npy`` paths of one split (``train``, ``validation`` or ``test``), manifest order."""
         return [str(self.data_dir / row["path"]) for row in self.rows if row["split"] == split]
@@ -69,7 +81,7 @@ class SpectrogramData:
         return (self.spectrogram_shape[0], crop_frames or frames, 1)
 
     def stream(self, split, global_batch_size, element_fn=None, seed=0, shuffle=True, start_step=0,
-               crop_frames=None, input_context=None, cache=False):
+               crop_frames=None, input_context=None, cache=False, conditions=None):
         """Step-indexed batches streamed from disk: batch ``k`` depends only on ``(seed, k)``.
 
         The clips form one endless sequence; element ``i`` (0, 1, 2, ...) is clip
@@ -99,6 +111,9 @@ class SpectrogramData:
                 or at the start: batches are then ``(..., crop_frames, 1)``.
             input_context: a ``tf.distribute.InputContext`` or None (one pipeline, one replica).
             cache: keep every clip read in memory (fast for small data sets that fit in RAM).
+            conditions: None, or an int array with one value per clip of the split (`paths`
+                order), e.g. `label_indices`: ``element_fn`` is then called as
+                ``f(clip, seeds, condition)``.
         Returns:
             An endless ``tf.data.Dataset`` of per-replica batches (``element_fn``'s structure).
         Raises:
@@ -122,6 +137,9 @@ class SpectrogramData:
         out_shape = self.clip_shape(crop_frames)
         full_shape = self.spectrogram_shape + (1,)
         table = tf.constant(paths)
+        condition_table = None if conditions is None else tf.constant(np.asarray(conditions))
+        if condition_table is not None and len(conditions) != count:
+            raise ParameterError(f"conditions must hold one value per clip ({count}). Received: {len(conditions)} values")
         load = self._cached_load if cache else self._load
 
         def epoch_elements(epoch):
@@ -139,7 +157,11 @@ class SpectrogramData:
                     clip = tf.image.stateless_random_crop(clip, out_shape, seed=seeds[2])
                 else:
                     clip = clip[:, :crop_frames]
-            return clip if element_fn is None else element_fn(clip, seeds[:2])
+            if element_fn is None:
+                return clip
+            if condition_table is None:
+                return element_fn(clip, seeds[:2])
+            return element_fn(clip, seeds[:2], tf.gather(condition_table, clip_number))
 
         ds = tf.data.Dataset.range(2**62).flat_map(epoch_elements).skip(int(start_step) * global_batch_size)
         ds = ds.batch(global_batch_size).map(  # this pipeline's slice of each global batch
@@ -156,6 +178,11 @@ class SpectrogramData:
         if key not in self._cache:
             self._cache[key] = self._load(key)
         return self._cache[key]
+
+    def load_clips(self, split, indices):
+        """Normalised clips ``indices`` (positions in `paths` order) of a split: float32 ``(n, n_freq_bins, n_frames, 1)``."""
+        paths = self.paths(split)
+        return np.stack([self._load(paths[int(i)]) for i in indices])
 
     def load_split(self, split, limit=None):
         """Normalised clips of a split as one float32 array ``(n, n_freq_bins, n_frames, 1)``."""

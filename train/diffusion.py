@@ -21,7 +21,7 @@ import keras
 
 from common.cli import config_from_args, config_parser, exit_status
 from common.errors import ParameterError
-from models.ddim import DiffusionModel, forward_draws, save_sampler
+from models.ddim import DiffusionModel, conditional_draws, forward_draws, load_sampler, save_sampler
 from models.noise_schedule import build_schedule
 from models.unet import build_unet
 from train.callbacks import tensorboard_callbacks
@@ -44,7 +44,7 @@ def schedule_from_config(config):
     return build_schedule(config.schedule)
 
 
-def build_model(config, data_shape, data_mean, data_std):
+def build_model(config, data_shape, data_mean, data_std, class_names=None):
     """The compiled `DiffusionModel` for ``config`` (call inside a strategy scope and `precision_policy`).
 
     The optimizer is AdamW with the schedule and clipping of `train.options.optimizer_arguments`.
@@ -61,6 +61,7 @@ def build_model(config, data_shape, data_mean, data_std):
             patch_size=config.patch_size,
             embedding_dims=config.embedding_dims,
             num_heads=config.num_heads,
+            num_classes=len(class_names) if class_names else None,
         )
     except ValueError as err:
         raise ParameterError(str(err)) from err
@@ -76,6 +77,7 @@ def build_model(config, data_shape, data_mean, data_std):
         min_snr_gamma=config.min_snr_gamma,
         spectral_norm_weight=config.spectral_norm_weight,
         time_derivative_weight=config.time_derivative_weight,
+        class_names=class_names,
     )
     model.compile(
         optimizer=keras.optimizers.AdamW(weight_decay=config.weight_decay, **optimizer_arguments(config)),
@@ -86,6 +88,34 @@ def build_model(config, data_shape, data_mean, data_std):
     return model
 
 
+def initialise_from(model, model_dir):
+    """Copy the weights of a trained DDIM (`models.ddim.load_sampler` folder) into ``model``'s layers of the same name and shapes.
+
+    Both the network and its EMA copy get them. Layers it lacks (e.g. a new class
+    embedding, zero-initialised) keep their initial weights.
+
+    Returns:
+        The number of layers copied.
+    Raises:
+        ParameterError: if ``model_dir`` is not a trained DDIM folder, or no layer matches.
+    """
+    source = load_sampler(model_dir).network
+    copied = 0
+    for layer in model.network.layers:
+        try:
+            weights = source.get_layer(layer.name).get_weights()
+        except ValueError:
+            continue
+        if weights and [w.shape for w in weights] == [tuple(v.shape) for v in layer.weights]:
+            layer.set_weights(weights)
+            model.ema_network.get_layer(layer.name).set_weights(weights)
+            copied += 1
+    if not copied:
+        raise ParameterError(f"No layer of the model matches one of init_from's. Received: init_from={str(model_dir)!r}")
+    print(f"Initialised {copied} layers from {model_dir}.", flush=True)
+    return copied
+
+
 def train(config):
     """Run one training; returns the summary dict written to ``summary.json``."""
     # first: MultiWorkerMirroredStrategy must be made before TensorFlow's context starts
@@ -94,17 +124,34 @@ def train(config):
     data = SpectrogramData(config.data_dir)
     data_shape = data.clip_shape(config.random_time_crop)
     data_mean, data_std = data.moments("train", seed=config.seed)
+    class_names = None
+    if config.conditioning == "label":
+        class_names = data.class_names()
+        if not class_names:
+            raise ParameterError(
+                "conditioning: label needs class labels in the data set's manifest (preprocessing key `label`). "
+                f"Received: data_dir={config.data_dir!r} with no labels"
+            )
     run_dir = prepare_run_dir(config.run_dir, config, data, chief=chief)
     with strategy.scope(), precision_policy(config):
-        model = build_model(config, data_shape, data_mean, data_std)
+        model = build_model(config, data_shape, data_mean, data_std, class_names)
+        if config.init_from:
+            initialise_from(model, config.init_from)
     print(
         f"Training DDIM: {model.network.count_params():,} parameters, data {data_shape}, "
         f"{len(data.paths('train'))} training clips, {strategy.num_replicas_in_sync} replica(s).",
         flush=True,
     )
     chief_callbacks = tensorboard_callbacks(config, run_dir, samples=True) if chief else []
+    if class_names:
+        element_fn = conditional_draws(config.label_dropout, len(class_names))
+        conditions = lambda split: data.label_indices(split, class_names)  # noqa: E731
+        print(f"Class-conditional on {class_names} (label dropout {config.label_dropout}).", flush=True)
+    else:
+        element_fn, conditions = forward_draws, None
     history, seconds, start_step = fit_on_data(
-        model, strategy, data, config, run_dir, forward_draws, chief=chief, chief_callbacks=chief_callbacks
+        model, strategy, data, config, run_dir, element_fn, chief=chief, chief_callbacks=chief_callbacks,
+        conditions=conditions,
     )
     if not chief:
         return {"optimizer_steps": int(model.optimizer.iterations.numpy())}
@@ -127,6 +174,7 @@ def train(config):
         "data_std": data_std,
         "sampling_seconds_one_clip": round(sampling_s, 3),
         "sampling_steps": config.sampling_steps,
+        "class_names": class_names,
     }
     write_summary(run_dir, summary)
     print(f"Saved the model to {run_dir}/ ({summary['optimizer_steps']} steps, {seconds / 60:.1f} min).", flush=True)

@@ -133,7 +133,7 @@ def fit(model, strategy, train_stream, val_stream, config, run_dir, fingerprint,
     return history, time.monotonic() - start, start_step
 
 
-def fit_on_data(model, strategy, data, config, run_dir, element_fn=None, chief=True, chief_callbacks=()):
+def fit_on_data(model, strategy, data, config, run_dir, element_fn=None, chief=True, chief_callbacks=(), conditions=None):
     """`fit` on a preprocessed data set: the streams of `SpectrogramData.stream`, a time budget, ``history.png``.
 
     Args:
@@ -142,6 +142,8 @@ def fit_on_data(model, strategy, data, config, run_dir, element_fn=None, chief=T
             ``cache_clips`` and ``max_train_minutes``.
         data: a `train.data.SpectrogramData`.
         element_fn: the model's ``f(clip, seeds) -> element`` (`SpectrogramData.stream`).
+        conditions: None, or ``f(split) -> int array`` of per-clip conditions (class indices)
+            given to ``element_fn`` (`SpectrogramData.stream`).
     Returns:
         As `fit`.
     """
@@ -152,11 +154,11 @@ def fit_on_data(model, strategy, data, config, run_dir, element_fn=None, chief=T
 
     def train_stream(context, start_step):
         return data.stream("train", config.batch_size, element_fn, seed=config.seed, start_step=start_step,
-                           input_context=context, **options)
+                           input_context=context, conditions=conditions and conditions("train"), **options)
 
     def val_stream(context):
         return data.stream("validation", config.batch_size, element_fn, seed=config.seed, shuffle=False,
-                           input_context=context, **options)
+                           input_context=context, conditions=conditions and conditions("validation"), **options)
 
     has_validation = bool(config.validation_batches and data.paths("validation"))
     result = fit(

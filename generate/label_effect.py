@@ -1,0 +1,106 @@
+"""Does the label act? Classify a class-conditional DDIM's samples with a classifier trained on real clips.
+
+Usage:
+    python -m generate.label_effect --model saved_models/chorales_ddim_mode --num 64 --scales 0 1 3
+
+For a model trained with ``conditioning: label`` on a log-STFT data set whose labels
+are ``major``/``minor`` (the chorales' default), it trains the key-profile classifier
+of `evaluation.mode` on the real training clips, reports its accuracy on the real
+test clips (the ceiling), then samples ``--num`` clips per label and guidance scale
+(the same seeds for every label) and reports the share of each label's samples the
+classifier assigns to each class, and the mean probability of each class. If the
+conditioning works, each label's samples lean to their own class, more so as the
+guidance scale grows. Writes ``<out>/label_effect.json``.
+Exit status: 0, or 2 for a model that is not class-conditional or a bad argument.
+"""
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from common.atomic import atomic_write_json
+from common.cli import exit_status
+from common.errors import ParameterError
+from evaluation.mode import features, fit_classifier
+from generate.trained_model import TrainedModel, run_config
+from train.data import SpectrogramData
+
+
+def _features(data, clips):
+    transform = data.transform
+    values = [data.normaliser.denormalise(c) for c in clips]
+    return features(values, transform.sample_rate, transform.n_fft)
+
+
+def run(args):
+    """Measure and print; returns the results dict."""
+    if args.num < 1 or args.steps < 1 or args.train_clips < 2:
+        raise ParameterError(f"--num and --steps must be >= 1, --train-clips >= 2. "
+                             f"Received: num={args.num}, steps={args.steps}, train_clips={args.train_clips}")
+    model = TrainedModel(args.model)
+    if model.kind != "ddim" or model.model.num_classes is None:
+        raise ParameterError(f"The model is not a class-conditional DDIM. Received: model={args.model!r}")
+    data = SpectrogramData(run_config(Path(args.model)).get("data_dir"))
+    if not hasattr(data.transform, "n_fft") or not hasattr(data.transform, "invert"):
+        raise ParameterError("label_effect reads log-STFT data sets only.")
+    class_names = model.model.class_names
+    rng = np.random.default_rng(0)
+    train_rows = [i for i, name in enumerate(data.label_indices("train", class_names)) if name < len(class_names)]
+    chosen = sorted(rng.permutation(train_rows)[: args.train_clips])
+    train_clips = data.load_clips("train", chosen)[..., 0]
+    train_labels = data.label_indices("train", class_names)[chosen]
+    classifier = fit_classifier(_features(data, train_clips), train_labels)
+    test_labels = data.label_indices("test", class_names)
+    keep = test_labels < len(class_names)
+    test_clips = data.load_clips("test", np.flatnonzero(keep))[..., 0]
+    test_accuracy = float(classifier.score(_features(data, test_clips), test_labels[keep]))
+    print(f"Classifier ({', '.join(class_names)}) trained on {len(chosen)} real training clips: "
+          f"accuracy {test_accuracy:.3f} on {int(keep.sum())} real test clips.", flush=True)
+
+    seeds = list(range(args.seed, args.seed + args.num))
+    rows = []
+    header = f"{'label':<10} {'guidance':>8} " + " ".join(f"{'as ' + c:>10}" for c in class_names) + \
+        " " + " ".join(f"{'P(' + c + ')':>10}" for c in class_names) + f" {'s/clip':>7}"
+    print(header)
+    for scale in args.scales:
+        for label in class_names:
+            start = time.monotonic()
+            clips = model.spectrograms(seeds=seeds, steps=args.steps, label=label, guidance_scale=scale)
+            seconds = (time.monotonic() - start) / len(seeds)
+            probabilities = classifier.predict_proba(_features(data, clips))
+            shares = np.bincount(probabilities.argmax(axis=1), minlength=len(class_names)) / len(seeds)
+            row = {"label": label, "guidance_scale": scale, "share_classified_as": dict(zip(class_names, shares.tolist())),
+                   "mean_probability": dict(zip(class_names, probabilities.mean(axis=0).tolist())),
+                   "seconds_per_clip": round(seconds, 3)}
+            rows.append(row)
+            print(f"{label:<10} {scale:>8g} " + " ".join(f"{v:>10.3f}" for v in shares) + " " +
+                  " ".join(f"{v:>10.3f}" for v in probabilities.mean(axis=0)) + f" {seconds:>7.2f}", flush=True)
+    results = {"model": args.model, "num": args.num, "steps": args.steps, "seeds": seeds,
+               "classifier_test_accuracy": test_accuracy, "classifier_train_clips": len(chosen), "rows": rows}
+    atomic_write_json(Path(args.out or Path("outputs") / Path(args.model).name) / "label_effect.json", results)
+    return results
+
+
+def parse_args(argv=None):
+    """The CLI's arguments (checked in `run`)."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", required=True, help="a class-conditional DDIM run folder")
+    parser.add_argument("--num", type=int, default=64, help="samples per label and guidance scale (default 64)")
+    parser.add_argument("--scales", type=float, nargs="+", default=[0.0, 1.0, 3.0], help="guidance scales (default 0 1 3)")
+    parser.add_argument("--steps", type=int, default=10, help="DDIM steps (default 10)")
+    parser.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
+    parser.add_argument("--train-clips", type=int, default=800, help="real training clips for the classifier (default 800)")
+    parser.add_argument("--out", default=None, help="output folder (default outputs/<model folder name>)")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    """CLI entry point; returns the exit status."""
+    return exit_status(lambda: run(parse_args(argv)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,110 @@
+"""Class-conditional DDIM with classifier-free guidance (issue 4): network, label dropout, sampling, CLIs."""
+
+import json
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from common.errors import ParameterError
+from conftest import set_args, tiny_preprocess_config, write_tones
+from generate import label_effect, sounds
+from models.ddim import DiffusionModel, conditional_draws, load_sampler
+from models.unet import build_unet
+from preprocessing.pipeline import PreprocessingPipeline
+from train import diffusion as train_diffusion
+
+TINY = ["widths=[8,16]", "block_depth=1", "attention_levels=[]", "embedding_dims=8", "batch_size=4",
+        "steps_per_epoch=3", "validation_batches=0", "sampling_steps=2"]
+
+
+@pytest.fixture(scope="module")
+def two_class_dataset(tmp_path_factory):
+    """A tiny data set whose clips are labelled by folder: ``high`` and ``low``."""
+    root = tmp_path_factory.mktemp("two_class")
+    write_tones(root / "audio" / "low", count=4)
+    write_tones(root / "audio" / "high", count=4)
+    out = root / "stft"
+    PreprocessingPipeline(tiny_preprocess_config(root / "audio", out, validation_fraction=0.0, test_fraction=0.2)).run()
+    return out
+
+
+def test_class_input_starts_as_the_unconditional_network():
+    network = build_unet((32, 32, 1), widths=(8, 16), block_depth=1, attention_levels=(), embedding_dims=8,
+                         num_classes=2)
+    assert [i.name for i in network.inputs] == ["noisy_images", "noise_variances", "class_labels"]
+    x = np.random.default_rng(0).standard_normal((2, 32, 32, 1)).astype("float32")
+    v = np.full((2, 1, 1, 1), 0.5, "float32")
+    # zero-initialised class embedding: every label gives the same output before training
+    out = [network([x, v, np.full((2, 1), c, "int32")]).numpy() for c in (0, 1, 2)]
+    assert np.array_equal(out[0], out[1]) and np.array_equal(out[0], out[2])
+    with pytest.raises(ValueError, match="num_classes"):
+        build_unet((32, 32, 1), widths=(8, 16), attention_levels=(), num_classes=0)
+
+
+def test_label_dropout_rate_and_kept_labels():
+    draw = conditional_draws(0.25, null_label=3)
+    image = tf.zeros((8, 8, 1))
+    labels = [int(draw(image, tf.constant([[i, 1], [i, 2]], tf.int64), 1)[3]) for i in range(400)]
+    assert set(labels) == {1, 3}
+    assert 0.18 < labels.count(3) / 400 < 0.32
+    assert all(int(draw(image, tf.constant([[i, 1], [i, 2]], tf.int64), 1)[3]) == labels[i] for i in range(20))
+
+
+def test_label_checks():
+    network = build_unet((32, 32, 1), widths=(8, 16), block_depth=1, attention_levels=(), embedding_dims=8,
+                         num_classes=2)
+    model = DiffusionModel(network, class_names=["major", "minor"])
+    assert model.label_indices("minor", 3).tolist() == [1, 1, 1]
+    assert model.label_indices(["major", 1], 2).tolist() == [0, 1]
+    with pytest.raises(ParameterError, match=r"classes are \['major', 'minor'\].*dorian"):
+        model.label_indices("dorian", 1)
+    with pytest.raises(ParameterError, match="guidance_scale"):
+        model.generate(num_images=1, diffusion_steps=1, labels="major", guidance_scale=-1.0)
+    with pytest.raises(ParameterError, match="class_names"):
+        DiffusionModel(network, class_names=["only one"])
+    unconditional = DiffusionModel(build_unet((32, 32, 1), widths=(8, 16), block_depth=1, attention_levels=(),
+                                              embedding_dims=8))
+    with pytest.raises(ParameterError, match="unconditional"):
+        unconditional.generate(num_images=1, diffusion_steps=1, labels="major")
+
+
+def test_conditional_training_sampling_and_guidance(two_class_dataset, tmp_path, capsys):
+    run = tmp_path / "cond"
+    argv = set_args([f"data_dir={two_class_dataset}", f"run_dir={run}", "epochs=2", "conditioning=label",
+                     "label_dropout=0.2", "learning_rate=0.01"] + TINY)
+    assert train_diffusion.main(argv) == 0
+    model = load_sampler(run)  # class names come back from diffusion.json
+    assert model.class_names == ["high", "low"]
+    assert json.loads((run / "summary.json").read_text())["class_names"] == ["high", "low"]
+    seeds = [0, 1]
+    high = model.generate(seeds=seeds, diffusion_steps=2, labels="high", guidance_scale=3.0)
+    low = model.generate(seeds=seeds, diffusion_steps=2, labels="low", guidance_scale=3.0)
+    assert np.abs(high - low).mean() > 1e-4  # the label changes the sample ...
+    unguided = model.generate(seeds=seeds, diffusion_steps=2)
+    zero_scale = model.generate(seeds=seeds, diffusion_steps=2, labels="high", guidance_scale=0.0)
+    np.testing.assert_allclose(zero_scale, unguided, atol=1e-5)  # ... and scale 0 is the unconditional model
+
+    out = tmp_path / "out"
+    assert sounds.main(["--model", str(run), "--num", "1", "--label", "low", "--steps", "2", "--out", str(out),
+                        "--griffin-lim-iters", "2"]) == 0
+    assert json.loads((out / "report.json").read_text())["label"] == "low"
+    capsys.readouterr()
+    assert sounds.main(["--model", str(run), "--num", "1", "--label", "dorian", "--steps", "2", "--out", str(out)]) == 2
+    assert "dorian" in capsys.readouterr().err
+
+    # the label-effect report: one row per label and scale, shares summing to 1
+    results = label_effect.run(label_effect.parse_args(["--model", str(run), "--num", "2", "--scales", "0", "2",
+                                                        "--steps", "2", "--train-clips", "8", "--out", str(out)]))
+    assert [(r["label"], r["guidance_scale"]) for r in results["rows"]] == [("high", 0), ("low", 0), ("high", 2), ("low", 2)]
+    assert all(abs(sum(r["share_classified_as"].values()) - 1.0) < 1e-9 for r in results["rows"])
+    assert 0.0 <= results["classifier_test_accuracy"] <= 1.0
+    assert (out / "label_effect.json").is_file()
+
+
+def test_conditioning_needs_labels(tiny_dataset, tmp_path, capsys):
+    argv = set_args([f"data_dir={tiny_dataset}", f"run_dir={tmp_path / 'r'}", "epochs=1", "conditioning=label"] + TINY)
+    assert train_diffusion.main(argv) == 2
+    assert "labels" in capsys.readouterr().err
+    assert train_diffusion.main(set_args([f"data_dir={tiny_dataset}", "conditioning=text_and_dreams"])) == 2
+    assert "conditioning" in capsys.readouterr().err
