@@ -4,7 +4,6 @@ import dataclasses
 import time
 import warnings
 
-import numpy as np
 
 from common.errors import ParameterError
 from evaluation.frechet import frechet_audio_distance

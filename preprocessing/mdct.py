@@ -35,7 +35,6 @@ fitted at the 99.9th percentile on 30 other pieces:
                   power p=0.25 0.33 / 1.22 / -0.3, mu_law mu=255 0.29 / 1.14 / 1.8.
 """
 
-import math
 
 import numpy as np
 

@@ -7,7 +7,6 @@ them with each other and with one process trained on the same global batch.
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import textwrap
@@ -16,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from train.strategy import local_worker_addresses
 
 ROOT = Path(__file__).resolve().parents[1]
 # the training CLI, with the final weights of every worker dumped to <WEIGHTS_OUT>.npz
@@ -38,16 +39,6 @@ DRIVER = textwrap.dedent(
 )
 TINY = ["widths=[8,16]", "block_depth=1", "attention_levels=[1]", "embedding_dims=8", "num_heads=2",
         "batch_size=4", "epochs=1", "steps_per_epoch=3", "validation_batches=1", "sampling_steps=2"]
-
-
-def _free_ports(count):
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
 
 
 def _argv(pairs):
@@ -87,7 +78,7 @@ def _weights(path):
 
 
 def test_two_workers_train_like_one_worker_on_the_global_batch(tiny_dataset, tmp_path):
-    workers = [f"127.0.0.1:{port}" for port in _free_ports(2)]
+    workers = local_worker_addresses(2)
     run = tmp_path / "two"
     pairs = [f"data_dir={tiny_dataset}", f"run_dir={run}", "strategy=multi_worker", "worker_timeout_s=60"] + TINY
     processes = [
@@ -156,7 +147,7 @@ def test_bad_tf_config_fails_at_once(tiny_dataset, tmp_path, tf_config, message)
 
 
 def test_unreachable_worker_fails_within_the_timeout(tiny_dataset, tmp_path):
-    workers = [f"127.0.0.1:{port}" for port in _free_ports(2)]  # worker 1 is never started
+    workers = local_worker_addresses(2)  # worker 1 is never started
     tf_config = {"cluster": {"worker": workers}, "task": {"type": "worker", "index": 0}}
     pairs = [f"data_dir={tiny_dataset}", f"run_dir={tmp_path / 'r'}", "strategy=multi_worker", "worker_timeout_s=3"] + TINY
     start = time.monotonic()

@@ -106,7 +106,14 @@ def test_tensorboard_writes_events_and_samples(tiny_dataset, tmp_path):
     run = tmp_path / "ddim"
     assert train_diffusion.main(_ddim_argv(tiny_dataset, run, "tensorboard=true", "random_time_crop=32")) == 0
     assert list((run / "tensorboard" / "train").glob("events.out.tfevents.*"))
-    assert list((run / "tensorboard" / "samples").glob("events.out.tfevents.*"))
+    sample_events = list((run / "tensorboard" / "samples").glob("events.out.tfevents.*"))
+    assert sample_events
+    from tensorflow.core.util import event_pb2
+    import tensorflow as tf
+
+    tags = {value.tag for record in tf.data.TFRecordDataset([str(p) for p in sample_events])
+            for value in event_pb2.Event.FromString(record.numpy()).summary.value}
+    assert {"generated_spectrograms", "generated_audio"} <= tags
     assert (run / "network.keras").is_file()
 
 

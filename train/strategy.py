@@ -8,6 +8,7 @@ through the custom loop of `train.loop` (``model.fit`` fails under
 ``MultiWorkerMirroredStrategy`` in Keras 3: keras-team/keras issue 20585).
 """
 
+import faulthandler
 import json
 import os
 import socket
@@ -59,6 +60,21 @@ def parse_tf_config(text):
             if not host or not port.isdigit():
                 raise ParameterError(f"TF_CONFIG addresses must be host:port. Received: {job}={address!r}")
     return cluster, task_type, task_index
+
+
+def local_worker_addresses(count):
+    """``count`` addresses ``"127.0.0.1:<port>"`` on TCP ports free now: a cluster of processes on one machine.
+
+    For ``TF_CONFIG`` of workers started on this machine (tests, benchmarks, trying
+    ``multi_worker`` out); a port can be taken by another program before a worker binds it.
+    """
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    addresses = [f"127.0.0.1:{s.getsockname()[1]}" for s in sockets]
+    for s in sockets:
+        s.close()
+    return addresses
 
 
 def is_chief(cluster, task_type, task_index):
@@ -117,7 +133,9 @@ def rendezvous(cluster, task_type, task_index, timeout_s):
                 connection, _ = listener.accept()
                 with connection:
                     connection.settimeout(2.0)
-                    heard.add(connection.makefile().readline().strip())
+                    line = connection.recv(256).split(b"\n")[0].decode("ascii", errors="replace").strip()
+                if line in peers:  # anything else (a stray or gRPC connection) is not a peer's hello
+                    heard.add(line)
             except OSError:  # includes the accept timeout
                 pass
     finally:
@@ -154,6 +172,9 @@ def get_strategy(name="auto", worker_timeout_s=300.0):
     if name == "multi_worker":
         cluster, task_type, task_index = parse_tf_config(os.environ.get("TF_CONFIG"))
         rendezvous(cluster, task_type, task_index, worker_timeout_s)
+        # TensorFlow's own start-up cannot be interrupted from Python (it holds the interpreter);
+        # should a worker vanish between the rendezvous and it, faulthandler's C watchdog ends the process
+        faulthandler.dump_traceback_later(worker_timeout_s, exit=True)
         try:
             strategy = tf.distribute.MultiWorkerMirroredStrategy()  # starts this task's server
         except RuntimeError as err:  # "Collective ops must be configured at program startup"
@@ -161,6 +182,8 @@ def get_strategy(name="auto", worker_timeout_s=300.0):
                 f"strategy: multi_worker must be set up before TensorFlow runs anything in the process; start "
                 f"training as a process of its own ({err}). Received: strategy='multi_worker'"
             ) from err
+        finally:
+            faulthandler.cancel_dump_traceback_later()
         return strategy, is_chief(cluster, task_type, task_index)
     if name == "tpu":
         try:
