@@ -94,8 +94,10 @@ def parse_args(argv):
     parser.add_argument("--griffin-lim-iters", type=int, default=32, help="Griffin-Lim iterations (default 32)")
     parser.add_argument("--label", default=None,
                         help="class-conditional DDIM: the class to sample (e.g. minor); default unconditional")
+    parser.add_argument("--prompt", default=None,
+                        help="text-conditional DDIM: the text prompt (e.g. 'a Bach chorale in G minor'); default unconditional")
     parser.add_argument("--guidance-scale", type=float, default=None,
-                        help="classifier-free guidance with --label: 0 unconditional, 1 conditional, >1 stronger "
+                        help="classifier-free guidance with --label or --prompt: 0 unconditional, 1 conditional, >1 stronger "
                              "(default: the run's guidance_scale)")
     args = parser.parse_args(argv)
     if args.num < 1:
@@ -123,7 +125,7 @@ def run(args):
     steps = (args.steps or model.default_steps()) if kind == "ddim" else None
     seeds = [args.seed + i for i in range(args.num)] if kind in ("ddim", "vae") else list(range(args.num))
     generated = model.spectrograms(seeds=seeds, steps=steps, originals=originals, label=args.label,
-                                   guidance_scale=args.guidance_scale)
+                                   guidance_scale=args.guidance_scale, prompt=args.prompt)
     model_s = time.monotonic() - start
     start = time.monotonic()
     audio = sound_generator.generate(generated, seeds=seeds)
@@ -146,6 +148,7 @@ def run(args):
         write_wav(out_dir / f"original_{i:02d}.wav", original, sample_rate)
         original_audio.append(original)
     what = f"{kind} {model_dir.name}" + (f", label {args.label}" if args.label else "") + (
+        f", prompt {args.prompt!r}" if args.prompt else "") + (
         f", {steps} DDIM steps" if steps else ", samples" if kind == "vae" else ", reconstructions of the test clips"
     )
     plot_comparison(generated_values, original_values, transform, out_dir / "comparison.png", what)
@@ -157,6 +160,7 @@ def run(args):
         "num": args.num,
         "diffusion_steps": steps,
         "label": args.label,
+        "prompt": args.prompt,
         "guidance_scale": args.guidance_scale,
         "seeds": seeds,
         "griffin_lim_iters": args.griffin_lim_iters,

@@ -77,7 +77,7 @@ class TrainedModel:
             return None
         return int(self.config.get("sampling_steps", DiffusionTrainConfig.sampling_steps))
 
-    def spectrograms(self, seeds=None, steps=None, originals=None, label=None, guidance_scale=None):
+    def spectrograms(self, seeds=None, steps=None, originals=None, label=None, guidance_scale=None, prompt=None):
         """DDIM or VAE samples for ``seeds``, or autoencoder reconstructions of ``originals``.
 
         Args:
@@ -86,23 +86,36 @@ class TrainedModel:
             steps: DDIM only: sampling steps (None = `default_steps`).
             originals: autoencoder only: ``(batch, n_freq_bins, n_frames)`` normalised spectrograms.
             label: class-conditional DDIM only: a class name for every sample (None: unconditional).
-            guidance_scale: classifier-free guidance with ``label`` (None: the run's ``guidance_scale``).
+            prompt: text-conditional DDIM only: a text prompt for every sample (None: unconditional).
+            guidance_scale: classifier-free guidance with ``label`` or ``prompt`` (None: the run's ``guidance_scale``).
         Returns:
             float32 ``(batch, n_freq_bins, n_frames)`` normalised spectrograms (nominally [0, 1]).
         Raises:
             ParameterError: if the input the model kind needs is missing, a label is given to a
                 model that takes none or is not one of its classes, or ``guidance_scale`` < 0.
         """
-        if label is not None and self.kind != "ddim":
-            raise ParameterError(f"Only a class-conditional DDIM takes a label. Received: label={label!r}")
+        if (label is not None or prompt is not None) and self.kind != "ddim":
+            raise ParameterError(f"Only a conditional DDIM takes a label or a prompt. Received: {label or prompt!r}")
+        if label is not None and prompt is not None:
+            raise ParameterError("Give a label or a prompt, not both. Received: both")
         if self.kind == "ddim":
             if seeds is None:
                 raise ParameterError("A DDIM samples from seeds. Received: seeds=None")
             steps = steps or self.default_steps()
             if guidance_scale is None:
                 guidance_scale = float(self.config.get("guidance_scale", DiffusionTrainConfig.guidance_scale))
-            generated = self.model.generate(seeds=list(seeds), diffusion_steps=steps, labels=label,
-                                            guidance_scale=guidance_scale if label is not None else 1.0)
+            context = None
+            if prompt is not None:
+                if self.model.conditioning != "text":
+                    raise ParameterError(f"This model takes no text prompt (its conditioning: {self.model.conditioning}). "
+                                         f"Received: prompt={prompt!r}")
+                from models.text_encoder import TextEncoder
+
+                tokens, mask, _ = TextEncoder(max_tokens=self.model.context_shape[0]).encode([prompt])
+                context = (tokens[0], mask[0].astype("float32"))
+            conditioned = label is not None or prompt is not None
+            generated = self.model.generate(seeds=list(seeds), diffusion_steps=steps, labels=label, context=context,
+                                            guidance_scale=guidance_scale if conditioned else 1.0)
             return np.asarray(generated)[..., 0]
         if self.kind == "vae":
             if seeds is None:

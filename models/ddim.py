@@ -43,6 +43,10 @@ PREDICTIONS = ("eps", "v", "x0")
 TIME_AXIS = 2
 
 
+def _as_list(conditions):
+    return list(conditions) if isinstance(conditions, (tuple, list)) else [conditions]
+
+
 def _sample_axes(tensor):
     return tuple(range(1, len(tensor.shape)))
 
@@ -131,26 +135,34 @@ def forward_draws(image, seeds):
     return image, noise, diffusion_time
 
 
-def conditional_draws(label_dropout, null_label):
-    """`forward_draws` for a class-conditional model, with classifier-free guidance's label dropout.
+def conditional_draws(label_dropout, null_label, context_table=None):
+    """`forward_draws` for a conditional model, with classifier-free guidance's condition dropout.
 
-    Returns ``f(image, seeds, label) -> (image, noise, diffusion_time, label)`` where the
-    label is replaced by ``null_label`` (the "no label" class) with probability
+    Returns ``f(image, seeds, index) -> (image, noise, diffusion_time, label)`` where the
+    class index is replaced by ``null_label`` (the "no condition" index) with probability
     ``label_dropout`` (a stateless draw from ``seeds[1]``), so one network learns the
     conditional and the unconditional model together (Ho and Salimans, "Classifier-Free
-    Diffusion Guidance", 2022, Algorithm 1, p_uncond).
+    Diffusion Guidance", 2022, Algorithm 1, p_uncond). With ``context_table`` (a text model:
+    ``(tokens (U + 1, T, D), mask (U + 1, T))``, the encoded captions and, at ``null_label``
+    = U, the null prompt of `DiffusionModel.null_conditions`), the index picks a caption and
+    the element ends with that caption's ``tokens, mask`` instead of a label.
 
     Args:
         label_dropout: float in [0, 1).
-        null_label: int, the "no label" class index (the number of classes).
+        null_label: int, the "no condition" index (the number of classes or captions).
+        context_table: None, or the pair of float32 arrays above.
     """
     import tensorflow as tf
+
+    table = None if context_table is None else tuple(tf.constant(np.asarray(t, "float32")) for t in context_table)
 
     def draw(image, seeds, label):
         image, noise, diffusion_time = forward_draws(image, seeds)
         dropped = tf.random.stateless_uniform((), seed=tf.reverse(seeds[1], [0])) < label_dropout
         label = tf.where(dropped, tf.cast(null_label, tf.int32), tf.cast(label, tf.int32))
-        return image, noise, diffusion_time, label
+        if table is None:
+            return image, noise, diffusion_time, label
+        return image, noise, diffusion_time, tf.gather(table[0], label), tf.gather(table[1], label)
 
     return draw
 
@@ -219,6 +231,8 @@ class DiffusionModel(keras.Model):
             if not 0.0 <= value < float("inf"):
                 raise ParameterError(f"{name} must be a number >= 0. Received: {name}={value!r}")
         self.num_classes = None
+        # text-conditional (models.unet.build_unet context_shape): (tokens, context_dims) of the prompts
+        self.context_shape = tuple(int(v) for v in network.inputs[2].shape[1:]) if len(network.inputs) == 4 else None
         if len(network.inputs) == 3:  # class-conditional (models.unet.build_unet num_classes)
             self.num_classes = int(network.get_layer("class_embedding").input_dim) - 1
             class_names = [str(c) for c in class_names] if class_names is not None else [str(i) for i in range(self.num_classes)]
@@ -284,18 +298,41 @@ class DiffusionModel(keras.Model):
             images = ops.clip(images, self.clip_range[0], self.clip_range[1])
         return images
 
-    def _network_inputs(self, noisy_images, noise_rates, labels):
+    @property
+    def conditioning(self):
+        """None (unconditional), ``"label"`` or ``"text"``, from the network's inputs."""
+        return "label" if self.num_classes is not None else "text" if self.context_shape is not None else None
+
+    def null_conditions(self, batch):
+        """The "no condition" of classifier-free guidance for ``batch`` samples (None for unconditional models).
+
+        Class models: the class index ``num_classes``. Text models: all-zero token embeddings
+        with only the first token marked real (attention needs one key).
+        """
+        if self.conditioning == "label":
+            return ops.full((batch,), self.num_classes, dtype="int32")
+        if self.conditioning == "text":
+            tokens, dims = self.context_shape
+            mask = ops.concatenate([ops.ones((batch, 1)), ops.zeros((batch, tokens - 1))], axis=1)
+            return ops.zeros((batch, tokens, dims)), mask
+        return None
+
+    def _network_inputs(self, noisy_images, noise_rates, conditions):
         inputs = [noisy_images, noise_rates**2]
-        if self.num_classes is not None:
-            if labels is None:  # unconditional: the "no label" class
-                labels = ops.full((ops.shape(noisy_images)[0],), self.num_classes, dtype="int32")
-            inputs.append(ops.reshape(ops.cast(labels, "int32"), (-1, 1)))
-        return inputs
+        if self.conditioning is None:
+            return inputs
+        if conditions is None:  # unconditional sampling of a conditional model
+            conditions = self.null_conditions(ops.shape(noisy_images)[0])
+        if self.conditioning == "label":
+            return inputs + [ops.reshape(ops.cast(conditions, "int32"), (-1, 1))]
+        tokens, mask = conditions
+        return inputs + [ops.cast(tokens, "float32"), ops.cast(mask, "float32")]
 
     def _predict(self, noisy_images, noise_rates, signal_rates, training, labels=None, guidance_scale=1.0):
         """``(outputs, pred_noises, pred_images)``: the raw target and both estimates (module docstring).
 
-        With ``labels`` and ``guidance_scale`` != 1 (a class-conditional model), the output is
+        ``labels`` are the conditions: int32 ``(batch,)`` class indices, or for a text model a
+        ``(tokens (batch, T, D), mask (batch, T))`` pair. With them and ``guidance_scale`` != 1 the output is
         classifier-free guided: ``out = out_null + w * (out_label - out_null)`` (Ho and Salimans
         2022, eq. 6, with w = 1 + their w), from one network call on the doubled batch.
         The estimates are linear in the output, so guiding the eps, v or x0 output is the
@@ -306,11 +343,12 @@ class DiffusionModel(keras.Model):
             outputs = network(self._network_inputs(noisy_images, noise_rates, labels), training=training)
         else:
             batch = ops.shape(noisy_images)[0]
-            nulls = ops.full((batch,), self.num_classes, dtype="int32")
+            doubled_conditions = [ops.concatenate([ops.cast(c, n.dtype), n], axis=0)
+                                  for c, n in zip(_as_list(labels), _as_list(self.null_conditions(batch)))]
             doubled = self._network_inputs(
                 ops.concatenate([noisy_images, noisy_images], axis=0),
                 ops.concatenate([noise_rates, noise_rates], axis=0),
-                ops.concatenate([ops.cast(labels, "int32"), nulls], axis=0),
+                doubled_conditions[0] if self.conditioning == "label" else tuple(doubled_conditions),
             )
             both = network(doubled, training=training)
             conditional, unconditional = both[:batch], both[batch:]
@@ -429,10 +467,10 @@ class DiffusionModel(keras.Model):
         """``(labels, (images, noises, noisy_images, noise_rates, signal_rates))`` of a batch.
 
         A batch is a tensor of images, the ``(images, noises, diffusion_times)`` of
-        `forward_draws`, or those and the labels of `conditional_draws`.
+        `forward_draws`, or those and the labels (or prompt tokens and mask) of `conditional_draws`.
         """
         if isinstance(data, (tuple, list)):
-            labels = data[3] if len(data) == 4 else None
+            labels = data[3] if len(data) == 4 else (data[3], data[4]) if len(data) == 5 else None
             return labels, self._noised(data[0], data[1], data[2])
         return None, self._noised(data)
 
@@ -516,6 +554,30 @@ class DiffusionModel(keras.Model):
                 )
         return pred_images
 
+    def prompt_context(self, context, count):
+        """``(tokens (count, T, D), mask (count, T))`` float32 for a text model's ``context``, or None.
+
+        Raises:
+            ParameterError: for a context given to a model that is not text-conditional, or
+                of another shape than the model's ``(T, D)``.
+        """
+        if context is None:
+            return None
+        if self.conditioning != "text":
+            raise ParameterError(f"This model takes no text prompt (its conditioning: {self.conditioning}). "
+                                 "Received: a prompt")
+        tokens, mask = (np.asarray(c, "float32") for c in context)
+        if tokens.ndim == 2:
+            tokens, mask = tokens[None], mask[None]
+        if tokens.shape[1:] != self.context_shape or mask.shape != tokens.shape[:2]:
+            raise ParameterError(f"The prompt's tokens must be (T, D) = {self.context_shape} with a (T,) mask. "
+                                 f"Received: tokens {tokens.shape}, mask {mask.shape}")
+        if len(tokens) == 1:
+            tokens, mask = np.repeat(tokens, count, 0), np.repeat(mask, count, 0)
+        if len(tokens) != count:
+            raise ParameterError(f"context must hold one prompt, or one per sample ({count}). Received: {len(tokens)}")
+        return tokens, mask
+
     def label_indices(self, labels, count, guidance_scale=1.0):
         """Class indices int32 ``(count,)`` for ``labels`` (None, one label, or one per sample), or None.
 
@@ -530,7 +592,9 @@ class DiffusionModel(keras.Model):
         if labels is None:
             return None
         if self.num_classes is None:
-            raise ParameterError(f"This model is unconditional; it takes no label. Received: labels={labels!r}")
+            raise ParameterError(
+                f"This model takes no class label (its conditioning: {self.conditioning}). Received: labels={labels!r}"
+            )
         items = list(labels) if isinstance(labels, (list, tuple, np.ndarray)) else [labels] * count
         if len(items) != count:
             raise ParameterError(f"labels must hold one label per sample ({count}). Received: {len(items)} labels")
@@ -545,7 +609,7 @@ class DiffusionModel(keras.Model):
         return np.asarray(indices, dtype="int32")
 
     def generate(self, num_images=None, diffusion_steps=20, seeds=None, batch_size=16, eta=0.0, labels=None,
-                 guidance_scale=1.0):
+                 guidance_scale=1.0, context=None):
         """Sample new data with the EMA network.
 
         Args:
@@ -562,6 +626,9 @@ class DiffusionModel(keras.Model):
                 (a name of ``class_names`` or an index) for all samples, or one per sample.
             guidance_scale: float >= 0, classifier-free guidance (Ho and Salimans 2022): 0 is
                 unconditional, 1 conditional without guidance, > 1 pushes towards the label.
+            context: text-conditional models only: None (unconditional), or the prompt's
+                ``(tokens (T, D), mask (T,))`` from `models.text_encoder.TextEncoder.encode`
+                (one prompt for all samples) or ``(tokens (n, T, D), mask (n, T))``, one per sample.
         Returns:
             float32 numpy array ``(num_images, *data_shape)`` in the stored scale
             (clipped to ``clip_range`` when set).
@@ -582,6 +649,7 @@ class DiffusionModel(keras.Model):
         if len(seeds) < 1:
             raise ParameterError("seeds must hold at least one seed. Received: seeds=[]")
         label_indices = self.label_indices(labels, len(seeds), guidance_scale)
+        context = self.prompt_context(context, len(seeds))
         # one generator per sample: its first draw is the initial noise, later ones the steps' noise
         generators = [np.random.default_rng(int(s)) for s in seeds]
         noise = np.stack([g.standard_normal(self.data_shape).astype("float32") for g in generators])
@@ -594,6 +662,8 @@ class DiffusionModel(keras.Model):
                 return ops.convert_to_tensor(np.stack(draws))
 
             batch_labels = None if label_indices is None else ops.convert_to_tensor(label_indices[start : start + batch_size])
+            if context is not None:
+                batch_labels = tuple(ops.convert_to_tensor(c[start : start + batch_size]) for c in context)
             images = self.reverse_diffusion(
                 ops.convert_to_tensor(noise[start : start + batch_size]), diffusion_steps, eta=eta, step_noise=step_noise,
                 labels=batch_labels, guidance_scale=float(guidance_scale),

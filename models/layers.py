@@ -79,3 +79,68 @@ class SpatialSelfAttention(layers.Layer):
         config = super().get_config()
         config.update({"num_heads": self.num_heads})
         return config
+
+
+@keras.saving.register_keras_serializable(package="musicgen")
+class SpatialCrossAttention(layers.Layer):
+    """Gated residual cross-attention from every position of a feature map to a token sequence.
+
+    ``y = x + tanh(g) * MHA(query=GN(x), value=context, value_mask=mask)``: the text
+    conditioning of latent diffusion (Rombach et al., "High-Resolution Image Synthesis
+    with Latent Diffusion Models", CVPR 2022, Sec. 3.3, cross-attention in the U-Net),
+    with the scalar gate ``g`` initialised at 0 (Alayrac et al., "Flamingo", NeurIPS
+    2022, eq. 1) so that the layer starts as the identity and a trained unconditional
+    network can be fine-tuned into a text-conditional one.
+
+    Inputs: ``[x (batch, height, width, channels), context (batch, tokens, context_dims),
+    mask (batch, tokens)]`` with the mask 1 (or True) for real tokens (at least one per row).
+    Output: ``(batch, height, width, channels)``.
+    """
+
+    def __init__(self, num_heads=4, **kwargs):
+        super().__init__(**kwargs)
+        self.num_heads = int(num_heads)
+
+    def build(self, input_shape):
+        x_shape, context_shape, _ = input_shape
+        channels = x_shape[-1]
+        if channels % self.num_heads:
+            raise ValueError(
+                f"channels must be divisible by num_heads. Received: channels={channels}, num_heads={self.num_heads}"
+            )
+        self.norm = layers.GroupNormalization(groups=min(8, channels), epsilon=1e-5)
+        self.norm.build(x_shape)
+        self.attention = layers.MultiHeadAttention(self.num_heads, channels // self.num_heads)
+        self.attention.build((x_shape[0], None, channels), tuple(context_shape))
+        self.gate = self.add_weight(shape=(), initializer="zeros", name="gate")
+
+    def call(self, inputs):
+        x, context, mask = inputs
+        shape = ops.shape(x)
+        tokens = ops.reshape(self.norm(x), (shape[0], shape[1] * shape[2], shape[3]))
+        attended = self.attention(tokens, context, value_mask=ops.cast(mask, "bool"))
+        return x + ops.tanh(self.gate) * ops.reshape(attended, shape)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[0])
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"num_heads": self.num_heads})
+        return config
+
+
+@keras.saving.register_keras_serializable(package="musicgen")
+class MaskedMean(layers.Layer):
+    """Mean of a token sequence over its real tokens: ``sum_t m_t e_t / sum_t m_t``.
+
+    Inputs: ``[tokens (batch, tokens, dims), mask (batch, tokens)]``; output ``(batch, dims)``.
+    """
+
+    def call(self, inputs):
+        tokens, mask = inputs
+        weights = ops.expand_dims(ops.cast(mask, tokens.dtype), -1)
+        return ops.sum(tokens * weights, axis=1) / ops.maximum(ops.sum(weights, axis=1), 1.0)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0][0], input_shape[0][-1])

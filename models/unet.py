@@ -18,7 +18,7 @@ changes that make it cheap enough for a CPU on large spectrograms:
 import keras
 from keras import layers
 
-from models.layers import SinusoidalEmbedding, SpatialSelfAttention
+from models.layers import MaskedMean, SinusoidalEmbedding, SpatialCrossAttention, SpatialSelfAttention
 
 
 def _residual_block(width, name):
@@ -44,6 +44,7 @@ def build_unet(
     embedding_max_frequency=1000.0,
     num_heads=4,
     num_classes=None,
+    context_shape=None,
     name="unet",
 ):
     """Build the noise-predicting U-Net.
@@ -68,11 +69,19 @@ def build_unet(
             (zero-initialised, so a new class input starts as the unconditional network) is
             added to the noise-level embedding (class conditioning as in Dhariwal and
             Nichol 2021, Sec. 4, by addition to the timestep embedding).
+        context_shape: None, or ``(tokens, context_dims)`` of a text encoder's token
+            embeddings (e.g. ``(16, 384)``, `models.text_encoder`): the network then takes
+            ``context_tokens`` float32 ``(batch, tokens, context_dims)`` and ``context_mask``
+            float32 ``(batch, tokens)`` (1 for real tokens); their masked mean, projected by
+            a zero-initialised dense layer, is added to the noise-level embedding, and gated
+            cross-attention (`models.layers.SpatialCrossAttention`) follows every
+            self-attention block. Not together with ``num_classes``.
         name: model name.
     Returns:
         A functional ``keras.Model`` taking ``[noisy_images (batch, *input_shape),
-        noise_variances (batch, 1, 1, 1)]`` (plus ``class_labels`` when ``num_classes``)
-        and returning predicted noises of shape ``(batch, *input_shape)``.
+        noise_variances (batch, 1, 1, 1)]`` (plus ``class_labels`` when ``num_classes``,
+        or ``context_tokens, context_mask`` with ``context_shape``) and returning
+        predicted noises of shape ``(batch, *input_shape)``.
     Raises:
         ValueError: if the input size does not divide, or an argument is out of range.
     """
@@ -94,6 +103,8 @@ def build_unet(
         raise ValueError(f"attention_levels must index widths. Received: attention_levels={tuple(attention_levels)}")
     if num_classes is not None and not (isinstance(num_classes, int) and num_classes >= 1):
         raise ValueError(f"num_classes must be None or an int >= 1. Received: num_classes={num_classes!r}")
+    if num_classes is not None and context_shape is not None:
+        raise ValueError(f"Give num_classes or context_shape, not both. Received: {num_classes}, {context_shape}")
 
     noisy_images = keras.Input(shape=(height, width, channels), name="noisy_images")
     noise_variances = keras.Input(shape=(1, 1, 1), name="noise_variances")
@@ -107,6 +118,21 @@ def build_unet(
         c = layers.Embedding(num_classes + 1, embedding_dims, embeddings_initializer="zeros", name="class_embedding")(class_labels)
         e = layers.Add(name="conditioned_embedding")([e, layers.Reshape((1, 1, embedding_dims), name="class_reshape")(c)])
         inputs.append(class_labels)
+    context = None
+    if context_shape is not None:
+        tokens, context_dims = (int(v) for v in context_shape)
+        context = keras.Input(shape=(tokens, context_dims), name="context_tokens")
+        context_mask = keras.Input(shape=(tokens,), name="context_mask")
+        pooled = MaskedMean(name="context_mean")([context, context_mask])
+        pooled = layers.Dense(embedding_dims, kernel_initializer="zeros", name="context_projection")(pooled)
+        e = layers.Add(name="conditioned_embedding")([e, layers.Reshape((1, 1, embedding_dims), name="context_reshape")(pooled)])
+        inputs += [context, context_mask]
+
+    def attend(x, level_name):
+        x = SpatialSelfAttention(num_heads, name=f"{level_name}")(x)
+        if context is not None:
+            x = SpatialCrossAttention(num_heads, name=f"{level_name}_cross")([x, context, context_mask])
+        return x
     e = layers.UpSampling2D(size=(height // patch_size, width // patch_size), name="embedding_broadcast")(e)
     x = layers.Concatenate(name="stem_concat")([x, e])
 
@@ -115,7 +141,7 @@ def build_unet(
         for block in range(block_depth):
             x = _residual_block(level_width, f"down{level}_res{block}")(x)
             if level in attention_levels:
-                x = SpatialSelfAttention(num_heads, name=f"down{level}_attn{block}")(x)
+                x = attend(x, f"down{level}_attn{block}")
             skips.append(x)
         x = layers.AveragePooling2D(2, name=f"down{level}_pool")(x)
 
@@ -123,7 +149,7 @@ def build_unet(
     for block in range(block_depth):
         x = _residual_block(widths[-1], f"mid_res{block}")(x)
         if bottom in attention_levels:
-            x = SpatialSelfAttention(num_heads, name=f"mid_attn{block}")(x)
+            x = attend(x, f"mid_attn{block}")
 
     for level in reversed(range(levels - 1)):
         x = layers.UpSampling2D(2, interpolation="bilinear", name=f"up{level}_upsample")(x)
@@ -131,7 +157,7 @@ def build_unet(
             x = layers.Concatenate(name=f"up{level}_skip{block}")([x, skips.pop()])
             x = _residual_block(widths[level], f"up{level}_res{block}")(x)
             if level in attention_levels:
-                x = SpatialSelfAttention(num_heads, name=f"up{level}_attn{block}")(x)
+                x = attend(x, f"up{level}_attn{block}")
 
     outputs = layers.Conv2DTranspose(
         channels, patch_size, strides=patch_size, kernel_initializer="zeros", name="patch_head"

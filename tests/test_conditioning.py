@@ -65,7 +65,7 @@ def test_label_checks():
         DiffusionModel(network, class_names=["only one"])
     unconditional = DiffusionModel(build_unet((32, 32, 1), widths=(8, 16), block_depth=1, attention_levels=(),
                                               embedding_dims=8))
-    with pytest.raises(ParameterError, match="unconditional"):
+    with pytest.raises(ParameterError, match="takes no class label"):
         unconditional.generate(num_images=1, diffusion_steps=1, labels="major")
 
 
@@ -108,3 +108,53 @@ def test_conditioning_needs_labels(tiny_dataset, tmp_path, capsys):
     assert "labels" in capsys.readouterr().err
     assert train_diffusion.main(set_args([f"data_dir={tiny_dataset}", "conditioning=text_and_dreams"])) == 2
     assert "conditioning" in capsys.readouterr().err
+
+
+def test_text_inputs_start_as_the_unconditional_network():
+    network = build_unet((32, 32, 1), widths=(8, 16), block_depth=1, attention_levels=(1,), embedding_dims=8,
+                         num_heads=2, context_shape=(5, 12))
+    assert [i.name for i in network.inputs] == ["noisy_images", "noise_variances", "context_tokens", "context_mask"]
+    assert any(layer.name.endswith("_cross") for layer in network.layers)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 32, 32, 1)).astype("float32")
+    v = np.full((2, 1, 1, 1), 0.5, "float32")
+    mask = np.array([[1, 1, 0, 0, 0], [1, 0, 0, 0, 0]], "float32")
+    out = [network([x, v, rng.standard_normal((2, 5, 12)).astype("float32"), mask]).numpy() for _ in range(2)]
+    np.testing.assert_allclose(out[0], out[1], atol=1e-6)  # zero gate and projection: the prompt has no effect yet
+    with pytest.raises(ValueError, match="not both"):
+        build_unet((32, 32, 1), widths=(8, 16), attention_levels=(), num_classes=2, context_shape=(5, 12))
+
+
+def test_text_conditional_training_and_prompts(two_class_dataset, tmp_path, capsys):
+    run = tmp_path / "text"
+    argv = set_args([f"data_dir={two_class_dataset}", f"run_dir={run}", "epochs=2", "conditioning=text",
+                     "text_max_tokens=8", "attention_levels=[1]", "num_heads=2", "learning_rate=0.01"]
+                    + [p for p in TINY if not p.startswith("attention_levels")])
+    assert train_diffusion.main(argv) == 0
+    model = load_sampler(run)
+    assert model.conditioning == "text" and model.context_shape == (8, 384)
+    assert json.loads((run / "summary.json").read_text())["captions"] == ["high music", "low music"]
+
+    from generate.trained_model import TrainedModel
+
+    trained = TrainedModel(run)
+    seeds = [0, 1]
+    low = trained.spectrograms(seeds=seeds, steps=2, prompt="low music", guidance_scale=3.0)
+    high = trained.spectrograms(seeds=seeds, steps=2, prompt="high music", guidance_scale=3.0)
+    assert np.abs(high - low).mean() > 1e-5  # the prompt changes the sample
+    unconditional = trained.spectrograms(seeds=seeds, steps=2)
+    zero_scale = trained.spectrograms(seeds=seeds, steps=2, prompt="high music", guidance_scale=0.0)
+    np.testing.assert_allclose(zero_scale, unconditional, atol=1e-5)
+
+    out = tmp_path / "out"
+    assert sounds.main(["--model", str(run), "--num", "1", "--prompt", "a low tone", "--steps", "2", "--out", str(out),
+                        "--griffin-lim-iters", "2"]) == 0
+    assert json.loads((out / "report.json").read_text())["prompt"] == "a low tone"
+    capsys.readouterr()
+    assert sounds.main(["--model", str(run), "--num", "1", "--label", "low", "--steps", "2", "--out", str(out)]) == 2
+    assert "takes no class label" in capsys.readouterr().err
+    assert sounds.main(["--model", str(run), "--num", "1", "--prompt", "   ", "--steps", "2", "--out", str(out)]) == 2
+    capsys.readouterr()
+    assert sounds.main(["--model", "saved_models/chorales_ddim", "--num", "1", "--prompt", "x", "--steps", "1",
+                        "--out", str(out)]) == 2
+    assert "takes no text prompt" in capsys.readouterr().err

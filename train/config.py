@@ -168,10 +168,12 @@ class DiffusionTrainConfig(TrainingOptions):
         min_snr_gamma: null or > 0, Min-SNR-gamma loss weighting (Hang et al. 2023; 5 there).
         spectral_norm_weight, time_derivative_weight: >= 0, weights of the auxiliary
             spectral-norm and time-derivative losses on the predicted clean spectrogram.
-        conditioning: null (unconditional) or ``label``: class-conditional on the manifest's
-            ``label`` column, trained for classifier-free guidance (Ho and Salimans 2022)
-            with the label dropped with probability ``label_dropout``; ``guidance_scale``
-            (>= 0) is the default guidance of ``generate.sounds``.
+        conditioning: null (unconditional), ``label``: class-conditional on the manifest's
+            ``label`` column, or ``text``: conditional on its ``caption`` column, encoded by
+            `models.text_encoder` (``text_max_tokens`` tokens) and injected by
+            cross-attention; trained for classifier-free guidance (Ho and Salimans 2022)
+            with the label or caption dropped with probability ``label_dropout``;
+            ``guidance_scale`` (>= 0) is the default guidance of ``generate.sounds``.
         init_from: null, or a trained DDIM folder whose weights initialise every layer of
             the same name and shape (fine-tuning, e.g. an unconditional model into a
             conditional one); a resumed run restores its checkpoint instead.
@@ -201,6 +203,7 @@ class DiffusionTrainConfig(TrainingOptions):
     spectral_norm_weight: float = 0.0
     time_derivative_weight: float = 0.0
     conditioning: Optional[str] = None
+    text_max_tokens: int = 16
     label_dropout: float = 0.1
     guidance_scale: float = 3.0
     init_from: Optional[str] = None
@@ -238,8 +241,10 @@ class DiffusionTrainConfig(TrainingOptions):
             raise ParameterError(f"prediction must be one of {PREDICTIONS}. Received: prediction={self.prediction!r}")
         if self.min_snr_gamma is not None:
             _positive(self, "min_snr_gamma")
-        if self.conditioning not in (None, "label"):
-            raise ParameterError(f"conditioning must be null or 'label'. Received: conditioning={self.conditioning!r}")
+        if self.conditioning not in (None, "label", "text"):
+            raise ParameterError(f"conditioning must be null, 'label' or 'text'. Received: conditioning={self.conditioning!r}")
+        if not 3 <= self.text_max_tokens <= 256:
+            raise ParameterError(f"text_max_tokens must be in [3, 256]. Received: text_max_tokens={self.text_max_tokens!r}")
         if not 0.0 <= self.label_dropout < 1.0:
             raise ParameterError(f"label_dropout must be in [0, 1). Received: label_dropout={self.label_dropout!r}")
         if not 0.0 <= self.guidance_scale < float("inf"):

@@ -43,16 +43,16 @@ class SpectrogramData:
         first = np.load(self.paths("train")[0], mmap_mode="r")
         self.spectrogram_shape = tuple(first.shape)  # (n_freq_bins, n_frames)
 
-    def class_names(self, split="train"):
-        """The sorted distinct non-empty ``label`` values of a split's clips (manifest column; [] when none)."""
-        return sorted({row.get("label", "") for row in self.rows if row["split"] == split} - {""})
+    def class_names(self, split="train", column="label"):
+        """The sorted distinct non-empty values of a manifest column (``label``, ``caption``) in a split ([] when none)."""
+        return sorted({row.get(column, "") for row in self.rows if row["split"] == split} - {""})
 
-    def label_indices(self, split, class_names):
+    def label_indices(self, split, class_names, column="label"):
         """int32 ``(n,)``: each clip's index in ``class_names`` (`paths` order); ``len(class_names)``
-        (the "no label" class) for a clip whose label is empty or not among them."""
+        (the "no label" class) for a clip whose ``column`` value is empty or not among them."""
         lookup = {name: i for i, name in enumerate(class_names)}
         return np.asarray(
-            [lookup.get(row.get("label", ""), len(class_names)) for row in self.rows if row["split"] == split], "int32"
+            [lookup.get(row.get(column, ""), len(class_names)) for row in self.rows if row["split"] == split], "int32"
         )
 
     def paths(self, split):

@@ -18,6 +18,7 @@ import sys
 import time
 
 import keras
+import numpy as np
 
 from common.cli import config_from_args, config_parser, exit_status
 from common.errors import ParameterError
@@ -44,7 +45,7 @@ def schedule_from_config(config):
     return build_schedule(config.schedule)
 
 
-def build_model(config, data_shape, data_mean, data_std, class_names=None):
+def build_model(config, data_shape, data_mean, data_std, class_names=None, context_shape=None):
     """The compiled `DiffusionModel` for ``config`` (call inside a strategy scope and `precision_policy`).
 
     The optimizer is AdamW with the schedule and clipping of `train.options.optimizer_arguments`.
@@ -62,6 +63,7 @@ def build_model(config, data_shape, data_mean, data_std, class_names=None):
             embedding_dims=config.embedding_dims,
             num_heads=config.num_heads,
             num_classes=len(class_names) if class_names else None,
+            context_shape=context_shape,
         )
     except ValueError as err:
         raise ParameterError(str(err)) from err
@@ -86,6 +88,21 @@ def build_model(config, data_shape, data_mean, data_std, class_names=None):
     # built now, so that BackupAndRestore restores the optimizer's state too on resume
     model.optimizer.build(model.network.trainable_variables)
     return model
+
+
+def text_context_table(captions, max_tokens):
+    """The encoded captions and the null prompt: ``(tokens (U + 1, T, 384), mask (U + 1, T))`` float32.
+
+    Row ``i < U`` is ``captions[i]`` through `models.text_encoder.TextEncoder`; row U is the
+    "no prompt" of `models.ddim.DiffusionModel.null_conditions` (zeros, first token marked).
+    """
+    from models.text_encoder import TextEncoder
+
+    tokens, mask, _ = TextEncoder(max_tokens=max_tokens).encode(list(captions))
+    null_mask = np.zeros((1, mask.shape[1]), "float32")
+    null_mask[0, 0] = 1.0
+    return (np.concatenate([tokens, np.zeros((1,) + tokens.shape[1:], "float32")]).astype("float32"),
+            np.concatenate([mask.astype("float32"), null_mask]))
 
 
 def initialise_from(model, model_dir):
@@ -124,17 +141,21 @@ def train(config):
     data = SpectrogramData(config.data_dir)
     data_shape = data.clip_shape(config.random_time_crop)
     data_mean, data_std = data.moments("train", seed=config.seed)
-    class_names = None
-    if config.conditioning == "label":
-        class_names = data.class_names()
-        if not class_names:
+    class_names, captions = None, None
+    if config.conditioning:
+        column = "label" if config.conditioning == "label" else "caption"
+        values = data.class_names("train", column)
+        if not values:
             raise ParameterError(
-                "conditioning: label needs class labels in the data set's manifest (preprocessing key `label`). "
-                f"Received: data_dir={config.data_dir!r} with no labels"
+                f"conditioning: {config.conditioning} needs {column}s in the data set's manifest (preprocessing keys "
+                f"`label`, `captions_file`). Received: data_dir={config.data_dir!r} with no {column}s"
             )
+        class_names, captions = (values, None) if column == "label" else (None, values)
+    context_table = text_context_table(captions, config.text_max_tokens) if captions else None
+    context_shape = context_table[0].shape[1:] if captions else None
     run_dir = prepare_run_dir(config.run_dir, config, data, chief=chief)
     with strategy.scope(), precision_policy(config):
-        model = build_model(config, data_shape, data_mean, data_std, class_names)
+        model = build_model(config, data_shape, data_mean, data_std, class_names, context_shape)
         if config.init_from:
             initialise_from(model, config.init_from)
     print(
@@ -143,10 +164,11 @@ def train(config):
         flush=True,
     )
     chief_callbacks = tensorboard_callbacks(config, run_dir, samples=True) if chief else []
-    if class_names:
-        element_fn = conditional_draws(config.label_dropout, len(class_names))
-        conditions = lambda split: data.label_indices(split, class_names)  # noqa: E731
-        print(f"Class-conditional on {class_names} (label dropout {config.label_dropout}).", flush=True)
+    if class_names or captions:
+        column, values = ("label", class_names) if class_names else ("caption", captions)
+        element_fn = conditional_draws(config.label_dropout, len(values), context_table)
+        conditions = lambda split: data.label_indices(split, values, column)  # noqa: E731
+        print(f"Conditional on {len(values)} {column}s (dropout {config.label_dropout}): {values[:3]}...", flush=True)
     else:
         element_fn, conditions = forward_draws, None
     history, seconds, start_step = fit_on_data(
@@ -175,6 +197,7 @@ def train(config):
         "sampling_seconds_one_clip": round(sampling_s, 3),
         "sampling_steps": config.sampling_steps,
         "class_names": class_names,
+        "captions": captions,
     }
     write_summary(run_dir, summary)
     print(f"Saved the model to {run_dir}/ ({summary['optimizer_steps']} steps, {seconds / 60:.1f} min).", flush=True)
