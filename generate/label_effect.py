@@ -2,6 +2,9 @@
 
 Usage:
     python -m generate.label_effect --model saved_models/chorales_ddim_mode --num 64 --scales 0 1 3
+    python -m generate.label_effect --model saved_models/chorales_ddim_text \
+        --prompt "major=a four-part Bach chorale in C major, played on church organ, 120 bpm" \
+        --prompt "minor=a four-part Bach chorale in A minor, played on church organ, 120 bpm"
 
 For a model trained with ``conditioning: label`` on a log-STFT data set whose labels
 are ``major``/``minor`` (the chorales' default), it trains the key-profile classifier
@@ -10,8 +13,9 @@ test clips (the ceiling), then samples ``--num`` clips per label and guidance sc
 (the same seeds for every label) and reports the share of each label's samples the
 classifier assigns to each class, and the mean probability of each class. If the
 conditioning works, each label's samples lean to their own class, more so as the
-guidance scale grows. Writes ``<out>/label_effect.json``.
-Exit status: 0, or 2 for a model that is not class-conditional or a bad argument.
+guidance scale grows. A text-conditional model is sampled with one ``--prompt
+CLASS=TEXT`` per class of the data set's labels instead. Writes ``<out>/label_effect.json``.
+Exit status: 0, or 2 for an unconditional model, missing prompts or a bad argument.
 """
 
 import argparse
@@ -41,12 +45,19 @@ def run(args):
         raise ParameterError(f"--num and --steps must be >= 1, --train-clips >= 2. "
                              f"Received: num={args.num}, steps={args.steps}, train_clips={args.train_clips}")
     model = TrainedModel(args.model)
-    if model.kind != "ddim" or model.model.num_classes is None:
-        raise ParameterError(f"The model is not a class-conditional DDIM. Received: model={args.model!r}")
+    if model.kind != "ddim" or model.model.conditioning is None:
+        raise ParameterError(f"The model is not a conditional DDIM. Received: model={args.model!r}")
     data = SpectrogramData(run_config(Path(args.model)).get("data_dir"))
     if not hasattr(data.transform, "n_fft") or not hasattr(data.transform, "invert"):
         raise ParameterError("label_effect reads log-STFT data sets only.")
-    class_names = model.model.class_names
+    if model.model.conditioning == "label":
+        class_names, prompts = model.model.class_names, {}
+    else:
+        class_names = data.class_names("train")
+        prompts = dict(item.split("=", 1) for item in args.prompt or [] if "=" in item)
+        if sorted(prompts) != class_names:
+            raise ParameterError(f"A text model needs one --prompt CLASS=TEXT for each class {class_names}. "
+                                 f"Received: {args.prompt}")
     rng = np.random.default_rng(0)
     train_rows = [i for i, name in enumerate(data.label_indices("train", class_names)) if name < len(class_names)]
     chosen = sorted(rng.permutation(train_rows)[: args.train_clips])
@@ -68,11 +79,12 @@ def run(args):
     for scale in args.scales:
         for label in class_names:
             start = time.monotonic()
-            clips = model.spectrograms(seeds=seeds, steps=args.steps, label=label, guidance_scale=scale)
+            condition = {"prompt": prompts[label]} if prompts else {"label": label}
+            clips = model.spectrograms(seeds=seeds, steps=args.steps, guidance_scale=scale, **condition)
             seconds = (time.monotonic() - start) / len(seeds)
             probabilities = classifier.predict_proba(_features(data, clips))
             shares = np.bincount(probabilities.argmax(axis=1), minlength=len(class_names)) / len(seeds)
-            row = {"label": label, "guidance_scale": scale, "share_classified_as": dict(zip(class_names, shares.tolist())),
+            row = {"label": label, "prompt": prompts.get(label), "guidance_scale": scale, "share_classified_as": dict(zip(class_names, shares.tolist())),
                    "mean_probability": dict(zip(class_names, probabilities.mean(axis=0).tolist())),
                    "seconds_per_clip": round(seconds, 3)}
             rows.append(row)
@@ -93,6 +105,7 @@ def parse_args(argv=None):
     parser.add_argument("--steps", type=int, default=10, help="DDIM steps (default 10)")
     parser.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
     parser.add_argument("--train-clips", type=int, default=800, help="real training clips for the classifier (default 800)")
+    parser.add_argument("--prompt", action="append", help="text models: CLASS=TEXT, once per class")
     parser.add_argument("--out", default=None, help="output folder (default outputs/<model folder name>)")
     return parser.parse_args(argv)
 

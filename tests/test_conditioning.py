@@ -158,3 +158,10 @@ def test_text_conditional_training_and_prompts(two_class_dataset, tmp_path, caps
     assert sounds.main(["--model", "saved_models/chorales_ddim", "--num", "1", "--prompt", "x", "--steps", "1",
                         "--out", str(out)]) == 2
     assert "takes no text prompt" in capsys.readouterr().err
+
+    results = label_effect.run(label_effect.parse_args([
+        "--model", str(run), "--num", "2", "--scales", "2", "--steps", "2", "--train-clips", "8", "--out", str(out),
+        "--prompt", "high=high music", "--prompt", "low=low music"]))
+    assert [(r["label"], r["prompt"]) for r in results["rows"]] == [("high", "high music"), ("low", "low music")]
+    with pytest.raises(ParameterError, match="--prompt CLASS=TEXT"):
+        label_effect.run(label_effect.parse_args(["--model", str(run), "--prompt", "high=x"]))
