@@ -31,7 +31,6 @@ from common.cli import config_from_args, config_parser, exit_status
 from common.errors import ParameterError
 from models.ddim import forward_draws
 from train import autoencoder, diffusion, loop
-from train.checkpoint import fingerprint
 from train.config import AutoencoderTrainConfig, DiffusionTrainConfig
 from train.data import SpectrogramData
 from train.options import precision_policy
@@ -127,7 +126,7 @@ def fit(model, strategy, data, config, run_dir, element_fn, chief, timer):
             lambda context, start: data.stream("train", config.batch_size, element_fn, seed=config.seed,
                                                start_step=start, crop_frames=config.random_time_crop,
                                                input_context=context, cache=config.cache_clips),
-            None, config, run_dir, fingerprint(config), chief=chief, callbacks=[timer],
+            None, config, run_dir, chief=chief, callbacks=[timer],
         )
 
 

@@ -156,7 +156,7 @@ def test_text_conditional_training_and_prompts(two_class_dataset, tmp_path, caps
     assert sounds.main(["--model", str(run), "--num", "1", "--prompt", "   ", "--steps", "2", "--out", str(out)]) == 2
     capsys.readouterr()
     assert sounds.main(["--model", "saved_models/chorales_ddim", "--num", "1", "--prompt", "x", "--steps", "1",
-                        "--out", str(out)]) == 2
+                        "--data", str(two_class_dataset), "--out", str(out)]) == 2
     assert "takes no text prompt" in capsys.readouterr().err
 
     results = label_effect.run(label_effect.parse_args([

@@ -15,6 +15,7 @@ train, logging, the strategy, ...) may change between restarts: raising
 ``epochs`` continues a finished run.
 """
 
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -52,6 +53,13 @@ def fingerprint(config):
     return values
 
 
+def _defaults(config):
+    """The config class's default value of every key (those without one map to None)."""
+    fields = config.__dataclass_fields__
+    return {k: (list(f.default) if isinstance(f.default, tuple) else f.default) for k, f in fields.items()
+            if not isinstance(f.default, type(dataclasses.MISSING))}
+
+
 def _variables(model):
     return list(model.variables) + list(model.optimizer.variables)
 
@@ -59,16 +67,20 @@ def _variables(model):
 class TrainingCheckpoint:
     """Save and restore a model, its optimizer and the step count in ``<folder>/checkpoint.npz``.
 
+    A key missing from a checkpoint (one written before the key existed) counts as its
+    default value, so adding a config key does not orphan older checkpoints.
+
     Args:
         folder: the checkpoint folder (``<run_dir>/checkpoints``), created on the first save.
-        fingerprint: `fingerprint` of the run's config.
+        config: the run's frozen config dataclass (its `fingerprint` is checked).
         write: False on the workers that must not write (multi-worker: all but the chief);
             `save` then does nothing.
     """
 
-    def __init__(self, folder, fingerprint, write=True):
+    def __init__(self, folder, config, write=True):
         self.path = Path(folder) / FILE_NAME
-        self.fingerprint = fingerprint
+        self.fingerprint = fingerprint(config)
+        self.defaults = _defaults(config)
         self.write = write
 
     def save(self, model, step):
@@ -98,9 +110,14 @@ class TrainingCheckpoint:
         except (OSError, ValueError, KeyError) as err:
             raise ParameterError(f"Could not read the checkpoint ({err}); delete it to start over. Received: {self.path}") from err
         saved = meta["fingerprint"]
-        differing = sorted(k for k in set(saved) | set(self.fingerprint) if saved.get(k) != self.fingerprint.get(k))
+        def value(values, key):
+            return values.get(key, self.defaults.get(key))
+
+        differing = sorted(k for k in set(saved) | set(self.fingerprint) if value(saved, k) != value(self.fingerprint, k))
         if differing:
-            changes = ", ".join(f"{k}: {saved.get(k)!r} in the checkpoint, {self.fingerprint.get(k)!r} now" for k in differing)
+            changes = ", ".join(
+                f"{k}: {value(saved, k)!r} in the checkpoint, {value(self.fingerprint, k)!r} now" for k in differing
+            )
             raise ParameterError(
                 f"The checkpoint was written by a run with another config; refusing to resume. "
                 f"Use the old values, another run_dir, or delete {self.path}. Received: {changes}"

@@ -24,7 +24,7 @@ import keras
 import tensorflow as tf
 
 from train.callbacks import LearningRateLogger
-from train.checkpoint import TrainingCheckpoint, fingerprint
+from train.checkpoint import TrainingCheckpoint
 
 
 def _reduce(strategy, per_replica):
@@ -41,7 +41,7 @@ def any_replica(strategy, flag):
     return bool(strategy.reduce(tf.distribute.ReduceOp.SUM, values, axis=None) > 0)
 
 
-def fit(model, strategy, train_stream, val_stream, config, run_dir, fingerprint, chief=True, callbacks=(),
+def fit(model, strategy, train_stream, val_stream, config, run_dir, chief=True, callbacks=(),
         chief_callbacks=()):
     """Train ``model`` to ``config.epochs * config.steps_per_epoch`` optimizer steps, resuming if it can.
 
@@ -54,7 +54,6 @@ def fit(model, strategy, train_stream, val_stream, config, run_dir, fingerprint,
         config: a training config: ``epochs``, ``steps_per_epoch``, ``validation_batches``,
             ``checkpoint_every`` (null: at epoch ends only), ``jit_compile``.
         run_dir: the run folder; ``history.csv`` and ``checkpoints/`` go there.
-        fingerprint: `train.checkpoint.fingerprint` of the config.
         chief: whether this process writes (checkpoints, CSV, logs, progress bar).
         callbacks: more ``keras.callbacks.Callback`` run on every worker (e.g. a time budget
             that sets ``model.stop_training``; training stops on all workers when it does on any).
@@ -67,7 +66,7 @@ def fit(model, strategy, train_stream, val_stream, config, run_dir, fingerprint,
     """
     run_dir = Path(run_dir)
     steps_per_epoch = config.steps_per_epoch
-    checkpoint = TrainingCheckpoint(run_dir / "checkpoints", fingerprint, write=chief)
+    checkpoint = TrainingCheckpoint(run_dir / "checkpoints", config, write=chief)
     start_step = checkpoint.restore(model)
     if start_step:
         print(f"Resuming from the checkpoint at step {start_step}.", flush=True)
@@ -163,7 +162,7 @@ def fit_on_data(model, strategy, data, config, run_dir, element_fn=None, chief=T
     has_validation = bool(config.validation_batches and data.paths("validation"))
     result = fit(
         model, strategy, train_stream, val_stream if has_validation else None, config, run_dir,
-        fingerprint(config), chief=chief, callbacks=[TimeBudget(config.max_train_minutes)],
+        chief=chief, callbacks=[TimeBudget(config.max_train_minutes)],
         chief_callbacks=chief_callbacks,
     )
     if chief:

@@ -16,7 +16,7 @@ import keras
 
 from common.atomic import atomic_write_json
 from common.config import save_config
-from train.checkpoint import TrainingCheckpoint, fingerprint
+from train.checkpoint import TrainingCheckpoint
 
 
 class TimeBudget(keras.callbacks.Callback):
@@ -54,7 +54,7 @@ def prepare_run_dir(run_dir, config, data, chief=True):
         ParameterError: if ``run_dir`` holds a checkpoint of another config (`train.checkpoint`).
     """
     run_dir = Path(run_dir)
-    TrainingCheckpoint(run_dir / "checkpoints", fingerprint(config)).check()
+    TrainingCheckpoint(run_dir / "checkpoints", config).check()
     if not chief:
         return run_dir
     run_dir.mkdir(parents=True, exist_ok=True)
