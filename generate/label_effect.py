@@ -13,7 +13,12 @@ test clips (the ceiling), then samples ``--num`` clips per label and guidance sc
 (the same seeds for every label) and reports the share of each label's samples the
 classifier assigns to each class, and the mean probability of each class. If the
 conditioning works, each label's samples lean to their own class, more so as the
-guidance scale grows. A text-conditional model is sampled with one ``--prompt
+guidance scale grows. Because a weak classifier can hide a real effect, it also
+reports the key contrast (best major minus best minor key-profile correlation,
+`evaluation.mode.key_features`) of each label's samples, and, with two classes,
+its paired difference between the two labels' samples of the same seed (mean,
+standard error, t), beside the same contrast's difference between the real test
+clips of the two classes. A text-conditional model is sampled with one ``--prompt
 CLASS=TEXT`` per class of the data set's labels instead. Writes ``<out>/label_effect.json``.
 Exit status: 0, or 2 for an unconditional model, missing prompts or a bad argument.
 """
@@ -67,12 +72,16 @@ def run(args):
     test_labels = data.label_indices("test", class_names)
     keep = test_labels < len(class_names)
     test_clips = data.load_clips("test", np.flatnonzero(keep))[..., 0]
-    test_accuracy = float(classifier.score(_features(data, test_clips), test_labels[keep]))
+    test_features = _features(data, test_clips)
+    test_accuracy = float(classifier.score(test_features, test_labels[keep]))
+    real_contrast = {name: float(test_features[test_labels[keep] == i, 2].mean()) for i, name in enumerate(class_names)}
     print(f"Classifier ({', '.join(class_names)}) trained on {len(chosen)} real training clips: "
-          f"accuracy {test_accuracy:.3f} on {int(keep.sum())} real test clips.", flush=True)
+          f"accuracy {test_accuracy:.3f} on {int(keep.sum())} real test clips (majority class "
+          f"{np.bincount(test_labels[keep]).max() / keep.sum():.3f}); key contrast of the real test clips: "
+          + ", ".join(f"{k} {v:+.4f}" for k, v in real_contrast.items()), flush=True)
 
     seeds = list(range(args.seed, args.seed + args.num))
-    rows = []
+    rows, contrasts = [], {}
     header = f"{'label':<10} {'guidance':>8} " + " ".join(f"{'as ' + c:>10}" for c in class_names) + \
         " " + " ".join(f"{'P(' + c + ')':>10}" for c in class_names) + f" {'s/clip':>7}"
     print(header)
@@ -82,16 +91,32 @@ def run(args):
             condition = {"prompt": prompts[label]} if prompts else {"label": label}
             clips = model.spectrograms(seeds=seeds, steps=args.steps, guidance_scale=scale, **condition)
             seconds = (time.monotonic() - start) / len(seeds)
-            probabilities = classifier.predict_proba(_features(data, clips))
+            sample_features = _features(data, clips)
+            contrasts[(scale, label)] = sample_features[:, 2]
+            probabilities = classifier.predict_proba(sample_features)
             shares = np.bincount(probabilities.argmax(axis=1), minlength=len(class_names)) / len(seeds)
             row = {"label": label, "prompt": prompts.get(label), "guidance_scale": scale, "share_classified_as": dict(zip(class_names, shares.tolist())),
                    "mean_probability": dict(zip(class_names, probabilities.mean(axis=0).tolist())),
+                   "mean_key_contrast": float(sample_features[:, 2].mean()),
                    "seconds_per_clip": round(seconds, 3)}
             rows.append(row)
             print(f"{label:<10} {scale:>8g} " + " ".join(f"{v:>10.3f}" for v in shares) + " " +
                   " ".join(f"{v:>10.3f}" for v in probabilities.mean(axis=0)) + f" {seconds:>7.2f}", flush=True)
+    paired = []
+    if len(class_names) == 2:
+        first, second = class_names
+        print(f"Key contrast, {first} minus {second} samples of the same seed (real test clips: "
+              f"{real_contrast[first] - real_contrast[second]:+.4f}):")
+        for scale in args.scales:
+            difference = contrasts[(scale, first)] - contrasts[(scale, second)]
+            error = float(difference.std(ddof=1) / np.sqrt(len(difference))) if len(difference) > 1 else float("nan")
+            mean = float(difference.mean())
+            paired.append({"guidance_scale": scale, "mean": mean, "standard_error": error,
+                           "t": mean / error if error > 0 else float("nan")})
+            print(f"  guidance {scale:g}: {mean:+.4f} +- {error:.4f} (t = {paired[-1]['t']:.2f})", flush=True)
     results = {"model": args.model, "num": args.num, "steps": args.steps, "seeds": seeds,
-               "classifier_test_accuracy": test_accuracy, "classifier_train_clips": len(chosen), "rows": rows}
+               "classifier_test_accuracy": test_accuracy, "classifier_train_clips": len(chosen),
+               "real_test_key_contrast": real_contrast, "rows": rows, "paired_key_contrast": paired}
     atomic_write_json(Path(args.out or Path("outputs") / Path(args.model).name) / "label_effect.json", results)
     return results
 

@@ -144,3 +144,28 @@ class MaskedMean(layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0][0], input_shape[0][-1])
+
+
+@keras.saving.register_keras_serializable(package="musicgen")
+class ConditionBias(layers.Layer):
+    """Add a learned projection of a condition vector to every position of a feature map.
+
+    ``y = x + W c + b`` broadcast over height and width: how DDPM's residual blocks take
+    the timestep embedding (Ho et al. 2020, appendix B; Dhariwal and Nichol 2021 do the
+    same with class embeddings). ``W`` and ``b`` start at zero, so the layer starts as
+    the identity (a trained unconditional network keeps its output when it is added).
+
+    Inputs: ``[x (batch, height, width, channels), condition (batch, dims)]``; output like ``x``.
+    """
+
+    def build(self, input_shape):
+        x_shape, condition_shape = input_shape
+        self.projection = layers.Dense(x_shape[-1], kernel_initializer="zeros", name="projection")
+        self.projection.build(tuple(condition_shape))
+
+    def call(self, inputs):
+        x, condition = inputs
+        return x + ops.cast(self.projection(condition), x.dtype)[:, None, None, :]
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[0])

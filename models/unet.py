@@ -18,16 +18,18 @@ changes that make it cheap enough for a CPU on large spectrograms:
 import keras
 from keras import layers
 
-from models.layers import MaskedMean, SinusoidalEmbedding, SpatialCrossAttention, SpatialSelfAttention
+from models.layers import ConditionBias, MaskedMean, SinusoidalEmbedding, SpatialCrossAttention, SpatialSelfAttention
 
 
-def _residual_block(width, name):
+def _residual_block(width, name, condition=None):
     def apply(x):
         input_width = x.shape[-1]
         residual = x if input_width == width else layers.Conv2D(width, 1, name=f"{name}_proj")(x)
         # synchronized: under tf.distribute the batch statistics are those of the global batch
         x = layers.BatchNormalization(center=False, scale=False, synchronized=True, name=f"{name}_bn")(x)
         x = layers.Conv2D(width, 3, padding="same", activation="swish", name=f"{name}_conv1")(x)
+        if condition is not None:  # conditional networks: the class or prompt in every block
+            x = ConditionBias(name=f"{name}_condition")([x, condition])
         x = layers.Conv2D(width, 3, padding="same", name=f"{name}_conv2")(x)
         return layers.Add(name=f"{name}_add")([x, residual])
 
@@ -65,16 +67,16 @@ def build_unet(
         num_classes: None (unconditional), or the number of class labels C >= 1: the
             network then takes a third input, ``class_labels`` int32 ``(batch, 1)`` in
             ``[0, C]``, where C is the "no label" class of classifier-free guidance (Ho and
-            Salimans, "Classifier-Free Diffusion Guidance", 2022). Its learned embedding
-            (zero-initialised, so a new class input starts as the unconditional network) is
-            added to the noise-level embedding (class conditioning as in Dhariwal and
-            Nichol 2021, Sec. 4, by addition to the timestep embedding).
+            Salimans, "Classifier-Free Diffusion Guidance", 2022). Its learned embedding enters
+            every residual block through a zero-initialised projection
+            (`models.layers.ConditionBias`; class conditioning as in Dhariwal and Nichol 2021,
+            Sec. 4), so a new class input starts as the unconditional network.
         context_shape: None, or ``(tokens, context_dims)`` of a text encoder's token
             embeddings (e.g. ``(16, 384)``, `models.text_encoder`): the network then takes
             ``context_tokens`` float32 ``(batch, tokens, context_dims)`` and ``context_mask``
-            float32 ``(batch, tokens)`` (1 for real tokens); their masked mean, projected by
-            a zero-initialised dense layer, is added to the noise-level embedding, and gated
-            cross-attention (`models.layers.SpatialCrossAttention`) follows every
+            float32 ``(batch, tokens)`` (1 for real tokens); their masked mean enters every
+            residual block through a zero-initialised projection (`models.layers.ConditionBias`),
+            and gated cross-attention (`models.layers.SpatialCrossAttention`) follows every
             self-attention block. Not together with ``num_classes``.
         name: model name.
     Returns:
@@ -113,19 +115,18 @@ def build_unet(
     x = layers.Conv2D(widths[0], patch_size, strides=patch_size, name="patch_stem")(noisy_images)
     e = SinusoidalEmbedding(embedding_dims, embedding_max_frequency, name="noise_embedding")(noise_variances)
     inputs = [noisy_images, noise_variances]
+    condition = None
     if num_classes is not None:
         class_labels = keras.Input(shape=(1,), dtype="int32", name="class_labels")
-        c = layers.Embedding(num_classes + 1, embedding_dims, embeddings_initializer="zeros", name="class_embedding")(class_labels)
-        e = layers.Add(name="conditioned_embedding")([e, layers.Reshape((1, 1, embedding_dims), name="class_reshape")(c)])
+        c = layers.Embedding(num_classes + 1, embedding_dims, name="class_embedding")(class_labels)
+        condition = layers.Reshape((embedding_dims,), name="class_reshape")(c)
         inputs.append(class_labels)
     context = None
     if context_shape is not None:
         tokens, context_dims = (int(v) for v in context_shape)
         context = keras.Input(shape=(tokens, context_dims), name="context_tokens")
         context_mask = keras.Input(shape=(tokens,), name="context_mask")
-        pooled = MaskedMean(name="context_mean")([context, context_mask])
-        pooled = layers.Dense(embedding_dims, kernel_initializer="zeros", name="context_projection")(pooled)
-        e = layers.Add(name="conditioned_embedding")([e, layers.Reshape((1, 1, embedding_dims), name="context_reshape")(pooled)])
+        condition = MaskedMean(name="context_mean")([context, context_mask])
         inputs += [context, context_mask]
 
     def attend(x, level_name):
@@ -139,7 +140,7 @@ def build_unet(
     skips = []
     for level, level_width in enumerate(widths[:-1]):
         for block in range(block_depth):
-            x = _residual_block(level_width, f"down{level}_res{block}")(x)
+            x = _residual_block(level_width, f"down{level}_res{block}", condition)(x)
             if level in attention_levels:
                 x = attend(x, f"down{level}_attn{block}")
             skips.append(x)
@@ -147,7 +148,7 @@ def build_unet(
 
     bottom = levels - 1
     for block in range(block_depth):
-        x = _residual_block(widths[-1], f"mid_res{block}")(x)
+        x = _residual_block(widths[-1], f"mid_res{block}", condition)(x)
         if bottom in attention_levels:
             x = attend(x, f"mid_attn{block}")
 
@@ -155,7 +156,7 @@ def build_unet(
         x = layers.UpSampling2D(2, interpolation="bilinear", name=f"up{level}_upsample")(x)
         for block in range(block_depth):
             x = layers.Concatenate(name=f"up{level}_skip{block}")([x, skips.pop()])
-            x = _residual_block(widths[level], f"up{level}_res{block}")(x)
+            x = _residual_block(widths[level], f"up{level}_res{block}", condition)(x)
             if level in attention_levels:
                 x = attend(x, f"up{level}_attn{block}")
 
