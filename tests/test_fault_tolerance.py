@@ -68,3 +68,21 @@ def test_sigkill_mid_epoch_then_restart_ends_like_an_uninterrupted_run(tiny_data
     weights = [load_sampler(run).network.get_weights() for run in (killed_run, tmp_path / "whole")]
     for resumed_weight, whole_weight in zip(*weights):
         np.testing.assert_allclose(resumed_weight, whole_weight, rtol=0, atol=1e-6)
+
+
+def test_checkpoint_fingerprint_treats_missing_keys_as_defaults(tmp_path):
+    import pytest
+
+    from common.errors import ParameterError
+    from train.checkpoint import FILE_NAME, TrainingCheckpoint, fingerprint
+    from train.config import DiffusionTrainConfig
+
+    old = fingerprint(DiffusionTrainConfig())
+    old.pop("text_max_tokens")  # a checkpoint written before this key existed
+    old["widths"] = [32, 64, 96, 128]
+    (tmp_path / "checkpoints").mkdir()
+    np.savez(tmp_path / "checkpoints" / FILE_NAME, meta=np.array(json.dumps({"step": 7, "fingerprint": old, "paths": []})))
+    assert TrainingCheckpoint(tmp_path / "checkpoints", DiffusionTrainConfig()).check() == 7
+    assert TrainingCheckpoint(tmp_path / "checkpoints", DiffusionTrainConfig(epochs=99)).check() == 7  # restartable key
+    with pytest.raises(ParameterError, match="text_max_tokens: 16 in the checkpoint, 20 now"):
+        TrainingCheckpoint(tmp_path / "checkpoints", DiffusionTrainConfig(text_max_tokens=20)).check()
