@@ -5,6 +5,7 @@ normalised to [0, 1] with the dataset-level `MinMaxNormaliser` and given a
 channel axis, so a batch is float32 ``(batch, n_freq_bins, n_frames, 1)``.
 """
 
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,8 @@ from common.errors import ParameterError
 from preprocessing.normaliser import load_normaliser
 from preprocessing.saver import read_manifest
 from preprocessing.transform_io import load_transform
+
+_NPY_READ_LOCK = threading.Lock()
 
 
 class SpectrogramData:
@@ -60,7 +63,12 @@ class SpectrogramData:
         return [str(self.data_dir / row["path"]) for row in self.rows if row["split"] == split]
 
     def _load(self, path):
-        spectrogram = np.load(path.decode() if isinstance(path, bytes) else path)
+        # tf.data calls this from several threads at once; np.load parses each header with
+        # ast.literal_eval, which CPython < 3.11.8 / 3.12.1 can break when threads run it
+        # concurrently ("SystemError: AST constructor recursion depth mismatch", CPython
+        # gh-106905; it stopped a 20-minute training here), so reads are serialised
+        with _NPY_READ_LOCK:
+            spectrogram = np.load(path.decode() if isinstance(path, bytes) else path)
         if spectrogram.shape != self.spectrogram_shape:
             raise ParameterError(
                 f"Clip shape differs from the dataset's {self.spectrogram_shape}. Received: {path}={spectrogram.shape}"
