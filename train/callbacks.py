@@ -40,6 +40,7 @@ class SpectrogramSamples(keras.callbacks.Callback):
         self.log_dir, self.every, self.num_images, self.diffusion_steps = str(log_dir), every, num_images, diffusion_steps
         self.run_dir = run_dir
         self.writer = None
+        self.sound_generator = None
 
     def on_epoch_end(self, epoch, logs=None):
         import tensorflow as tf
@@ -54,9 +55,11 @@ class SpectrogramSamples(keras.callbacks.Callback):
         with self.writer.as_default():
             tf.summary.image("generated_spectrograms", images, step=epoch, max_outputs=self.num_images)
             if self.run_dir is not None:
-                from generate.sound_generator import SoundGenerator
+                if self.sound_generator is None:  # read the transform and statistics once
+                    from generate.sound_generator import SoundGenerator
 
-                sound_generator = SoundGenerator.from_model_dir(self.run_dir, n_iter=16)
+                    self.sound_generator = SoundGenerator.from_model_dir(self.run_dir, n_iter=16)
+                sound_generator = self.sound_generator
                 audio = np.stack(sound_generator.generate(samples[..., 0], seeds=seeds))
                 peak = max(float(np.abs(audio).max()), 1e-9)
                 tf.summary.audio("generated_audio", (audio / max(peak, 1.0))[..., None].astype("float32"),
