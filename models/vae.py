@@ -10,7 +10,11 @@ Kingma and Welling eq. 10); the loss per clip is
     KL = -1/2 * sum_j (1 + log_var_j - mu_j^2 - exp(log_var_j))     (Kingma and Welling, appendix B),
 
 averaged over the batch. New spectrograms are ``decoder(z)`` with z ~ N(0, I).
-The convolution stacks are the autoencoder's (`models.autoencoder`).
+The convolution stacks and the two bottlenecks are the autoencoder's
+(`models.autoencoder`): a dense latent vector, or spatial latent maps (the
+"KL-regularised" autoencoder of latent diffusion, Rombach et al., CVPR 2022,
+Sec. 3.1, which is trained with a small ``beta``); the KL term then sums over
+every latent position and channel.
 """
 
 import keras
@@ -21,25 +25,35 @@ from common.errors import ParameterError
 from models.autoencoder import build_decoder, check_layers, encoder_convolutions
 
 
-def build_vae_parts(input_shape, conv_filters, conv_kernels, conv_strides, latent_dim):
+def build_vae_parts(input_shape, conv_filters, conv_kernels, conv_strides, latent_dim, bottleneck="dense",
+                    latent_channels=4):
     """The VAE's encoder and decoder as functional models.
 
+    Args:
+        input_shape, conv_filters, conv_kernels, conv_strides, latent_dim, bottleneck,
+            latent_channels: as `models.autoencoder.build_autoencoder`.
     Returns:
         ``(encoder, decoder)``. ``encoder``: ``(batch, *input_shape)`` -> ``[mu, log_var]``, each
-        ``(batch, latent_dim)`` float32; ``decoder``: ``(batch, latent_dim)`` -> ``(batch, *input_shape)``
-        in [0, 1].
+        ``(batch, *latent_shape)`` float32, ``latent_shape`` ``(latent_dim,)`` (dense) or
+        ``(height / S, width / S, latent_channels)`` (spatial); ``decoder``:
+        ``(batch, *latent_shape)`` -> ``(batch, *input_shape)`` in [0, 1].
     Raises:
         ValueError: as `models.autoencoder.check_layers`.
     """
-    check_layers(input_shape, conv_filters, conv_kernels, conv_strides)
+    check_layers(input_shape, conv_filters, conv_kernels, conv_strides, bottleneck)
     encoder_input = keras.Input(shape=tuple(input_shape), name="encoder_input")
     x = encoder_convolutions(encoder_input, conv_filters, conv_kernels, conv_strides)
     shape_before_bottleneck = tuple(x.shape[1:])
-    x = layers.Flatten(name="encoder_flatten")(x)
-    mu = layers.Dense(latent_dim, name="encoder_mu")(x)
-    log_var = layers.Dense(latent_dim, name="encoder_log_var", kernel_initializer="zeros")(x)
+    if bottleneck == "spatial":
+        mu = layers.Conv2D(latent_channels, 1, name="encoder_mu")(x)
+        log_var = layers.Conv2D(latent_channels, 1, name="encoder_log_var", kernel_initializer="zeros")(x)
+    else:
+        x = layers.Flatten(name="encoder_flatten")(x)
+        mu = layers.Dense(latent_dim, name="encoder_mu")(x)
+        log_var = layers.Dense(latent_dim, name="encoder_log_var", kernel_initializer="zeros")(x)
     encoder = keras.Model(encoder_input, [mu, log_var], name="vae_encoder")
-    decoder = build_decoder(input_shape, shape_before_bottleneck, conv_filters, conv_kernels, conv_strides, latent_dim)
+    decoder = build_decoder(input_shape, shape_before_bottleneck, conv_filters, conv_kernels, conv_strides,
+                            tuple(mu.shape[1:]))
     return encoder, decoder
 
 
@@ -60,7 +74,7 @@ class VariationalAutoencoder(keras.Model):
         if not 0.0 <= float(beta) < float("inf"):
             raise ParameterError(f"beta must be a finite number >= 0. Received: beta={beta!r}")
         self.encoder, self.decoder, self.beta = encoder, decoder, float(beta)
-        self.latent_dim = int(decoder.inputs[0].shape[-1])
+        self.latent_shape = tuple(int(d) for d in decoder.inputs[0].shape[1:])
         self.seed_generator = keras.random.SeedGenerator(0)
         self.trackers = {name: keras.metrics.Mean(name=name) for name in ("loss", "reconstruction", "kl")}
         self.built = True  # encoder and decoder are built functional models
@@ -80,7 +94,7 @@ class VariationalAutoencoder(keras.Model):
         eps = keras.random.normal(ops.shape(mu), seed=self.seed_generator)
         reconstruction = self.decoder(mu + ops.exp(0.5 * log_var) * eps, training=training)
         squared = ops.sum(ops.square(images - reconstruction), axis=tuple(range(1, len(images.shape))))
-        kl = -0.5 * ops.sum(1.0 + log_var - ops.square(mu) - ops.exp(log_var), axis=1)
+        kl = -0.5 * ops.sum(1.0 + log_var - ops.square(mu) - ops.exp(log_var), axis=tuple(range(1, len(mu.shape))))
         reconstruction_loss, kl_loss = ops.mean(squared), ops.mean(kl)
         return reconstruction_loss + self.beta * kl_loss, reconstruction_loss, kl_loss
 
@@ -107,6 +121,9 @@ class VariationalAutoencoder(keras.Model):
         return self._update(self.objective(images, training=False))
 
 
-def sample_latents(seeds, latent_dim):
-    """One standard-normal latent per seed, ``(len(seeds), latent_dim)`` float32 (sample i depends on seeds[i] only)."""
-    return np.stack([np.random.default_rng(int(s)).standard_normal(latent_dim).astype("float32") for s in seeds])
+def sample_latents(seeds, latent_shape):
+    """One standard-normal latent per seed, ``(len(seeds), *latent_shape)`` float32 (sample i depends on seeds[i] only).
+
+    ``latent_shape``: an int (a latent vector) or a shape tuple (spatial latent maps).
+    """
+    return np.stack([np.random.default_rng(int(s)).standard_normal(latent_shape).astype("float32") for s in seeds])

@@ -62,11 +62,12 @@ def build_model(config, data_shape):
         ParameterError: if the convolutions do not fit ``data_shape``.
     """
     layer_args = (data_shape, config.conv_filters, config.conv_kernels, config.conv_strides, config.latent_dim)
+    bottleneck = dict(bottleneck=config.bottleneck, latent_channels=config.latent_channels)
     try:
         if config.variational:
-            autoencoder = VariationalAutoencoder(*build_vae_parts(*layer_args), beta=config.beta)
+            autoencoder = VariationalAutoencoder(*build_vae_parts(*layer_args, **bottleneck), beta=config.beta)
         else:
-            autoencoder, _, _ = build_autoencoder(*layer_args)
+            autoencoder, _, _ = build_autoencoder(*layer_args, **bottleneck)
     except ValueError as err:
         raise ParameterError(str(err)) from err
     # the VAE brings its own objective (models.vae); the autoencoder is trained with MSE

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from common.errors import ParameterError
+from models.autoencoder import BOTTLENECKS
 from models.ddim import PREDICTIONS
 from models.noise_schedule import SCHEDULE_NAMES
 from train.options import LEARNING_RATE_SCHEDULES, MIXED_PRECISION_POLICIES
@@ -111,7 +112,10 @@ class AutoencoderTrainConfig(TrainingOptions):
     """Configuration of ``python -m train.autoencoder`` (see README for each key).
 
     ``variational: true`` trains the variational autoencoder of `models.vae`
-    (``beta`` weights its KL term) instead of the deterministic one.
+    (``beta`` weights its KL term) instead of the deterministic one. ``bottleneck``:
+    ``dense`` (a ``latent_dim`` vector) or ``spatial`` (``latent_channels`` maps at
+    1/S of the input's size, S the product of the strides: the autoencoder of
+    latent diffusion, `preprocessing.latents`).
     """
 
     data_dir: str = "data/chorales_stft"
@@ -120,6 +124,8 @@ class AutoencoderTrainConfig(TrainingOptions):
     conv_kernels: tuple[int, ...] = (3, 3, 3, 3, 3)
     conv_strides: tuple[int, ...] = (2, 2, 2, 2, 2)
     latent_dim: int = 128
+    bottleneck: str = "dense"
+    latent_channels: int = 4
     variational: bool = False
     beta: float = 1.0
     batch_size: int = 16
@@ -133,7 +139,9 @@ class AutoencoderTrainConfig(TrainingOptions):
 
     def __post_init__(self):
         _common_checks(self)
-        _positive(self, "latent_dim")
+        _positive(self, "latent_dim", "latent_channels")
+        if self.bottleneck not in BOTTLENECKS:
+            raise ParameterError(f"bottleneck must be one of {BOTTLENECKS}. Received: bottleneck={self.bottleneck!r}")
         if not 0.0 <= self.beta < float("inf"):
             raise ParameterError(f"Config key 'beta' must be a finite number >= 0. Received: beta={self.beta!r}")
         lengths = {len(self.conv_filters), len(self.conv_kernels), len(self.conv_strides)}
