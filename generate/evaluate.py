@@ -43,7 +43,7 @@ from evaluation.degradations import add_white_noise, low_pass
 from evaluation.spectrogram_metrics import spectrogram_mse, spectrogram_ssim
 from generate.audio_statistics import mean_statistics
 from generate.sound_generator import SoundGenerator
-from generate.trained_model import TrainedModel, run_config
+from generate.trained_model import TrainedModel, spectrogram_data_dir
 from preprocessing.representations import reads_midi, samples_for
 
 DEFAULT_MODELS = ("saved_models/chorales_ddim", "saved_models/chorales_autoencoder")
@@ -185,7 +185,7 @@ def run(args):
         clips = folder_clips(args.reference, clip_samples, sample_rate)
         source = f"folder {args.reference}"
     else:
-        data_dir = args.data or run_config(models[0].model_dir).get("data_dir", "")
+        data_dir = args.data or spectrogram_data_dir(models[0].model_dir)
         clips = dataset_clips(data_dir, args.splits, clip_samples, sample_rate)
         source = f"dataset {data_dir}, splits {', '.join(args.splits)}"
     reference, held_out = halves(clips, args.num, args.seed)
@@ -223,7 +223,7 @@ def run(args):
                  "real_time_factor": round(n * clip_samples / sample_rate / (model_s + generator_s), 2)}
         if model.kind == "ddim":
             steps = args.steps or model.default_steps()
-            name = f"{model.model_dir.name} (DDIM, {steps} steps)"
+            name = f"{model.model_dir.name} ({'latent ' if model.latent_decoder is not None else ''}DDIM, {steps} steps)"
             extra["diffusion_steps"] = steps
         elif model.kind == "vae":
             name = f"{model.model_dir.name} (VAE samples)"

@@ -127,8 +127,8 @@ def run(args):
     model_dir = Path(args.model)
     sound_generator = SoundGenerator.from_model_dir(model_dir, n_iter=args.griffin_lim_iters)
     trained = TrainedModel(model_dir)
-    if trained.kind != "ddim":
-        raise ParameterError(f"The long-form modes need a DDIM model folder. Received: model={str(model_dir)!r}")
+    if trained.kind != "ddim" or trained.latent_decoder is not None:
+        raise ParameterError(f"The long-form modes need a pixel-space DDIM model folder. Received: model={str(model_dir)!r}")
     model = trained.model
     transform = sound_generator.transform
     sr = transform.sample_rate

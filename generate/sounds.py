@@ -37,7 +37,7 @@ from generate.audio_statistics import mean_statistics
 from generate.long_form_cli import MODES as LONG_FORM_MODES
 from generate.plots import plot_comparison
 from generate.sound_generator import SoundGenerator
-from generate.trained_model import TrainedModel, model_kind, run_config
+from generate.trained_model import TrainedModel, model_kind, spectrogram_data_dir
 from preprocessing.representations import reads_midi
 
 DEFAULT_MODEL = "saved_models/chorales_ddim"
@@ -115,7 +115,7 @@ def run(args):
     kind = model_kind(model_dir)
     sound_generator = SoundGenerator.from_model_dir(model_dir, n_iter=args.griffin_lim_iters)
     transform = sound_generator.transform
-    data_dir = Path(args.data or run_config(model_dir).get("data_dir", ""))
+    data_dir = Path(args.data or spectrogram_data_dir(model_dir))
     out_dir = Path(args.out or Path("outputs") / model_dir.name)
     rows = test_clips(data_dir, args.num, args.seed)
     originals = np.stack([sound_generator.normaliser.normalise(np.load(data_dir / row["path"])) for row in rows])

@@ -6,6 +6,7 @@ import numpy as np
 import yaml
 
 from common.errors import ParameterError
+from common.json_file import read_json_mapping
 from train.config import DiffusionTrainConfig
 
 
@@ -36,8 +37,20 @@ def run_config(model_dir):
     return yaml.safe_load(path.read_text()) if path.is_file() else {}
 
 
+def spectrogram_data_dir(model_dir):
+    """The spectrogram data set a run's outputs compare with: its ``data_dir``, or for a latent
+    DDIM (``latent.json`` in the folder) the data set its latents were encoded from ("" if unknown)."""
+    latent_file = Path(model_dir) / "latent.json"
+    if latent_file.is_file():
+        return read_json_mapping(latent_file, "latent.json").get("source_data_dir", "")
+    return run_config(model_dir).get("data_dir", "")
+
+
 class TrainedModel:
     """Loads a run folder once and produces normalised spectrograms from it.
+
+    A latent DDIM (a DDIM run folder with ``latent_decoder.keras``, trained on a
+    ``preprocessing.latents`` data set) is of kind ``"ddim"``; its samples are decoded.
 
     Args:
         model_dir: a run folder written by ``train.diffusion`` or ``train.autoencoder``.
@@ -53,8 +66,13 @@ class TrainedModel:
         self.model_dir = Path(model_dir)
         self.kind = model_kind(self.model_dir)
         self.config = run_config(self.model_dir)
+        self.latent_decoder = None
         if self.kind == "ddim":
             self.model = load_sampler(self.model_dir)
+            if (self.model_dir / "latent_decoder.keras").is_file():  # latent diffusion: samples are decoded
+                self.latent_decoder = keras.saving.load_model(
+                    self.model_dir / "latent_decoder.keras", compile=False, safe_mode=True
+                )
         elif self.kind == "vae":
             self.model = keras.saving.load_model(self.model_dir / "vae_decoder.keras", compile=False, safe_mode=True)
         else:
@@ -63,7 +81,9 @@ class TrainedModel:
     @property
     def data_shape(self):
         """``(n_freq_bins, n_frames)`` of the spectrograms the model makes."""
-        if self.kind == "ddim":
+        if self.latent_decoder is not None:
+            shape = tuple(self.latent_decoder.outputs[0].shape[1:])
+        elif self.kind == "ddim":
             shape = self.model.data_shape
         elif self.kind == "vae":
             shape = tuple(self.model.outputs[0].shape[1:])
@@ -81,7 +101,7 @@ class TrainedModel:
         """DDIM or VAE samples for ``seeds``, or autoencoder reconstructions of ``originals``.
 
         Args:
-            seeds: DDIM and VAE: one int per sample (sample i is reproducible from seeds[i];
+            seeds: DDIM (pixel or latent) and VAE: one int per sample (sample i is reproducible from seeds[i];
                 the VAE decodes a standard-normal latent drawn from it).
             steps: DDIM only: sampling steps (None = `default_steps`).
             originals: autoencoder only: ``(batch, n_freq_bins, n_frames)`` normalised spectrograms.
@@ -116,13 +136,15 @@ class TrainedModel:
             conditioned = label is not None or prompt is not None
             generated = self.model.generate(seeds=list(seeds), diffusion_steps=steps, labels=label, context=context,
                                             guidance_scale=guidance_scale if conditioned else 1.0)
+            if self.latent_decoder is not None:
+                generated = self.latent_decoder.predict(np.asarray(generated), verbose=0)
             return np.asarray(generated)[..., 0]
         if self.kind == "vae":
             if seeds is None:
                 raise ParameterError("A VAE samples from seeds. Received: seeds=None")
             from models.vae import sample_latents
 
-            latents = sample_latents(seeds, int(self.model.inputs[0].shape[-1]))
+            latents = sample_latents(seeds, tuple(int(d) for d in self.model.inputs[0].shape[1:]))
             return np.asarray(self.model.predict(latents, verbose=0))[..., 0]
         if originals is None:
             raise ParameterError("An autoencoder reconstructs given spectrograms. Received: originals=None")

@@ -31,7 +31,8 @@ class SpectrogramSamples(keras.callbacks.Callback):
         run_dir: None, or the run folder (its ``transform.json`` and ``normalisation.json``):
             the samples are then also inverted to audio (`generate.sound_generator`,
             16 Griffin-Lim iterations where the representation needs them) and written
-            with ``tf.summary.audio``.
+            with ``tf.summary.audio``; if it holds ``latent_decoder.keras`` (a latent DDIM),
+            the samples are decoded to spectrograms first.
     Images (``tf.summary.image``) have low frequencies at the bottom; values are the model's [0, 1] scale.
     """
 
@@ -41,6 +42,7 @@ class SpectrogramSamples(keras.callbacks.Callback):
         self.run_dir = run_dir
         self.writer = None
         self.sound_generator = None
+        self.decoder = None
 
     def on_epoch_end(self, epoch, logs=None):
         import tensorflow as tf
@@ -49,6 +51,10 @@ class SpectrogramSamples(keras.callbacks.Callback):
             return
         seeds = list(range(self.num_images))
         samples = self.model.generate(seeds=seeds, diffusion_steps=self.diffusion_steps)
+        if self.run_dir is not None and (Path(self.run_dir) / "latent_decoder.keras").is_file():
+            if self.decoder is None:  # a latent DDIM: its samples are latents, decoded to spectrograms
+                self.decoder = keras.saving.load_model(Path(self.run_dir) / "latent_decoder.keras", compile=False)
+            samples = np.asarray(self.decoder.predict(samples, verbose=0))
         images = np.clip(samples[:, ::-1], 0.0, 1.0)  # frequency axis flipped: low bins at the bottom
         if self.writer is None:
             self.writer = tf.summary.create_file_writer(self.log_dir)

@@ -3,6 +3,10 @@
 The ``.npy`` files hold log-magnitude spectrograms in dB; they are read lazily,
 normalised to [0, 1] with the dataset-level `MinMaxNormaliser` and given a
 channel axis, so a batch is float32 ``(batch, n_freq_bins, n_frames, 1)``.
+
+A latent data set (``preprocessing.latents``: ``latent.json`` beside the
+manifest) holds an autoencoder's latent maps ``(height, width, channels)``
+instead; they are read as they are, so a batch is ``(batch, height, width, channels)``.
 """
 
 import threading
@@ -12,6 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from common.errors import ParameterError
+from common.json_file import read_json_mapping
 from preprocessing.normaliser import load_normaliser
 from preprocessing.saver import read_manifest
 from preprocessing.transform_io import load_transform
@@ -24,7 +29,8 @@ class SpectrogramData:
 
     Args:
         data_dir: folder written by ``python -m preprocessing.run`` (holds
-            ``manifest.csv``, ``normalisation.json``, ``transform.json``, ``spectrograms/``).
+            ``manifest.csv``, ``normalisation.json``, ``transform.json``, ``spectrograms/``),
+            or by ``python -m preprocessing.latents`` (also ``latent.json``; `latent`).
     Raises:
         ParameterError: if the folder or any of those files is missing, or the
             training split is empty.
@@ -43,8 +49,11 @@ class SpectrogramData:
         if not self.paths("train"):
             raise ParameterError(f"The training split holds no clips. Received: data_dir={str(self.data_dir)!r}")
         self._cache = {}
+        latent_file = self.data_dir / "latent.json"
+        # a latent data set: its clips are latent maps, normalisation.json describes the decoded spectrograms
+        self.latent = read_json_mapping(latent_file, "latent.json") if latent_file.is_file() else None
         first = np.load(self.paths("train")[0], mmap_mode="r")
-        self.spectrogram_shape = tuple(first.shape)  # (n_freq_bins, n_frames)
+        self.spectrogram_shape = tuple(first.shape)  # (n_freq_bins, n_frames), or a latent's (height, width, channels)
 
     def class_names(self, split="train", column="label"):
         """The sorted distinct non-empty values of a manifest column (``label``, ``caption``) in a split ([] when none)."""
@@ -73,10 +82,13 @@ class SpectrogramData:
             raise ParameterError(
                 f"Clip shape differs from the dataset's {self.spectrogram_shape}. Received: {path}={spectrogram.shape}"
             )
+        if self.latent is not None:
+            return spectrogram.astype("float32")
         return self.normaliser.normalise(spectrogram)[..., None]
 
     def clip_shape(self, crop_frames=None):
-        """``(n_freq_bins, n_frames, 1)`` of the batches `dataset` gives with ``crop_frames``.
+        """``(n_freq_bins, n_frames, 1)`` (a latent data set: ``(height, width, channels)``) of the
+        clips `stream` gives with ``crop_frames``.
 
         Raises:
             ParameterError: if ``crop_frames`` exceeds the clips' frame count.
@@ -86,7 +98,8 @@ class SpectrogramData:
             raise ParameterError(
                 f"random_time_crop must be in [1, {frames}] (the clips' frame count). Received: random_time_crop={crop_frames}"
             )
-        return (self.spectrogram_shape[0], crop_frames or frames, 1)
+        channels = self.spectrogram_shape[2] if self.latent is not None else 1
+        return (self.spectrogram_shape[0], crop_frames or frames, channels)
 
     def stream(self, split, global_batch_size, element_fn=None, seed=0, shuffle=True, start_step=0,
                crop_frames=None, input_context=None, cache=False, conditions=None):
@@ -143,7 +156,7 @@ class SpectrogramData:
         per_replica = global_batch_size // replicas
         count = len(paths)
         out_shape = self.clip_shape(crop_frames)
-        full_shape = self.spectrogram_shape + (1,)
+        full_shape = self.clip_shape()
         table = tf.constant(paths)
         condition_table = None if conditions is None else tf.constant(np.asarray(conditions))
         if condition_table is not None and len(conditions) != count:
@@ -195,7 +208,7 @@ class SpectrogramData:
     def load_split(self, split, limit=None):
         """Normalised clips of a split as one float32 array ``(n, n_freq_bins, n_frames, 1)``."""
         paths = self.paths(split)[:limit]
-        return np.stack([self._load(p) for p in paths]) if paths else np.zeros((0,) + self.spectrogram_shape + (1,), "float32")
+        return np.stack([self._load(p) for p in paths]) if paths else np.zeros((0,) + self.clip_shape(), "float32")
 
     def moments(self, split="train", max_clips=256, seed=0):
         """Mean and standard deviation of normalised values over up to ``max_clips`` clips.

@@ -8,6 +8,9 @@ trains under the configured ``tf.distribute`` strategy (`train.loop`), and write
 ``run_dir``: ``network.keras`` + ``diffusion.json`` (the EMA network and its
 settings, what sampling needs), ``config.yaml``, ``transform.json``,
 ``normalisation.json``, ``history.csv``, ``summary.json`` and ``checkpoints/``.
+Given a latent data set (``python -m preprocessing.latents``), the DDIM trains on an
+autoencoder's latent maps (latent diffusion, Rombach et al. 2022) and the run also
+holds ``latent.json`` and ``latent_decoder.keras``, which generation decodes with.
 Killed and started again with the same command, it resumes from its last
 checkpoint (every ``checkpoint_every`` steps and every epoch's end) and ends with
 the weights of an uninterrupted run.
@@ -45,13 +48,14 @@ def schedule_from_config(config):
     return build_schedule(config.schedule)
 
 
-def build_model(config, data_shape, data_mean, data_std, class_names=None, context_shape=None):
+def build_model(config, data_shape, data_mean, data_std, class_names=None, context_shape=None, clip_range=(0.0, 1.0)):
     """The compiled `DiffusionModel` for ``config`` (call inside a strategy scope and `precision_policy`).
 
     The optimizer is AdamW with the schedule and clipping of `train.options.optimizer_arguments`.
     Under a mixed policy the network's output is cast to float32 (`float32_outputs`);
     under ``mixed_float16`` Keras wraps the optimizer in a ``LossScaleOptimizer``, whose
-    scale `DiffusionModel.train_step` applies (dynamic loss scaling).
+    scale `DiffusionModel.train_step` applies (dynamic loss scaling). ``clip_range``: the
+    data's bounds, which sampling clips to (None for unbounded latents).
     """
     try:
         network = build_unet(
@@ -74,7 +78,7 @@ def build_model(config, data_shape, data_mean, data_std, class_names=None, conte
         data_std=data_std,
         ema_momentum=config.ema_momentum,
         loss_type=config.loss_type,
-        clip_range=(0.0, 1.0),
+        clip_range=clip_range,
         prediction=config.prediction,
         min_snr_gamma=config.min_snr_gamma,
         spectral_norm_weight=config.spectral_norm_weight,
@@ -155,11 +159,13 @@ def train(config):
     context_shape = context_table[0].shape[1:] if captions else None
     run_dir = prepare_run_dir(config.run_dir, config, data, chief=chief)
     with strategy.scope(), precision_policy(config):
-        model = build_model(config, data_shape, data_mean, data_std, class_names, context_shape)
+        # normalised spectrograms lie in [0, 1]; an autoencoder's latents are unbounded
+        clip_range = None if data.latent else (0.0, 1.0)
+        model = build_model(config, data_shape, data_mean, data_std, class_names, context_shape, clip_range)
         if config.init_from:
             initialise_from(model, config.init_from)
     print(
-        f"Training DDIM: {model.network.count_params():,} parameters, data {data_shape}, "
+        f"Training {'latent ' if data.latent else ''}DDIM: {model.network.count_params():,} parameters, data {data_shape}, "
         f"{len(data.paths('train'))} training clips, {strategy.num_replicas_in_sync} replica(s).",
         flush=True,
     )
@@ -183,7 +189,7 @@ def train(config):
     model.generate(num_images=1, diffusion_steps=config.sampling_steps)
     sampling_s = time.monotonic() - start
     summary = {
-        "model": "ddim",
+        "model": "latent_ddim" if data.latent else "ddim",
         "parameters": int(model.network.count_params()),
         "data_shape": list(data_shape),
         "training_clips": len(data.paths("train")),

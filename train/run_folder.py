@@ -37,7 +37,8 @@ class TimeBudget(keras.callbacks.Callback):
 
 
 def prepare_run_dir(run_dir, config, data, chief=True):
-    """Create ``run_dir`` and write the resolved config, transform and statistics into it.
+    """Create ``run_dir`` and write the resolved config, transform and statistics into it
+    (and, for a latent data set, ``latent.json`` and ``latent_decoder.keras``).
 
     A checkpoint already there (a resumed run) is checked first: one of another config
     is refused before anything is overwritten. Workers other than the chief (``chief``
@@ -59,7 +60,9 @@ def prepare_run_dir(run_dir, config, data, chief=True):
         return run_dir
     run_dir.mkdir(parents=True, exist_ok=True)
     save_config(config, run_dir / "config.yaml")
-    for name in ("transform.json", "normalisation.json"):
+    # a latent data set (preprocessing.latents) also brings its decoder: the run then decodes its samples
+    names = ("transform.json", "normalisation.json") + (("latent.json", "latent_decoder.keras") if data.latent else ())
+    for name in names:
         shutil.copyfile(data.data_dir / name, run_dir / f".{name}.tmp")
         (run_dir / f".{name}.tmp").replace(run_dir / name)
     return run_dir
