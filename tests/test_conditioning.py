@@ -100,6 +100,13 @@ def test_conditional_training_sampling_and_guidance(two_class_dataset, tmp_path,
     assert all(abs(sum(r["share_classified_as"].values()) - 1.0) < 1e-9 for r in results["rows"])
     assert 0.0 <= results["classifier_test_accuracy"] <= 1.0
     assert (out / "label_effect.json").is_file()
+    assert {p["statistic"] for p in results["paired"]} == {"log_odds", "key_contrast"}
+
+    # timbre features (tests/test_timbre.py checks they separate instruments): no key contrast then
+    results = label_effect.run(label_effect.parse_args(["--model", str(run), "--num", "2", "--scales", "1", "--steps", "2",
+                                                        "--train-clips", "8", "--features", "timbre", "--out", str(out)]))
+    assert results["features"] == "timbre" and not results["real_test_key_contrast"]
+    assert [p["statistic"] for p in results["paired"]] == ["log_odds"]
 
 
 def test_conditioning_needs_labels(tiny_dataset, tmp_path, capsys):
