@@ -1,18 +1,23 @@
-"""Sampling speed of a trained DDIM: noise to WAV, per clip, and the real-time factor.
+"""Sampling speed of a trained generative model: noise to WAV, per clip, and the real-time factor.
 
 Usage:
     python -m benchmarks.sampling --model saved_models/chorales_ddim --num 8 --steps 10 20 --griffin-lim-iters 32
+    python -m benchmarks.sampling --model saved_models/chorales_latent_ddim --steps 10
 
-Prints one row per DDIM step count: seconds in the network, seconds in
-Griffin-Lim, seconds per clip, and how many times faster than real time.
-The first (warm-up) batch is not timed.
+Prints one row per DDIM step count (one row for a VAE, which has no steps):
+seconds in the network (a latent DDIM's decoder included), seconds in
+Griffin-Lim, seconds per clip, seconds per 10 s of audio, and how many times
+faster than real time. The first (warm-up) batch is not timed.
+Exit status: 0, or 2 for a model folder that does not sample (an autoencoder).
 """
 
 import argparse
 import time
 
+from common.cli import exit_status
+from common.errors import ParameterError
 from generate.sound_generator import SoundGenerator
-from models.ddim import load_sampler
+from generate.trained_model import TrainedModel
 
 
 def main(argv=None):
@@ -24,22 +29,33 @@ def main(argv=None):
     parser.add_argument("--griffin-lim-iters", type=int, default=32)
     args = parser.parse_args(argv)
 
-    model = load_sampler(args.model)
+    return exit_status(measure, args)
+
+
+def measure(args):
+    """Time sampling as the module docstring says; returns 0."""
+    model = TrainedModel(args.model)
+    if model.kind not in ("ddim", "vae"):
+        raise ParameterError(f"Only a DDIM or a VAE samples from noise. Received: model={args.model!r} ({model.kind})")
     sound_generator = SoundGenerator.from_model_dir(args.model, n_iter=args.griffin_lim_iters)
+    seeds = list(range(args.num))
     # warm-up, not timed: traces the network for this batch size and runs Griffin-Lim once
-    sound_generator.generate(model.generate(num_images=args.num, diffusion_steps=1)[:1])
+    sound_generator.generate(model.spectrograms(seeds=seeds, steps=1)[:1])
     clip_s = model.data_shape[1] * sound_generator.transform.hop_length / sound_generator.transform.sample_rate
-    print(f"model {args.model}: {model.network.count_params():,} parameters, clip {clip_s:.3f} s, {args.num} clips")
-    print(f"{'steps':>5} {'network s/clip':>15} {'Griffin-Lim s/clip':>19} {'total s/clip':>13} {'x real time':>12}")
-    for steps in args.steps:
+    kind = "latent DDIM" if model.latent_decoder is not None else model.kind.upper()
+    print(f"model {args.model} ({kind}): {model.parameters:,} parameters, clip {clip_s:.3f} s, {args.num} clips")
+    print(f"{'steps':>5} {'network s/clip':>15} {'Griffin-Lim s/clip':>19} {'total s/clip':>13} {'s per 10 s':>11} "
+          f"{'x real time':>12}")
+    for steps in args.steps if model.kind == "ddim" else [None]:
         start = time.monotonic()
-        spectrograms = model.generate(seeds=list(range(args.num)), diffusion_steps=steps)
+        spectrograms = model.spectrograms(seeds=seeds, steps=steps)
         network_s = (time.monotonic() - start) / args.num
         start = time.monotonic()
         sound_generator.generate(spectrograms)
         inversion_s = (time.monotonic() - start) / args.num
         total = network_s + inversion_s
-        print(f"{steps:>5} {network_s:>15.3f} {inversion_s:>19.3f} {total:>13.3f} {clip_s / total:>12.1f}")
+        print(f"{steps or '-':>5} {network_s:>15.3f} {inversion_s:>19.3f} {total:>13.3f} {10.0 * total / clip_s:>11.2f} "
+              f"{clip_s / total:>12.1f}")
     return 0
 
 

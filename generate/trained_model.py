@@ -91,6 +91,15 @@ class TrainedModel:
             shape = tuple(self.model.inputs[0].shape[1:])
         return int(shape[0]), int(shape[1])
 
+    @property
+    def parameters(self):
+        """Parameters used in sampling: the DDIM's network (and a latent DDIM's decoder), the VAE's decoder,
+        or the whole autoencoder."""
+        if self.kind == "ddim":
+            decoder = self.latent_decoder.count_params() if self.latent_decoder is not None else 0
+            return int(self.model.network.count_params() + decoder)
+        return int(self.model.count_params())
+
     def default_steps(self):
         """DDIM steps the run was configured to sample with (None for an autoencoder)."""
         if self.kind != "ddim":

@@ -8,6 +8,10 @@ def test_sampling_benchmark_prints_a_row_per_step_count(runs, capsys):
     lines = capsys.readouterr().out.strip().splitlines()
     assert [line.split()[0] for line in lines[-2:]] == ["1", "3"]
     assert all(float(line.split()[-1]) > 0 for line in lines[-2:])
+    # seconds per 10 s of audio = 10 x seconds per clip / clip seconds (1.024 s clips)
+    assert all(abs(float(line.split()[-2]) - 10 * float(line.split()[-3]) / 1.024) < 0.02 for line in lines[-2:])
+    assert sampling.main(["--model", str(runs / "ae")]) == 2
+    assert "Only a DDIM or a VAE" in capsys.readouterr().err
 
 
 def test_reconstruction_benchmark_table(tiny_dataset, capsys):

@@ -74,7 +74,8 @@ def test_encoded_data_set_matches_the_encoder(first_stage, tiny_dataset):
     np.testing.assert_allclose(np.asarray(decoder(mu)), np.asarray(original(mu)), atol=1e-6)
 
 
-def test_latent_ddim_trains_and_samples_decoded_spectrograms(first_stage, tmp_path):
+def test_latent_ddim_trains_and_samples_decoded_spectrograms(first_stage, tmp_path, capsys):
+    from benchmarks import sampling
     from generate import sounds
 
     run_dir = tmp_path / "latent_ddim"
@@ -93,6 +94,11 @@ def test_latent_ddim_trains_and_samples_decoded_spectrograms(first_stage, tmp_pa
     out = tmp_path / "wavs"
     assert sounds.main(["--model", str(run_dir), "--num", "2", "--steps", "2", "--out", str(out)]) == 0
     assert len(list(out.glob("generated_*.wav"))) == 2
+    capsys.readouterr()
+    assert sampling.main(["--model", str(run_dir), "--num", "2", "--steps", "2", "--griffin-lim-iters", "2"]) == 0
+    printed = capsys.readouterr().out
+    assert "(latent DDIM)" in printed and f"{model.parameters:,} parameters" in printed
+    assert model.parameters > model.model.network.count_params()  # the decoder counts
 
 
 def test_a_deterministic_spatial_autoencoder_encodes_too(tiny_dataset, tmp_path):
