@@ -152,10 +152,11 @@ def encode_dataset(model_dir, out_dir, data_dir=None, batch_size=16, progress=Tr
         decoder.save(tmp)
     seen = np.stack(latents_seen)
     summary = {
-        "autoencoder": str(model_dir.resolve()),
+        # as given (relative to the working directory, like a config's data_dir), so a shipped run stays portable
+        "autoencoder": str(model_dir),
         "kind": kind,
         "posterior": "mean" if kind == "vae" else "deterministic",
-        "source_data_dir": str(data.data_dir.resolve()),
+        "source_data_dir": str(data.data_dir),
         "spectrogram_shape": list(input_shape),
         "latent_shape": [int(d) for d in seen.shape[1:]],
         "latent_mean": float(seen.mean()),
