@@ -341,6 +341,10 @@ class DiffusionModel(keras.Model):
         network = self.network if training else self.ema_network
         if labels is None or guidance_scale == 1.0:
             outputs = network(self._network_inputs(noisy_images, noise_rates, labels), training=training)
+        elif guidance_scale == 0.0:  # the unconditional output alone: no need for the conditional half
+            null = _as_list(self.null_conditions(ops.shape(noisy_images)[0]))
+            conditions = null[0] if self.conditioning == "label" else tuple(null)
+            outputs = network(self._network_inputs(noisy_images, noise_rates, conditions), training=training)
         else:
             batch = ops.shape(noisy_images)[0]
             doubled_conditions = [ops.concatenate([ops.cast(c, n.dtype), n], axis=0)
