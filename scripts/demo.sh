@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job on the built-in default: installs everything, renders the Bach
 # chorales (real music, from music21's corpus), preprocesses them into log-STFT
-# clips, and samples the shipped DDIM (and the autoencoder baseline), writing
+# clips, and samples the shipped DDIM (the autoencoder baseline and the latent DDIM too), writing
 # generated WAVs beside original test clips into outputs/.
 # Usage: bash scripts/demo.sh            (about 6 minutes on a 2-core CPU)
 #        TRAIN=1 bash scripts/demo.sh    (also retrain both models first, about an hour)
@@ -20,4 +20,5 @@ if [ "${TRAIN:-0}" = 1 ]; then
 fi
 $PY -m generate.sounds --model saved_models/chorales_ddim --num 4 --out outputs/chorales_ddim
 $PY -m generate.sounds --model saved_models/chorales_autoencoder --num 4 --out outputs/chorales_autoencoder
+$PY -m generate.sounds --model saved_models/chorales_latent_ddim --num 4 --out outputs/chorales_latent_ddim   # latent diffusion
 echo "Listen: outputs/chorales_ddim/generated_*.wav beside original_*.wav; look: outputs/*/comparison.png"
