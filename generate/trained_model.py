@@ -6,7 +6,6 @@ import numpy as np
 import yaml
 
 from common.errors import ParameterError
-from common.json_file import read_json_mapping
 from train.config import DiffusionTrainConfig
 
 
@@ -40,10 +39,10 @@ def run_config(model_dir):
 def spectrogram_data_dir(model_dir):
     """The spectrogram data set a run's outputs compare with: its ``data_dir``, or for a latent
     DDIM (``latent.json`` in the folder) the data set its latents were encoded from ("" if unknown)."""
-    latent_file = Path(model_dir) / "latent.json"
-    if latent_file.is_file():
-        return read_json_mapping(latent_file, "latent.json").get("source_data_dir", "")
-    return run_config(model_dir).get("data_dir", "")
+    from preprocessing.latents import read_latent_info
+
+    latent = read_latent_info(model_dir)
+    return latent.get("source_data_dir", "") if latent else run_config(model_dir).get("data_dir", "")
 
 
 class TrainedModel:
@@ -62,6 +61,7 @@ class TrainedModel:
         import keras
 
         from models.ddim import load_sampler
+        from preprocessing.latents import load_latent_decoder
 
         self.model_dir = Path(model_dir)
         self.kind = model_kind(self.model_dir)
@@ -69,10 +69,7 @@ class TrainedModel:
         self.latent_decoder = None
         if self.kind == "ddim":
             self.model = load_sampler(self.model_dir)
-            if (self.model_dir / "latent_decoder.keras").is_file():  # latent diffusion: samples are decoded
-                self.latent_decoder = keras.saving.load_model(
-                    self.model_dir / "latent_decoder.keras", compile=False, safe_mode=True
-                )
+            self.latent_decoder = load_latent_decoder(self.model_dir)  # latent diffusion: samples are decoded
         elif self.kind == "vae":
             self.model = keras.saving.load_model(self.model_dir / "vae_decoder.keras", compile=False, safe_mode=True)
         else:

@@ -35,10 +35,33 @@ import numpy as np
 from common.atomic import atomic_path, atomic_save_npy, atomic_write_json, sync_to_disk
 from common.cli import exit_status
 from common.errors import ParameterError
-from preprocessing.saver import SPLITS, Saver, read_manifest
+from common.json_file import read_json_mapping
+from preprocessing.saver import SPLITS, Saver
 
 LATENT_DECODER_FILE = "latent_decoder.keras"
 LATENT_FILE = "latent.json"
+LATENT_FILES = (LATENT_FILE, LATENT_DECODER_FILE)  # what a latent data set passes on to the runs trained on it
+
+
+def read_latent_info(folder):
+    """``latent.json`` of a latent data set or latent DDIM run folder as a dict; None if the folder has none.
+
+    Raises:
+        ParameterError: if the file is there but not a JSON mapping.
+    """
+    path = Path(folder) / LATENT_FILE
+    return read_json_mapping(path, LATENT_FILE) if path.is_file() else None
+
+
+def load_latent_decoder(folder):
+    """The decoder (``keras.Model``, latents -> ``(n, n_freq_bins, n_frames, 1)`` in [0, 1]) of a latent
+    data set or latent DDIM run folder; None if the folder has none."""
+    path = Path(folder) / LATENT_DECODER_FILE
+    if not path.is_file():
+        return None
+    import keras
+
+    return keras.saving.load_model(path, compile=False, safe_mode=True)
 
 
 def load_first_stage(model_dir):
@@ -124,23 +147,26 @@ def encode_dataset(model_dir, out_dir, data_dir=None, batch_size=16, progress=Tr
     encoded, skipped, latents_seen = {}, [], []  # encoded: manifest position -> the latent's row
     for split in SPLITS:
         positions = [i for i, row in enumerate(data.rows) if row["split"] == split]
-        kept, clips = [], []
-        for i in positions:
-            try:
-                clips.append(data._load(str(data.data_dir / data.rows[i]["path"])))
-                kept.append(i)
-            except (ParameterError, OSError, ValueError) as err:
-                skipped.append({"source_path": data.rows[i]["path"], "reason": str(err)})
-        for start in range(0, len(kept), batch_size):
-            latents = encode(np.stack(clips[start : start + batch_size]))
-            for i, latent in zip(kept[start : start + batch_size], latents):
+        count = len(encoded)
+        # one batch of clips in memory at a time
+        for start in range(0, len(positions), batch_size):
+            kept, clips = [], []
+            for i in positions[start : start + batch_size]:
+                try:
+                    clips.append(data.load_clip(str(data.data_dir / data.rows[i]["path"])))
+                    kept.append(i)
+                except (ParameterError, OSError, ValueError) as err:
+                    skipped.append({"source_path": data.rows[i]["path"], "reason": str(err)})
+            if not kept:
+                continue
+            for i, latent in zip(kept, encode(np.stack(clips))):
                 relative = f"latents/{split}/{Path(data.rows[i]['path']).stem}.npy"
                 atomic_save_npy(out_dir / relative, latent.astype("float32"), durable=False)
                 encoded[i] = {**data.rows[i], "path": relative}
                 if len(latents_seen) < 512:
                     latents_seen.append(latent)
         if progress and positions:
-            print(f"{split}: {len(kept)} of {len(positions)} clips encoded", flush=True)
+            print(f"{split}: {len(encoded) - count} of {len(positions)} clips encoded", flush=True)
     rows = [encoded[i] for i in sorted(encoded)]  # the source manifest's order
     if not rows:
         raise ParameterError(f"No clip could be encoded. Received: data_dir={str(data_dir)!r}")

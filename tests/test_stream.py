@@ -49,8 +49,8 @@ def test_clips_are_read_lazily_whatever_the_data_set_size(tiny_dataset, tmp_path
     replicate_dataset(tiny_dataset, tmp_path / "x16", 16)
     data = SpectrogramData(tmp_path / "x16")
     reads = []
-    original = data._load
-    data._load = lambda path: reads.append(path) or original(path)
+    original = data.load_clip
+    data.load_clip = lambda path: reads.append(path) or original(path)
     _batches(data.stream("train", 4, None, seed=0), 2)
     assert len(data.paths("train")) >= 100
     assert len(reads) <= 40  # two batches of 4 and what the prefetch took ahead, not the data set

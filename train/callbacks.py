@@ -7,6 +7,7 @@ import keras
 import numpy as np
 
 from common.errors import ParameterError
+from preprocessing.latents import load_latent_decoder
 
 
 class LearningRateLogger(keras.callbacks.Callback):
@@ -42,7 +43,7 @@ class SpectrogramSamples(keras.callbacks.Callback):
         self.run_dir = run_dir
         self.writer = None
         self.sound_generator = None
-        self.decoder = None
+        self.decoder = None if run_dir is None else load_latent_decoder(run_dir)
 
     def on_epoch_end(self, epoch, logs=None):
         import tensorflow as tf
@@ -51,9 +52,7 @@ class SpectrogramSamples(keras.callbacks.Callback):
             return
         seeds = list(range(self.num_images))
         samples = self.model.generate(seeds=seeds, diffusion_steps=self.diffusion_steps)
-        if self.run_dir is not None and (Path(self.run_dir) / "latent_decoder.keras").is_file():
-            if self.decoder is None:  # a latent DDIM: its samples are latents, decoded to spectrograms
-                self.decoder = keras.saving.load_model(Path(self.run_dir) / "latent_decoder.keras", compile=False)
+        if self.decoder is not None:  # a latent DDIM: its samples are latents, decoded to spectrograms
             samples = np.asarray(self.decoder.predict(samples, verbose=0))
         images = np.clip(samples[:, ::-1], 0.0, 1.0)  # frequency axis flipped: low bins at the bottom
         if self.writer is None:

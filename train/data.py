@@ -16,7 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from common.errors import ParameterError
-from common.json_file import read_json_mapping
+from preprocessing.latents import read_latent_info
 from preprocessing.normaliser import load_normaliser
 from preprocessing.saver import read_manifest
 from preprocessing.transform_io import load_transform
@@ -49,9 +49,8 @@ class SpectrogramData:
         if not self.paths("train"):
             raise ParameterError(f"The training split holds no clips. Received: data_dir={str(self.data_dir)!r}")
         self._cache = {}
-        latent_file = self.data_dir / "latent.json"
         # a latent data set: its clips are latent maps, normalisation.json describes the decoded spectrograms
-        self.latent = read_json_mapping(latent_file, "latent.json") if latent_file.is_file() else None
+        self.latent = read_latent_info(self.data_dir)
         first = np.load(self.paths("train")[0], mmap_mode="r")
         self.spectrogram_shape = tuple(first.shape)  # (n_freq_bins, n_frames), or a latent's (height, width, channels)
 
@@ -71,7 +70,13 @@ class SpectrogramData:
         """Absolute ``.npy`` paths of one split (``train``, ``validation`` or ``test``), manifest order."""
         return [str(self.data_dir / row["path"]) for row in self.rows if row["split"] == split]
 
-    def _load(self, path):
+    def load_clip(self, path):
+        """One clip file (str or bytes path) as float32 ``clip_shape()``: a spectrogram normalised to [0, 1]
+        with a channel axis, or a latent as stored.
+
+        Raises:
+            ParameterError: if its shape is not the data set's.
+        """
         # tf.data calls this from several threads at once; np.load parses each header with
         # ast.literal_eval, which CPython < 3.11.8 / 3.12.1 can break when threads run it
         # concurrently ("SystemError: AST constructor recursion depth mismatch", CPython
@@ -161,7 +166,7 @@ class SpectrogramData:
         condition_table = None if conditions is None else tf.constant(np.asarray(conditions))
         if condition_table is not None and len(conditions) != count:
             raise ParameterError(f"conditions must hold one value per clip ({count}). Received: {len(conditions)} values")
-        load = self._cached_load if cache else self._load
+        load = self._cached_load if cache else self.load_clip
 
         def epoch_elements(epoch):
             order = tf.range(count, dtype=tf.int64)
@@ -197,18 +202,18 @@ class SpectrogramData:
     def _cached_load(self, path):
         key = path.decode() if isinstance(path, bytes) else path
         if key not in self._cache:
-            self._cache[key] = self._load(key)
+            self._cache[key] = self.load_clip(key)
         return self._cache[key]
 
     def load_clips(self, split, indices):
         """Normalised clips ``indices`` (positions in `paths` order) of a split: float32 ``(n, n_freq_bins, n_frames, 1)``."""
         paths = self.paths(split)
-        return np.stack([self._load(paths[int(i)]) for i in indices])
+        return np.stack([self.load_clip(paths[int(i)]) for i in indices])
 
     def load_split(self, split, limit=None):
         """Normalised clips of a split as one float32 array ``(n, n_freq_bins, n_frames, 1)``."""
         paths = self.paths(split)[:limit]
-        return np.stack([self._load(p) for p in paths]) if paths else np.zeros((0,) + self.clip_shape(), "float32")
+        return np.stack([self.load_clip(p) for p in paths]) if paths else np.zeros((0,) + self.clip_shape(), "float32")
 
     def moments(self, split="train", max_clips=256, seed=0):
         """Mean and standard deviation of normalised values over up to ``max_clips`` clips.
@@ -218,5 +223,5 @@ class SpectrogramData:
         """
         paths = self.paths(split)
         chosen = np.random.default_rng(seed).permutation(len(paths))[:max_clips]
-        values = np.stack([self._load(paths[i]) for i in chosen])
+        values = np.stack([self.load_clip(paths[i]) for i in chosen])
         return float(values.mean()), float(values.std())

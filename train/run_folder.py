@@ -16,6 +16,7 @@ import keras
 
 from common.atomic import atomic_write_json
 from common.config import save_config
+from preprocessing.latents import LATENT_FILES
 from train.checkpoint import TrainingCheckpoint
 
 
@@ -61,7 +62,7 @@ def prepare_run_dir(run_dir, config, data, chief=True):
     run_dir.mkdir(parents=True, exist_ok=True)
     save_config(config, run_dir / "config.yaml")
     # a latent data set (preprocessing.latents) also brings its decoder: the run then decodes its samples
-    names = ("transform.json", "normalisation.json") + (("latent.json", "latent_decoder.keras") if data.latent else ())
+    names = ("transform.json", "normalisation.json") + (LATENT_FILES if data.latent else ())
     for name in names:
         shutil.copyfile(data.data_dir / name, run_dir / f".{name}.tmp")
         (run_dir / f".{name}.tmp").replace(run_dir / name)
