@@ -42,8 +42,38 @@ class SinusoidalEmbedding(layers.Layer):
         return config
 
 
+class _SpatialAttention(layers.Layer):
+    """What self- and cross-attention over a feature map share: GroupNorm, then multi-head
+    attention with the ``height * width`` positions of ``x`` as the query tokens."""
+
+    def __init__(self, num_heads=4, **kwargs):
+        super().__init__(**kwargs)
+        self.num_heads = int(num_heads)
+
+    def _build_attention(self, x_shape, value_shape):
+        channels = x_shape[-1]
+        if channels % self.num_heads:
+            raise ValueError(
+                f"channels must be divisible by num_heads. Received: channels={channels}, num_heads={self.num_heads}"
+            )
+        self.norm = layers.GroupNormalization(groups=min(8, channels), epsilon=1e-5)
+        self.norm.build(x_shape)
+        self.attention = layers.MultiHeadAttention(self.num_heads, channels // self.num_heads)
+        self.attention.build((x_shape[0], None, channels), tuple(value_shape))
+
+    def _query_tokens(self, x):
+        """``GN(x)`` as ``(batch, height * width, channels)`` tokens."""
+        shape = ops.shape(x)
+        return ops.reshape(self.norm(x), (shape[0], shape[1] * shape[2], shape[3]))
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"num_heads": self.num_heads})
+        return config
+
+
 @keras.saving.register_keras_serializable(package="musicgen")
-class SpatialSelfAttention(layers.Layer):
+class SpatialSelfAttention(_SpatialAttention):
     """Residual multi-head self-attention over all positions of a feature map.
 
     ``y = x + MHA(GN(x))`` with the ``height * width`` positions as tokens
@@ -53,36 +83,16 @@ class SpatialSelfAttention(layers.Layer):
     Input/output: float tensor ``(batch, height, width, channels)``; static height and width.
     """
 
-    def __init__(self, num_heads=4, **kwargs):
-        super().__init__(**kwargs)
-        self.num_heads = int(num_heads)
-
     def build(self, input_shape):
-        channels = input_shape[-1]
-        if channels % self.num_heads:
-            raise ValueError(
-                f"channels must be divisible by num_heads. Received: channels={channels}, num_heads={self.num_heads}"
-            )
-        self.norm = layers.GroupNormalization(groups=min(8, channels), epsilon=1e-5)
-        self.norm.build(input_shape)
-        self.attention = layers.MultiHeadAttention(self.num_heads, channels // self.num_heads)
-        token_shape = (input_shape[0], None, channels)
-        self.attention.build(token_shape, token_shape)
+        self._build_attention(input_shape, (input_shape[0], None, input_shape[-1]))
 
     def call(self, x):
-        shape = ops.shape(x)
-        tokens = ops.reshape(self.norm(x), (shape[0], shape[1] * shape[2], shape[3]))
-        attended = self.attention(tokens, tokens)
-        return x + ops.reshape(attended, shape)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"num_heads": self.num_heads})
-        return config
+        tokens = self._query_tokens(x)
+        return x + ops.reshape(self.attention(tokens, tokens), ops.shape(x))
 
 
 @keras.saving.register_keras_serializable(package="musicgen")
-class SpatialCrossAttention(layers.Layer):
+class SpatialCrossAttention(_SpatialAttention):
     """Gated residual cross-attention from every position of a feature map to a token sequence.
 
     ``y = x + tanh(g) * MHA(query=GN(x), value=context, value_mask=mask)``: the text
@@ -97,37 +107,18 @@ class SpatialCrossAttention(layers.Layer):
     Output: ``(batch, height, width, channels)``.
     """
 
-    def __init__(self, num_heads=4, **kwargs):
-        super().__init__(**kwargs)
-        self.num_heads = int(num_heads)
-
     def build(self, input_shape):
         x_shape, context_shape, _ = input_shape
-        channels = x_shape[-1]
-        if channels % self.num_heads:
-            raise ValueError(
-                f"channels must be divisible by num_heads. Received: channels={channels}, num_heads={self.num_heads}"
-            )
-        self.norm = layers.GroupNormalization(groups=min(8, channels), epsilon=1e-5)
-        self.norm.build(x_shape)
-        self.attention = layers.MultiHeadAttention(self.num_heads, channels // self.num_heads)
-        self.attention.build((x_shape[0], None, channels), tuple(context_shape))
+        self._build_attention(x_shape, context_shape)
         self.gate = self.add_weight(shape=(), initializer="zeros", name="gate")
 
     def call(self, inputs):
         x, context, mask = inputs
-        shape = ops.shape(x)
-        tokens = ops.reshape(self.norm(x), (shape[0], shape[1] * shape[2], shape[3]))
-        attended = self.attention(tokens, context, value_mask=ops.cast(mask, "bool"))
-        return x + ops.tanh(self.gate) * ops.reshape(attended, shape)
+        attended = self.attention(self._query_tokens(x), context, value_mask=ops.cast(mask, "bool"))
+        return x + ops.tanh(self.gate) * ops.reshape(attended, ops.shape(x))
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[0])
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"num_heads": self.num_heads})
-        return config
 
 
 @keras.saving.register_keras_serializable(package="musicgen")
