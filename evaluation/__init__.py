@@ -1,1 +1,5 @@
 """Evaluation: musicnn embeddings, FAD, KID, spectrogram metrics, reference degradations."""
+
+from common.numba_cache import prepare_numba_cache
+
+prepare_numba_cache()  # before anything imports librosa: see common/numba_cache.py

@@ -1,10 +1,14 @@
 """Models: the autoencoder baseline, the U-Net, the noise schedule and the DDIM task."""
 
-from models.autoencoder import build_autoencoder
-from models.ddim import DiffusionModel, load_sampler, save_sampler
-from models.layers import SinusoidalEmbedding, SpatialSelfAttention
-from models.noise_schedule import CosineNoiseSchedule
-from models.unet import build_unet
+from common.numba_cache import prepare_numba_cache
+
+prepare_numba_cache()  # before anything imports librosa: see common/numba_cache.py
+
+from models.autoencoder import build_autoencoder  # noqa: E402
+from models.ddim import DiffusionModel, load_sampler, save_sampler  # noqa: E402
+from models.layers import SinusoidalEmbedding, SpatialSelfAttention  # noqa: E402
+from models.noise_schedule import CosineNoiseSchedule  # noqa: E402
+from models.unet import build_unet  # noqa: E402
 
 __all__ = [
     "CosineNoiseSchedule",

@@ -4,15 +4,19 @@ The chorales recipe (`preprocessing.chorales`) is imported on its own; it is not
 re-exported here.
 """
 
-from preprocessing.config import PreprocessConfig
-from preprocessing.loader import Loader
-from preprocessing.log_spectrogram import LogSpectrogramExtractor
-from preprocessing.normaliser import MinMaxNormaliser, load_normaliser
-from preprocessing.padder import Padder
-from preprocessing.pipeline import PreprocessingPipeline, PreprocessReport
-from preprocessing.saver import Saver, read_manifest
-from preprocessing.sources import SourceRecord, discover_sources
-from preprocessing.transform_io import load_transform, register_transform, save_transform
+from common.numba_cache import prepare_numba_cache
+
+prepare_numba_cache()  # before anything imports librosa: see common/numba_cache.py
+
+from preprocessing.config import PreprocessConfig  # noqa: E402
+from preprocessing.loader import Loader  # noqa: E402
+from preprocessing.log_spectrogram import LogSpectrogramExtractor  # noqa: E402
+from preprocessing.normaliser import MinMaxNormaliser, load_normaliser  # noqa: E402
+from preprocessing.padder import Padder  # noqa: E402
+from preprocessing.pipeline import PreprocessingPipeline, PreprocessReport  # noqa: E402
+from preprocessing.saver import Saver, read_manifest  # noqa: E402
+from preprocessing.sources import SourceRecord, discover_sources  # noqa: E402
+from preprocessing.transform_io import load_transform, register_transform, save_transform  # noqa: E402
 
 __all__ = [
     "Loader",
