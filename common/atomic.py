@@ -13,6 +13,7 @@ nothing, since the kernel has written most of the data back by then.
 
 import contextlib
 import io
+import itertools
 import json
 import os
 import tempfile
@@ -44,8 +45,17 @@ def atomic_path(path):
             os.unlink(tmp)
 
 
+_temporary_names = itertools.count()
+
+
 def atomic_write_bytes(path, data: bytes, durable=True) -> Path:
     """Write ``data`` to ``path`` atomically; create parent folders as needed.
+
+    The bytes go to a hidden temporary file beside ``path`` (``.<name>.<pid>.<n>.tmp``,
+    created with ``O_EXCL`` and the umask-derived mode), which is then renamed.
+    One create, one write and one rename per file: a third of what ``mkstemp``,
+    reopening and ``chmod`` cost, which is most of the preprocessing pipeline's
+    time writing thousands of clips (docs/BENCHMARKS.md).
 
     Args:
         path: destination file (str or Path).
@@ -55,13 +65,26 @@ def atomic_write_bytes(path, data: bytes, durable=True) -> Path:
     Returns:
         The destination as a ``Path``.
     """
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as f:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        tmp = path.parent / f".{path.name}.{os.getpid()}.{next(_temporary_names)}.tmp"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            break
+        except FileExistsError:  # left by a killed process that had the same pid: take the next name
+            continue
+    try:
+        with os.fdopen(fd, "wb") as f:
             f.write(data)
             if durable:
                 f.flush()
                 os.fsync(f.fileno())
-    return Path(path)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
 
 
 def atomic_write_text(path, text: str) -> Path:
