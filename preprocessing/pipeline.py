@@ -325,10 +325,9 @@ class PreprocessingPipeline:
                 results[k - 1] = self._process_safely(record)
                 report(k, k - 1)
         else:
-            # spawn, not fork: the caller may hold TensorFlow or BLAS threads.
             with concurrent.futures.ProcessPoolExecutor(
                 max_workers=min(config.num_workers, len(records)),
-                mp_context=multiprocessing.get_context("spawn"),
+                mp_context=worker_context(),
                 initializer=_init_worker,
                 initargs=(config,),
             ) as executor:
@@ -384,6 +383,35 @@ class PreprocessingPipeline:
             clips_per_label=clips_per_label,
             uncaptioned_files=uncaptioned,
         )
+
+
+def worker_context():
+    """The multiprocessing context the pipeline's workers start in: the fastest that is safe here.
+
+    * ``fork`` on Linux when this process has not loaded TensorFlow: a worker
+      starts in milliseconds with librosa already imported and its numba kernels
+      loaded. Spawned workers each spent about 2.5 s importing librosa and scipy,
+      which made two workers no faster than one process on the chorales
+      (`benchmarks.preprocessing`, docs/BENCHMARKS.md). The parent holds only
+      NumPy's BLAS threads here, which survive a fork.
+    * ``forkserver`` (POSIX) when TensorFlow is loaded (e.g. the MDCT scale was
+      fitted with ``tf.signal``, or a test or notebook imported it): forking a
+      process whose TensorFlow runtime has threads can deadlock the child. The
+      server is a fresh interpreter that imports this module once and forks the
+      workers from there.
+    * ``spawn`` elsewhere (Windows).
+
+    Either way, the workers never write numba's cache: the package's import ran
+    `common.numba_cache.prepare_numba_cache` first, so the cache is complete.
+    """
+    methods = multiprocessing.get_all_start_methods()
+    if sys.platform.startswith("linux") and "fork" in methods and "tensorflow" not in sys.modules:
+        return multiprocessing.get_context("fork")
+    if "forkserver" in methods:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload([__name__])
+        return context
+    return multiprocessing.get_context("spawn")
 
 
 _WORKER_PIPELINE = None
