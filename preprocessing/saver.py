@@ -7,7 +7,9 @@
         normalisation.json  MinMaxNormaliser config, fitted on the train split
         transform.json      the spectrogram transform (see transform_io)
         config.yaml         the resolved PreprocessConfig
-        skipped.csv         files that were not used, with the reason
+        skipped.csv         input files that were not used (bad audio), with the reason
+        ignored.csv         other files under input_dir, not taken as inputs
+                            (not audio, hidden), with the reason
 """
 
 import csv
@@ -29,6 +31,7 @@ MANIFEST_COLUMNS = (
 # Columns added after the first datasets were written: a manifest without them reads as "".
 OPTIONAL_MANIFEST_COLUMNS = ("label", "caption")
 SKIPPED_COLUMNS = ("source_path", "reason")
+IGNORED_COLUMNS = ("path", "reason")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
@@ -97,6 +100,10 @@ class Saver:
     def save_skipped(self, rows) -> Path:
         """Write ``skipped.csv``: an iterable of dicts with keys ``source_path`` and ``reason``."""
         return atomic_write_text(self.output_dir / "skipped.csv", _csv_text(SKIPPED_COLUMNS, rows, "skipped"))
+
+    def save_ignored(self, rows) -> Path:
+        """Write ``ignored.csv``: an iterable of dicts with keys ``path`` and ``reason``."""
+        return atomic_write_text(self.output_dir / "ignored.csv", _csv_text(IGNORED_COLUMNS, rows, "ignored"))
 
     def save_normaliser(self, normaliser) -> Path:
         """Write ``normalisation.json`` (the normaliser's `get_config()`)."""
