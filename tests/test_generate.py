@@ -85,6 +85,25 @@ def test_generate_cli_model_without_statistics(runs, tmp_path, capsys):
     assert "normalisation.json" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("kind, name", [("ddim", "network.keras"), ("ae", "autoencoder.keras")])
+def test_generate_cli_truncated_model_file_is_corrupt_not_missing(runs, tmp_path, capsys, kind, name):
+    import shutil
+
+    broken = tmp_path / "broken"
+    shutil.copytree(runs / kind, broken)
+    path = broken / name
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])  # a copy or download cut short
+    assert sounds.main(["--model", str(broken), "--num", "1", "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "unreadable or corrupt" in err and "not found" not in err
+    assert f"Received: path={str(path)!r}" in err
+    assert not (tmp_path / "out").exists()
+    if kind == "ddim":  # a missing network file (diffusion.json still there) is still "not found"
+        path.unlink()
+        assert sounds.main(["--model", str(broken), "--num", "1"]) == 2
+        assert f"Network file not found. Received: path={str(path)!r}" in capsys.readouterr().err
+
+
 def test_generate_cli_without_the_dataset(runs, tmp_path, capsys):
     assert sounds.main(["--model", str(runs / "ddim"), "--data", str(tmp_path / "no_data"), "--num", "1"]) == 2
     assert "no_data" in capsys.readouterr().err
