@@ -144,7 +144,8 @@ class PreprocessingPipeline:
             "clip_id": clip_id,
             "split": record.split,
             "path": relative,
-            "source_path": str(source_path),
+            # absolute: the data set is used from other working directories than the one it was built in
+            "source_path": str(Path(source_path).resolve()),
             "piece": record.piece,
             "offset_s": round(self.config.offset_s + start_s, 6),
             "duration_s": round(duration_s, 6),
