@@ -6,6 +6,7 @@ import numpy as np
 import yaml
 
 from common.errors import ParameterError
+from common.keras_file import load_keras_model
 from train.config import DiffusionTrainConfig
 
 
@@ -54,12 +55,11 @@ class TrainedModel:
     Args:
         model_dir: a run folder written by ``train.diffusion`` or ``train.autoencoder``.
     Raises:
-        ParameterError: see `model_kind`.
+        ParameterError: see `model_kind`; or naming the file, if a ``.keras``
+            file is missing or unreadable or corrupt (`common.keras_file.load_keras_model`).
     """
 
     def __init__(self, model_dir):
-        import keras
-
         from models.ddim import load_sampler
         from preprocessing.latents import load_latent_decoder
 
@@ -71,9 +71,9 @@ class TrainedModel:
             self.model = load_sampler(self.model_dir)
             self.latent_decoder = load_latent_decoder(self.model_dir)  # latent diffusion: samples are decoded
         elif self.kind == "vae":
-            self.model = keras.saving.load_model(self.model_dir / "vae_decoder.keras", compile=False, safe_mode=True)
+            self.model = load_keras_model(self.model_dir / "vae_decoder.keras", "VAE decoder file")
         else:
-            self.model = keras.saving.load_model(self.model_dir / "autoencoder.keras", compile=False, safe_mode=True)
+            self.model = load_keras_model(self.model_dir / "autoencoder.keras", "Autoencoder file")
 
     @property
     def data_shape(self):

@@ -36,6 +36,7 @@ from keras import ops
 from common.atomic import atomic_path, atomic_write_json
 from common.errors import ParameterError
 from common.json_file import read_json_mapping
+from common.keras_file import load_keras_model
 from models.noise_schedule import CosineNoiseSchedule
 
 PREDICTIONS = ("eps", "v", "x0")
@@ -880,16 +881,12 @@ def load_sampler(folder):
     Returns:
         A `DiffusionModel` whose network and EMA network both hold the saved EMA weights.
     Raises:
-        ParameterError: if either file is missing or unreadable.
+        ParameterError: naming the file, if either is missing ("not found") or
+            unreadable ("unreadable or corrupt", e.g. a truncated network.keras).
     """
     folder = Path(folder)
-    if not (folder / "network.keras").is_file():
-        raise ParameterError(f"Model folder lacks network.keras. Received: model_dir={str(folder)!r}")
+    network = load_keras_model(folder / "network.keras", "Network file")
     config = read_json_mapping(folder / "diffusion.json", "Diffusion settings file")
-    try:
-        network = keras.saving.load_model(folder / "network.keras", compile=False, safe_mode=True)
-    except Exception as err:  # a corrupt or foreign .keras archive
-        raise ParameterError(f"Could not read network.keras ({err}). Received: model_dir={str(folder)!r}") from err
     config["network"] = network
     config["schedule"] = keras.saving.deserialize_keras_object(config["schedule"])
     return DiffusionModel(**config)

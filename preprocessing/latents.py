@@ -36,6 +36,7 @@ from common.atomic import atomic_path, atomic_save_npy, atomic_write_json, sync_
 from common.cli import exit_status
 from common.errors import ParameterError
 from common.json_file import read_json_mapping
+from common.keras_file import load_keras_model
 from preprocessing.saver import SPLITS, Saver
 
 LATENT_DECODER_FILE = "latent_decoder.keras"
@@ -55,13 +56,15 @@ def read_latent_info(folder):
 
 def load_latent_decoder(folder):
     """The decoder (``keras.Model``, latents -> ``(n, n_freq_bins, n_frames, 1)`` in [0, 1]) of a latent
-    data set or latent DDIM run folder; None if the folder has none."""
+    data set or latent DDIM run folder; None if the folder has none.
+
+    Raises:
+        ParameterError: if the file is there but unreadable or corrupt (it names the file).
+    """
     path = Path(folder) / LATENT_DECODER_FILE
     if not path.is_file():
         return None
-    import keras
-
-    return keras.saving.load_model(path, compile=False, safe_mode=True)
+    return load_keras_model(path, "Latent decoder file")
 
 
 def load_first_stage(model_dir):
@@ -76,13 +79,12 @@ def load_first_stage(model_dir):
         ``(n, height, width, channels)`` (the VAE's posterior mean); ``decoder`` the
         ``keras.Model`` that maps latents back to ``(n, n_freq_bins, n_frames, 1)`` in [0, 1].
     Raises:
-        ParameterError: if the folder holds no such model, or its latent is a dense
-            vector (latent diffusion needs ``bottleneck: spatial``).
+        ParameterError: if the folder holds no such model, a model file is
+            unreadable or corrupt, or its latent is a dense vector (latent
+            diffusion needs ``bottleneck: spatial``).
     """
-    import keras
-
     model_dir = Path(model_dir)
-    load = lambda name: keras.saving.load_model(model_dir / name, compile=False, safe_mode=True)  # noqa: E731
+    load = lambda name: load_keras_model(model_dir / name, "First-stage model file")  # noqa: E731
     if (model_dir / "vae_encoder.keras").is_file() and (model_dir / "vae_decoder.keras").is_file():
         kind, encoder, decoder = "vae", load("vae_encoder.keras"), load("vae_decoder.keras")
         encode = lambda batch: np.asarray(encoder(batch, training=False)[0])  # noqa: E731

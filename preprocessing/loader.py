@@ -10,7 +10,7 @@ from common.errors import ParameterError
 
 
 class Loader:
-    """Decode audio files (wav, flac, ogg, mp3) with `librosa.load`, resampled and mixed down.
+    """Decode audio files (wav, aiff, flac, ogg, mp3: what soundfile reads) with `librosa.load`, resampled and mixed down.
 
     Args:
         sample_rate: int > 0, in Hz. Every file is resampled to this rate.

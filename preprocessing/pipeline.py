@@ -37,7 +37,7 @@ from preprocessing.normaliser import MinMaxNormaliser
 from preprocessing.padder import Padder
 from preprocessing.representations import MIDI_REPRESENTATIONS, build_transform
 from preprocessing.saver import SPLITS, Saver
-from preprocessing.sources import discover_sources
+from preprocessing.sources import scan_sources
 
 # clips per STFT call: bounds the complex STFT buffer (~0.8 MB per default clip)
 EXTRACT_BATCH_CLIPS = 32
@@ -59,6 +59,10 @@ class PreprocessReport:
         clips_per_label: label ("" for none) -> split -> number of clips written.
         uncaptioned_files: with a captions file, the number of source files it
             does not list (their clips get an empty caption); None without one.
+        ignored: list of (path, reason) for the files under ``input_dir`` that
+            were not taken as inputs (not audio, hidden; see
+            `preprocessing.sources.ignored_files`); empty when the records were
+            given or the source is the chorales manifest.
     """
 
     output_dir: Path
@@ -69,6 +73,7 @@ class PreprocessReport:
     wall_s: float
     clips_per_label: dict = dataclasses.field(default_factory=dict)
     uncaptioned_files: int | None = None
+    ignored: list = dataclasses.field(default_factory=list)
 
 
 def _reason(err) -> str:
@@ -139,7 +144,8 @@ class PreprocessingPipeline:
             "clip_id": clip_id,
             "split": record.split,
             "path": relative,
-            "source_path": str(source_path),
+            # absolute: the data set is used from other working directories than the one it was built in
+            "source_path": str(Path(source_path).resolve()),
             "piece": record.piece,
             "offset_s": round(self.config.offset_s + start_s, 6),
             "duration_s": round(duration_s, 6),
@@ -284,7 +290,8 @@ class PreprocessingPipeline:
         """Process every record and write the dataset folder.
 
         Args:
-            records: list of `SourceRecord`; None discovers them from the config.
+            records: list of `SourceRecord`; None discovers them from the config
+                and lists the other files under ``input_dir`` in ``ignored.csv``.
                 Either way a configured ``captions_file`` replaces their captions.
             progress: where ``[k/N] file: n clips`` lines go: True for stderr,
                 a text stream, or None/False for nowhere.
@@ -296,8 +303,9 @@ class PreprocessingPipeline:
         """
         config = self.config
         started = time.perf_counter()
+        ignored = []
         if records is None:
-            records = discover_sources(
+            records, ignored = scan_sources(
                 config.source,
                 config.input_dir,
                 config.genres,
@@ -363,6 +371,7 @@ class PreprocessingPipeline:
         sync_to_disk()  # the clips reach the disk before the manifest that lists them
         self.saver.save_manifest(manifest_rows)
         self.saver.save_skipped([{"source_path": p, "reason": r} for p, r in skipped])
+        self.saver.save_ignored([{"path": str(p), "reason": r} for p, r in ignored])
         self.saver.save_transform(self.transform)
         save_config(config, Path(config.output_dir) / "config.yaml")
         train_rows = [row for row in manifest_rows if row["split"] == "train"]
@@ -382,6 +391,7 @@ class PreprocessingPipeline:
             wall_s=time.perf_counter() - started,
             clips_per_label=clips_per_label,
             uncaptioned_files=uncaptioned,
+            ignored=[(str(p), r) for p, r in ignored],
         )
 
 

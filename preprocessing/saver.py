@@ -3,11 +3,16 @@
     <output_dir>/
         spectrograms/<split>/<clip_id>.npy   float32 dB, shape (n_fft // 2, n_frames)
         manifest.csv        one row per clip (MANIFEST_COLUMNS); label and caption
-                            are "" when the clip has none
+                            are "" when the clip has none; source_path is the
+                            absolute, resolved path of the clip's audio (or MIDI)
+                            file (an older manifest may hold one relative to the
+                            working directory it was built in: read as written)
         normalisation.json  MinMaxNormaliser config, fitted on the train split
         transform.json      the spectrogram transform (see transform_io)
         config.yaml         the resolved PreprocessConfig
-        skipped.csv         files that were not used, with the reason
+        skipped.csv         input files that were not used (bad audio), with the reason
+        ignored.csv         other files under input_dir, not taken as inputs
+                            (not audio, hidden), with the reason
 """
 
 import csv
@@ -29,6 +34,7 @@ MANIFEST_COLUMNS = (
 # Columns added after the first datasets were written: a manifest without them reads as "".
 OPTIONAL_MANIFEST_COLUMNS = ("label", "caption")
 SKIPPED_COLUMNS = ("source_path", "reason")
+IGNORED_COLUMNS = ("path", "reason")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
@@ -90,13 +96,17 @@ class Saver:
 
     def save_manifest(self, rows) -> Path:
         """Write ``manifest.csv``: an iterable of dicts with exactly MANIFEST_COLUMNS
-        (offset_s and duration_s in seconds, min_db and max_db in dB, label and
-        caption str, "" for none)."""
+        (source_path the source file, absolute; offset_s and duration_s in seconds,
+        min_db and max_db in dB, label and caption str, "" for none)."""
         return atomic_write_text(self.output_dir / "manifest.csv", _csv_text(MANIFEST_COLUMNS, rows, "manifest"))
 
     def save_skipped(self, rows) -> Path:
         """Write ``skipped.csv``: an iterable of dicts with keys ``source_path`` and ``reason``."""
         return atomic_write_text(self.output_dir / "skipped.csv", _csv_text(SKIPPED_COLUMNS, rows, "skipped"))
+
+    def save_ignored(self, rows) -> Path:
+        """Write ``ignored.csv``: an iterable of dicts with keys ``path`` and ``reason``."""
+        return atomic_write_text(self.output_dir / "ignored.csv", _csv_text(IGNORED_COLUMNS, rows, "ignored"))
 
     def save_normaliser(self, normaliser) -> Path:
         """Write ``normalisation.json`` (the normaliser's `get_config()`)."""
@@ -115,7 +125,9 @@ def read_manifest(output_dir) -> list:
 
     Returns:
         One dict per clip with MANIFEST_COLUMNS; offset_s, duration_s, min_db and
-        max_db as floats, the rest as str (label and caption "" for none).
+        max_db as floats, the rest as str (label and caption "" for none;
+        source_path as written: absolute, or in an older manifest relative to the
+        working directory, and opened as such).
     Raises:
         ParameterError: if the file is missing or lacks a required column.
     """

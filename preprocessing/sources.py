@@ -6,10 +6,19 @@ Three sources:
               paths relative to ``input_dir``; the split is taken from it.
     gtzan     ``<input_dir>/genres_original/<genre>/*.wav`` or
               ``<input_dir>/<genre>/*.wav``; label = genre.
-    folder    every wav/flac/ogg/mp3 file under ``input_dir`` (recursive,
-              extension case-insensitive); label = the parent folder, relative.
-              With ``midi=True`` (MIDI representations: the piano roll),
-              every .mid/.midi file instead.
+    folder    every audio file under ``input_dir`` (recursive, extension
+              case-insensitive; see `AUDIO_EXTENSIONS`); label = the parent
+              folder, relative. With ``midi=True`` (MIDI representations: the
+              piano roll), every .mid/.midi file instead.
+
+Audio files are those whose extension belongs to a format that soundfile
+(libsndfile) reads on this machine: `audio_extensions` maps the names of
+``soundfile.available_formats()`` to their usual extensions (WAV .wav, AIFF
+.aiff/.aif/.aifc, AU .au/.snd, FLAC, OGG .ogg/.oga/.opus, MP3, ...). Hidden
+files (name starting with ".") are never taken. For gtzan and folder,
+`scan_sources` also lists every other file under ``input_dir`` with the reason
+it was not taken (``"not an audio format soundfile reads: .m4a"``), so that
+nothing is ignored silently.
 
 The chorales also give each piece's MIDI file (column midi_path) as
 ``SourceRecord.midi_path``.
@@ -34,19 +43,66 @@ import re
 import warnings
 from pathlib import Path
 
+import soundfile
+
 from common.errors import ParameterError
 from preprocessing.captions import chorale_caption, folder_caption, genre_caption, instrument_name
 
 SOURCES = ("chorales", "gtzan", "folder")
 SPLITS = ("train", "validation", "test")
-AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3")
+# soundfile format name -> the file extensions it usually has. Formats without an
+# extension of their own are left out: RAW is headerless, and .mat (MAT4/MAT5),
+# .htk (HTK), .mpc (MPC2K), .xi (XI) and .sds (SDS) files are more often
+# something else than audio (.mpc is usually Musepack, which libsndfile cannot read).
+SOUNDFILE_FORMAT_EXTENSIONS = {
+    "WAV": (".wav", ".wave"),
+    "WAVEX": (".wav",),
+    "RF64": (".rf64",),
+    "W64": (".w64",),
+    "AIFF": (".aiff", ".aif", ".aifc"),
+    "AU": (".au", ".snd"),
+    "CAF": (".caf",),
+    "FLAC": (".flac",),
+    "OGG": (".ogg", ".oga", ".opus"),
+    "MP3": (".mp3",),
+    "IRCAM": (".sf",),
+    "NIST": (".sph", ".nist"),
+    "VOC": (".voc",),
+    "SVX": (".iff", ".svx", ".8svx"),
+    "PAF": (".paf",),
+    "AVR": (".avr",),
+    "SD2": (".sd2",),
+    "PVF": (".pvf",),
+    "WVE": (".wve",),
+}
 MIDI_EXTENSIONS = (".mid", ".midi")
+HIDDEN_REASON = "hidden file"
 CHORALES_COLUMNS = ("piece", "split", "wav_path")
 # The chorales recipe's key-analysis columns (`preprocessing.chorales.ANALYSIS_COLUMNS`),
 # named here so that reading a dataset does not import the recipe.
 CHORALES_ANALYSIS_COLUMNS = ("key", "mode", "tonic", "tempo_bpm", "n_parts")
 LABEL_AUTO = "auto"
 CHORALES_DEFAULT_LABEL = "mode"
+
+
+def audio_extensions(formats=None) -> tuple:
+    """The file extensions of the audio formats soundfile (libsndfile) reads.
+
+    Args:
+        formats: iterable of soundfile format names (``"WAV"``, ``"AIFF"``, ...);
+            None (default) takes ``soundfile.available_formats()``, those of the
+            installed libsndfile (MP3 since libsndfile 1.1). Names without a
+            known extension (see `SOUNDFILE_FORMAT_EXTENSIONS`) add none.
+    Returns:
+        tuple of str, lower-case extensions with their dot, sorted and unique,
+        e.g. ``(".aif", ".aifc", ".aiff", ".au", ...)``.
+    """
+    if formats is None:
+        formats = soundfile.available_formats()
+    return tuple(sorted({ext for name in formats for ext in SOUNDFILE_FORMAT_EXTENSIONS.get(str(name).upper(), ())}))
+
+
+AUDIO_EXTENSIONS = audio_extensions()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -126,13 +182,27 @@ def _require_dir(input_dir) -> Path:
     return input_dir
 
 
-def _audio_files(folder, recursive, extensions=AUDIO_EXTENSIONS):
+def _gtzan_root(input_dir):
+    return input_dir / "genres_original" if (input_dir / "genres_original").is_dir() else input_dir
+
+
+def _files(folder, recursive):
     pattern = "**/*" if recursive else "*"
-    return sorted(
-        p
-        for p in folder.glob(pattern)
-        if p.is_file() and p.suffix.lower() in extensions and not p.name.startswith(".")
-    )
+    return sorted(p for p in folder.glob(pattern) if p.is_file())
+
+
+def _not_audio_reason(path, extensions):
+    """Why ``path`` is not taken as an input file by its name alone, or None if it may be."""
+    if path.name.startswith("."):
+        return HIDDEN_REASON
+    if path.suffix.lower() not in extensions:
+        kind = "a MIDI file" if extensions == MIDI_EXTENSIONS else "an audio format soundfile reads"
+        return f"not {kind}: {path.suffix or '(no extension)'}"
+    return None
+
+
+def _audio_files(folder, recursive, extensions=AUDIO_EXTENSIONS):
+    return [p for p in _files(folder, recursive) if _not_audio_reason(p, extensions) is None]
 
 
 def _check_label(source, label):
@@ -271,7 +341,7 @@ def gtzan_records(input_dir, genres=(), validation_fraction=0.1, test_fraction=0
     """
     _check_label("gtzan", label)
     input_dir = _require_dir(input_dir)
-    root = input_dir / "genres_original" if (input_dir / "genres_original").is_dir() else input_dir
+    root = _gtzan_root(input_dir)
     available = sorted(p.name for p in root.iterdir() if p.is_dir() and _audio_files(p, recursive=False))
     if not genres:
         genres = available
@@ -335,6 +405,39 @@ def folder_records(input_dir, validation_fraction=0.1, test_fraction=0.1, seed=0
     return _with_unique_prefixes(records)
 
 
+def ignored_files(source, input_dir, records, midi=False) -> list:
+    """Every file under ``input_dir`` that is not one of ``records``, with the reason.
+
+    Args:
+        source: "chorales", "gtzan" or "folder".
+        input_dir: the folder the records were discovered in.
+        records: the `SourceRecord` list `discover_sources` gave for it.
+        midi: True if the records are MIDI files (``discover_sources(midi=True)``).
+    Returns:
+        list of ``(path, reason)``, ``path`` a Path under ``input_dir``, sorted by
+        path. Reasons: ``"hidden file"``, ``"not an audio format soundfile reads:
+        .m4a"`` (``midi``: ``"not a MIDI file: .wav"``), and for gtzan
+        ``"genre not chosen: <genre>"`` or ``"not in a genre folder"``. Empty for
+        the chorales, whose manifest (not the folder) lists the inputs.
+    """
+    if source == "chorales":
+        return []
+    input_dir = Path(input_dir)
+    extensions = MIDI_EXTENSIONS if midi else AUDIO_EXTENSIONS
+    taken = {Path(r.path) for r in records}
+    root = _gtzan_root(input_dir)
+    ignored = []
+    for path in _files(input_dir, recursive=True):
+        if path in taken:
+            continue
+        reason = _not_audio_reason(path, extensions)
+        if reason is None:  # an audio file the folder source would have taken: gtzan's layout left it out
+            in_genre_folder = path.parent.parent == root
+            reason = f"genre not chosen: {path.parent.name}" if in_genre_folder else "not in a genre folder"
+        ignored.append((path, reason))
+    return ignored
+
+
 def discover_sources(
     source, input_dir, genres=(), validation_fraction=0.1, test_fraction=0.1, seed=0, midi=False, label=LABEL_AUTO
 ):
@@ -355,3 +458,18 @@ def discover_sources(
     if source == "folder":
         return folder_records(input_dir, validation_fraction, test_fraction, seed, midi=midi, label=label)
     raise ParameterError(f"Unknown source (known: {', '.join(SOURCES)}). Received: source={source!r}")
+
+
+def scan_sources(
+    source, input_dir, genres=(), validation_fraction=0.1, test_fraction=0.1, seed=0, midi=False, label=LABEL_AUTO
+):
+    """`discover_sources` and `ignored_files` in one call (arguments as `discover_sources`).
+
+    Returns:
+        ``(records, ignored)``: the list of `SourceRecord`, and the list of
+        ``(path, reason)`` of the files under ``input_dir`` not taken.
+    Raises:
+        ParameterError: as `discover_sources`.
+    """
+    records = discover_sources(source, input_dir, genres, validation_fraction, test_fraction, seed, midi=midi, label=label)
+    return records, ignored_files(source, input_dir, records, midi=midi)

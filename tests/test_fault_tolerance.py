@@ -3,7 +3,8 @@
 The run is a subprocess of ``python -m train.diffusion``; it is killed as soon as its
 first step checkpoint appears, then started again with the same command. It must end
 at the same optimizer step with the same weights as an uninterrupted run: the same
-batches in the same order, with the same noise.
+batches in the same order, with the same noise. A run killed between an epoch's
+``history.csv`` row and that epoch's checkpoint logs the epoch once when it resumes.
 """
 
 import json
@@ -86,3 +87,57 @@ def test_checkpoint_fingerprint_treats_missing_keys_as_defaults(tmp_path):
     assert TrainingCheckpoint(tmp_path / "checkpoints", DiffusionTrainConfig(epochs=99)).check() == 7  # restartable key
     with pytest.raises(ParameterError, match="text_max_tokens: 16 in the checkpoint, 20 now"):
         TrainingCheckpoint(tmp_path / "checkpoints", DiffusionTrainConfig(text_max_tokens=20)).check()
+
+
+class Killed(BaseException):
+    """Stands for a kill: not an Exception, so nothing on the way catches it."""
+
+
+def _history_epochs(run_dir):
+    import csv
+
+    with (run_dir / "history.csv").open(newline="") as f:
+        return [int(row["epoch"]) for row in csv.DictReader(f)]
+
+
+def test_killed_between_an_epochs_csv_row_and_its_checkpoint_logs_the_epoch_once(tiny_dataset, tmp_path, monkeypatch):
+    import pytest
+
+    from conftest import TINY_MODELS, set_args
+    from train import autoencoder as train_autoencoder
+    from train.checkpoint import TrainingCheckpoint
+
+    run_dir = tmp_path / "run"
+    pairs = [f"data_dir={tiny_dataset}", f"run_dir={run_dir}", "epochs=3", "steps_per_epoch=2", "validation_batches=0",
+             *TINY_MODELS["autoencoder"]]
+    save = TrainingCheckpoint.save
+
+    def killed_at_step_4(self, model, step):  # epoch 1's checkpoint: its CSV row is already written
+        if step == 4:
+            raise Killed()
+        return save(self, model, step)
+
+    monkeypatch.setattr(TrainingCheckpoint, "save", killed_at_step_4)
+    with pytest.raises(Killed):
+        train_autoencoder.main(set_args(pairs))
+    assert _history_epochs(run_dir) == [0, 1]  # the situation: a row for epoch 1 ...
+    assert _checkpoint_step(run_dir / "checkpoints" / "checkpoint.npz") == 2  # ... that no checkpoint covers
+
+    monkeypatch.setattr(TrainingCheckpoint, "save", save)
+    assert train_autoencoder.main(set_args(pairs)) == 0
+    assert _checkpoint_step(run_dir / "checkpoints" / "checkpoint.npz") == 6
+    assert _history_epochs(run_dir) == [0, 1, 2]  # epoch 1 ran again and is logged once
+
+
+def test_drop_history_from_keeps_the_header_and_earlier_rows(tmp_path):
+    from train.run_folder import drop_history_from
+
+    path = tmp_path / "history.csv"
+    header = "epoch,learning_rate,loss,val_loss\r\n"
+    rows = [f'{e},0.001,{1.0 / (e + 1)},"[1, 2]"\r\n' for e in range(4)]
+    path.write_bytes((header + "".join(rows)).encode())
+    assert drop_history_from(path, 4) == 0 and path.read_bytes() == (header + "".join(rows)).encode()
+    assert drop_history_from(path, 2) == 2
+    assert path.read_bytes() == (header + rows[0] + rows[1]).encode()  # byte for byte
+    assert drop_history_from(path, 0) == 2 and not path.exists()  # no rows left: the next run writes a new header
+    assert drop_history_from(path, 0) == 0

@@ -85,6 +85,44 @@ def test_generate_cli_model_without_statistics(runs, tmp_path, capsys):
     assert "normalisation.json" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("kind, name", [("ddim", "network.keras"), ("ae", "autoencoder.keras")])
+def test_generate_cli_truncated_model_file_is_corrupt_not_missing(runs, tmp_path, capsys, kind, name):
+    import shutil
+
+    broken = tmp_path / "broken"
+    shutil.copytree(runs / kind, broken)
+    path = broken / name
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])  # a copy or download cut short
+    assert sounds.main(["--model", str(broken), "--num", "1", "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "unreadable or corrupt" in err and "not found" not in err
+    assert f"Received: path={str(path)!r}" in err
+    assert not (tmp_path / "out").exists()
+    if kind == "ddim":  # a missing network file (diffusion.json still there) is still "not found"
+        path.unlink()
+        assert sounds.main(["--model", str(broken), "--num", "1"]) == 2
+        assert f"Network file not found. Received: path={str(path)!r}" in capsys.readouterr().err
+
+
+def test_generate_cli_finds_the_originals_of_a_dataset_built_elsewhere(runs, tmp_path, monkeypatch, capsys):
+    from conftest import tiny_preprocess_config, write_tones
+    from preprocessing.pipeline import PreprocessingPipeline
+
+    project = tmp_path / "project"
+    write_tones(project / "audio")
+    monkeypatch.chdir(project)  # built from relative paths ...
+    PreprocessingPipeline(tiny_preprocess_config("audio", "stft")).run(progress=False)
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")  # ... used from another directory
+    out = tmp_path / "out"
+    argv = ["--model", str(runs / "ddim"), "--data", str(project / "stft"), "--num", "1", "--steps", "2", "--out", str(out)]
+    assert sounds.main(argv) == 0, capsys.readouterr().err
+    original, _ = sf.read(out / "original_00.wav")
+    assert np.abs(original).max() > 0.01  # the source audio, read from its absolute path
+    source = json.loads((out / "report.json").read_text())["originals"][0]["source_path"]
+    assert source.startswith(str((project / "audio").resolve()))
+
+
 def test_generate_cli_without_the_dataset(runs, tmp_path, capsys):
     assert sounds.main(["--model", str(runs / "ddim"), "--data", str(tmp_path / "no_data"), "--num", "1"]) == 2
     assert "no_data" in capsys.readouterr().err

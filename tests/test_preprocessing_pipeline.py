@@ -2,6 +2,7 @@
 
 import csv
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ import preprocessing.pipeline as pipeline_module
 from common.config import load_config, parse_overrides
 from common.errors import ParameterError
 from preprocessing import (
+    Loader,
     LogSpectrogramExtractor,
     Padder,
     PreprocessConfig,
@@ -153,6 +155,67 @@ def test_folder_source_in_process_exit_zero(tmp_path, capsys):
     assert np.load(tmp_path / "out" / rows[0]["path"]).shape == (256, 384)
     with (tmp_path / "out" / "skipped.csv").open() as f:
         assert list(csv.DictReader(f)) == []
+
+
+def test_folder_source_reads_aiff_and_au_and_lists_ignored_files(tmp_path, capsys):
+    input_dir = tmp_path / "audio"
+    (input_dir / "album").mkdir(parents=True)
+    sf.write(input_dir / "album" / "a.aiff", harmonic_tone(3.5), SAMPLE_RATE)
+    sf.write(input_dir / "b.au", harmonic_tone(3.5, f0=262.0), SAMPLE_RATE, subtype="PCM_16")
+    (input_dir / "album" / "notes.txt").write_text("liner notes\n")
+    (input_dir / "album" / "song.m4a").write_bytes(b"\x00\x00\x00\x20ftypM4A " + bytes(64))
+    status = main(
+        [
+            "--set", "source=folder",
+            "--set", f"input_dir={input_dir}",
+            "--set", f"output_dir={tmp_path / 'out'}",
+            "--set", "num_workers=1",
+            "--set", "validation_fraction=0.0",
+            "--set", "test_fraction=0.0",
+        ]
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert status == 0, out  # ignored files that are not audio do not make it 1
+    rows = read_manifest(tmp_path / "out")
+    assert sorted(r["clip_id"] for r in rows) == ["album-a__0000", "b__0000"]
+    assert {Path(r["source_path"]).suffix for r in rows} == {".aiff", ".au"}
+    with (tmp_path / "out" / "ignored.csv").open() as f:
+        ignored = {Path(row["path"]).name: row["reason"] for row in csv.DictReader(f)}
+    assert ignored == {
+        "notes.txt": "not an audio format soundfile reads: .txt",
+        "song.m4a": "not an audio format soundfile reads: .m4a",
+    }
+    assert "Ignored 2 file(s)" in out and "song.m4a: not an audio format soundfile reads: .m4a" in out
+    with (tmp_path / "out" / "skipped.csv").open() as f:
+        assert list(csv.DictReader(f)) == []
+
+
+def test_source_paths_are_absolute_so_the_dataset_works_from_any_directory(tmp_path, monkeypatch):
+    project = tmp_path / "project"
+    (project / "audio").mkdir(parents=True)
+    sf.write(project / "audio" / "a.wav", harmonic_tone(3.5), SAMPLE_RATE)
+    monkeypatch.chdir(project)
+    config = PreprocessConfig(
+        source="folder", input_dir="audio", output_dir="out", num_workers=1, validation_fraction=0.0, test_fraction=0.0,
+    )  # fmt: skip
+    PreprocessingPipeline(config).run(progress=None)
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    row = read_manifest(project / "out")[0]
+    source = Path(row["source_path"])
+    assert source.is_absolute() and source == (project / "audio" / "a.wav").resolve()
+    loader = Loader(SAMPLE_RATE, offset_s=row["offset_s"], duration_s=row["duration_s"])
+    audio = loader.load(source)
+    assert audio.shape == (49152,)
+    # a manifest written before: source_path relative to the folder it was built in, read as before
+    manifest = project / "out" / "manifest.csv"
+    manifest.write_text(manifest.read_text().replace(str(source), "audio/a.wav"))
+    old = read_manifest(project / "out")[0]
+    assert old["source_path"] == "audio/a.wav"
+    with pytest.raises(ParameterError, match="not found"):
+        loader.load(Path(old["source_path"]))  # from another directory it never worked
+    monkeypatch.chdir(project)
+    np.testing.assert_array_equal(loader.load(Path(old["source_path"])), audio)
 
 
 def test_clips_reach_the_disk_once_before_the_manifest(tmp_path, monkeypatch):

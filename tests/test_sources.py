@@ -1,10 +1,21 @@
 """Tests for preprocessing.sources."""
 
 import csv
+
 import pytest
+import soundfile as sf
 
 from common.errors import ParameterError
-from preprocessing.sources import SourceRecord, discover_sources, hash_split
+from preprocessing.sources import (
+    AUDIO_EXTENSIONS,
+    SOUNDFILE_FORMAT_EXTENSIONS,
+    SourceRecord,
+    audio_extensions,
+    discover_sources,
+    hash_split,
+    ignored_files,
+    scan_sources,
+)
 
 CHORALES_COLUMNS = ["piece", "split", "wav_path", "midi_path", "duration_s", "sample_rate"]
 
@@ -80,18 +91,73 @@ def test_gtzan_split_does_not_depend_on_layout(tmp_path):
     assert splits_a == splits_b
 
 
+def test_audio_extensions_follow_soundfile_formats():
+    assert audio_extensions(["AIFF", "wav"]) == (".aif", ".aifc", ".aiff", ".wav", ".wave")
+    assert audio_extensions(["RAW", "MAT5", "NOT_A_FORMAT"]) == ()  # no extension of their own
+    assert ".mp3" not in audio_extensions(["WAV", "FLAC"])  # an older libsndfile without MP3
+    available = sf.available_formats()
+    assert AUDIO_EXTENSIONS == audio_extensions(available)
+    for name, extensions in SOUNDFILE_FORMAT_EXTENSIONS.items():
+        assert set(extensions) <= set(AUDIO_EXTENSIONS) or name not in available
+    assert {".aiff", ".aif", ".au", ".wav", ".flac"} <= set(AUDIO_EXTENSIONS)
+    assert ".m4a" not in AUDIO_EXTENSIONS and ".txt" not in AUDIO_EXTENSIONS
+
+
 def test_folder_is_recursive_and_case_insensitive(tmp_path):
     touch(tmp_path / "a.WAV")
     touch(tmp_path / "sub" / "b.flac")
     touch(tmp_path / "sub" / "deeper" / "c.Ogg")
     touch(tmp_path / "sub" / "d.mp3")
+    touch(tmp_path / "sub" / "e.AIF")
+    touch(tmp_path / "f.au")
     touch(tmp_path / "notes.txt")
     touch(tmp_path / ".hidden.wav")
     records = discover_sources("folder", tmp_path)
-    assert sorted(r.piece for r in records) == ["a", "sub/b", "sub/d", "sub/deeper/c"]
+    assert sorted(r.piece for r in records) == ["a", "f", "sub/b", "sub/d", "sub/deeper/c", "sub/e"]
     labels = {r.piece: r.label for r in records}
     assert labels["a"] is None and labels["sub/deeper/c"] == "sub/deeper"
     assert all(isinstance(r, SourceRecord) and r.split in ("train", "validation", "test") for r in records)
+
+
+def test_folder_lists_every_file_it_ignores_with_the_reason(tmp_path):
+    touch(tmp_path / "a.wav")
+    touch(tmp_path / "album" / "b.aiff")
+    touch(tmp_path / "album" / "cover.jpg")
+    touch(tmp_path / "album" / "c.m4a")
+    touch(tmp_path / "README")
+    touch(tmp_path / ".hidden.wav")
+    records, ignored = scan_sources("folder", tmp_path)
+    assert sorted(r.piece for r in records) == ["a", "album/b"]
+    assert ignored == [
+        (tmp_path / ".hidden.wav", "hidden file"),
+        (tmp_path / "README", "not an audio format soundfile reads: (no extension)"),
+        (tmp_path / "album" / "c.m4a", "not an audio format soundfile reads: .m4a"),
+        (tmp_path / "album" / "cover.jpg", "not an audio format soundfile reads: .jpg"),
+    ]
+    assert records == discover_sources("folder", tmp_path)
+    touch(tmp_path / "x.mid")
+    records, ignored = scan_sources("folder", tmp_path, midi=True)
+    assert [r.piece for r in records] == ["x"]
+    assert (tmp_path / "a.wav", "not a MIDI file: .wav") in ignored
+
+
+def test_gtzan_lists_files_outside_the_chosen_genre_folders(tmp_path):
+    root = tmp_path / "genres_original"
+    for genre in ("blues", "jazz"):
+        touch(root / genre / f"{genre}.00000.wav")
+    touch(root / "jazz" / "extra" / "take2.wav")
+    touch(root / "stray.wav")
+    touch(tmp_path / "images_original" / "jazz" / "jazz00000.png")
+    records, ignored = scan_sources("gtzan", tmp_path, genres=("jazz",))
+    assert [r.path for r in records] == [root / "jazz" / "jazz.00000.wav"]
+    assert dict(ignored) == {
+        tmp_path / "images_original" / "jazz" / "jazz00000.png": "not an audio format soundfile reads: .png",
+        root / "blues" / "blues.00000.wav": "genre not chosen: blues",
+        root / "jazz" / "extra" / "take2.wav": "not in a genre folder",
+        root / "stray.wav": "not in a genre folder",
+    }
+    # the chorales' manifest, not the folder, lists the inputs: nothing is reported as ignored
+    assert ignored_files("chorales", tmp_path, records) == []
 
 
 def test_clip_prefixes_are_unique(tmp_path):

@@ -13,7 +13,9 @@ every epoch, the chief writes `train.checkpoint.TrainingCheckpoint` atomically.
 Started again with the same command, a killed run restores it, rebuilds the data
 stream at the restored step (`train.data.SpectrogramData.stream`: batch k depends
 only on the seed and k) and goes on; it ends at the same step count with the same
-batches, the same noise, hence the same weights as a run never killed.
+batches, the same noise, hence the same weights as a run never killed. Before it
+goes on, the rows of ``history.csv`` of the epochs it runs again are dropped (a
+kill between an epoch's CSV row and its checkpoint would otherwise log it twice).
 """
 
 import sys
@@ -25,6 +27,7 @@ import tensorflow as tf
 
 from train.callbacks import LearningRateLogger
 from train.checkpoint import TrainingCheckpoint
+from train.run_folder import drop_history_from
 
 
 def _reduce(strategy, per_replica):
@@ -53,7 +56,8 @@ def fit(model, strategy, train_stream, val_stream, config, run_dir, chief=True, 
         val_stream: ``f(input_context) -> tf.data.Dataset`` of validation batches, or None.
         config: a training config: ``epochs``, ``steps_per_epoch``, ``validation_batches``,
             ``checkpoint_every`` (null: at epoch ends only), ``jit_compile``.
-        run_dir: the run folder; ``history.csv`` and ``checkpoints/`` go there.
+        run_dir: the run folder; ``history.csv`` and ``checkpoints/`` go there. Rows of
+            ``history.csv`` from the resumed epoch on are dropped first (each epoch is logged once).
         chief: whether this process writes (checkpoints, CSV, logs, progress bar).
         callbacks: more ``keras.callbacks.Callback`` run on every worker (e.g. a time budget
             that sets ``model.stop_training``; training stops on all workers when it does on any).
@@ -70,6 +74,8 @@ def fit(model, strategy, train_stream, val_stream, config, run_dir, chief=True, 
     start_step = checkpoint.restore(model)
     if start_step:
         print(f"Resuming from the checkpoint at step {start_step}.", flush=True)
+    if chief:  # rows of epochs run again (killed after the CSV row, before the checkpoint) would be written twice
+        drop_history_from(run_dir / "history.csv", start_step // steps_per_epoch)
     train_data = strategy.distribute_datasets_from_function(lambda context: train_stream(context, start_step))
     train_iterator = iter(train_data)
     replica_train_step = model.train_step

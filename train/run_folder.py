@@ -5,16 +5,19 @@ A finished run folder holds the model, ``config.yaml`` (the resolved config),
 inverse always uses the forward's parameters and statistics), ``history.csv``,
 ``history.png``, ``summary.json`` and ``checkpoints/checkpoint.npz`` (`train.checkpoint`):
 a killed run started again with the same command resumes from its last checkpoint,
-and a finished one started with more ``epochs`` trains on.
+and a finished one started with more ``epochs`` trains on. ``history.csv`` holds
+each epoch once: a resumed run first drops the rows of the epochs it runs again
+(`drop_history_from`).
 """
 
+import csv
 import shutil
 import time
 from pathlib import Path
 
 import keras
 
-from common.atomic import atomic_write_json
+from common.atomic import atomic_write_json, atomic_write_text
 from common.config import save_config
 from preprocessing.latents import LATENT_FILES
 from train.checkpoint import TrainingCheckpoint
@@ -67,6 +70,48 @@ def prepare_run_dir(run_dir, config, data, chief=True):
         shutil.copyfile(data.data_dir / name, run_dir / f".{name}.tmp")
         (run_dir / f".{name}.tmp").replace(run_dir / name)
     return run_dir
+
+
+def drop_history_from(history_csv, first_epoch):
+    """Drop the rows of epochs ``>= first_epoch`` from a Keras ``CSVLogger`` file, atomically.
+
+    A run killed after an epoch's CSV row but before that epoch's checkpoint runs
+    the epoch again when it resumes, and ``CSVLogger(append=True)`` would write its
+    row a second time. Called with the first epoch the run is about to run, this
+    keeps each epoch once. The header and the kept rows are left byte for byte;
+    a file left with no rows is removed, so the next header is written afresh.
+
+    Args:
+        history_csv: the CSV file (first column ``epoch``, 0-based); a missing file is left missing.
+        first_epoch: int >= 0, the first epoch the run will log.
+    Returns:
+        The number of rows dropped.
+    """
+    history_csv = Path(history_csv)
+    if not history_csv.is_file():
+        return 0
+    with history_csv.open(newline="", encoding="utf-8") as f:  # newline="": CSVLogger's \r\n kept as is
+        lines = f.read().splitlines(keepends=True)
+    if not lines:
+        return 0
+    header, rows = lines[0], lines[1:]
+
+    def epoch(line):
+        fields = next(csv.reader([line]), [])
+        try:
+            return int(fields[0])
+        except (IndexError, ValueError):
+            return None  # not a row we understand (a blank line): kept
+
+    kept = [line for line in rows if (e := epoch(line)) is None or e < first_epoch]
+    dropped = len(rows) - len(kept)
+    if not dropped:
+        return 0
+    if any(line.strip() for line in kept):
+        atomic_write_text(history_csv, "".join([header, *kept]))
+    else:
+        history_csv.unlink()
+    return dropped
 
 
 def write_summary(run_dir, summary):
