@@ -1,0 +1,59 @@
+"""What README's main command (bash scripts/demo.sh) must leave behind, checked after CI ran it.
+
+For every model the demo samples: generated and original WAVs that decode, are
+finite, not silent and not clipped flat; a comparison PNG that decodes; a
+report.json with timings. Exits 1 naming every problem, 0 when all hold.
+"""
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+from matplotlib import image
+
+RUNS = ("chorales_ddim", "chorales_autoencoder", "chorales_latent_ddim")
+SILENT_DBFS = -60.0  # RMS below this is silence, not music
+
+
+def problems_of(out_dir):
+    problems = []
+    for kind in ("generated", "original"):
+        wavs = sorted(out_dir.glob(f"{kind}_*.wav"))
+        if not wavs:
+            problems.append(f"{out_dir}: no {kind}_*.wav")
+        for wav in wavs:
+            audio, sample_rate = sf.read(wav, dtype="float32")
+            rms_dbfs = 20 * np.log10(np.sqrt(np.mean(audio**2)) + 1e-12)
+            if audio.size == 0 or not np.all(np.isfinite(audio)):
+                problems.append(f"{wav}: empty or non-finite")
+            elif rms_dbfs < SILENT_DBFS:
+                problems.append(f"{wav}: silent ({rms_dbfs:.1f} dBFS RMS)")
+            elif np.mean(np.abs(audio) >= 0.999) > 0.01:
+                problems.append(f"{wav}: clipped ({100 * np.mean(np.abs(audio) >= 0.999):.1f}% of samples at full scale)")
+            else:
+                print(f"ok {wav}: {audio.size / sample_rate:.2f} s at {sample_rate} Hz, {rms_dbfs:.1f} dBFS RMS")
+    png = out_dir / "comparison.png"
+    try:
+        pixels = image.imread(png)
+        print(f"ok {png}: {pixels.shape[1]} x {pixels.shape[0]} px")
+    except Exception as err:  # noqa: BLE001 - any failure to decode is the finding
+        problems.append(f"{png}: unreadable ({type(err).__name__}: {err})")
+    try:
+        report = json.loads((out_dir / "report.json").read_text())
+        print(f"ok {out_dir / 'report.json'}: {report.get('real_time_factor')}x real time")
+    except Exception as err:  # noqa: BLE001
+        problems.append(f"{out_dir / 'report.json'}: unreadable ({type(err).__name__}: {err})")
+    return problems
+
+
+def main():
+    problems = [p for run in RUNS for p in problems_of(Path("outputs") / run)]
+    for problem in problems:
+        print(f"PROBLEM {problem}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
