@@ -11,8 +11,11 @@ autoencoder run folder (``autoencoder.keras``) it reconstructs the test clips.
 Either way it takes ``--num`` real clips from the test split of the dataset
 the model was trained on, and writes into ``--out``: ``generated_XX.wav``,
 ``original_XX.wav``, ``comparison.png`` (spectrograms, generated above,
-originals below) and ``report.json`` (timings, and descriptors of both sets
-from `generate.audio_statistics`). For a piano-roll model it also writes
+originals below) and ``report.json`` (timings, the gain the loudness limiter
+gave each generated clip, and descriptors of both sets from
+`generate.audio_statistics`). A generated clip whose RMS level is above the
+training clips' (their 95th percentile) or whose peak is above -1 dBFS is scaled
+down (`generate.limiter`), and a line says so. For a piano-roll model it also writes
 ``generated_XX.mid`` and ``original_XX.mid``, and the originals' WAVs are
 their rolls rendered. Exit status: 0 on success, 2 for a bad model folder or
 argument.
@@ -82,6 +85,21 @@ def inverse_name(transform, args):
     return f"Griffin-Lim, {args.griffin_lim_iters} iterations"
 
 
+def print_limits(limiter, limits):
+    """Print one line per clip the limiter scaled down, after a line that says where its ceiling comes from."""
+    limited = [(i, limit) for i, limit in enumerate(limits) if limit.limited_by]
+    if not limited:
+        return
+    reference = {"model": f"the train clips' 95th percentile, from {limiter.reference_path}",
+                 "data set": f"the train clips' 95th percentile, from the data set's {limiter.reference_path}",
+                 "fixed": "a fixed level: the model's data set has no level summary"}[limiter.reference]
+    print(f"Limited {len(limited)} of {len(limits)} generated clips to RMS <= {limiter.rms_ceiling_dbfs:.2f} dBFS "
+          f"({reference}) and peak <= {limiter.peak_ceiling_dbfs:.2f} dBFS:", flush=True)
+    for i, limit in limited:
+        print(f"  generated_{i:02d}.wav: {limit.gain_db:+.2f} dB ({limit.limited_by}; RMS {limit.rms_dbfs_in:.2f} -> "
+              f"{limit.rms_dbfs_out:.2f} dBFS, peak {limit.peak_dbfs_in:.2f} -> {limit.peak_dbfs_out:.2f} dBFS)", flush=True)
+
+
 def parse_args(argv):
     """Parse and check the CLI arguments. Raises ParameterError for --num or --steps below 1."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -113,9 +131,9 @@ def run(args):
 
     model_dir = Path(args.model)
     kind = model_kind(model_dir)
-    sound_generator = SoundGenerator.from_model_dir(model_dir, n_iter=args.griffin_lim_iters)
-    transform = sound_generator.transform
     data_dir = Path(args.data or spectrogram_data_dir(model_dir))
+    sound_generator = SoundGenerator.from_model_dir(model_dir, n_iter=args.griffin_lim_iters, data_dir=data_dir)
+    transform = sound_generator.transform
     out_dir = Path(args.out or Path("outputs") / model_dir.name)
     rows = test_clips(data_dir, args.num, args.seed)
     originals = np.stack([sound_generator.normaliser.normalise(np.load(data_dir / row["path"])) for row in rows])
@@ -128,7 +146,7 @@ def run(args):
                                    guidance_scale=args.guidance_scale, prompt=args.prompt)
     model_s = time.monotonic() - start
     start = time.monotonic()
-    audio = sound_generator.generate(generated, seeds=seeds)
+    audio, limits = sound_generator.generate(generated, seeds=seeds, return_limits=True)
     inversion_s = time.monotonic() - start
 
     sample_rate = transform.sample_rate
@@ -168,6 +186,10 @@ def run(args):
         "model_seconds": round(model_s, 3),
         "inversion_seconds": round(inversion_s, 3),
         "real_time_factor": round(audio_s / (model_s + inversion_s), 2),
+        "loudness": {
+            **sound_generator.limiter.describe(),
+            "clips": [{"file": f"generated_{i:02d}.wav", **limit.as_dict()} for i, limit in enumerate(limits)],
+        },
         "statistics": {
             "generated": mean_statistics(audio, sample_rate),
             "original": mean_statistics(original_audio, sample_rate),
@@ -182,6 +204,7 @@ def run(args):
         f"{report['real_time_factor']}x real time.",
         flush=True,
     )
+    print_limits(sound_generator.limiter, limits)
     print(f"{'mean over clips':<22}" + "".join(f"{key:>22}" for key in report["statistics"]["original"]))
     for name, values in report["statistics"].items():
         print(f"{name:<22}" + "".join(f"{value:>22.3f}" for value in values.values()))
