@@ -10,12 +10,13 @@ folder (``vae_decoder.keras``) it samples ``--num`` new spectrograms, seed
 autoencoder run folder (``autoencoder.keras``) it reconstructs the test clips.
 Either way it takes ``--num`` real clips from the test split of the dataset
 the model was trained on, and writes into ``--out``: ``generated_XX.wav``,
-``original_XX.wav``, ``comparison.png`` (spectrograms, generated above,
-originals below) and ``report.json`` (timings, the gain the loudness limiter
-gave each generated clip, and descriptors of both sets from
-`generate.audio_statistics`). A generated clip whose RMS level is above the
-training clips' (their 95th percentile) or whose peak is above -1 dBFS is scaled
-down (`generate.limiter`), and a line says so. For a piano-roll model it also writes
+``original_XX.wav``, ``comparison.png`` (spectrograms in a grid of at most 6
+pairs per row, each generated clip above its original, `generate.plots`) and
+``report.json`` (timings, the gain the loudness limiter gave each generated
+clip, and descriptors of both sets from `generate.audio_statistics`). A
+generated clip whose RMS level is above the training clips' (their 95th
+percentile) or whose peak is above -1 dBFS is scaled down (`generate.limiter`),
+and a line says so. For a piano-roll model it also writes
 ``generated_XX.mid`` and ``original_XX.mid``, and the originals' WAVs are
 their rolls rendered. Exit status: 0 on success, 2 for a bad model folder or
 argument.
