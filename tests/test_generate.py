@@ -52,7 +52,11 @@ def test_generate_cli_writes_wavs_plot_and_report(runs, tmp_path, kind):
     assert (out / "comparison.png").stat().st_size > 1000
     report = json.loads((out / "report.json").read_text())
     assert report["kind"] == ("ddim" if kind == "ddim" else "autoencoder")
-    assert report["real_time_factor"] > 0
+    timing = report["timing"]
+    assert report["real_time_factor"] == pytest.approx(report["audio_seconds"] / timing["warm"]["seconds"], rel=0.02)
+    assert timing["cold"]["seconds"] == pytest.approx(
+        timing["cold"]["load_seconds"] + timing["cold"]["warmup_seconds"] + timing["warm"]["seconds"], abs=0.01)
+    assert 0 < report["cold_real_time_factor"] < report["real_time_factor"]
     assert set(report["statistics"]) == {"generated", "original"}
     assert report["statistics"]["original"]["rms_db"] > -40
     if kind == "ddim":
