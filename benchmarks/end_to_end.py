@@ -14,10 +14,11 @@ end to end, trimmed to ``duration`` and written as a 16-bit WAV (into
 
 Two measurements, each from noise to the WAV file on disk:
 
-    cold   the first piece in this process, including loading the model,
-           tracing the network and the first Griffin-Lim call; the imports
-           before it (TensorFlow, Keras, librosa: the generation code cannot
-           be imported without them) are timed apart, as "imports s";
+    cold   the first piece in this process, including loading the model (and
+           with it importing TensorFlow and Keras), tracing the network and
+           the first Griffin-Lim call; the imports before it (librosa,
+           matplotlib: the generation code cannot be imported without them)
+           are timed apart, as "imports s";
     warm   the next ``--repeats`` pieces (new seeds) with all of that done; the
            median, and its split into network, Griffin-Lim and WAV writing.
 
@@ -44,8 +45,9 @@ from generate.sound_generator import SoundGenerator  # noqa: E402
 from generate.sounds import DEFAULT_MODEL, write_wav  # noqa: E402
 from generate.trained_model import TrainedModel  # noqa: E402
 
-# what this module's imports took (TensorFlow, Keras, librosa, matplotlib through
-# generate.sounds): the part of a fresh process's start the cold figure leaves out
+# what this module's imports took (librosa, matplotlib through generate.sounds; TensorFlow
+# and Keras come with the first model, in the cold figure): the part of a fresh process's
+# start the cold figure leaves out
 IMPORTS_S = time.perf_counter() - _IMPORTS_START
 
 

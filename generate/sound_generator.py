@@ -1,47 +1,67 @@
-"""Turning model outputs (normalised spectrograms) back into audio."""
+"""Turning model outputs (normalised spectrograms) back into audio, no louder than the training data."""
+
+from pathlib import Path
 
 import numpy as np
 
 from common.errors import ParameterError
+from generate.limiter import LoudnessLimiter
 from preprocessing.normaliser import load_normaliser
 from preprocessing.transform_io import load_transform
 
 
 class SoundGenerator:
-    """Denormalise, undo the log and invert the spectrogram transform.
+    """Denormalise, undo the log, invert the spectrogram transform, and limit the level.
 
     The transform (forward and inverse) and the dataset-level normalisation
     statistics are the ones saved beside the trained model, so the inverse uses
-    exactly the forward's parameters.
+    exactly the forward's parameters. `generate` then passes every clip through
+    ``limiter`` (`generate.limiter.LoudnessLimiter`): a clip louder than the
+    training clips (RMS above their 95th percentile) or peaking above -1 dBFS is
+    scaled down, never up, and the gain is reported.
 
     Args:
         transform: a spectrogram transform with ``invert(log_spectrogram_db, n_iter=..., length=...)``
             (e.g. `preprocessing.LogSpectrogramExtractor`: fast Griffin-Lim).
         normaliser: the dataset's `preprocessing.MinMaxNormaliser` (dB <-> [0, 1]).
         n_iter: Griffin-Lim iterations (more is slower and cleaner; 32 is the default).
+        limiter: a `LoudnessLimiter`; None: `LoudnessLimiter.fixed` (-18 dBFS RMS, -1 dBFS peak).
     """
 
-    def __init__(self, transform, normaliser, n_iter=32):
+    def __init__(self, transform, normaliser, n_iter=32, limiter=None):
         if int(n_iter) < 1:
             raise ParameterError(f"n_iter must be >= 1. Received: n_iter={n_iter}")
         self.transform = transform
         self.normaliser = normaliser
         self.n_iter = int(n_iter)
+        self.limiter = LoudnessLimiter.fixed() if limiter is None else limiter
 
     @classmethod
-    def from_model_dir(cls, model_dir, n_iter=32):
+    def from_model_dir(cls, model_dir, n_iter=32, data_dir=None):
         """Load ``transform.json`` and ``normalisation.json`` from a trained model's folder.
 
+        The limiter's ceiling comes from the level summary in the model's
+        ``normalisation.json``, else in its data set's, else it is fixed
+        (`LoudnessLimiter.for_model`).
+
+        Args:
+            model_dir: a trained model folder.
+            n_iter: Griffin-Lim iterations.
+            data_dir: the data set the model was trained on; None: the run's own
+                (`generate.trained_model.spectrogram_data_dir`).
         Raises:
             ParameterError: if either file is missing or unreadable (the message names it).
         """
-        from pathlib import Path
+        from generate.trained_model import spectrogram_data_dir
 
         model_dir = Path(model_dir)
-        return cls(load_transform(model_dir / "transform.json"), load_normaliser(model_dir / "normalisation.json"), n_iter)
+        transform = load_transform(model_dir / "transform.json")
+        normaliser = load_normaliser(model_dir / "normalisation.json")
+        data_dir = spectrogram_data_dir(model_dir) if data_dir is None else data_dir
+        return cls(transform, normaliser, n_iter, LoudnessLimiter.for_model(model_dir, data_dir))
 
     def spectrogram_to_audio(self, spectrogram, seed=0):
-        """One normalised spectrogram to audio.
+        """One normalised spectrogram to audio, not limited (`generate` limits).
 
         Args:
             spectrogram: float array ``(n_freq_bins, n_frames)`` or ``(n_freq_bins, n_frames, 1)``,
@@ -63,7 +83,39 @@ class SoundGenerator:
         log_spectrogram_db = self.normaliser.denormalise(spectrogram)
         return self.transform.invert(log_spectrogram_db, n_iter=self.n_iter, random_state=seed)
 
-    def generate(self, spectrograms, seeds=None):
-        """A batch of normalised spectrograms ``(batch, n_freq_bins, n_frames[, 1])`` to a list of audio arrays."""
+    def warm_up(self, spectrogram):
+        """Invert one spectrogram with one Griffin-Lim iteration and throw the audio away.
+
+        The first inversion in a process compiles librosa's numba functions or loads them from
+        their on-disk cache (log-STFT, 2-core CPU: 12 s with an empty cache, 0.9 s from it) and,
+        for a piano roll, loads the soundfont; after this, `generate` runs at its steady-state speed.
+
+        Args:
+            spectrogram: a normalised spectrogram as `spectrogram_to_audio` takes.
+        Raises:
+            ParameterError: as `spectrogram_to_audio`.
+        """
+        spectrogram = np.asarray(spectrogram, dtype=np.float32)
+        spectrogram = spectrogram[..., 0] if spectrogram.ndim == 3 and spectrogram.shape[-1] == 1 else spectrogram
+        self.transform.invert(self.normaliser.denormalise(spectrogram), n_iter=1, random_state=0)
+
+    def generate(self, spectrograms, seeds=None, return_limits=False):
+        """Generated spectrograms to audio, each clip limited to the training data's level.
+
+        Args:
+            spectrograms: float array ``(batch, n_freq_bins, n_frames[, 1])``, normalised
+                (see `spectrogram_to_audio`).
+            seeds: one int per clip, its Griffin-Lim seed (default ``0..batch-1``).
+            return_limits: also return what the limiter did to each clip.
+        Returns:
+            list of float32 arrays ``(n_samples,)``, each with RMS level <= ``limiter.rms_ceiling_dbfs``
+            and peak <= ``limiter.peak_ceiling_dbfs`` in dBFS, or left as inverted when already
+            below both; with ``return_limits``, ``(audio, limits)`` with one
+            `generate.limiter.LevelLimit` per clip.
+        Raises:
+            ParameterError: for a wrong shape or non-finite values.
+        """
         seeds = range(len(spectrograms)) if seeds is None else seeds
-        return [self.spectrogram_to_audio(s, seed=int(seed)) for s, seed in zip(spectrograms, seeds)]
+        results = [self.limiter.apply(self.spectrogram_to_audio(s, seed=int(seed))) for s, seed in zip(spectrograms, seeds)]
+        audio = [clip for clip, _ in results]
+        return (audio, [limit for _, limit in results]) if return_limits else audio

@@ -10,12 +10,28 @@ folder (``vae_decoder.keras``) it samples ``--num`` new spectrograms, seed
 autoencoder run folder (``autoencoder.keras``) it reconstructs the test clips.
 Either way it takes ``--num`` real clips from the test split of the dataset
 the model was trained on, and writes into ``--out``: ``generated_XX.wav``,
-``original_XX.wav``, ``comparison.png`` (spectrograms, generated above,
-originals below) and ``report.json`` (timings, and descriptors of both sets
-from `generate.audio_statistics`). For a piano-roll model it also writes
+``original_XX.wav``, ``comparison.png`` (spectrograms in a grid of at most 6
+pairs per row, each generated clip above its original, `generate.plots`) and
+``report.json`` (timings, the gain the loudness limiter gave each generated
+clip, and descriptors of both sets from `generate.audio_statistics`). A
+generated clip whose RMS level is above the training clips' (their 95th
+percentile) or whose peak is above -1 dBFS is scaled down (`generate.limiter`),
+and a line says so. For a piano-roll model it also writes
 ``generated_XX.mid`` and ``original_XX.mid``, and the originals' WAVs are
 their rolls rendered. Exit status: 0 on success, 2 for a bad model folder or
 argument.
+
+Timings, printed and in ``report.json`` (``timing``), come in two figures. *Warm*
+(``real_time_factor``) is the batch at steady state: sampling (or reconstructing)
+every clip and inverting it to audio. *Cold* (``cold_real_time_factor``) is what a
+first call in a fresh process costs: loading the model (the first model also
+imports TensorFlow and Keras), a warm-up that runs the model on one sample (one
+DDIM step: TensorFlow traces and optimises its graph) and inverts one clip with
+one Griffin-Lim iteration (librosa's numba functions are compiled, or loaded from
+their on-disk cache), then the same batch. Neither includes importing numpy,
+librosa and matplotlib (about 0.5 s), reading the originals, writing the files,
+the plot or the descriptors. The warm-up costs one extra step on one sample;
+without it the batch would pay the same one-time costs itself.
 
 Long pieces, continuations, gap filling, loops and interpolations are modes named by
 the first argument (``python -m generate.sounds long --duration 60``); see
@@ -82,6 +98,21 @@ def inverse_name(transform, args):
     return f"Griffin-Lim, {args.griffin_lim_iters} iterations"
 
 
+def print_limits(limiter, limits):
+    """Print one line per clip the limiter scaled down, after a line that says where its ceiling comes from."""
+    limited = [(i, limit) for i, limit in enumerate(limits) if limit.limited_by]
+    if not limited:
+        return
+    reference = {"model": f"the train clips' 95th percentile, from {limiter.reference_path}",
+                 "data set": f"the train clips' 95th percentile, from the data set's {limiter.reference_path}",
+                 "fixed": "a fixed level: the model's data set has no level summary"}[limiter.reference]
+    print(f"Limited {len(limited)} of {len(limits)} generated clips to RMS <= {limiter.rms_ceiling_dbfs:.2f} dBFS "
+          f"({reference}) and peak <= {limiter.peak_ceiling_dbfs:.2f} dBFS:", flush=True)
+    for i, limit in limited:
+        print(f"  generated_{i:02d}.wav: {limit.gain_db:+.2f} dB ({limit.limited_by}; RMS {limit.rms_dbfs_in:.2f} -> "
+              f"{limit.rms_dbfs_out:.2f} dBFS, peak {limit.peak_dbfs_in:.2f} -> {limit.peak_dbfs_out:.2f} dBFS)", flush=True)
+
+
 def parse_args(argv):
     """Parse and check the CLI arguments. Raises ParameterError for --num or --steps below 1."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -113,22 +144,30 @@ def run(args):
 
     model_dir = Path(args.model)
     kind = model_kind(model_dir)
-    sound_generator = SoundGenerator.from_model_dir(model_dir, n_iter=args.griffin_lim_iters)
-    transform = sound_generator.transform
     data_dir = Path(args.data or spectrogram_data_dir(model_dir))
+    sound_generator = SoundGenerator.from_model_dir(model_dir, n_iter=args.griffin_lim_iters, data_dir=data_dir)
+    transform = sound_generator.transform
     out_dir = Path(args.out or Path("outputs") / model_dir.name)
     rows = test_clips(data_dir, args.num, args.seed)
     originals = np.stack([sound_generator.normaliser.normalise(np.load(data_dir / row["path"])) for row in rows])
 
+    # Timed in three parts (module docstring): loading, a warm-up on one sample that pays the one-time
+    # costs (graph tracing, librosa's numba functions), then the batch, which runs at steady state.
     start = time.monotonic()
-    model = TrainedModel(model_dir)
+    model = TrainedModel(model_dir)  # the process's first model also imports TensorFlow and Keras
+    load_s = time.monotonic() - start
     steps = (args.steps or model.default_steps()) if kind == "ddim" else None
     seeds = [args.seed + i for i in range(args.num)] if kind in ("ddim", "vae") else list(range(args.num))
-    generated = model.spectrograms(seeds=seeds, steps=steps, originals=originals, label=args.label,
-                                   guidance_scale=args.guidance_scale, prompt=args.prompt)
+    conditions = dict(label=args.label, guidance_scale=args.guidance_scale, prompt=args.prompt)
+    start = time.monotonic()
+    model.warm_up(seeds=seeds, originals=originals, **conditions)
+    sound_generator.warm_up(originals[0])
+    warmup_s = time.monotonic() - start
+    start = time.monotonic()
+    generated = model.spectrograms(seeds=seeds, steps=steps, originals=originals, **conditions)
     model_s = time.monotonic() - start
     start = time.monotonic()
-    audio = sound_generator.generate(generated, seeds=seeds)
+    audio, limits = sound_generator.generate(generated, seeds=seeds, return_limits=True)
     inversion_s = time.monotonic() - start
 
     sample_rate = transform.sample_rate
@@ -154,6 +193,7 @@ def run(args):
     plot_comparison(generated_values, original_values, transform, out_dir / "comparison.png", what)
 
     audio_s = sum(len(a) for a in audio) / sample_rate
+    cold_s = load_s + warmup_s + model_s + inversion_s
     report = {
         "model_dir": str(model_dir),
         "kind": kind,
@@ -165,9 +205,30 @@ def run(args):
         "seeds": seeds,
         "griffin_lim_iters": args.griffin_lim_iters,
         "audio_seconds": round(audio_s, 3),
-        "model_seconds": round(model_s, 3),
-        "inversion_seconds": round(inversion_s, 3),
         "real_time_factor": round(audio_s / (model_s + inversion_s), 2),
+        "cold_real_time_factor": round(audio_s / cold_s, 2),
+        "timing": {
+            "warm": {
+                "includes": "the batch at steady state, after the warm-up: sampling (or reconstructing) and "
+                            "inverting every clip",
+                "model_seconds": round(model_s, 3),
+                "inversion_seconds": round(inversion_s, 3),
+                "seconds": round(model_s + inversion_s, 3),
+            },
+            "cold": {
+                "includes": "what a first call in a fresh process costs: loading the model (the process's first "
+                            "model also imports TensorFlow and Keras), the warm-up (the model on one sample, one DDIM "
+                            "step: graph tracing; one 1-iteration inversion: librosa's numba functions, the first "
+                            "time in the process), then the batch",
+                "load_seconds": round(load_s, 3),
+                "warmup_seconds": round(warmup_s, 3),
+                "seconds": round(cold_s, 3),
+            },
+        },
+        "loudness": {
+            **sound_generator.limiter.describe(),
+            "clips": [{"file": f"generated_{i:02d}.wav", **limit.as_dict()} for i, limit in enumerate(limits)],
+        },
         "statistics": {
             "generated": mean_statistics(audio, sample_rate),
             "original": mean_statistics(original_audio, sample_rate),
@@ -178,10 +239,13 @@ def run(args):
     print(
         f"Wrote {args.num} generated and {args.num} original clips to {out_dir}/ "
         f"(generated_XX.wav, original_XX.wav{', .mid' if midi else ''}, comparison.png, report.json).\n"
-        f"{audio_s:.1f} s of audio in {model_s:.2f} s ({kind}) + {inversion_s:.2f} s ({inverse_name(transform, args)}): "
-        f"{report['real_time_factor']}x real time.",
+        f"{audio_s:.1f} s of audio. Warm (the batch at steady state): {model_s:.2f} s ({kind}) + {inversion_s:.2f} s "
+        f"({inverse_name(transform, args)}), {report['real_time_factor']}x real time. "
+        f"Cold (loading {load_s:.2f} s + warm-up {warmup_s:.2f} s + the batch): "
+        f"{cold_s:.2f} s, {report['cold_real_time_factor']}x real time.",
         flush=True,
     )
+    print_limits(sound_generator.limiter, limits)
     print(f"{'mean over clips':<22}" + "".join(f"{key:>22}" for key in report["statistics"]["original"]))
     for name, values in report["statistics"].items():
         print(f"{name:<22}" + "".join(f"{value:>22.3f}" for value in values.values()))

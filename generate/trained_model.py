@@ -7,7 +7,6 @@ import yaml
 
 from common.errors import ParameterError
 from common.keras_file import load_keras_model
-from train.config import DiffusionTrainConfig
 
 
 def model_kind(model_dir):
@@ -67,6 +66,7 @@ class TrainedModel:
         self.kind = model_kind(self.model_dir)
         self.config = run_config(self.model_dir)
         self.latent_decoder = None
+        self._text_encoder = None  # loaded on the first prompt, then kept
         if self.kind == "ddim":
             self.model = load_sampler(self.model_dir)
             self.latent_decoder = load_latent_decoder(self.model_dir)  # latent diffusion: samples are decoded
@@ -99,9 +99,28 @@ class TrainedModel:
 
     def default_steps(self):
         """DDIM steps the run was configured to sample with (None for an autoencoder)."""
+        # imported here, not at the top: train.config imports Keras, and generate.sounds starts without it
+        from train.config import DiffusionTrainConfig
+
         if self.kind != "ddim":
             return None
         return int(self.config.get("sampling_steps", DiffusionTrainConfig.sampling_steps))
+
+    def warm_up(self, seeds=None, originals=None, label=None, guidance_scale=None, prompt=None):
+        """Run the model once on one sample, so that later calls run at their steady-state speed.
+
+        One DDIM step on ``seeds[0]`` (with the same condition and guidance: each is traced
+        once, `models.ddim.DiffusionModel._ema_denoiser`; a latent DDIM's decoder runs too),
+        or the VAE's decoder on ``seeds[0]``, or the autoencoder on ``originals[:1]``: the
+        first call of a TensorFlow function traces and optimises its graph, and this is that
+        first call. Arguments as `spectrograms`; the output is thrown away.
+
+        Raises:
+            ParameterError: as `spectrograms`.
+        """
+        self.spectrograms(seeds=None if seeds is None else list(seeds)[:1], steps=1 if self.kind == "ddim" else None,
+                          originals=None if originals is None else np.asarray(originals)[:1], label=label,
+                          guidance_scale=guidance_scale, prompt=prompt)
 
     def spectrograms(self, seeds=None, steps=None, originals=None, label=None, guidance_scale=None, prompt=None):
         """DDIM or VAE samples for ``seeds``, or autoencoder reconstructions of ``originals``.
@@ -129,15 +148,19 @@ class TrainedModel:
                 raise ParameterError("A DDIM samples from seeds. Received: seeds=None")
             steps = steps or self.default_steps()
             if guidance_scale is None:
+                from train.config import DiffusionTrainConfig
+
                 guidance_scale = float(self.config.get("guidance_scale", DiffusionTrainConfig.guidance_scale))
             context = None
             if prompt is not None:
                 if self.model.conditioning != "text":
                     raise ParameterError(f"This model takes no text prompt (its conditioning: {self.model.conditioning}). "
                                          f"Received: prompt={prompt!r}")
-                from models.text_encoder import TextEncoder
+                if self._text_encoder is None:
+                    from models.text_encoder import TextEncoder
 
-                tokens, mask, _ = TextEncoder(max_tokens=self.model.context_shape[0]).encode([prompt])
+                    self._text_encoder = TextEncoder(max_tokens=self.model.context_shape[0])
+                tokens, mask, _ = self._text_encoder.encode([prompt])
                 context = (tokens[0], mask[0].astype("float32"))
             conditioned = label is not None or prompt is not None
             generated = self.model.generate(seeds=list(seeds), diffusion_steps=steps, labels=label, context=context,

@@ -265,7 +265,7 @@ class DiffusionModel(keras.Model):
         # the default model's metrics, history columns and checkpoints are as before)
         self.objective_tracker = None if self._objective_is_noise_loss else keras.metrics.Mean(name="loss")
         self.seed_generator = keras.random.SeedGenerator(0)
-        self._compiled_denoise = None
+        self._compiled_denoisers = {}  # (conditioning, guidance scale) -> traced denoiser, see _ema_denoiser
         # both networks are functional and built; BackupAndRestore needs a built model
         self.built = True
 
@@ -812,19 +812,35 @@ class DiffusionModel(keras.Model):
     def _ema_denoiser(self, labels=None, guidance_scale=1.0):
         """The traced EMA-network call ``(x_t, n, s) -> (pred_noises, pred_images)`` that the samplers use.
 
-        ``labels`` (int32 ``(batch,)``) and ``guidance_scale`` condition it (class-conditional models).
+        ``labels`` (int32 ``(batch,)``, or a text model's ``(tokens, mask)`` pair) and ``guidance_scale``
+        condition it. Each kind of condition and guidance scale is traced once, the first time it is
+        used, for any batch size (the signature's batch axis is None), so no later batch, step or
+        call traces again. Autograph is off: nothing in the network's call branches on a tensor, and
+        converting the call took most of the trace (shipped DDIM, 2-core CPU: 0.56 s with, 0.17 s without).
         """
         import tensorflow as tf
 
-        if self._compiled_denoise is None:
+        kind = None if labels is None else self.conditioning
+        scale = 1.0 if labels is None else float(guidance_scale)  # a Python float: no doubled batch at 1
+        key = (kind, scale)
+        if key not in self._compiled_denoisers:
+            rates = tf.TensorSpec((None, 1, 1, 1), tf.float32)
+            signature = [tf.TensorSpec((None,) + tuple(self.data_shape), tf.float32), rates, rates]
+            if kind == "label":
+                signature.append(tf.TensorSpec((None,), tf.int32))
+            elif kind == "text":
+                tokens, dims = self.context_shape
+                signature.append((tf.TensorSpec((None, tokens, dims), tf.float32), tf.TensorSpec((None, tokens), tf.float32)))
+
+            def denoise(x, n, s, *conditions):
+                return self.denoise(x, n, s, False, conditions[0] if conditions else None, scale)
+
             # tracing the EMA network once halves the per-step cost of eager calls on CPU
-            self._compiled_denoise = tf.function(
-                lambda x, n, s, labels, scale: self.denoise(x, n, s, False, labels, scale), reduce_retracing=True
-            )
+            self._compiled_denoisers[key] = tf.function(denoise, input_signature=signature, autograph=False)
+        compiled = self._compiled_denoisers[key]
         if labels is None:
-            return lambda x, n, s: self._compiled_denoise(x, n, s, None, 1.0)
-        scale = float(guidance_scale)  # a Python float: one trace per scale, and no doubled batch at 1
-        return lambda x, n, s: self._compiled_denoise(x, n, s, labels, scale)
+            return compiled
+        return lambda x, n, s: compiled(x, n, s, labels)
 
     def get_config(self):
         return {

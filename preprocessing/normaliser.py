@@ -11,6 +11,7 @@ import numpy as np
 from common.errors import ParameterError
 from common.serializable import FromConfigMixin
 from common.json_file import read_json_mapping
+from preprocessing.loudness import LEVELS_KEY
 
 
 def _finite_number(name, value):
@@ -104,7 +105,12 @@ class MinMaxNormaliser(FromConfigMixin):
 def load_normaliser(path) -> MinMaxNormaliser:
     """Read a normaliser written by `preprocessing.saver.Saver.save_normaliser`.
 
+    The clips' level summary the file may also hold (`preprocessing.loudness.LEVELS_KEY`)
+    is not the normaliser's; `preprocessing.loudness.read_level_summary` reads it.
+
     Raises:
         ParameterError: if the file is missing, not JSON, or holds a bad config.
     """
-    return MinMaxNormaliser.from_config(read_json_mapping(path, "Normalisation file"))
+    config = read_json_mapping(path, "Normalisation file")
+    config.pop(LEVELS_KEY, None)
+    return MinMaxNormaliser.from_config(config)

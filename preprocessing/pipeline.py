@@ -7,9 +7,11 @@ drop silent clips, extract the configured representation
 MIDI file instead and slices the roll in frames the same way, dropping clips
 without notes. Bad files (missing, undecodable, empty, silent, shorter than one
 clip) are reported and skipped; the rest are written. The normaliser is then
-fitted on the train split. An MDCT without a configured ``mdct_scale`` first
-fits it on up to `MDCT_SCALE_FILES` train files; the fitted value is saved in
-the dataset's config.yaml and transform.json.
+fitted on the train split, and saved with the train clips' level summary
+(each clip's RMS level in dBFS is a manifest column, `preprocessing.loudness`).
+An MDCT without a configured ``mdct_scale`` first fits it on up to
+`MDCT_SCALE_FILES` train files; the fitted value is saved in the dataset's
+config.yaml and transform.json.
 
 Every clip carries its file's label and caption (manifest columns ``label``
 and ``caption``, for class- and text-conditioned models): the label chosen by
@@ -33,6 +35,7 @@ from common.errors import ParameterError
 from preprocessing.captions import read_captions_file
 from preprocessing.config import PreprocessConfig
 from preprocessing.loader import Loader
+from preprocessing.loudness import rms_dbfs
 from preprocessing.normaliser import MinMaxNormaliser
 from preprocessing.padder import Padder
 from preprocessing.representations import MIDI_REPRESENTATIONS, build_transform
@@ -139,7 +142,8 @@ class PreprocessingPipeline:
             return self.transform.extract_batch(clips)
         return np.stack([self.transform.extract(clip) for clip in clips])
 
-    def _row(self, record, clip_id, relative, start_s, duration_s, values, source_path):
+    def _row(self, record, clip_id, relative, start_s, duration_s, values, source_path, level_dbfs=None):
+        # level_dbfs: the clip's RMS level (preprocessing.loudness), None for a piano roll (no audio)
         return {
             "clip_id": clip_id,
             "split": record.split,
@@ -151,6 +155,7 @@ class PreprocessingPipeline:
             "duration_s": round(duration_s, 6),
             "min_db": float(values.min()),
             "max_db": float(values.max()),
+            "rms_dbfs": "" if level_dbfs is None else round(level_dbfs, 4),
             "label": record.label or "",
             "caption": record.caption or "",
         }
@@ -196,7 +201,9 @@ class PreprocessingPipeline:
         Args:
             record: a `preprocessing.sources.SourceRecord`.
         Returns:
-            list of manifest rows (dicts, see `preprocessing.saver.MANIFEST_COLUMNS`).
+            list of manifest rows (dicts, see `preprocessing.saver.MANIFEST_COLUMNS`); a row's
+            ``rms_dbfs`` is the clip's RMS level in dBFS over its audio content (without a
+            tail clip's zero padding, `preprocessing.loudness.rms_dbfs`).
         Raises:
             ParameterError: if the file is missing, undecodable, empty, shorter
                 than one clip, or holds no clip above the silence threshold.
@@ -221,13 +228,13 @@ class PreprocessingPipeline:
             chunk = kept[first : first + EXTRACT_BATCH_CLIPS]
             # one transform call per chunk where the transform can: the same values as clip by clip
             values = self._extract(np.stack([clip for _, _, clip in chunk]))
-            for (start, n_content, _), clip_values in zip(chunk, values):  # (n_freq_bins, n_frames)
+            for (start, n_content, clip), clip_values in zip(chunk, values):  # (n_freq_bins, n_frames)
                 clip_id = f"{record.clip_prefix}__{len(rows):04d}"
                 relative = self.saver.save_spectrogram(record.split, clip_id, clip_values)
                 rows.append(
                     self._row(
                         record, clip_id, relative, start / config.sample_rate, n_content / config.sample_rate,
-                        clip_values, record.path,
+                        clip_values, record.path, rms_dbfs(clip[:n_content]),
                     )
                 )
         if not rows:
@@ -381,7 +388,7 @@ class PreprocessingPipeline:
                 f"({len(skipped)} of {len(records)} files skipped). Received: input_dir={config.input_dir!r}"
             )
         normaliser = MinMaxNormaliser.fit([r["min_db"] for r in train_rows], [r["max_db"] for r in train_rows])
-        self.saver.save_normaliser(normaliser)
+        self.saver.save_normaliser(normaliser, clip_levels=[r["rms_dbfs"] for r in train_rows])
         return PreprocessReport(
             output_dir=Path(config.output_dir),
             clips_per_split=clips_per_split,

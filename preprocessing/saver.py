@@ -3,11 +3,12 @@
     <output_dir>/
         spectrograms/<split>/<clip_id>.npy   float32 dB, shape (n_fft // 2, n_frames)
         manifest.csv        one row per clip (MANIFEST_COLUMNS); label and caption
-                            are "" when the clip has none; source_path is the
-                            absolute, resolved path of the clip's audio (or MIDI)
-                            file (an older manifest may hold one relative to the
-                            working directory it was built in: read as written)
-        normalisation.json  MinMaxNormaliser config, fitted on the train split
+                            are "" when the clip has none, rms_dbfs "" for a piano roll;
+                            source_path is the absolute, resolved path of the clip's
+                            audio (or MIDI) file (an older manifest may hold one relative
+                            to the working directory it was built in: read as written)
+        normalisation.json  MinMaxNormaliser config, fitted on the train split, and
+                            the train clips' level summary (preprocessing.loudness)
         transform.json      the spectrogram transform (see transform_io)
         config.yaml         the resolved PreprocessConfig
         skipped.csv         input files that were not used (bad audio), with the reason
@@ -24,15 +25,17 @@ import numpy as np
 
 from common.atomic import atomic_save_npy, atomic_write_json, atomic_write_text
 from common.errors import ParameterError
+from preprocessing.loudness import LEVELS_KEY, summarise_levels
 from preprocessing.transform_io import save_transform as _save_transform
 
 SPLITS = ("train", "validation", "test")
 MANIFEST_COLUMNS = (
     "clip_id", "split", "path", "source_path", "piece", "offset_s", "duration_s", "min_db", "max_db",
-    "label", "caption",
+    "rms_dbfs", "label", "caption",
 )  # fmt: skip
-# Columns added after the first datasets were written: a manifest without them reads as "".
-OPTIONAL_MANIFEST_COLUMNS = ("label", "caption")
+# Columns added after the first datasets were written: a manifest without them reads as ""
+# (rms_dbfs as None).
+OPTIONAL_MANIFEST_COLUMNS = ("rms_dbfs", "label", "caption")
 SKIPPED_COLUMNS = ("source_path", "reason")
 IGNORED_COLUMNS = ("path", "reason")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -97,7 +100,9 @@ class Saver:
     def save_manifest(self, rows) -> Path:
         """Write ``manifest.csv``: an iterable of dicts with exactly MANIFEST_COLUMNS
         (source_path the source file, absolute; offset_s and duration_s in seconds,
-        min_db and max_db in dB, label and caption str, "" for none)."""
+        min_db and max_db in dB, rms_dbfs the clip's RMS level in dBFS
+        (`preprocessing.loudness.rms_dbfs`) or "" or None for none, label and caption
+        str, "" for none)."""
         return atomic_write_text(self.output_dir / "manifest.csv", _csv_text(MANIFEST_COLUMNS, rows, "manifest"))
 
     def save_skipped(self, rows) -> Path:
@@ -108,9 +113,21 @@ class Saver:
         """Write ``ignored.csv``: an iterable of dicts with keys ``path`` and ``reason``."""
         return atomic_write_text(self.output_dir / "ignored.csv", _csv_text(IGNORED_COLUMNS, rows, "ignored"))
 
-    def save_normaliser(self, normaliser) -> Path:
-        """Write ``normalisation.json`` (the normaliser's `get_config()`)."""
-        return atomic_write_json(self.output_dir / "normalisation.json", normaliser.get_config())
+    def save_normaliser(self, normaliser, clip_levels=None) -> Path:
+        """Write ``normalisation.json``: the normaliser's `get_config()` and the clips' level summary.
+
+        Args:
+            normaliser: the fitted `preprocessing.MinMaxNormaliser`.
+            clip_levels: None, or the train clips' RMS levels in dBFS (manifest ``rms_dbfs``;
+                entries that are None or "" are left out). Their
+                `preprocessing.loudness.summarise_levels` is stored under
+                `preprocessing.loudness.LEVELS_KEY` when at least one is given.
+        """
+        payload = dict(normaliser.get_config())
+        levels = [level for level in (clip_levels or []) if level not in (None, "")]
+        if levels:
+            payload[LEVELS_KEY] = summarise_levels(levels, split="train")
+        return atomic_write_json(self.output_dir / "normalisation.json", payload)
 
     def save_transform(self, transform) -> Path:
         """Write ``transform.json`` via `preprocessing.transform_io.save_transform`."""
@@ -125,7 +142,8 @@ def read_manifest(output_dir) -> list:
 
     Returns:
         One dict per clip with MANIFEST_COLUMNS; offset_s, duration_s, min_db and
-        max_db as floats, the rest as str (label and caption "" for none;
+        max_db as floats, rms_dbfs a float or None (none: a piano roll, or a
+        manifest older than the column), the rest as str (label and caption "" for none;
         source_path as written: absolute, or in an older manifest relative to the
         working directory, and opened as such).
     Raises:
@@ -146,5 +164,6 @@ def read_manifest(output_dir) -> list:
                 row[key] = float(row[key])
             for key in OPTIONAL_MANIFEST_COLUMNS:
                 row[key] = row.get(key) or ""
+            row["rms_dbfs"] = float(row["rms_dbfs"]) if row["rms_dbfs"] else None
             rows.append(row)
     return rows

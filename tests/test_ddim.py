@@ -40,6 +40,15 @@ def test_training_lowers_loss_and_moves_ema():
     assert not all(np.allclose(a, b) for a, b in zip(model.network.get_weights(), model.ema_network.get_weights()))
 
 
+def test_sampling_traces_the_network_once_for_every_batch_size_and_step():
+    model = tiny_model()
+    model.generate(seeds=[0], diffusion_steps=1)  # a warm-up on one sample
+    model.generate(seeds=list(range(5)), diffusion_steps=3, batch_size=3)  # batches of 3 and 2, three steps each
+    model.invert_to_noise(np.zeros((2, 16, 16, 1), "float32"), diffusion_steps=2)
+    (key, denoiser), = model._compiled_denoisers.items()
+    assert key == (None, 1.0) and denoiser.experimental_get_tracing_count() == 1
+
+
 def test_generate_is_reproducible_per_seed_and_clipped():
     model = tiny_model()
     both = model.generate(seeds=[3, 4], diffusion_steps=3)

@@ -52,11 +52,52 @@ def test_generate_cli_writes_wavs_plot_and_report(runs, tmp_path, kind):
     assert (out / "comparison.png").stat().st_size > 1000
     report = json.loads((out / "report.json").read_text())
     assert report["kind"] == ("ddim" if kind == "ddim" else "autoencoder")
-    assert report["real_time_factor"] > 0
+    timing = report["timing"]
+    assert report["real_time_factor"] == pytest.approx(report["audio_seconds"] / timing["warm"]["seconds"], rel=0.02)
+    assert timing["cold"]["seconds"] == pytest.approx(
+        timing["cold"]["load_seconds"] + timing["cold"]["warmup_seconds"] + timing["warm"]["seconds"], abs=0.01)
+    assert 0 < report["cold_real_time_factor"] < report["real_time_factor"]
     assert set(report["statistics"]) == {"generated", "original"}
     assert report["statistics"]["original"]["rms_db"] > -40
     if kind == "ddim":
         assert report["seeds"] == [5, 6]
+
+
+def test_generated_full_scale_noise_is_limited_and_reported(runs, tmp_path, monkeypatch, capsys):
+    """An undertrained model's full-scale noise comes out no louder than the training clips, a quiet clip
+    is left alone, and the report and the printed lines say which was limited and by how much."""
+    from preprocessing.loudness import LEVELS_KEY, peak_dbfs, rms_dbfs
+
+    invert = SoundGenerator.spectrogram_to_audio
+    quiet_audio = {}
+
+    def spectrogram_to_audio(self, spectrogram, seed=0):
+        audio = invert(self, spectrogram, seed)
+        if seed == 5:  # sample 0: quiet (peak -30 dBFS)
+            quiet_audio[seed] = (0.0316 * audio / np.abs(audio).max()).astype("float32")
+            return quiet_audio[seed]
+        noise = np.random.default_rng(0).uniform(-1.0, 1.0, audio.shape).astype("float32")
+        return noise / np.abs(noise).max()  # sample 1: full-scale noise
+
+    monkeypatch.setattr(SoundGenerator, "spectrogram_to_audio", spectrogram_to_audio)
+    out = tmp_path / "out"
+    assert sounds.main(["--model", str(runs / "ddim"), "--num", "2", "--steps", "2", "--out", str(out), "--seed", "5"]) == 0
+    ceiling = json.loads((runs / "ddim" / "normalisation.json").read_text())[LEVELS_KEY]["p95"]
+    assert -30.0 < ceiling < -6.0
+    report = json.loads((out / "report.json").read_text())
+    loudness = report["loudness"]
+    assert (loudness["reference"], loudness["rms_ceiling_dbfs"], loudness["peak_ceiling_dbfs"]) == ("model", ceiling, -1.0)
+    quiet, loud = loudness["clips"]
+    assert quiet["file"] == "generated_00.wav" and quiet["gain_db"] == 0.0 and quiet["limited_by"] is None
+    np.testing.assert_allclose(sf.read(out / "generated_00.wav", dtype="float32")[0], quiet_audio[5], atol=1 / 32768)
+    assert loud["limited_by"] == "rms" and loud["rms_dbfs_in"] > -5.0
+    assert loud["gain_db"] == pytest.approx(ceiling - loud["rms_dbfs_in"], abs=0.01)
+    written, _ = sf.read(out / "generated_01.wav", dtype="float32")
+    lsb_db = 20 * np.log10(1 + 1 / 32768 / 10 ** (ceiling / 20))  # one 16-bit step at the ceiling's level, in dB
+    assert rms_dbfs(written) <= ceiling + lsb_db and peak_dbfs(written) <= -1.0
+    printed = capsys.readouterr().out
+    assert "Limited 1 of 2 generated clips" in printed and f"generated_01.wav: {loud['gain_db']:+.2f} dB (rms" in printed
+    assert "generated_00.wav:" not in printed
 
 
 def test_generate_is_reproducible(runs, tmp_path):

@@ -17,7 +17,7 @@ from preprocessing.captions import (
 )
 from preprocessing.config import PreprocessConfig
 from preprocessing.pipeline import PreprocessingPipeline
-from preprocessing.saver import MANIFEST_COLUMNS, read_manifest
+from preprocessing.saver import MANIFEST_COLUMNS, OPTIONAL_MANIFEST_COLUMNS, read_manifest
 from preprocessing.sources import discover_sources
 from tests.conftest import TINY_SAMPLE_RATE, tiny_preprocess_config, write_tones
 
@@ -309,13 +309,14 @@ def test_bad_captions_file_fails_before_any_clip_is_written(tmp_path):
 
 
 def test_old_dataset_manifest_reads_with_empty_labels_and_captions(tmp_path):
-    old_columns = [c for c in MANIFEST_COLUMNS if c not in ("label", "caption")]
+    old_columns = [c for c in MANIFEST_COLUMNS if c not in OPTIONAL_MANIFEST_COLUMNS]
     with (tmp_path / "manifest.csv").open("w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(old_columns)
         writer.writerow(["a__0000", "train", "spectrograms/train/a__0000.npy", "a.wav", "a", 0.0, 3.072, -80.0, 30.0])
     rows = read_manifest(tmp_path)
     assert rows[0]["label"] == "" and rows[0]["caption"] == "" and rows[0]["max_db"] == 30.0
+    assert rows[0]["rms_dbfs"] is None
     (tmp_path / "manifest.csv").write_text(",".join(old_columns[:-1]) + "\n")
     with pytest.raises(ParameterError, match="lacks column.*max_db"):
         read_manifest(tmp_path)

@@ -64,6 +64,10 @@ def test_pipeline_writes_the_representation(dataset):
         assert transform.scale != 1.0 and f"mdct_scale: {transform.scale}" in (data_dir / "config.yaml").read_text()
     if name == "piano_roll":
         assert rows[0]["source_path"].endswith(".mid") and report.normaliser.max_value <= 1.0
+    # audio clips have a level (dBFS) and the train split's summary; a piano roll has no audio: neither
+    levels = {row["rms_dbfs"] is None for row in rows}
+    summary = json.loads((data_dir / "normalisation.json").read_text()).get("clip_rms_dbfs")
+    assert (levels, summary is None) == (({True}, True) if name == "piano_roll" else ({False}, False))
 
 
 def test_both_models_train_and_sample_through_it(dataset, tmp_path):

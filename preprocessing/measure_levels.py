@@ -1,0 +1,117 @@
+"""Give a data set's train-clip level summary to a data set or model saved before it existed.
+
+Usage:
+    python -m preprocessing.measure_levels data/chorales_stft                   # print the summary
+    python -m preprocessing.measure_levels data/chorales_stft --into saved_models/chorales_ddim
+
+It measures each train clip's RMS level (`preprocessing.loudness.rms_dbfs`) from the
+source audio its manifest row names (``source_path``, ``offset_s``, ``duration_s``),
+prints the summary (`preprocessing.loudness.summarise_levels`) and adds it to each
+``--into`` folder's ``normalisation.json`` under ``clip_rms_dbfs`` (atomically; the
+other keys are kept). A folder whose normalisation statistics are not the data
+set's was trained on other data and is refused. Data sets preprocessed since the
+summary exists already carry it. Exit status 0, or 2 for a bad data set or folder.
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from common.cli import exit_status
+from common.errors import ParameterError
+from common.json_file import read_json_mapping
+from preprocessing.loader import Loader
+from preprocessing.loudness import LEVELS_KEY, add_level_summary, rms_dbfs, summarise_levels
+from preprocessing.representations import reads_midi
+from preprocessing.saver import read_manifest
+from preprocessing.transform_io import load_transform
+
+
+def measure_clip_levels(data_dir, split="train", progress=None):
+    """Each clip's `rms_dbfs`, measured from the source audio its manifest row names.
+
+    For data sets written before the manifest had ``rms_dbfs``: every source file of
+    ``split`` is decoded once at the data set's ``sample_rate`` (its ``transform.json``)
+    and sliced at each row's ``offset_s`` for ``duration_s``.
+
+    Args:
+        data_dir: a preprocessed data set (``manifest.csv``, ``transform.json``).
+        split: ``"train"``, ``"validation"`` or ``"test"``.
+        progress: None, or a text stream for one line per 50 files.
+    Returns:
+        float64 array ``(n_clips,)`` in dBFS, in the manifest's order of the split's rows.
+    Raises:
+        ParameterError: if the manifest or transform is missing, the split has no clips, the
+            data set is a piano roll (no audio clips), or a source file cannot be decoded.
+    """
+    data_dir = Path(data_dir)
+    transform = load_transform(data_dir / "transform.json")
+    if reads_midi(transform):
+        raise ParameterError(f"A piano-roll data set has no audio clips to measure. Received: data_dir={str(data_dir)!r}")
+    rows = [row for row in read_manifest(data_dir) if row["split"] == split]
+    if not rows:
+        raise ParameterError(f"The data set has no {split} clips. Received: data_dir={str(data_dir)!r}")
+    sample_rate = int(transform.sample_rate)
+    loader = Loader(sample_rate)
+    by_source = {}
+    for i, row in enumerate(rows):
+        by_source.setdefault(row["source_path"], []).append(i)
+    levels = np.empty(len(rows))
+    for k, (source, indices) in enumerate(by_source.items(), start=1):
+        signal = loader.load(source)
+        for i in indices:
+            start = int(round(rows[i]["offset_s"] * sample_rate))
+            clip = signal[start : start + int(round(rows[i]["duration_s"] * sample_rate))]
+            if clip.size == 0:
+                raise ParameterError(f"The clip lies beyond the end of its source file. Received: clip_id={rows[i]['clip_id']!r}")
+            levels[i] = rms_dbfs(clip)
+        if progress and (k % 50 == 0 or k == len(by_source)):
+            print(f"[{k}/{len(by_source)}] files measured", file=progress, flush=True)
+    return levels
+
+
+def _normalisation_range(path):
+    payload = read_json_mapping(path, "Normalisation file")
+    return payload.get("min_value"), payload.get("max_value")
+
+
+def main(argv=None):
+    """CLI: print a data set's train-clip level summary, and add it to model folders' ``normalisation.json``.
+
+    Exit status 0, or 2 for a bad data set or folder (message on stderr).
+    """
+    parser = argparse.ArgumentParser(
+        prog="python -m preprocessing.measure_levels",
+        description="Measure the RMS level (dBFS) of a data set's train clips from their source audio and "
+                    f"add the summary ({LEVELS_KEY}) to normalisation.json files.",
+        epilog="example:\n  python -m preprocessing.measure_levels data/chorales_stft --into saved_models/chorales_ddim",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("data_dir", help="a preprocessed data set (manifest.csv, transform.json)")
+    parser.add_argument("--into", nargs="*", default=[], metavar="FOLDER",
+                        help="folders (models trained on this data set) whose normalisation.json gets the summary")
+    args = parser.parse_args(argv)
+
+    def run():
+        folders = [Path(folder) for folder in args.into]
+        statistics = _normalisation_range(Path(args.data_dir) / "normalisation.json")
+        for folder in folders:  # fail before the long measurement
+            if _normalisation_range(folder / "normalisation.json") != statistics:
+                raise ParameterError(
+                    f"The folder's normalisation statistics are not the data set's {statistics}, so it was "
+                    f"not trained on this data set. Received: folder={str(folder)!r}"
+                )
+        summary = summarise_levels(measure_clip_levels(args.data_dir, progress=sys.stderr))
+        print(json.dumps({LEVELS_KEY: summary}, indent=2))
+        for folder in folders:
+            add_level_summary(folder / "normalisation.json", summary)
+            print(f"added to {folder / 'normalisation.json'}")
+
+    return exit_status(run)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
