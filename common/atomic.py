@@ -12,7 +12,6 @@ nothing, since the kernel has written most of the data back by then.
 """
 
 import contextlib
-import io
 import itertools
 import json
 import os
@@ -48,22 +47,14 @@ def atomic_path(path):
 _temporary_names = itertools.count()
 
 
-def atomic_write_bytes(path, data: bytes, durable=True) -> Path:
-    """Write ``data`` to ``path`` atomically; create parent folders as needed.
+@contextlib.contextmanager
+def _atomic_file(path, durable):
+    """Yield a binary file open on a new hidden temporary file beside ``path``; on success rename it to ``path``.
 
-    The bytes go to a hidden temporary file beside ``path`` (``.<name>.<pid>.<n>.tmp``,
-    created with ``O_EXCL`` and the umask-derived mode), which is then renamed.
-    One create, one write and one rename per file: a third of what ``mkstemp``,
-    reopening and ``chmod`` cost, which is most of the preprocessing pipeline's
-    time writing thousands of clips (docs/BENCHMARKS.md).
-
-    Args:
-        path: destination file (str or Path).
-        data: the bytes to write.
-        durable: fsync the data before the rename (default); False leaves the
-            flush to the operating system (see the module docstring).
-    Returns:
-        The destination as a ``Path``.
+    The temporary file (``.<name>.<pid>.<n>.tmp``) is created with ``O_EXCL`` and the
+    umask-derived mode: one create, the writes, one rename per file, a third of the
+    system calls of ``mkstemp``, reopening and ``chmod`` (most of the preprocessing
+    pipeline's time writing thousands of clips went there, docs/BENCHMARKS.md).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -76,15 +67,34 @@ def atomic_write_bytes(path, data: bytes, durable=True) -> Path:
             continue
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            yield f
+            f.flush()
             if durable:
-                f.flush()
                 os.fsync(f.fileno())
+            elif hasattr(os, "posix_fadvise"):
+                # start writing it back now (Linux: DONTNEED begins an asynchronous write-back
+                # of dirty pages), so the caller's one `sync_to_disk` finds little left to wait for
+                os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-    return path
+
+
+def atomic_write_bytes(path, data: bytes, durable=True) -> Path:
+    """Write ``data`` to ``path`` atomically; create parent folders as needed.
+
+    Args:
+        path: destination file (str or Path).
+        data: the bytes to write.
+        durable: fsync the data before the rename (default); False leaves the
+            flush to the operating system (see the module docstring).
+    Returns:
+        The destination as a ``Path``.
+    """
+    with _atomic_file(path, durable) as f:
+        f.write(data)
+    return Path(path)
 
 
 def atomic_write_text(path, text: str) -> Path:
@@ -98,10 +108,13 @@ def atomic_write_json(path, obj, sort_keys=True) -> Path:
 
 
 def atomic_save_npy(path, array: np.ndarray, durable=True) -> Path:
-    """Save ``array`` in NumPy ``.npy`` format to ``path`` atomically (``durable`` as in `atomic_write_bytes`)."""
-    buffer = io.BytesIO()
-    np.save(buffer, np.asarray(array), allow_pickle=False)
-    return atomic_write_bytes(path, buffer.getvalue(), durable=durable)
+    """Save ``array`` in NumPy ``.npy`` format to ``path`` atomically (``durable`` as in `atomic_write_bytes`).
+
+    ``np.save`` writes straight into the temporary file: the same bytes as ``np.save(path, array)``.
+    """
+    with _atomic_file(path, durable) as f:
+        np.save(f, np.asarray(array), allow_pickle=False)
+    return Path(path)
 
 
 def sync_to_disk():

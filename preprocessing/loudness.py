@@ -54,6 +54,30 @@ def rms_dbfs(audio) -> float:
     return float(20.0 * np.log10(max(np.sqrt(np.mean(np.square(audio))), _FLOOR_AMPLITUDE)))
 
 
+def clip_levels_dbfs(clips, lengths):
+    """`rms_dbfs` of several zero-padded clips at once, each over its first ``lengths[i]`` samples.
+
+    Args:
+        clips: float array ``(n_clips, n_samples)``, full scale at +-1, finite, zero
+            after each clip's content (a tail clip's padding).
+        lengths: ints ``(n_clips,)``, 1 <= lengths[i] <= n_samples, the samples of content.
+    Returns:
+        float64 array ``(n_clips,)`` in dBFS, >= `FLOOR_DBFS`; equal to ``rms_dbfs(clips[i, :lengths[i]])``
+        up to float64 rounding (the padding adds nothing to the sum of squares).
+    Raises:
+        ParameterError: if the shapes disagree or a length is out of range.
+    """
+    clips = np.asarray(clips)
+    lengths = np.asarray(lengths)
+    if clips.ndim != 2 or lengths.shape != (clips.shape[0],) or np.any(lengths < 1) or np.any(lengths > clips.shape[1]):
+        raise ParameterError(
+            f"clips must be (n_clips, n_samples) and lengths (n_clips,) in [1, n_samples]. "
+            f"Received: clips.shape={clips.shape}, lengths={lengths.tolist()}"
+        )
+    mean_squares = np.square(clips, dtype=np.float64).sum(axis=1) / lengths
+    return 20.0 * np.log10(np.maximum(np.sqrt(mean_squares), _FLOOR_AMPLITUDE))
+
+
 def peak_dbfs(audio) -> float:
     """Sample peak of a mono clip in dBFS, ``20 * log10(max |audio|)``.
 

@@ -35,7 +35,7 @@ from common.errors import ParameterError
 from preprocessing.captions import read_captions_file
 from preprocessing.config import PreprocessConfig
 from preprocessing.loader import Loader
-from preprocessing.loudness import rms_dbfs
+from preprocessing.loudness import clip_levels_dbfs
 from preprocessing.normaliser import MinMaxNormaliser
 from preprocessing.padder import Padder
 from preprocessing.representations import MIDI_REPRESENTATIONS, build_transform
@@ -77,6 +77,11 @@ class PreprocessReport:
     clips_per_label: dict = dataclasses.field(default_factory=dict)
     uncaptioned_files: int | None = None
     ignored: list = dataclasses.field(default_factory=list)
+
+
+def _absolute(path) -> str:
+    """The absolute, resolved path a manifest records: a data set is used from other working directories."""
+    return str(Path(path).resolve())
 
 
 def _reason(err) -> str:
@@ -143,13 +148,13 @@ class PreprocessingPipeline:
         return np.stack([self.transform.extract(clip) for clip in clips])
 
     def _row(self, record, clip_id, relative, start_s, duration_s, values, source_path, level_dbfs=None):
-        # level_dbfs: the clip's RMS level (preprocessing.loudness), None for a piano roll (no audio)
+        # source_path: absolute (`_absolute`); level_dbfs: the clip's RMS level
+        # (preprocessing.loudness), None for a piano roll (no audio)
         return {
             "clip_id": clip_id,
             "split": record.split,
             "path": relative,
-            # absolute: the data set is used from other working directories than the one it was built in
-            "source_path": str(Path(source_path).resolve()),
+            "source_path": source_path,
             "piece": record.piece,
             "offset_s": round(self.config.offset_s + start_s, 6),
             "duration_s": round(duration_s, 6),
@@ -182,6 +187,7 @@ class PreprocessingPipeline:
                 f"Received: path={str(record.midi_path)!r}"
             )
         hop_frames = max(1, transform.frames_for(config.clip_hop_samples))
+        source_path = _absolute(record.midi_path)
         rows = []
         for start, n_content in self.clip_ranges(roll.shape[1], clip_frames, hop_frames):
             clip = np.zeros((roll.shape[0], clip_frames), np.float32)
@@ -190,7 +196,9 @@ class PreprocessingPipeline:
                 continue  # no note: nothing to learn
             clip_id = f"{record.clip_prefix}__{len(rows):04d}"
             relative = self.saver.save_spectrogram(record.split, clip_id, clip)
-            rows.append(self._row(record, clip_id, relative, start * frame_s, n_content * frame_s, clip, record.midi_path))
+            rows.append(
+                self._row(record, clip_id, relative, start * frame_s, n_content * frame_s, clip, source_path)
+            )
         if not rows:
             raise ParameterError(f"silent: no clip holds a note. Received: path={str(record.midi_path)!r}")
         return rows
@@ -203,7 +211,7 @@ class PreprocessingPipeline:
         Returns:
             list of manifest rows (dicts, see `preprocessing.saver.MANIFEST_COLUMNS`); a row's
             ``rms_dbfs`` is the clip's RMS level in dBFS over its audio content (without a
-            tail clip's zero padding, `preprocessing.loudness.rms_dbfs`).
+            tail clip's zero padding, `preprocessing.loudness.clip_levels_dbfs`).
         Raises:
             ParameterError: if the file is missing, undecodable, empty, shorter
                 than one clip, or holds no clip above the silence threshold.
@@ -223,18 +231,21 @@ class PreprocessingPipeline:
             for start, n_content, clip in self.slice_clips(signal)
             if 20.0 * np.log10(max(float(np.max(np.abs(clip[:n_content]))), 1e-12)) >= config.silence_threshold_db
         ]
+        source_path = _absolute(record.path)
         rows = []
         for first in range(0, len(kept), EXTRACT_BATCH_CLIPS):
             chunk = kept[first : first + EXTRACT_BATCH_CLIPS]
-            # one transform call per chunk where the transform can: the same values as clip by clip
-            values = self._extract(np.stack([clip for _, _, clip in chunk]))
-            for (start, n_content, clip), clip_values in zip(chunk, values):  # (n_freq_bins, n_frames)
+            clips = np.stack([clip for _, _, clip in chunk])  # (n, clip_samples), zero-padded
+            # one transform call per chunk where the transform can (extract_batch): the same values as clip by clip
+            values = self._extract(clips)
+            levels = clip_levels_dbfs(clips, [n_content for _, n_content, _ in chunk])
+            for (start, n_content, _), clip_values, level in zip(chunk, values, levels):  # (n_freq_bins, n_frames)
                 clip_id = f"{record.clip_prefix}__{len(rows):04d}"
                 relative = self.saver.save_spectrogram(record.split, clip_id, clip_values)
                 rows.append(
                     self._row(
                         record, clip_id, relative, start / config.sample_rate, n_content / config.sample_rate,
-                        clip_values, record.path, rms_dbfs(clip[:n_content]),
+                        clip_values, source_path, float(level),
                     )
                 )
         if not rows:
