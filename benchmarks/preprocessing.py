@@ -1,7 +1,7 @@
 """Preprocessing throughput: a plain serial librosa loop against `PreprocessingPipeline`, serial and parallel.
 
 Usage:
-    python -m benchmarks.preprocessing --input data/chorales --workers 1 2
+    python -m benchmarks.preprocessing --input data/chorales --workers 1 2 4
     python -m benchmarks.preprocessing --input data/chorales --limit 60
     python -m benchmarks.preprocessing --input ~/music --set source=folder --set sample_rate=22050
 
@@ -27,8 +27,9 @@ What is and is not timed: every file is read once beforehand, so all methods
 read from the page cache; librosa is warmed up beforehand (its lazy imports
 take about 2 s in a fresh process), so the baseline and the one-worker
 pipeline, which run in this process, time steady-state work. The parallel
-pipeline's time includes starting its spawned workers, each of which imports
-librosa again, as every ``python -m preprocessing.run`` pays.
+pipeline's time includes starting its workers, as every ``python -m
+preprocessing.run`` pays (forked on Linux, so they start with librosa
+imported: `preprocessing.pipeline.worker_context`).
 """
 
 import dataclasses
@@ -85,7 +86,7 @@ def timed(job, *args):
     return time.perf_counter() - start
 
 
-def measure(config, limit=None, workers=(1, 2), work_dir=None):
+def measure(config, limit=None, workers=(1, 2, 4), work_dir=None):
     """Time the baseline and the pipeline on the same files.
 
     Args:
@@ -173,7 +174,7 @@ def main(argv=None):
     parser = config_parser("python -m benchmarks.preprocessing", __doc__.split("\n\n")[0])
     parser.add_argument("--input", default=None, help="input_dir of the source (default: the config's, data/chorales)")
     parser.add_argument("--limit", type=int, default=None, help="files to use, spread over the source (default all)")
-    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="num_workers values (default 1 2)")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4], help="num_workers values (default 1 2 4)")
     parser.add_argument("--work-dir", default=None, help="folder for the temporary outputs (default: system temp)")
     add_json_argument(parser)
     return exit_status(run, parser.parse_args(argv))

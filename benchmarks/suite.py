@@ -8,7 +8,7 @@ Runs, one after the other, each as its own ``python -m`` process writing its
 figures to a temporary JSON file (so each peak RSS is that benchmark's own,
 and the cold sampling figure is really cold):
 
-    benchmarks.preprocessing                  the librosa loop against the pipeline, 1 and 2 workers
+    benchmarks.preprocessing                  the librosa loop against the pipeline, 1, 2 and 4 workers
     benchmarks.training --model ddim          the default DDIM config
     benchmarks.training --model autoencoder   the default autoencoder config
     benchmarks.end_to_end                     a 10 s piece, noise to WAV, cold and warm
