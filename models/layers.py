@@ -160,3 +160,31 @@ class ConditionBias(layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[0])
+
+
+@keras.saving.register_keras_serializable(package="musicgen")
+class ScaleShift(layers.Layer):
+    """Scale and shift a feature map by a learned projection of a condition vector (FiLM).
+
+    ``(scale, shift) = W c + b`` and ``y = x * (1 + scale) + shift`` broadcast over height
+    and width: feature-wise linear modulation (Perez et al., "FiLM", AAAI 2018), the
+    "adaptive group normalisation" by which the ADM U-Net's residual blocks take the
+    noise-level embedding after their second GroupNorm (Dhariwal and Nichol, "Diffusion
+    Models Beat GANs on Image Synthesis", NeurIPS 2021, Sec. 3: AdaGN(h, y) = y_s GN(h) + y_b,
+    here with y_s = 1 + scale). ``W`` and ``b`` start at zero, so the layer starts as the identity.
+
+    Inputs: ``[x (batch, height, width, channels), condition (batch, dims)]``; output like ``x``.
+    """
+
+    def build(self, input_shape):
+        x_shape, condition_shape = input_shape
+        self.projection = layers.Dense(2 * x_shape[-1], kernel_initializer="zeros", name="projection")
+        self.projection.build(tuple(condition_shape))
+
+    def call(self, inputs):
+        x, condition = inputs
+        scale, shift = ops.split(ops.cast(self.projection(condition), x.dtype)[:, None, None, :], 2, axis=-1)
+        return x * (1.0 + scale) + shift
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[0])

@@ -18,7 +18,16 @@ changes that make it cheap enough for a CPU on large spectrograms:
 import keras
 from keras import layers
 
-from models.layers import ConditionBias, MaskedMean, SinusoidalEmbedding, SpatialCrossAttention, SpatialSelfAttention
+from models.layers import (
+    ConditionBias,
+    MaskedMean,
+    ScaleShift,
+    SinusoidalEmbedding,
+    SpatialCrossAttention,
+    SpatialSelfAttention,
+)
+
+BLOCK_TYPES = ("concat", "film")
 
 
 def _residual_block(width, name, condition=None):
@@ -36,6 +45,29 @@ def _residual_block(width, name, condition=None):
     return apply
 
 
+def _film_residual_block(width, name, noise_embedding, condition=None, groups=8):
+    """The ADM residual block (Dhariwal and Nichol 2021, Sec. 3; Ho et al. 2020, appendix B):
+    GroupNorm, swish, conv; GroupNorm scaled and shifted by the noise-level embedding
+    (`models.layers.ScaleShift`), swish, a zero-initialised conv; plus the input. Every
+    block sees the noise level, and starts as the identity."""
+
+    def apply(x):
+        input_width = x.shape[-1]
+        residual = x if input_width == width else layers.Conv2D(width, 1, name=f"{name}_proj")(x)
+        h = layers.GroupNormalization(groups=min(groups, input_width), name=f"{name}_norm1")(x)
+        h = layers.Activation("swish", name=f"{name}_act1")(h)
+        h = layers.Conv2D(width, 3, padding="same", name=f"{name}_conv1")(h)
+        if condition is not None:  # conditional networks: the class or prompt in every block
+            h = ConditionBias(name=f"{name}_condition")([h, condition])
+        h = layers.GroupNormalization(groups=min(groups, width), name=f"{name}_norm2")(h)
+        h = ScaleShift(name=f"{name}_scale_shift")([h, noise_embedding])
+        h = layers.Activation("swish", name=f"{name}_act2")(h)
+        h = layers.Conv2D(width, 3, padding="same", kernel_initializer="zeros", name=f"{name}_conv2")(h)
+        return layers.Add(name=f"{name}_add")([h, residual])
+
+    return apply
+
+
 def build_unet(
     input_shape,
     widths=(32, 64, 96, 128),
@@ -47,6 +79,8 @@ def build_unet(
     num_heads=4,
     num_classes=None,
     context_shape=None,
+    block_type="concat",
+    norm_groups=8,
     name="unet",
 ):
     """Build the noise-predicting U-Net.
@@ -78,6 +112,13 @@ def build_unet(
             residual block through a zero-initialised projection (`models.layers.ConditionBias`),
             and gated cross-attention (`models.layers.SpatialCrossAttention`) follows every
             self-attention block. Not together with ``num_classes``.
+        block_type: ``"concat"``: the Keras DDIM example's layout (the shipped models'):
+            the noise embedding is concatenated to the stem's features once, and the
+            residual blocks are BatchNorm, conv, conv. ``"film"``: the ADM layout
+            (Dhariwal and Nichol 2021): the noise embedding goes through a two-layer MLP
+            (Ho et al. 2020, appendix B) into every residual block, which is GroupNorm,
+            swish, conv, GroupNorm scaled and shifted by it, swish, zero-initialised conv.
+        norm_groups: ``"film"`` blocks: GroupNorm groups (at most the block's channels).
         name: model name.
     Returns:
         A functional ``keras.Model`` taking ``[noisy_images (batch, *input_shape),
@@ -105,6 +146,8 @@ def build_unet(
         raise ValueError(f"attention_levels must index widths. Received: attention_levels={tuple(attention_levels)}")
     if num_classes is not None and not (isinstance(num_classes, int) and num_classes >= 1):
         raise ValueError(f"num_classes must be None or an int >= 1. Received: num_classes={num_classes!r}")
+    if block_type not in BLOCK_TYPES:
+        raise ValueError(f"block_type must be one of {BLOCK_TYPES}. Received: block_type={block_type!r}")
     if num_classes is not None and context_shape is not None:
         raise ValueError(f"Give num_classes or context_shape, not both. Received: {num_classes}, {context_shape}")
 
@@ -134,13 +177,25 @@ def build_unet(
         if context is not None:
             x = SpatialCrossAttention(num_heads, name=f"{level_name}_cross")([x, context, context_mask])
         return x
-    e = layers.UpSampling2D(size=(height // patch_size, width // patch_size), name="embedding_broadcast")(e)
-    x = layers.Concatenate(name="stem_concat")([x, e])
+    if block_type == "concat":
+        e = layers.UpSampling2D(size=(height // patch_size, width // patch_size), name="embedding_broadcast")(e)
+        x = layers.Concatenate(name="stem_concat")([x, e])
+
+        def residual_block(block_width, block_name):
+            return _residual_block(block_width, block_name, condition)
+    else:
+        # (batch, 4 * embedding_dims): the noise level for every block
+        e = layers.Reshape((embedding_dims,), name="noise_embedding_flat")(e)
+        e = layers.Dense(4 * embedding_dims, activation="swish", name="noise_mlp1")(e)
+        e = layers.Dense(4 * embedding_dims, name="noise_mlp2")(e)
+
+        def residual_block(block_width, block_name):
+            return _film_residual_block(block_width, block_name, e, condition, norm_groups)
 
     skips = []
     for level, level_width in enumerate(widths[:-1]):
         for block in range(block_depth):
-            x = _residual_block(level_width, f"down{level}_res{block}", condition)(x)
+            x = residual_block(level_width, f"down{level}_res{block}")(x)
             if level in attention_levels:
                 x = attend(x, f"down{level}_attn{block}")
             skips.append(x)
@@ -148,7 +203,7 @@ def build_unet(
 
     bottom = levels - 1
     for block in range(block_depth):
-        x = _residual_block(widths[-1], f"mid_res{block}", condition)(x)
+        x = residual_block(widths[-1], f"mid_res{block}")(x)
         if bottom in attention_levels:
             x = attend(x, f"mid_attn{block}")
 
@@ -156,10 +211,13 @@ def build_unet(
         x = layers.UpSampling2D(2, interpolation="bilinear", name=f"up{level}_upsample")(x)
         for block in range(block_depth):
             x = layers.Concatenate(name=f"up{level}_skip{block}")([x, skips.pop()])
-            x = _residual_block(widths[level], f"up{level}_res{block}", condition)(x)
+            x = residual_block(widths[level], f"up{level}_res{block}")(x)
             if level in attention_levels:
                 x = attend(x, f"up{level}_attn{block}")
 
+    if block_type == "film":  # ADM's output: GroupNorm and swish before the last (here transposed) conv
+        x = layers.GroupNormalization(groups=min(norm_groups, widths[0]), name="head_norm")(x)
+        x = layers.Activation("swish", name="head_act")(x)
     outputs = layers.Conv2DTranspose(
         channels, patch_size, strides=patch_size, kernel_initializer="zeros", name="patch_head"
     )(x)

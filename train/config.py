@@ -11,6 +11,7 @@ from common.errors import ParameterError
 from models.autoencoder import BOTTLENECKS
 from models.ddim import PREDICTIONS
 from models.noise_schedule import SCHEDULE_NAMES
+from models.unet import BLOCK_TYPES
 from train.options import LEARNING_RATE_SCHEDULES, MIXED_PRECISION_POLICIES
 from train.strategy import STRATEGIES
 
@@ -182,6 +183,9 @@ class DiffusionTrainConfig(TrainingOptions):
             cross-attention; trained for classifier-free guidance (Ho and Salimans 2022)
             with the label or caption dropped with probability ``label_dropout``;
             ``guidance_scale`` (>= 0) is the default guidance of ``generate.sounds``.
+        block_type: the U-Net's residual blocks (`models.unet.build_unet`): ``concat``
+            (Keras DDIM example, the shipped models') or ``film`` (ADM: the noise level
+            scales and shifts every block; Dhariwal and Nichol 2021).
         init_from: null, or a trained DDIM folder whose weights initialise every layer of
             the same name and shape (fine-tuning, e.g. an unconditional model into a
             conditional one); a resumed run restores its checkpoint instead.
@@ -196,6 +200,7 @@ class DiffusionTrainConfig(TrainingOptions):
     run_dir: str = "saved_models/chorales_ddim"
     preset: Optional[str] = None
     widths: tuple[int, ...] = (32, 64, 96, 128)
+    block_type: str = "concat"
     block_depth: int = 1
     attention_levels: tuple[int, ...] = (3,)
     patch_size: int = 4
@@ -243,6 +248,8 @@ class DiffusionTrainConfig(TrainingOptions):
             raise ParameterError(f"widths must be positive integers. Received: widths={self.widths}")
         if self.loss_type not in ("mae", "mse"):
             raise ParameterError(f"loss_type must be 'mae' or 'mse'. Received: loss_type={self.loss_type!r}")
+        if self.block_type not in BLOCK_TYPES:
+            raise ParameterError(f"block_type must be one of {BLOCK_TYPES}. Received: block_type={self.block_type!r}")
         if self.schedule not in SCHEDULE_NAMES:
             raise ParameterError(f"schedule must be one of {SCHEDULE_NAMES}. Received: schedule={self.schedule!r}")
         if self.prediction not in PREDICTIONS:

@@ -61,6 +61,7 @@ def build_model(config, data_shape, data_mean, data_std, class_names=None, conte
         network = build_unet(
             data_shape,
             widths=config.widths,
+            block_type=config.block_type,
             block_depth=config.block_depth,
             attention_levels=config.attention_levels,
             patch_size=config.patch_size,
