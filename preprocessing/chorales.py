@@ -58,6 +58,19 @@ import numpy as np
 from common.atomic import atomic_write_bytes, atomic_write_json, atomic_write_text
 from common.cli import exit_status
 from common.errors import ParameterError
+from common.validation import finite_number, integer
+from preprocessing.midi import (
+    DEFAULT_PEAK_DBFS,
+    DEFAULT_PROGRAM,
+    DEFAULT_SAMPLE_RATE,
+    MAX_SAMPLE_RATE,
+    MIN_SAMPLE_RATE,
+    SYSTEM_SOUNDFONT,
+    check_peak_dbfs,
+    midi_to_audio,
+    require_fluidsynth,
+    resolve_soundfont,
+)
 
 SPLITS = ("train", "validation", "test")
 # The score analysis' columns (`analyze_score`); manifests written before it lack them.
@@ -65,20 +78,7 @@ ANALYSIS_COLUMNS = ("key", "mode", "tonic", "tempo_bpm", "n_parts")
 MANIFEST_COLUMNS = ("piece", "split", "wav_path", "midi_path", "duration_s", "sample_rate") + ANALYSIS_COLUMNS
 FAILURE_COLUMNS = ("piece", "reason")
 
-DEFAULT_PROGRAM = 19  # General MIDI "Church Organ" (0-based program number)
-DEFAULT_SAMPLE_RATE = 16000
 DEFAULT_FRACTIONS = (0.8, 0.1, 0.1)
-DEFAULT_PEAK_DBFS = -1.0
-SYSTEM_SOUNDFONT = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
-
-# FluidSynth's accepted range for the setting `synth.sample-rate`, in Hz.
-_MIN_SAMPLE_RATE, _MAX_SAMPLE_RATE = 8000, 96000
-# music21 writes 10080 ticks per quarter note; pretty_midi refuses files whose
-# last tick exceeds its MAX_TICK (1e7), which long chorales do.
-_MAX_TICK = 10**10
-# Trailing samples quieter than this, relative to the peak, are cut (dB).
-_TRIM_TOP_DB = 60.0
-_FADE_OUT_S = 0.02
 # The key-finding method given to `Stream.analyze`: the Krumhansl-Schmuckler
 # algorithm with Aarden-Essen key profiles, which is what `analyze("key")`
 # runs in music21 10. Named explicitly so that another music21 default cannot
@@ -203,40 +203,6 @@ class ChoralesReport:
 # ---------------------------------------------------------------------------
 
 
-def _require_fluidsynth():
-    """Import the FluidSynth binding or raise ParameterError saying how to install it."""
-    try:
-        import fluidsynth  # noqa: F401  (pyfluidsynth; loads libfluidsynth)
-    except (ImportError, OSError) as err:
-        raise ParameterError(
-            "FluidSynth is needed to render the chorales but could not be loaded. Install the "
-            "library with `apt-get install fluidsynth` (Debian/Ubuntu) or `brew install "
-            "fluid-synth` (macOS), and the binding with `pip install pyfluidsynth`. "
-            f"Received: fluidsynth={type(err).__name__}: {err}"
-        ) from err
-
-
-def _check_int(name, value, low=None, high=None):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ParameterError(f"{name} must be an integer. Received: {name}={value!r}")
-    if (low is not None and value < low) or (high is not None and value > high):
-        bounds = f"in [{low}, {high}]" if high is not None else f">= {low}"
-        raise ParameterError(f"{name} must be {bounds}. Received: {name}={value!r}")
-    return int(value)
-
-
-def _check_positive_float(name, value, allow_none=False):
-    if value is None and allow_none:
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        number = math.nan
-    if not math.isfinite(number) or number <= 0:
-        raise ParameterError(f"{name} must be a finite number > 0. Received: {name}={value!r}")
-    return number
-
-
 def _check_fractions(fractions):
     """Return ``fractions`` as a tuple of 3 floats or raise ParameterError."""
     try:
@@ -253,31 +219,6 @@ def _check_fractions(fractions):
             f"Received: fractions={fractions!r}"
         )
     return values
-
-
-def resolve_soundfont(soundfont=None) -> Path:
-    """Return the SoundFont to render with.
-
-    Args:
-        soundfont: path to a ``.sf2`` file, or None for the default: FluidR3_GM
-            (``/usr/share/sounds/sf2/FluidR3_GM.sf2``, Debian package
-            ``fluid-soundfont-gm``) when present, else ``TimGM6mb.sf2`` bundled
-            with pretty_midi.
-    Returns:
-        An existing file path.
-    Raises:
-        ParameterError: if ``soundfont`` is given and is not a file.
-    """
-    if soundfont is not None:
-        path = Path(soundfont)
-        if not path.is_file():
-            raise ParameterError(f"SoundFont file not found. Received: soundfont={str(soundfont)!r}")
-        return path
-    if SYSTEM_SOUNDFONT.is_file():
-        return SYSTEM_SOUNDFONT
-    import pretty_midi
-
-    return Path(pretty_midi.__file__).parent / "TimGM6mb.sf2"
 
 
 # ---------------------------------------------------------------------------
@@ -348,7 +289,7 @@ def assign_split(piece, seed=0, fractions=DEFAULT_FRACTIONS) -> str:
     """
     if not isinstance(piece, str) or not piece:
         raise ParameterError(f"piece must be a non-empty string. Received: piece={piece!r}")
-    seed = _check_int("seed", seed)
+    seed = integer("seed", seed)
     fractions = _check_fractions(fractions)
     digest = hashlib.sha1(f"{seed}:{piece}".encode("utf-8")).digest()
     u = int.from_bytes(digest[:8], "big") / 2.0**64  # uniform in [0, 1)
@@ -454,96 +395,6 @@ def analyze_score(source) -> ScoreAnalysis:
     )
 
 
-def _load_midi(midi_bytes):
-    import pretty_midi
-
-    # Raised rather than set: never lower a limit someone else raised further.
-    pretty_midi.pretty_midi.MAX_TICK = max(pretty_midi.pretty_midi.MAX_TICK, _MAX_TICK)
-    return pretty_midi.PrettyMIDI(io.BytesIO(midi_bytes))
-
-
-def midi_to_audio(
-    midi_bytes,
-    sample_rate=DEFAULT_SAMPLE_RATE,
-    program=DEFAULT_PROGRAM,
-    soundfont=None,
-    peak_dbfs=DEFAULT_PEAK_DBFS,
-    max_duration_s=600.0,
-    piece="<midi>",
-) -> np.ndarray:
-    """Render MIDI with FluidSynth (``pretty_midi.PrettyMIDI.fluidsynth``), every part on one program.
-
-    Args:
-        midi_bytes: bytes of a Standard MIDI File.
-        sample_rate: int in [8000, 96000], in Hz.
-        program: int in [0, 127], the General MIDI program (0-based) given to
-            every non-drum part; 19 is "Church Organ", 52 "Choir Aahs".
-        soundfont: path to a ``.sf2`` file or None (see `resolve_soundfont`).
-        peak_dbfs: float <= 0, in dBFS: the peak level after normalisation
-            (-1 dBFS = 0.891 full scale).
-        max_duration_s: float > 0, in seconds: MIDI longer than this is refused
-            before rendering, which bounds time and memory.
-        piece: name used in error messages.
-    Returns:
-        float32 array, shape ``(n_samples,)``, mono (FluidSynth's left channel),
-        peak ``10 ** (peak_dbfs / 20)`` (or a little less if the peak falls in
-        the final 20 ms fade-out), trailing samples more than 60 dB below the
-        peak removed.
-    Raises:
-        ParameterError: for an argument out of range, a missing FluidSynth or
-            SoundFont, MIDI with no notes or longer than ``max_duration_s``,
-            and audio that is silent or not finite.
-    """
-    _require_fluidsynth()
-    sample_rate = _check_int("sample_rate", sample_rate, _MIN_SAMPLE_RATE, _MAX_SAMPLE_RATE)
-    program = _check_int("program", program, 0, 127)
-    max_duration_s = _check_positive_float("max_duration_s", max_duration_s)
-    if not math.isfinite(float(peak_dbfs)) or peak_dbfs > 0:
-        raise ParameterError(f"peak_dbfs must be finite and <= 0 dBFS. Received: peak_dbfs={peak_dbfs!r}")
-    soundfont = resolve_soundfont(soundfont)
-
-    midi = _load_midi(midi_bytes)
-    if not any(instrument.notes for instrument in midi.instruments):
-        raise ParameterError(f"The MIDI has no notes. Received: piece={piece!r}")
-    end_time_s = midi.get_end_time()
-    if end_time_s > max_duration_s:
-        raise ParameterError(
-            f"The MIDI lasts {end_time_s:.1f} s, more than max_duration_s={max_duration_s:g}. "
-            f"Received: piece={piece!r}"
-        )
-    for instrument in midi.instruments:
-        instrument.is_drum = False
-        instrument.program = program
-    # A path (not a Synth) makes pretty_midi create, use and delete one synth
-    # per call, so nothing carries over between pieces; loading the SoundFont
-    # from the page cache takes about 30 ms.
-    audio = midi.fluidsynth(fs=sample_rate, synthesizer=str(soundfont), normalize=False)
-    audio = np.asarray(audio, dtype=np.float64)  # (n_samples,), int16 scale
-
-    if audio.size == 0:
-        raise ParameterError(f"FluidSynth returned no audio. Received: piece={piece!r}")
-    if not np.all(np.isfinite(audio)):
-        raise ParameterError(f"FluidSynth returned non-finite audio. Received: piece={piece!r}")
-    peak = float(np.max(np.abs(audio)))
-    if peak == 0.0:
-        raise ParameterError(f"FluidSynth returned silence. Received: piece={piece!r}")
-    audio *= 10.0 ** (peak_dbfs / 20.0) / peak
-    audio = _trim_trailing_silence(audio, _TRIM_TOP_DB)
-    # pretty_midi stops one second after the last note-off, when the reverb
-    # tail is still near -40 dBFS: a short fade-out avoids a click at the cut.
-    n_fade = min(audio.size, int(_FADE_OUT_S * sample_rate))
-    if n_fade:
-        audio[-n_fade:] *= np.linspace(1.0, 0.0, n_fade)
-    return audio.astype(np.float32)
-
-
-def _trim_trailing_silence(audio, top_db):
-    """Cut the samples after the last one within ``top_db`` dB of the peak."""
-    threshold = np.max(np.abs(audio)) * 10.0 ** (-top_db / 20.0)
-    loud = np.flatnonzero(np.abs(audio) > threshold)
-    return audio[: loud[-1] + 1] if loud.size else audio[:0]
-
-
 def render_piece(
     piece_id,
     source,
@@ -553,7 +404,7 @@ def render_piece(
     peak_dbfs=DEFAULT_PEAK_DBFS,
     max_duration_s=600.0,
 ) -> np.ndarray:
-    """Render one chorale to audio: `score_to_midi`, then `midi_to_audio`.
+    """Render one chorale to audio: `score_to_midi`, then `preprocessing.midi.midi_to_audio`.
 
     Args:
         piece_id: str, used in error messages (e.g. ``"bwv26.6"``).
@@ -729,7 +580,7 @@ def build_chorales(
         out_dir: output folder (created if missing).
         sample_rate: int in [8000, 96000], in Hz.
         program: int in [0, 127], General MIDI program for every part (19 = Church Organ).
-        soundfont: ``.sf2`` path or None (see `resolve_soundfont`).
+        soundfont: ``.sf2`` path or None (see `preprocessing.midi.resolve_soundfont`).
         seed: int for `assign_split`.
         fractions: train, validation, test fractions, >= 0, summing to 1.
         limit: int >= 1 or None: only the first ``limit`` pieces of the listing.
@@ -748,19 +599,19 @@ def build_chorales(
     """
     started = time.perf_counter()
     log = sys.stderr if log is None else log
-    sample_rate = _check_int("sample_rate", sample_rate, _MIN_SAMPLE_RATE, _MAX_SAMPLE_RATE)
-    program = _check_int("program", program, 0, 127)
-    seed = _check_int("seed", seed)
+    sample_rate = integer("sample_rate", sample_rate, MIN_SAMPLE_RATE, MAX_SAMPLE_RATE)
+    program = integer("program", program, 0, 127)
+    seed = integer("seed", seed)
     fractions = _check_fractions(fractions)
-    workers = _check_int("workers", workers, 1)
+    workers = integer("workers", workers, 1)
     if limit is not None:
-        limit = _check_int("limit", limit, 1)
-    max_duration_s = _check_positive_float("max_duration_s", max_duration_s)
-    timeout_s = _check_positive_float("timeout_s", timeout_s, allow_none=True)
-    if not math.isfinite(float(peak_dbfs)) or peak_dbfs > 0:
-        raise ParameterError(f"peak_dbfs must be finite and <= 0 dBFS. Received: peak_dbfs={peak_dbfs!r}")
+        limit = integer("limit", limit, 1)
+    max_duration_s = finite_number("max_duration_s", max_duration_s, 0.0)
+    if timeout_s is not None:
+        timeout_s = finite_number("timeout_s", timeout_s, 0.0)
+    peak_dbfs = check_peak_dbfs(peak_dbfs)
     soundfont = resolve_soundfont(soundfont)
-    _require_fluidsynth()
+    require_fluidsynth()
 
     out_dir = Path(out_dir)
     sources = list_chorales() if sources is None else list(sources)

@@ -41,7 +41,9 @@ import numpy as np
 
 from common.atomic import atomic_path
 from common.errors import ParameterError
-from preprocessing.chorales import DEFAULT_PROGRAM, DEFAULT_SAMPLE_RATE, _check_int, _load_midi, midi_to_audio
+from common.validation import integer as _check_int
+from preprocessing.midi import DEFAULT_PROGRAM, DEFAULT_SAMPLE_RATE, midi_to_audio
+from preprocessing.midi import parse_midi as _load_midi
 from common.serializable import FromConfigMixin
 from common.validation import finite_number as _finite_number
 from preprocessing.mdct import check_rows
