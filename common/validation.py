@@ -1,4 +1,4 @@
-"""Argument checks shared by the transforms: each returns the clean value or raises `ParameterError` naming it."""
+"""Argument checks shared across the project: each returns the clean value or raises `ParameterError` naming it."""
 
 import math
 
@@ -11,6 +11,32 @@ def positive_int(name, value):
     """``int(value)`` if it is an integer > 0 (not a bool), else ParameterError."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
         raise ParameterError(f"{name} must be a positive integer. Received: {name}={value!r}")
+    return int(value)
+
+
+def integer(name, value, low=None, high=None):
+    """``int(value)`` if it is an integer (Python or NumPy, not a bool) in ``[low, high]``, else ParameterError.
+
+    Args:
+        name: str, the argument's name, used in the message.
+        value: the value to check.
+        low: int or None: the inclusive lower bound (None: unbounded).
+        high: int or None: the inclusive upper bound (None: unbounded).
+    Returns:
+        int.
+    Raises:
+        ParameterError: ``"<name> must be an integer."`` for a non-integer, or
+            ``"<name> must be in [low, high]."`` (or ``">= low"``, ``"<= high"``) when out of range,
+            ending in ``Received: <name>=<value>``.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ParameterError(f"{name} must be an integer. Received: {name}={value!r}")
+    if (low is not None and value < low) or (high is not None and value > high):
+        if low is not None and high is not None:
+            bounds = f"in [{low}, {high}]"
+        else:
+            bounds = f">= {low}" if low is not None else f"<= {high}"
+        raise ParameterError(f"{name} must be {bounds}. Received: {name}={value!r}")
     return int(value)
 
 

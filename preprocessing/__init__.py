@@ -1,6 +1,7 @@
 """Preprocessing: audio files to normalised-ready log-STFT spectrogram clips.
 
-The chorales recipe (`preprocessing.chorales`) is imported on its own; it is not
+The chorales recipe (`preprocessing.recipes.chorales`, command line
+`python -m preprocessing.chorales`) is imported on its own; it is not
 re-exported here.
 """
 

@@ -18,7 +18,7 @@ Notation (defaults: 16 kHz, 62.5 frames per second, so hop H = 256 samples):
                   becomes one note (velocity round(127 * mean of the run) in
                   velocity mode, 100 in binary mode), played on one General MIDI
                   program and rendered with FluidSynth
-                  (`preprocessing.chorales.midi_to_audio`).
+                  (`preprocessing.midi.midi_to_audio`).
 
 What the roll cannot hold: two voices attacking the same pitch together are
 one note in a roll. Without ``separate_repeats``, two notes of one pitch that
@@ -41,7 +41,9 @@ import numpy as np
 
 from common.atomic import atomic_path
 from common.errors import ParameterError
-from preprocessing.chorales import DEFAULT_PROGRAM, DEFAULT_SAMPLE_RATE, _check_int, _load_midi, midi_to_audio
+from common.validation import integer as _check_int
+from preprocessing.midi import DEFAULT_PROGRAM, DEFAULT_SAMPLE_RATE, midi_to_audio
+from preprocessing.midi import parse_midi as _load_midi
 from common.serializable import FromConfigMixin
 from common.validation import finite_number as _finite_number
 from preprocessing.mdct import check_rows
@@ -74,7 +76,7 @@ class PianoRollTransform(FromConfigMixin):
         program: int in [0, 127], the General MIDI program (0-based) of the
             notes `to_midi` writes; 19 is "Church Organ", as in the chorales.
         soundfont: str path of a ``.sf2`` file or None for the default of
-            `preprocessing.chorales.resolve_soundfont` (checked when rendering).
+            `preprocessing.midi.resolve_soundfont` (checked when rendering).
         separate_repeats: bool: leave the frame before every note onset empty
             (module docstring) so that repeated notes survive the round trip.
 
@@ -274,7 +276,7 @@ class PianoRollTransform(FromConfigMixin):
         return Path(path)
 
     def invert(self, roll, n_iter=None, random_state=None, length=None) -> np.ndarray:
-        """Audio of a piano roll: `to_midi`, then FluidSynth (`preprocessing.chorales.midi_to_audio`).
+        """Audio of a piano roll: `to_midi`, then FluidSynth (`preprocessing.midi.midi_to_audio`).
 
         Rendered on ``program`` with ``soundfont``, peak-normalised to -1 dBFS
         (a roll has no level of its own), trailing silence cut; a roll with no

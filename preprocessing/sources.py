@@ -78,7 +78,7 @@ SOUNDFILE_FORMAT_EXTENSIONS = {
 MIDI_EXTENSIONS = (".mid", ".midi")
 HIDDEN_REASON = "hidden file"
 CHORALES_COLUMNS = ("piece", "split", "wav_path")
-# The chorales recipe's key-analysis columns (`preprocessing.chorales.ANALYSIS_COLUMNS`),
+# The chorales recipe's key-analysis columns (`preprocessing.recipes.chorales.manifest.ANALYSIS_COLUMNS`),
 # named here so that reading a dataset does not import the recipe.
 CHORALES_ANALYSIS_COLUMNS = ("key", "mode", "tonic", "tempo_bpm", "n_parts")
 LABEL_AUTO = "auto"

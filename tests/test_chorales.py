@@ -1,4 +1,7 @@
-"""Tests for preprocessing/chorales.py: split assignment, rendering, the CLI and resume.
+"""Tests for the chorales recipe (preprocessing/recipes/chorales/) and its CLI (preprocessing/chorales.py).
+
+Split assignment, listing, score analysis, rendering a piece, the build and the
+command line with resume.
 
 FluidSynth is a hard requirement of the recipe, so these tests fail (not skip)
 without it.
@@ -14,8 +17,11 @@ import pytest
 import soundfile
 
 from common.errors import ParameterError
-from preprocessing import chorales
-from preprocessing.chorales import (
+from common.time_limit import TimeLimitExceeded
+from preprocessing.chorales import main
+from preprocessing.midi import midi_to_audio
+from preprocessing.recipes import chorales
+from preprocessing.recipes.chorales import (
     ANALYSIS_COLUMNS,
     MANIFEST_COLUMNS,
     SPLITS,
@@ -23,9 +29,11 @@ from preprocessing.chorales import (
     assign_split,
     build_chorales,
     list_chorales,
-    main,
     render_piece,
 )
+from preprocessing.recipes.chorales import manifest
+from preprocessing.recipes.chorales import render as chorale_render
+from preprocessing.sources import CHORALES_ANALYSIS_COLUMNS
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +130,7 @@ def test_render_piece_rejects_bad_arguments(sources, kwargs, name):
 def test_missing_fluidsynth_says_how_to_install(monkeypatch, sources):
     monkeypatch.setitem(sys.modules, "fluidsynth", None)  # makes `import fluidsynth` fail
     with pytest.raises(ParameterError, match="apt-get install fluidsynth"):
-        chorales.midi_to_audio(chorales.score_to_midi(sources[0].path))
+        midi_to_audio(chorales.score_to_midi(sources[0].path))
 
 
 def test_failing_piece_is_skipped_and_reported(tmp_path, sources):
@@ -211,7 +219,7 @@ def test_kept_piece_whose_score_fails_to_parse_keeps_its_audio(tmp_path):
         "program": 19, "soundfont": None, "peak_dbfs": -1.0, "max_duration_s": 600.0, "timeout_s": None,
         "overwrite": False,
     }  # fmt: skip
-    result = chorales._render_job(job)
+    result = chorales.render_job(job)
     assert result["status"] == "exists" and result["duration_s"] == pytest.approx(0.1)
     assert result["analysis"] == {} and result["analysis_error"]
 
@@ -219,17 +227,36 @@ def test_kept_piece_whose_score_fails_to_parse_keeps_its_audio(tmp_path):
 def test_timeout_during_the_analysis_skips_the_piece(tmp_path, sources, monkeypatch):
     # the timeout's exception must not be taken for a failed analysis (and the piece rendered untimed)
     def time_is_up(score):
-        raise chorales._PieceTimeout()
+        raise TimeLimitExceeded(30.0)
 
-    monkeypatch.setattr(chorales, "analyze_score", time_is_up)
+    monkeypatch.setattr(chorale_render, "analyze_score", time_is_up)
     job = {
         "piece": sources[0].piece, "path": str(sources[0].path), "out_dir": str(tmp_path), "sample_rate": 8000,
         "program": 19, "soundfont": None, "peak_dbfs": -1.0, "max_duration_s": 600.0, "timeout_s": 30.0,
         "overwrite": False,
     }  # fmt: skip
-    result = chorales._render_job(job)
+    result = chorales.render_job(job)
     assert result["status"] == "failed" and result["reason"] == "timed out after 30 s"
     assert not (tmp_path / "wav" / f"{sources[0].piece}.wav").exists()
+
+
+# --- The output folder -----------------------------------------------------------
+
+
+def test_manifest_files_leave_a_failed_analysis_empty(tmp_path):
+    assert (manifest.wav_path("bwv26.6"), manifest.midi_path("bwv26.6")) == ("wav/bwv26.6.wav", "midi/bwv26.6.mid")
+    analysed = chorales.ManifestRow("a", "train", "wav/a.wav", "midi/a.mid", 1.5, 8000, "G minor", "minor", "G", 90.0, 4)
+    unanalysed = chorales.ManifestRow("b", "test", "wav/b.wav", "midi/b.mid", 2.25, 8000)
+    manifest.write_manifest(tmp_path, [analysed, unanalysed])
+    manifest.write_failures(tmp_path, [])
+    header, rows = _read_csv(tmp_path / "manifest.csv")
+    assert tuple(header) == MANIFEST_COLUMNS
+    assert [rows[0][c] for c in ANALYSIS_COLUMNS] == ["G minor", "minor", "G", "90.0", "4"]
+    assert [rows[1][c] for c in ANALYSIS_COLUMNS] == ["", "", "", "", ""]
+    assert (rows[1]["duration_s"], rows[1]["sample_rate"]) == ("2.25", "8000")
+    assert (tmp_path / "failures.csv").read_text() == "piece,reason\n"
+    # the reader names the columns itself, so that reading a data set does not import the recipe
+    assert CHORALES_ANALYSIS_COLUMNS == ANALYSIS_COLUMNS
 
 
 # --- The command line -----------------------------------------------------------
