@@ -324,3 +324,18 @@ def test_render_is_bounded_in_length_and_time(tmp_path, sources, bound, reason):
     assert report.rows == ()
     assert len(report.failures) == 1 and reason in report.failures[0][1]
     assert not (tmp_path / "wav" / f"{sources[0].piece}.wav").exists()
+
+
+def test_a_dead_worker_is_a_failed_piece_not_a_crash_of_the_build():
+    """A worker process that dies (e.g. FluidSynth crashing) gives a failed result the progress line and
+    the manifest can read; before, the missing analysis keys stopped the whole build with a KeyError."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    from preprocessing.recipes.chorales import build
+
+    result = build.worker_failure("bwv269", BrokenProcessPool("A child process terminated abruptly"))
+    line = build._progress_line(3, 12, result)
+    assert line.startswith("[ 3/12] bwv269 FAILED: worker process failed: BrokenProcessPool")
+    settings = {"seed": 0, "fractions": (0.8, 0.1, 0.1), "sample_rate": 16000}
+    rows, failures, unanalysed = build._manifest_rows([result], settings)[:3]
+    assert rows == [] and failures == [("bwv269", result["reason"])] and unanalysed == []

@@ -70,3 +70,29 @@ def test_attention_keeps_shape_and_is_residual():
     assert not np.allclose(out, x)
     with pytest.raises(ValueError, match="num_heads"):
         SpatialSelfAttention(num_heads=3)(x)
+
+
+def _randomise(network, seed=1):
+    rng = np.random.default_rng(seed)
+    network.set_weights([rng.standard_normal(w.shape).astype("float32") * 0.1 for w in network.get_weights()])
+
+
+def test_film_blocks_start_as_identity_reload_and_take_the_noise_level_in_every_block(tmp_path):
+    network = tiny_unet(block_type="film", widths=(8, 16), num_heads=2)
+    images = np.random.default_rng(0).standard_normal((2, 32, 16, 1)).astype("float32")
+    low, high = np.full((2, 1, 1, 1), 0.1, "float32"), np.full((2, 1, 1, 1), 0.9, "float32")
+    assert np.all(network.predict([images, low], verbose=0) == 0.0)  # zero-initialised head and block outputs
+    # every residual block scales and shifts by the noise embedding; none concatenates it at the stem
+    names = [layer.name for layer in network.layers]
+    assert sum(name.endswith("_scale_shift") for name in names) == 3 and "stem_concat" not in names
+    _randomise(network)
+    out_low, out_high = network.predict([images, low], verbose=0), network.predict([images, high], verbose=0)
+    assert np.abs(out_low - out_high).max() > 1e-3  # the noise level changes the output
+    network.save(tmp_path / "film.keras")
+    reloaded = keras.saving.load_model(tmp_path / "film.keras", safe_mode=True)
+    np.testing.assert_allclose(reloaded.predict([images, low], verbose=0), out_low, atol=1e-5)
+
+
+def test_unknown_block_type_is_refused():
+    with pytest.raises(ValueError, match="block_type must be one of .*Received: block_type='resnet'"):
+        tiny_unet(block_type="resnet")

@@ -146,6 +146,19 @@ def _make_jobs(sources, out_dir, settings, overwrite):
     ]
 
 
+def worker_failure(piece, err):
+    """The result of a piece whose worker process died with ``err``: failed, with every key a result has."""
+    return {
+        "piece": piece,
+        "status": "failed",
+        "duration_s": 0.0,
+        "reason": f"worker process failed: {type(err).__name__}: {err}"[:MAX_REASON_CHARS],
+        "elapsed_s": 0.0,
+        "analysis": None,  # the progress line and the manifest read these of every result
+        "analysis_error": "the worker process failed",
+    }
+
+
 def _progress_line(count, total, result):
     """``[ 3/12] bwv269 ok 43.0 s, G major, 120 bpm (rendered in 3.9 s)`` and the like."""
     prefix = f"[{count:>{len(str(total))}}/{total}] {result['piece']}"
@@ -173,13 +186,7 @@ def _run_jobs(jobs, workers, log):
             try:
                 result = future.result()
             except Exception as err:  # the worker process died (e.g. a crash in FluidSynth)
-                result = {
-                    "piece": futures[future],
-                    "status": "failed",
-                    "duration_s": 0.0,
-                    "reason": f"worker process failed: {type(err).__name__}: {err}"[:MAX_REASON_CHARS],
-                    "elapsed_s": 0.0,
-                }
+                result = worker_failure(futures[future], err)
             results.append(result)
             print(_progress_line(count, len(jobs), result), file=log, flush=True)
     return results
