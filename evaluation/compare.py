@@ -29,7 +29,7 @@ class AudioSet:
     extra: dict = dataclasses.field(default_factory=dict)
 
 
-def score_sets(reference, candidates, embedder, kid_subset_size=100, kid_subsets=100, seed=0):
+def score_sets(reference, candidates, embedder, kid_subset_size=100, kid_subsets=100, seed=0, embeddings_out=None):
     """FAD and KID of every candidate set against ``reference``.
 
     Args:
@@ -37,6 +37,9 @@ def score_sets(reference, candidates, embedder, kid_subset_size=100, kid_subsets
         candidates: list of `AudioSet`, each at the reference's sample rate.
         embedder: has ``embed(clips, sample_rate) -> (n, dim)`` (`evaluation.embeddings.MusicnnEmbedder`).
         kid_subset_size, kid_subsets, seed: see `evaluation.kid.kernel_inception_distance`.
+        embeddings_out: None, or a dict that receives each set's embeddings by name
+            (``reference.name`` and every candidate's), float32 ``(n, dim)``, for further
+            scores on the same embeddings (e.g. `evaluation.memorisation`).
     Returns:
         list of dicts, one per candidate: ``name``, ``role``, ``fad`` (None when a set has
         no more embeddings than dimensions), ``kid``, ``kid_std``, ``n_reference``,
@@ -52,11 +55,15 @@ def score_sets(reference, candidates, embedder, kid_subset_size=100, kid_subsets
                 f"Received: sample_rate={candidate.sample_rate}, reference_sample_rate={reference.sample_rate}"
             )
     reference_embeddings = embedder.embed(reference.clips, reference.sample_rate)
+    if embeddings_out is not None:
+        embeddings_out[reference.name] = reference_embeddings
     rows = []
     for candidate in candidates:
         start = time.monotonic()
         embeddings = embedder.embed(candidate.clips, candidate.sample_rate)
         embed_s = time.monotonic() - start
+        if embeddings_out is not None:
+            embeddings_out[candidate.name] = embeddings
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             fad = frechet_audio_distance(reference_embeddings, embeddings)

@@ -26,6 +26,15 @@ also give spectrogram SSIM and MSE against half B's spectrograms. FAD needs
 more clips per set than embedding dimensions (200); below that it is left out
 and KID (unbiased) still reported. Every row has the sample count.
 
+Memorisation (`evaluation.memorisation`): every model's clips and half B are
+also measured by their distance to the nearest *training* clip in the same
+embedding (the training split of the dataset, ``--train-clips`` of them, spread
+over it; 0 skips the check, as does ``--reference``). A model that copies its
+training data sits closer to it than half B (unseen music) does: the table
+gives each set's median distance, the ratio to half B's, the share of clips
+nearer than 95% of half B's (5% expected by chance) and a one-sided
+Mann-Whitney p-value; ``memorisation.png`` shows the distributions.
+
 Writes ``evaluation.json`` (settings, rows, timings) into ``--out`` and prints
 the table. Exit status 0, or 2 for a bad argument, model folder or file.
 """
@@ -49,6 +58,7 @@ from generate.trained_model import TrainedModel, spectrogram_data_dir
 from preprocessing.representations import reads_midi, samples_for
 
 DEFAULT_MODELS = ("saved_models/chorales_ddim", "saved_models/chorales_autoencoder")
+MIN_HELD_OUT_FOR_MEMORISATION = 20  # evaluation.memorisation's copy threshold is a quantile of half B
 
 
 def _fit_length(audio, n_samples):
@@ -56,8 +66,9 @@ def _fit_length(audio, n_samples):
     return np.pad(audio, (0, n_samples - audio.shape[0]))
 
 
-def dataset_clips(data_dir, splits, clip_samples, sample_rate):
-    """Original audio of the dataset's clips in ``splits``, each ``(clip_samples,)`` float32.
+def dataset_clips(data_dir, splits, clip_samples, sample_rate, rows=None):
+    """Original audio of the dataset's clips in ``splits`` (or of the manifest ``rows`` given), each
+    ``(clip_samples,)`` float32.
 
     Raises:
         ParameterError: if the manifest is missing, has no clip in those splits, or names
@@ -71,7 +82,8 @@ def dataset_clips(data_dir, splits, clip_samples, sample_rate):
             "The real clips come from the model's dataset, which is not there: build it (bash scripts/demo.sh "
             f"does) or pass --data or --reference. Received: data_dir={str(data_dir)!r}"
         )
-    rows = [row for row in read_manifest(data_dir) if row["split"] in splits]
+    if rows is None:
+        rows = [row for row in read_manifest(data_dir) if row["split"] in splits]
     if not rows:
         raise ParameterError(f"The dataset has no clips in splits {list(splits)}. Received: data_dir={str(data_dir)!r}")
     return [
@@ -126,6 +138,67 @@ def paired_spectrogram_metrics(predictions, targets):
     }
 
 
+def spread_rows(rows, count):
+    """``count`` of ``rows`` at evenly spaced positions (all of them when there are fewer)."""
+    if count >= len(rows):
+        return list(rows)
+    return [rows[i] for i in np.linspace(0, len(rows) - 1, count).round().astype(int)]
+
+
+def memorisation_rows(data_dir, train_clips, clip_samples, sample_rate, embedder, embeddings, sets, out_dir):
+    """The memorisation check of every model set and of half B (the module docstring), and its plot.
+
+    Args:
+        data_dir: the dataset whose train split is compared with.
+        train_clips: int >= 1, training clips to embed, spread over the split.
+        clip_samples, sample_rate: the clips' length (samples) and rate (Hz).
+        embedder: the `MusicnnEmbedder` the sets were scored with.
+        embeddings: set name -> embeddings, from `evaluation.compare.score_sets`.
+        sets: the scored `AudioSet` list (half B is the one with role "floor").
+        out_dir: folder for ``memorisation.png``.
+    Returns:
+        dict: ``n_train``, ``train_embed_seconds``, ``rows`` (name, role and
+        `evaluation.memorisation.memorisation_report` without the raw distances, per set
+        other than half B, which is their reference), ``table`` (text), ``plot`` (path).
+    """
+    from evaluation.memorisation import memorisation_report
+    from generate.plots import plot_memorisation
+    from preprocessing.saver import read_manifest
+
+    held_out = next(audio_set for audio_set in sets if audio_set.role == "floor")
+    if len(held_out.clips) < MIN_HELD_OUT_FOR_MEMORISATION:
+        note = (f"Memorisation: not checked, half B has {len(held_out.clips)} clips "
+                f"(the copy threshold needs at least {MIN_HELD_OUT_FOR_MEMORISATION})")
+        return {"skipped": note, "rows": [], "table": note, "plot": None}
+    start = time.monotonic()
+    train_rows = spread_rows([row for row in read_manifest(data_dir) if row["split"] == "train"], train_clips)
+    train = dataset_clips(data_dir, ["train"], clip_samples, sample_rate, rows=train_rows)
+    train_embeddings = embedder.embed(train, sample_rate)
+    embed_s = time.monotonic() - start
+    results, distances = [], {}
+    for audio_set in sets:
+        if audio_set.role != "model":
+            continue
+        report = memorisation_report(train_embeddings, embeddings[held_out.name], embeddings[audio_set.name])
+        distances.setdefault(held_out.name, report["distances"]["heldout"])
+        distances[audio_set.name] = report.pop("distances")["generated"]
+        results.append({"name": audio_set.name, "role": audio_set.role, **report})
+    lines = [
+        f"Memorisation: distance of each clip to its nearest of {len(train)} training clips (musicnn embedding); "
+        f"held-out = half B",
+        f"{'set':<52} {'median':>8} {'held-out':>9} {'ratio':>6} {'near copies':>12} {'p (closer)':>11}",
+    ]
+    for row in results:
+        lines.append(
+            f"{row['name'][:52]:<52} {row['generated']['p50']:>8.2f} {row['heldout']['p50']:>9.2f} "
+            f"{row['median_ratio']:>6.2f} {row['near_copies']:>5d} ({100 * row['near_copy_share']:>4.1f}%) "
+            f"{row['mannwhitney_p']:>11.3g}"
+        )
+    plot = plot_memorisation(distances, out_dir / "memorisation.png") if results else None
+    return {"n_train": len(train), "train_embed_seconds": round(embed_s, 2), "rows": results,
+            "table": "\n".join(lines), "plot": None if plot is None else str(plot)}
+
+
 def parse_args(argv):
     """The CLI's arguments (see the module docstring).
 
@@ -148,10 +221,15 @@ def parse_args(argv):
     parser.add_argument("--patch-seconds", type=float, default=3.0,
                         help="musicnn patch length (3 s is what it was trained on; clips must be at least this long)")
     parser.add_argument("--no-statistics", action="store_true", help="skip the audio descriptors (faster)")
+    parser.add_argument("--train-clips", type=int, default=1000,
+                        help="training clips the memorisation check compares with, spread over the train split "
+                             "(default 1000; 0: no check)")
     parser.add_argument("--out", default="outputs/evaluation", help="folder for evaluation.json")
     args = parser.parse_args(argv)
     if args.num < 0:
         raise ParameterError(f"--num must be >= 0. Received: num={args.num}")
+    if args.train_clips < 0:
+        raise ParameterError(f"--train-clips must be >= 0. Received: train_clips={args.train_clips}")
     if args.steps is not None and args.steps < 1:
         raise ParameterError(f"--steps must be >= 1. Received: steps={args.steps}")
     return args
@@ -239,8 +317,14 @@ def run(args):
     start = time.monotonic()
     embedder = MusicnnEmbedder(args.embedding, patch_seconds=args.patch_seconds)
     reference_set = AudioSet("real, half A (reference)", reference, sample_rate, "reference")
-    rows = score_sets(reference_set, sets, embedder, seed=args.seed)
+    embeddings = {}
+    rows = score_sets(reference_set, sets, embedder, seed=args.seed, embeddings_out=embeddings)
     score_s = time.monotonic() - start
+    memorisation = None
+    if args.train_clips and not args.reference:
+        memorisation = memorisation_rows(
+            data_dir, args.train_clips, clip_samples, sample_rate, embedder, embeddings, sets, Path(args.out)
+        )
     if not args.no_statistics:
         for row, audio_set in zip(rows, sets):
             row.update(mean_statistics(audio_set.clips, sample_rate))
@@ -250,6 +334,8 @@ def run(args):
 
     table = format_table(rows)
     print(table)
+    if memorisation is not None:
+        print(memorisation["table"])
     report = {
         "models": [str(m.model_dir) for m in models],
         "real_clips": source,
@@ -264,6 +350,7 @@ def run(args):
         "scoring_seconds": round(score_s, 2),
         "rows": rows,
         "table": table,
+        "memorisation": memorisation,
     }
     out = Path(args.out) / "evaluation.json"
     atomic_write_json(out, report)

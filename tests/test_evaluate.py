@@ -29,6 +29,28 @@ def test_evaluate_scores_both_models_with_floor_and_ceilings(runs, tmp_path, cap
         assert -1 <= row["ssim"] <= 1 and row["mse"] >= 0
     assert inversion["ssim"] > autoencoder["ssim"]  # an untrained autoencoder is worse than the inversion alone
     assert "FAD needs more than 200" in capsys.readouterr().out
+    # 3 held-out clips are too few for the memorisation threshold: skipped, and said so
+    assert "needs at least 20" in report["memorisation"]["skipped"]
+
+
+def test_evaluate_checks_memorisation_against_the_training_clips(runs, tmp_path):
+    """With enough held-out clips every model row gets its nearest-training-clip distances and a plot."""
+    from tests.conftest import tiny_preprocess_config, write_tones
+    from preprocessing.pipeline import PreprocessingPipeline
+
+    audio = write_tones(tmp_path / "audio", count=40, seconds=3.0)
+    data = tmp_path / "data"
+    PreprocessingPipeline(tiny_preprocess_config(audio, data)).run(progress=False)
+    out = tmp_path / "eval"
+    argv = ["--model", str(runs / "ddim"), "--data", str(data), "--num", "24", "--steps", "2",
+            "--patch-seconds", "1", "--no-statistics", "--train-clips", "30", "--out", str(out)]
+    assert evaluate.main(argv) == 0
+    memorisation = json.loads((out / "evaluation.json").read_text())["memorisation"]
+    assert memorisation["n_train"] == 30 and (out / "memorisation.png").is_file()
+    (row,) = memorisation["rows"]
+    assert row["name"].startswith("ddim") and row["n_heldout"] == 24 and row["n_generated"] == 24
+    assert row["generated"]["p50"] > 0 and row["heldout"]["p50"] > 0 and 0 <= row["mannwhitney_p"] <= 1
+    assert "distances" not in row  # kept out of the JSON rows; drawn in the plot
 
 
 def test_evaluate_reads_a_folder_of_real_music(runs, tiny_dataset, tmp_path):
@@ -48,6 +70,7 @@ def test_evaluate_reads_a_folder_of_real_music(runs, tiny_dataset, tmp_path):
         (["--patch-seconds", "3"], "patch_seconds=3.0"),
         (["--data", "nowhere"], "data_dir='nowhere'"),
         (["--steps", "0"], "steps=0"),
+        (["--train-clips", "-1"], "train_clips=-1"),
     ],
 )
 def test_evaluate_bad_input_exits_2_naming_the_value(runs, tmp_path, capsys, extra, message):
