@@ -38,6 +38,7 @@ from common.errors import ParameterError
 from common.json_file import read_json_mapping
 from common.keras_file import load_keras_model
 from models.noise_schedule import CosineNoiseSchedule
+from models.samplers import DDIMInversion, DDIMSampler, InpaintingSampler, SeededNoise
 
 PREDICTIONS = ("eps", "v", "x0")
 # the time axis of a batch (batch, frequency, frames, channels)
@@ -515,13 +516,7 @@ class DiffusionModel(keras.Model):
         return self._update_metrics(loss, noises, pred_noises, images, pred_images)
 
     def reverse_diffusion(self, initial_noise, diffusion_steps, eta=0.0, step_noise=None, labels=None, guidance_scale=1.0):
-        """DDIM sampling (Song et al. 2021, eq. 12, with sigma_t of eq. 16).
-
-        Time runs from 1 to 0 in ``diffusion_steps`` equal steps; at each one the
-        network's estimates are remixed with the next time's rates:
-        ``x_next = s_next * x0_hat + sqrt(n_next**2 - sigma**2) * eps_hat + sigma * z``,
-        ``sigma = eta * (n_next / n) * sqrt(1 - s**2 / s_next**2)``. With ``eta = 0``
-        this is exactly the deterministic update ``s_next * x0_hat + n_next * eps_hat``.
+        """DDIM sampling with the EMA network (`models.samplers.ddim.DDIMSampler`, Song et al. 2021, eq. 12 and 16).
 
         Args:
             initial_noise: float32 ``(batch, *data_shape)``, standard normal.
@@ -530,34 +525,15 @@ class DiffusionModel(keras.Model):
             step_noise: callable ``() -> float32 (batch, *data_shape)`` standard normal,
                 the ``z`` of each stochastic step (needed when ``eta > 0``; not called
                 for the last step, whose remix is not used).
-            labels: None, or int32 ``(batch,)`` class indices (class-conditional models).
+            labels: None, or the conditions of `_predict` (class indices or a prompt's tokens and mask).
             guidance_scale: float >= 0, classifier-free guidance weight (`_predict`).
         Returns:
             float32 ``(batch, *data_shape)``, standardised scale: the x0 estimate of the last step.
+        Raises:
+            ParameterError: for ``diffusion_steps`` < 1 or ``eta`` outside [0, 1].
         """
-        denoise = self._ema_denoiser(labels, guidance_scale)
-        num_images = ops.shape(initial_noise)[0]
-        step_size = 1.0 / diffusion_steps
-        next_noisy_images = initial_noise
-        pred_images = initial_noise
-        for step in range(diffusion_steps):
-            noisy_images = next_noisy_images
-            # separate the current noisy image into its components
-            diffusion_times = ops.ones((num_images, 1, 1, 1)) - step * step_size
-            noise_rates, signal_rates = self.schedule(diffusion_times)
-            pred_noises, pred_images = denoise(noisy_images, noise_rates, signal_rates)
-            # remix them with the rates of the next, less noisy, time
-            next_noise_rates, next_signal_rates = self.schedule(diffusion_times - step_size)
-            if eta == 0.0:
-                next_noisy_images = next_signal_rates * pred_images + next_noise_rates * pred_noises
-            elif step < diffusion_steps - 1:
-                ratio = ops.maximum(1.0 - ops.square(signal_rates) / ops.square(next_signal_rates), 0.0)
-                sigmas = eta * next_noise_rates / noise_rates * ops.sqrt(ratio)
-                direction_rates = ops.sqrt(ops.maximum(ops.square(next_noise_rates) - ops.square(sigmas), 0.0))
-                next_noisy_images = (
-                    next_signal_rates * pred_images + direction_rates * pred_noises + sigmas * step_noise()
-                )
-        return pred_images
+        sampler = DDIMSampler(self.schedule, diffusion_steps, eta)
+        return sampler.sample(self._ema_denoiser(labels, guidance_scale), initial_noise, step_noise)
 
     def prompt_context(self, context, count):
         """``(tokens (count, T, D), mask (count, T))`` float32 for a text model's ``context``, or None.
@@ -642,37 +618,24 @@ class DiffusionModel(keras.Model):
                 not in [0, 1], ``guidance_scale`` < 0, labels are given to an unconditional
                 model, or a label is not one of its classes.
         """
-        if int(diffusion_steps) < 1:
-            raise ParameterError(f"diffusion_steps must be >= 1. Received: diffusion_steps={diffusion_steps}")
-        if isinstance(eta, bool) or not isinstance(eta, (int, float, np.floating, np.integer)) or not 0.0 <= eta <= 1.0:
-            raise ParameterError(f"eta must be a number in [0, 1]. Received: eta={eta!r}")
-        eta = float(eta)
+        sampler = DDIMSampler(self.schedule, diffusion_steps, eta)
         if seeds is None:
             if num_images is None or int(num_images) < 1:
                 raise ParameterError(f"num_images must be >= 1. Received: num_images={num_images}")
             seeds = list(range(int(num_images)))
-        if len(seeds) < 1:
-            raise ParameterError("seeds must hold at least one seed. Received: seeds=[]")
-        label_indices = self.label_indices(labels, len(seeds), guidance_scale)
-        context = self.prompt_context(context, len(seeds))
-        # one generator per sample: its first draw is the initial noise, later ones the steps' noise
-        generators = [np.random.default_rng(int(s)) for s in seeds]
-        noise = np.stack([g.standard_normal(self.data_shape).astype("float32") for g in generators])
+        noise = SeededNoise(seeds, self.data_shape)
+        label_indices = self.label_indices(labels, len(noise), guidance_scale)
+        context = self.prompt_context(context, len(noise))
+        # each sample's first draw is its initial noise, later ones its steps' noise
+        initial_noise = noise.draw()
         outputs = []
-        for start in range(0, len(seeds), batch_size):
-            batch_generators = generators[start : start + batch_size]
-
-            def step_noise(batch_generators=batch_generators):
-                draws = [g.standard_normal(self.data_shape).astype("float32") for g in batch_generators]
-                return ops.convert_to_tensor(np.stack(draws))
-
-            batch_labels = None if label_indices is None else ops.convert_to_tensor(label_indices[start : start + batch_size])
+        for start in range(0, len(noise), batch_size):
+            stop = start + batch_size
+            conditions = None if label_indices is None else ops.convert_to_tensor(label_indices[start:stop])
             if context is not None:
-                batch_labels = tuple(ops.convert_to_tensor(c[start : start + batch_size]) for c in context)
-            images = self.reverse_diffusion(
-                ops.convert_to_tensor(noise[start : start + batch_size]), diffusion_steps, eta=eta, step_noise=step_noise,
-                labels=batch_labels, guidance_scale=float(guidance_scale),
-            )
+                conditions = tuple(ops.convert_to_tensor(c[start:stop]) for c in context)
+            denoise = self._ema_denoiser(conditions, float(guidance_scale))
+            images = sampler.sample(denoise, initial_noise[start:stop], noise.subset(start, stop).draw)
             outputs.append(ops.convert_to_numpy(self.destandardise(images)))
         return np.concatenate(outputs, axis=0)
 
@@ -712,12 +675,7 @@ class DiffusionModel(keras.Model):
             ParameterError: for ``diffusion_steps`` or ``resample`` < 1, ``eta`` outside [0, 1],
                 a shape that is not the model's, or a seed count that is not the batch size.
         """
-        if int(diffusion_steps) < 1:
-            raise ParameterError(f"diffusion_steps must be >= 1. Received: diffusion_steps={diffusion_steps}")
-        if int(resample) < 1:
-            raise ParameterError(f"resample must be >= 1. Received: resample={resample}")
-        if isinstance(eta, bool) or not isinstance(eta, (int, float, np.floating, np.integer)) or not 0.0 <= eta <= 1.0:
-            raise ParameterError(f"eta must be a number in [0, 1]. Received: eta={eta!r}")
+        sampler = InpaintingSampler(self.schedule, diffusion_steps, eta, resample)
         known = np.asarray(known, dtype="float32")
         if known.ndim == len(self.data_shape):
             known = known[..., None]
@@ -727,47 +685,13 @@ class DiffusionModel(keras.Model):
             )
         mask = np.asarray(mask, dtype="float32")
         mask = np.broadcast_to(mask.reshape(mask.shape + (1,) * (known.ndim - mask.ndim)), known.shape)
-        batch = known.shape[0]
-        seeds = list(range(batch)) if seeds is None else [int(s) for s in seeds]
-        if len(seeds) != batch:
-            raise ParameterError(f"seeds must hold one seed per sample ({batch}). Received: seeds={seeds}")
-        generators = [np.random.default_rng(s) for s in seeds]
-
-        def draw():
-            return ops.convert_to_tensor(np.stack([g.standard_normal(self.data_shape).astype("float32") for g in generators]))
-
+        noise = SeededNoise(range(known.shape[0]) if seeds is None else seeds, self.data_shape, count=known.shape[0])
         if initial_noise is None:
-            noisy_images = draw()
+            initial_noise = noise.draw()
         else:
-            noisy_images = ops.convert_to_tensor(np.asarray(initial_noise, dtype="float32").reshape(known.shape))
-        denoise = self._ema_denoiser()
-        known_std = ops.convert_to_tensor(np.where(mask > 0, (known - self.data_mean) / self.data_std, 0.0).astype("float32"))
-        keep = ops.convert_to_tensor(mask)
-        free = 1.0 - keep
-        step_size = 1.0 / int(diffusion_steps)
-        pred_images = noisy_images
-        for step in range(int(diffusion_steps)):
-            diffusion_times = ops.ones((batch, 1, 1, 1)) - step * step_size
-            noise_rates, signal_rates = self.schedule(diffusion_times)
-            next_noise_rates, next_signal_rates = self.schedule(diffusion_times - step_size)
-            last = step == int(diffusion_steps) - 1
-            for round_ in range(int(resample)):
-                noisy_images = keep * (signal_rates * known_std + noise_rates * draw()) + free * noisy_images
-                pred_noises, pred_images = denoise(noisy_images, noise_rates, signal_rates)
-                if last:
-                    break
-                if eta == 0.0:
-                    next_noisy_images = next_signal_rates * pred_images + next_noise_rates * pred_noises
-                else:
-                    ratio = ops.maximum(1.0 - ops.square(signal_rates) / ops.square(next_signal_rates), 0.0)
-                    sigmas = eta * next_noise_rates / noise_rates * ops.sqrt(ratio)
-                    direction_rates = ops.sqrt(ops.maximum(ops.square(next_noise_rates) - ops.square(sigmas), 0.0))
-                    next_noisy_images = next_signal_rates * pred_images + direction_rates * pred_noises + sigmas * draw()
-                if round_ < int(resample) - 1:
-                    back = signal_rates / next_signal_rates
-                    noisy_images = back * next_noisy_images + ops.sqrt(ops.maximum(1.0 - ops.square(back), 0.0)) * draw()
-                else:
-                    noisy_images = next_noisy_images
+            initial_noise = ops.convert_to_tensor(np.asarray(initial_noise, dtype="float32").reshape(known.shape))
+        known_images = np.where(mask > 0, (known - self.data_mean) / self.data_std, 0.0).astype("float32")
+        pred_images = sampler.sample(self._ema_denoiser(), initial_noise, ops.convert_to_tensor(known_images), mask, noise.draw)
         images = ops.convert_to_numpy(self.destandardise(pred_images))
         return np.where(mask > 0, known, images).astype("float32")
 
@@ -792,22 +716,11 @@ class DiffusionModel(keras.Model):
         Raises:
             ParameterError: if ``diffusion_steps`` < 1 or ``images`` has another shape.
         """
-        if int(diffusion_steps) < 1:
-            raise ParameterError(f"diffusion_steps must be >= 1. Received: diffusion_steps={diffusion_steps}")
+        sampler = DDIMInversion(self.schedule, diffusion_steps)
         images = np.asarray(images, np.float32)
         if images.shape[1:] != tuple(self.data_shape):
             raise ParameterError(f"images must be (batch, *{tuple(self.data_shape)}). Received: images.shape={images.shape}")
-        denoise = self._ema_denoiser()
-        noisy_images = self.standardise(ops.convert_to_tensor(images))
-        step_size = 1.0 / int(diffusion_steps)
-        ones = ops.ones((images.shape[0], 1, 1, 1))
-        for step in range(int(diffusion_steps)):
-            diffusion_times = ones * (step * step_size)
-            noise_rates, signal_rates = self.schedule(diffusion_times)
-            pred_noises, pred_images = denoise(noisy_images, noise_rates, signal_rates)
-            next_noise_rates, next_signal_rates = self.schedule(diffusion_times + step_size)
-            noisy_images = next_signal_rates * pred_images + next_noise_rates * pred_noises
-        return ops.convert_to_numpy(noisy_images)
+        return ops.convert_to_numpy(sampler.sample(self._ema_denoiser(), self.standardise(ops.convert_to_tensor(images))))
 
     def _ema_denoiser(self, labels=None, guidance_scale=1.0):
         """The traced EMA-network call ``(x_t, n, s) -> (pred_noises, pred_images)`` that the samplers use.
