@@ -3,7 +3,7 @@
 import keras
 import numpy as np
 
-from models.ddim import DiffusionModel
+from models.diffusion import DiffusionModel
 from models.noise_schedule import CosineNoiseSchedule
 from models.unet import build_unet
 

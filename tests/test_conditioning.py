@@ -9,7 +9,9 @@ import tensorflow as tf
 from common.errors import ParameterError
 from conftest import set_args, tiny_preprocess_config, write_tones
 from generate import label_effect, sounds
-from models.ddim import DiffusionModel, conditional_draws, load_sampler
+from models.diffusion import DiffusionModel
+from models.sampler_folder import load_sampler
+from models.training_draws import conditional_draws
 from models.unet import build_unet
 from preprocessing.pipeline import PreprocessingPipeline
 from train import diffusion as train_diffusion
@@ -172,3 +174,4 @@ def test_text_conditional_training_and_prompts(two_class_dataset, tmp_path, caps
     assert [(r["label"], r["prompt"]) for r in results["rows"]] == [("high", "high music"), ("low", "low music")]
     with pytest.raises(ParameterError, match="--prompt CLASS=TEXT"):
         label_effect.run(label_effect.parse_args(["--model", str(run), "--prompt", "high=x"]))
+

@@ -118,7 +118,7 @@ def reference_generate(model, seeds, diffusion_steps, eta, batch_size):
     """`DiffusionModel.generate` and `reverse_diffusion` as written before the samplers (unconditional model)."""
     generators = [np.random.default_rng(int(s)) for s in seeds]
     noise = np.stack([g.standard_normal(model.data_shape).astype("float32") for g in generators])
-    denoise = model._ema_denoiser()
+    denoise = model.ema_denoiser()
     outputs = []
     for start in range(0, len(seeds), batch_size):
         batch_generators = generators[start : start + batch_size]
@@ -153,5 +153,5 @@ def test_sampler_equals_the_former_loop_bit_for_bit(eta):
     np.testing.assert_array_equal(model.generate(seeds=[5, 6, 7], diffusion_steps=4, eta=eta, batch_size=2), expected)
     # and the sampler called directly, as DiffusionModel.generate calls it
     noise = SeededNoise([5, 6], model.data_shape)
-    direct = DDIMSampler(model.schedule, 4, eta).sample(model._ema_denoiser(), noise.draw(), noise.draw)
+    direct = DDIMSampler(model.schedule, 4, eta).sample(model.ema_denoiser(), noise.draw(), noise.draw)
     np.testing.assert_array_equal(ops.convert_to_numpy(model.destandardise(direct)), expected[:2])

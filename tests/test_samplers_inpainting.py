@@ -92,7 +92,7 @@ def reference_inpaint(model, known, mask, diffusion_steps, seeds, eta, resample)
         return ops.convert_to_tensor(np.stack([g.standard_normal(model.data_shape).astype("float32") for g in generators]))
 
     noisy_images = draw()
-    denoise = model._ema_denoiser()
+    denoise = model.ema_denoiser()
     known_std = ops.convert_to_tensor(np.where(mask > 0, (known - model.data_mean) / model.data_std, 0.0).astype("float32"))
     keep = ops.convert_to_tensor(mask)
     free = 1.0 - keep

@@ -46,7 +46,7 @@ def test_inversion_then_sampling_reconstructs_the_data():
     network is off by about 80 %, so the bound says something about the number of steps.
     """
     model = perturbed(tiny_model())
-    denoise = model._ema_denoiser()
+    denoise = model.ema_denoiser()
     original = SeededNoise([0, 1], model.data_shape).draw()
     sample = DDIMSampler(model.schedule, 50).sample(denoise, original)
     noise = DDIMInversion(model.schedule, 50).sample(denoise, sample)
@@ -62,7 +62,7 @@ def test_inversion_then_sampling_reconstructs_the_data():
 
 def reference_invert(model, images, diffusion_steps):
     """`DiffusionModel.invert_to_noise` as written before the samplers."""
-    denoise = model._ema_denoiser()
+    denoise = model.ema_denoiser()
     noisy_images = model.standardise(ops.convert_to_tensor(images))
     step_size = 1.0 / diffusion_steps
     ones = ops.ones((images.shape[0], 1, 1, 1))

@@ -1,4 +1,4 @@
-"""The DDIM task: training steps, EMA, targets, losses, sampling (eta), save and reload."""
+"""The diffusion task (models.diffusion): training steps, EMA, targets, losses, sampling (eta), save and reload."""
 
 import numpy as np
 import pytest
@@ -6,7 +6,9 @@ import tensorflow as tf
 import keras
 
 from common.errors import ParameterError
-from models.ddim import DiffusionModel, estimates, load_sampler, save_sampler, spectral_norm_loss, time_derivative_loss
+from models.diffusion import DiffusionModel
+from models.objective import estimates, spectral_norm_loss, time_derivative_loss
+from models.sampler_folder import load_sampler, save_sampler
 from models.unet import build_unet
 from tests.diffusion_helpers import blobs, perturbed, tiny_model
 
