@@ -3,7 +3,9 @@
 A diffusion model is unconditional (``None``), class-conditional (``"label"``: the network
 of `models.unet.build_unet` with ``num_classes`` takes ``[noisy_images, noise_variances,
 class_labels]``) or text-conditional (``"text"``: with ``context_shape`` it takes
-``[noisy_images, noise_variances, context_tokens, context_mask]``).
+``[noisy_images, noise_variances, context_tokens, context_mask]``). The kind is stored in
+the model's config (``conditioning``); `legacy_conditioning` infers it for the files
+written before it was, and only loading code calls it.
 
 Conditions, as the network is given them:
     label   int32 ``(batch,)`` class indices in [0, num_classes]; ``num_classes`` is the
@@ -69,6 +71,25 @@ def check_conditioning(network, conditioning, class_names=None):
     if len(class_names) != num_classes:
         raise ParameterError(f"class_names must name the network's {num_classes} classes. Received: class_names={class_names}")
     return num_classes, class_names, None
+
+
+def legacy_conditioning(config, network):
+    """``config`` with its ``"conditioning"``, inferred from ``network`` when the config predates the key.
+
+    Configs (``diffusion.json``, a ``.keras`` file's model config) written before the kind was
+    stored lack it; the kind is then read off the network as it used to be: three inputs
+    are ``"label"``, four ``"text"``, two None. For loading code only.
+
+    Args:
+        config: dict of `models.diffusion.DiffusionModel` constructor arguments.
+        network: the Keras network of that config.
+    Returns:
+        A new dict with ``"conditioning"`` set.
+    """
+    config = dict(config)
+    if "conditioning" not in config:
+        config["conditioning"] = {3: "label", 4: "text"}.get(len(network.inputs))
+    return config
 
 
 def null_conditions(conditioning, batch, num_classes=None, context_shape=None):

@@ -25,6 +25,7 @@ from models.conditioning import (
     check_conditioning,
     check_guidance_scale,
     class_indices,
+    legacy_conditioning,
     network_inputs,
     null_conditions,
     prompt_tokens,
@@ -90,11 +91,15 @@ class DiffusionModel(keras.Model):
         time_derivative_weight: float >= 0, weight of `models.objective.time_derivative_loss`
             between them in the objective.
         class_names: class-conditional models: the name of each class of the network
-            (default ``"0"``, ``"1"``, ...).
+            (default ``"0"``, ``"1"``, ...); given, they make ``conditioning`` default to ``"label"``.
+        conditioning: None (unconditional), ``"label"`` (class-conditional: the network takes
+            ``class_labels``) or ``"text"`` (the network takes ``context_tokens`` and
+            ``context_mask``); see `models.conditioning`. Default: ``"label"`` with
+            ``class_names``, else None.
     Raises:
         ParameterError: for a bad ``loss_type``, ``data_std``, ``ema_momentum``,
-            ``prediction``, ``min_snr_gamma`` or auxiliary weight, or ``class_names`` that do
-            not name the network's classes.
+            ``prediction``, ``min_snr_gamma`` or auxiliary weight, a ``conditioning`` whose
+            inputs the network does not take, or ``class_names`` that do not name its classes.
     """
 
     def __init__(
@@ -111,13 +116,14 @@ class DiffusionModel(keras.Model):
         spectral_norm_weight=0.0,
         time_derivative_weight=0.0,
         class_names=None,
+        conditioning=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
         _check_settings(data_std, ema_momentum, loss_type, prediction, min_snr_gamma, spectral_norm_weight,
                         time_derivative_weight)
-        # class-conditional: three inputs; text-conditional: four (models.unet.build_unet)
-        conditioning = {3: "label", 4: "text"}.get(len(network.inputs))
+        if conditioning is None and class_names:
+            conditioning = "label"
         # num_classes: the "no label" index; context_shape: (tokens, context_dims) of the prompts
         self.num_classes, self.class_names, self.context_shape = check_conditioning(network, conditioning, class_names)
         self.conditioning = conditioning
@@ -453,6 +459,7 @@ class DiffusionModel(keras.Model):
             "spectral_norm_weight": self.spectral_norm_weight,
             "time_derivative_weight": self.time_derivative_weight,
             "class_names": self.class_names,
+            "conditioning": self.conditioning,
             "name": self.name,
         }
 
@@ -460,5 +467,6 @@ class DiffusionModel(keras.Model):
     def from_config(cls, config):
         config = dict(config)
         config["network"] = keras.saving.deserialize_keras_object(config["network"])
+        config = legacy_conditioning(config, config["network"])
         config["schedule"] = keras.saving.deserialize_keras_object(config["schedule"])
         return cls(**config)

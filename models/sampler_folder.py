@@ -4,8 +4,9 @@
 ``diffusion.json`` is `models.diffusion.DiffusionModel.get_config` without the network:
 the schedule (a serialized Keras object), ``data_mean``, ``data_std``, ``ema_momentum``,
 ``loss_type``, ``clip_range``, ``prediction``, ``min_snr_gamma``, the auxiliary loss
-weights, ``class_names`` and ``name``. Files written before a key existed load with its
-default.
+weights, ``class_names``, ``conditioning`` and ``name``. Files written before a key
+existed load with its default (``conditioning``: inferred from the network,
+`models.conditioning.legacy_conditioning`).
 """
 
 from pathlib import Path
@@ -15,6 +16,7 @@ import keras
 from common.atomic import atomic_path, atomic_write_json
 from common.json_file import read_json_mapping
 from common.keras_file import load_keras_model
+from models.conditioning import legacy_conditioning
 from models.diffusion import DiffusionModel
 
 NETWORK_FILE = "network.keras"
@@ -25,8 +27,8 @@ def save_sampler(model, folder):
     """Write what sampling needs, small: the EMA network and the model's other settings.
 
     Writes ``<folder>/network.keras`` (the EMA network, no optimizer) and
-    ``<folder>/diffusion.json`` (schedule, data moments, loss, clip range, prediction target),
-    each atomically (temporary name, then rename).
+    ``<folder>/diffusion.json`` (schedule, data moments, loss, clip range, prediction target,
+    conditioning), each atomically (temporary name, then rename).
 
     Args:
         model: a trained `DiffusionModel`.
@@ -57,6 +59,7 @@ def load_sampler(folder):
     folder = Path(folder)
     network = load_keras_model(folder / NETWORK_FILE, "Network file")
     config = read_json_mapping(folder / SETTINGS_FILE, "Diffusion settings file")
+    config = legacy_conditioning(config, network)
     config["network"] = network
     config["schedule"] = keras.saving.deserialize_keras_object(config["schedule"])
     return DiffusionModel(**config)

@@ -86,6 +86,7 @@ def build_model(config, data_shape, data_mean, data_std, class_names=None, conte
         spectral_norm_weight=config.spectral_norm_weight,
         time_derivative_weight=config.time_derivative_weight,
         class_names=class_names,
+        conditioning=config.conditioning,
     )
     model.compile(
         optimizer=keras.optimizers.AdamW(weight_decay=config.weight_decay, **optimizer_arguments(config)),
