@@ -69,7 +69,8 @@ def check_conditioning(network, conditioning, class_names=None):
                              f"Received: conditioning={conditioning!r}") from err
     class_names = [str(c) for c in class_names] if class_names is not None else [str(i) for i in range(num_classes)]
     if len(class_names) != num_classes:
-        raise ParameterError(f"class_names must name the network's {num_classes} classes. Received: class_names={class_names}")
+        raise ParameterError(f"class_names must name the network's {num_classes} classes. "
+                             f"Received: class_names={class_names}")
     return num_classes, class_names, None
 
 
@@ -148,7 +149,8 @@ def class_indices(labels, count, conditioning, class_names):
     if labels is None:
         return None
     if conditioning != "label":
-        raise ParameterError(f"This model takes no class label (its conditioning: {conditioning}). Received: labels={labels!r}")
+        raise ParameterError(f"This model takes no class label (its conditioning: {conditioning}). "
+                             f"Received: labels={labels!r}")
     items = list(labels) if isinstance(labels, (list, tuple, np.ndarray)) else [labels] * count
     if len(items) != count:
         raise ParameterError(f"labels must hold one label per sample ({count}). Received: {len(items)} labels")

@@ -62,6 +62,8 @@ def test_seeded_noise_bad_seeds():
         SeededNoise([1, 2], (4,), count=3)
     with pytest.raises(ParameterError, match=r"Received: seeds=\[\]"):
         SeededNoise([], (4,))
+    with pytest.raises(ParameterError, match=r"must be integers\. Received: seeds=\[1, 'x'\]"):
+        SeededNoise([1, "x"], (4,))
 
 
 def test_time_grids():

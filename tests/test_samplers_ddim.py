@@ -31,7 +31,8 @@ def never_called():
 @pytest.mark.parametrize("schedule", [CosineNoiseSchedule(), LinearBetaSchedule()])
 def test_eta_zero_is_the_closed_form_deterministic_update(schedule):
     images, noises, _, rates, next_rates = consistent_state(schedule, 0.7, 0.45)
-    step = DDIMSampler(schedule, 10).step(noises.astype("float32"), images.astype("float32"), rates, next_rates, never_called)
+    x0, eps = images.astype("float32"), noises.astype("float32")
+    step = DDIMSampler(schedule, 10).step(eps, x0, rates, next_rates, never_called)
     next_n, next_s = (np.asarray(r, "float64") for r in next_rates)
     # Song et al. 2021, eq. 12 with sigma_t = 0: x_{t-1} = sqrt(alpha_{t-1}) x0_hat + sqrt(1 - alpha_{t-1}) eps_hat
     np.testing.assert_allclose(ops.convert_to_numpy(step), next_s * images + next_n * noises, rtol=1e-5, atol=1e-6)

@@ -27,8 +27,8 @@ def test_inversion_runs_the_deterministic_update_forward_in_time():
     images = np.random.default_rng(0).standard_normal((2, 3, 4, 1)).astype("float32")
     denoise = RecordingDenoiser()
     noise = ops.convert_to_numpy(DDIMInversion(schedule, 4).sample(denoise, images))
-    np.testing.assert_allclose(denoise.noise_rates, ops.convert_to_numpy(schedule(np.array([0.0, 0.25, 0.5, 0.75], "float32"))[0]),
-                               rtol=1e-6)
+    expected_rates = ops.convert_to_numpy(schedule(np.array([0.0, 0.25, 0.5, 0.75], "float32"))[0])
+    np.testing.assert_allclose(denoise.noise_rates, expected_rates, rtol=1e-6)
     # by hand: x_{t+h} = s_{t+h} x0_hat + n_{t+h} eps_hat, in float64
     expected = images.astype("float64")
     for t in (0.0, 0.25, 0.5, 0.75):

@@ -19,6 +19,8 @@ Time grid: ``diffusion_steps = N`` equal steps of ``h = 1 / N``. Sampling visits
 ``t = 0, h, ..., 1 - h`` and steps each time to ``t + h``.
 """
 
+import copy
+
 import numpy as np
 from keras import ops
 
@@ -55,10 +57,12 @@ class SeededNoise:
         data_shape: shape of one sample, e.g. ``(512, 192, 1)``.
         count: None, or the number of samples the seeds must be for.
     Raises:
-        ParameterError: for no seed, or (with ``count``) a number of seeds other than ``count``.
+        ParameterError: for a seed that is not an integer, no seed, or (with ``count``) a number of seeds other than ``count``.
     """
 
     def __init__(self, seeds, data_shape, count=None):
+        if any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) for s in seeds):
+            raise ParameterError(f"seeds must be integers. Received: seeds={list(seeds)!r}")
         seeds = [int(s) for s in seeds]
         if count is not None and len(seeds) != count:
             raise ParameterError(f"seeds must hold one seed per sample ({count}). Received: seeds={seeds}")
@@ -73,13 +77,13 @@ class SeededNoise:
 
     def draw(self):
         """The next draw of every sample: float32 tensor ``(len(self), *data_shape)``, standard normal."""
-        return ops.convert_to_tensor(np.stack([g.standard_normal(self.data_shape).astype("float32") for g in self._generators]))
+        draws = [g.standard_normal(self.data_shape).astype("float32") for g in self._generators]
+        return ops.convert_to_tensor(np.stack(draws))
 
     def subset(self, start, stop):
         """The samples ``start:stop``, sharing their generators (draws from either advance both)."""
-        subset = SeededNoise.__new__(SeededNoise)
-        subset.seeds, subset.data_shape = self.seeds[start:stop], self.data_shape
-        subset._generators = self._generators[start:stop]
+        subset = copy.copy(self)
+        subset.seeds, subset._generators = self.seeds[start:stop], self._generators[start:stop]
         return subset
 
 
@@ -102,14 +106,14 @@ class Sampler:
         self.diffusion_steps = check_steps(diffusion_steps)
 
     def reverse_times(self, batch):
-        """Yield ``(diffusion_times, next_diffusion_times)`` from t = 1 down to t = h, each float32 ``(batch, 1, 1, 1)``."""
+        """Yield ``(diffusion_times, next_diffusion_times)``, float32 ``(batch, 1, 1, 1)``, for t = 1, 1 - h, ..., h."""
         step_size = 1.0 / self.diffusion_steps
         for step in range(self.diffusion_steps):
             diffusion_times = ops.ones((batch, 1, 1, 1)) - step * step_size
             yield diffusion_times, diffusion_times - step_size
 
     def forward_times(self, batch):
-        """Yield ``(diffusion_times, next_diffusion_times)`` from t = 0 up to t = 1 - h, each float32 ``(batch, 1, 1, 1)``."""
+        """Yield ``(diffusion_times, next_diffusion_times)``, float32 ``(batch, 1, 1, 1)``, for t = 0, h, ..., 1 - h."""
         step_size = 1.0 / self.diffusion_steps
         ones = ops.ones((batch, 1, 1, 1))
         for step in range(self.diffusion_steps):
