@@ -29,7 +29,7 @@ import keras
 from benchmarks.report import add_json_argument, print_peak_rss, significant, write_results
 from common.cli import config_from_args, config_parser, exit_status
 from common.errors import ParameterError
-from models.ddim import forward_draws
+from models.training_draws import forward_draws
 from train import autoencoder, diffusion, loop
 from train.config import AutoencoderTrainConfig, DiffusionTrainConfig
 from train.data import SpectrogramData

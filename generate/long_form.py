@@ -3,7 +3,7 @@
 One model window is ``W`` frames (192 for the default model: 3.072 s). A longer
 piece is a spectrogram of ``T > W`` frames filled window after window, left to
 right: each window starts ``overlap`` frames before the first frame still
-unknown, and `models.ddim.DiffusionModel.inpaint` (masked DDIM, Lugmayr et al.
+unknown, and `models.diffusion.DiffusionModel.inpaint` (masked DDIM, Lugmayr et al.
 2022) generates its unknown frames given the known ones (the end of the
 previous window, the user's audio, the other side of a gap). Frames are
 joined in the representation's own domain and the piece is inverted in one
@@ -110,7 +110,7 @@ def fill(model, piece, known, steps, seed=0, overlap=None, eta=0.0, resample=1, 
     """Fill the unknown frames of ``piece`` window by window with masked DDIM.
 
     Args:
-        model: a `models.ddim.DiffusionModel` whose data shape is ``(n_bins, W, 1)``.
+        model: a `models.diffusion.DiffusionModel` whose data shape is ``(n_bins, W, 1)``.
         piece: float array ``(n_bins, T)``, stored scale ([0, 1]); values of unknown frames are ignored.
         known: bool array ``(T,)``.
         steps: int >= 1, DDIM steps per window.

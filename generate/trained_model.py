@@ -59,7 +59,7 @@ class TrainedModel:
     """
 
     def __init__(self, model_dir):
-        from models.ddim import load_sampler
+        from models.sampler_folder import load_sampler
         from preprocessing.latents import load_latent_decoder
 
         self.model_dir = Path(model_dir)
@@ -110,7 +110,7 @@ class TrainedModel:
         """Run the model once on one sample, so that later calls run at their steady-state speed.
 
         One DDIM step on ``seeds[0]`` (with the same condition and guidance: each is traced
-        once, `models.ddim.DiffusionModel._ema_denoiser`; a latent DDIM's decoder runs too),
+        once, `models.diffusion.DiffusionModel.ema_denoiser`; a latent DDIM's decoder runs too),
         or the VAE's decoder on ``seeds[0]``, or the autoencoder on ``originals[:1]``: the
         first call of a TensorFlow function traces and optimises its graph, and this is that
         first call. Arguments as `spectrograms`; the output is thrown away.

@@ -9,7 +9,9 @@ import tensorflow as tf
 from common.errors import ParameterError
 from conftest import set_args, tiny_preprocess_config, write_tones
 from generate import label_effect, sounds
-from models.ddim import DiffusionModel, conditional_draws, load_sampler
+from models.diffusion import DiffusionModel
+from models.sampler_folder import load_sampler
+from models.training_draws import conditional_draws
 from models.unet import build_unet
 from preprocessing.pipeline import PreprocessingPipeline
 from train import diffusion as train_diffusion
@@ -172,3 +174,53 @@ def test_text_conditional_training_and_prompts(two_class_dataset, tmp_path, caps
     assert [(r["label"], r["prompt"]) for r in results["rows"]] == [("high", "high music"), ("low", "low music")]
     with pytest.raises(ParameterError, match="--prompt CLASS=TEXT"):
         label_effect.run(label_effect.parse_args(["--model", str(run), "--prompt", "high=x"]))
+
+
+def tiny_network(**kwargs):
+    return build_unet((16, 16, 1), widths=(8, 16), block_depth=1, attention_levels=(1,) if "context_shape" in kwargs else (),
+                      patch_size=2, embedding_dims=8, num_heads=2, **kwargs)
+
+
+@pytest.mark.parametrize("kwargs, conditioning", [({}, None), (dict(num_classes=2), "label"),
+                                                  (dict(context_shape=(3, 6)), "text")])
+def test_conditioning_is_stored_in_the_config_and_diffusion_json(tmp_path, kwargs, conditioning):
+    from models.sampler_folder import save_sampler
+
+    model = DiffusionModel(tiny_network(**kwargs), conditioning=conditioning)
+    assert model.conditioning == conditioning and model.get_config()["conditioning"] == conditioning
+    save_sampler(model, tmp_path / "run")
+    assert json.loads((tmp_path / "run" / "diffusion.json").read_text())["conditioning"] == conditioning
+    assert load_sampler(tmp_path / "run").conditioning == conditioning
+
+
+@pytest.mark.parametrize("kwargs, conditioning", [(dict(num_classes=2), "label"), (dict(context_shape=(3, 6)), "text"),
+                                                  ({}, None)])
+def test_files_written_before_the_key_load_with_the_kind_inferred(tmp_path, kwargs, conditioning):
+    from models.sampler_folder import save_sampler
+
+    model = DiffusionModel(tiny_network(**kwargs), conditioning=conditioning)
+    save_sampler(model, tmp_path / "run")
+    path = tmp_path / "run" / "diffusion.json"
+    config = json.loads(path.read_text())
+    config.pop("conditioning")
+    path.write_text(json.dumps(config))  # as the shipped models' diffusion.json
+    reloaded = load_sampler(tmp_path / "run")
+    assert reloaded.conditioning == conditioning
+    assert reloaded.context_shape == ((3, 6) if conditioning == "text" else None)
+    # and a full model's config from before the key (a .keras file)
+    old = model.get_config()
+    old.pop("conditioning")
+    assert DiffusionModel.from_config(old).conditioning == conditioning
+
+
+def test_conditioning_must_match_the_network():
+    with pytest.raises(ParameterError, match=r"needs a network with inputs .*class_labels.*Received: conditioning='label'$"):
+        DiffusionModel(tiny_network(), conditioning="label")
+    with pytest.raises(ParameterError, match=r"this one takes 3: .*Received: conditioning=None$"):
+        DiffusionModel(tiny_network(num_classes=2))  # a class network needs conditioning="label" (or class names)
+    with pytest.raises(ParameterError, match=r"Received: conditioning='text'$"):
+        DiffusionModel(tiny_network(num_classes=2), conditioning="text")
+    with pytest.raises(ParameterError, match=r"conditioning must be None, 'label' or 'text'\. Received: conditioning='audio'$"):
+        DiffusionModel(tiny_network(), conditioning="audio")
+    with pytest.raises(ParameterError, match=r"not class-conditional .*Received: class_names=\['a', 'b'\]$"):
+        DiffusionModel(tiny_network(context_shape=(3, 6)), class_names=["a", "b"], conditioning="text")

@@ -13,7 +13,7 @@ import pytest
 
 from common.config import load_config
 from common.errors import ParameterError
-from models.ddim import load_sampler
+from models.sampler_folder import load_sampler
 from conftest import TINY_MODELS, set_args
 from train import diffusion as train_diffusion
 from train.config import DiffusionTrainConfig

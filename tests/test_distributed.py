@@ -9,7 +9,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from models.ddim import load_sampler
+from models.sampler_folder import load_sampler
 
 SCRIPT = textwrap.dedent(
     """

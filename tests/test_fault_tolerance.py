@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from models.ddim import load_sampler
+from models.sampler_folder import load_sampler
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["widths=[8,16]", "block_depth=1", "attention_levels=[]", "embedding_dims=8", "batch_size=4",

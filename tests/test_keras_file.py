@@ -10,7 +10,7 @@ import pytest
 from common.errors import ParameterError
 from common.keras_file import load_keras_model
 from generate.trained_model import TrainedModel
-from models.ddim import load_sampler
+from models.sampler_folder import load_sampler
 from preprocessing.latents import load_first_stage, load_latent_decoder
 
 

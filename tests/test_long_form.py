@@ -142,7 +142,7 @@ def test_ddim_inversion_recovers_the_noise_of_a_sample():
     """On the shipped model: noise -> DDIM sample -> inversion gives back (nearly) the same noise."""
     from keras import ops
 
-    from models.ddim import load_sampler
+    from models.sampler_folder import load_sampler
 
     model = load_sampler("saved_models/chorales_ddim")
     sample = model.generate(seeds=[0], diffusion_steps=20)

@@ -4,7 +4,7 @@ import numpy as np
 import tensorflow as tf
 
 from benchmarks.scale import replicate_dataset
-from models.ddim import forward_draws
+from models.training_draws import forward_draws
 from train.data import SpectrogramData
 
 

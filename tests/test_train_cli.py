@@ -6,7 +6,7 @@ import keras
 import pytest
 import yaml
 
-from models.ddim import load_sampler
+from models.sampler_folder import load_sampler
 from train import autoencoder as train_autoencoder
 from train import diffusion as train_diffusion
 from train import run_folder

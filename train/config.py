@@ -9,7 +9,7 @@ from typing import Optional
 
 from common.errors import ParameterError
 from models.autoencoder import BOTTLENECKS
-from models.ddim import PREDICTIONS
+from models.objective import PREDICTIONS
 from models.noise_schedule import SCHEDULE_NAMES
 from models.unet import BLOCK_TYPES
 from train.options import LEARNING_RATE_SCHEDULES, MIXED_PRECISION_POLICIES
@@ -170,7 +170,7 @@ class DiffusionTrainConfig(TrainingOptions):
     """Configuration of ``python -m train.diffusion`` (see README for each key).
 
     The diffusion choices (issue 4), each documented with its paper in
-    `models.noise_schedule` and `models.ddim`; the defaults are the shipped model's:
+    `models.noise_schedule` and `models.objective`; the defaults are the shipped model's:
         schedule: ``offset_cosine`` (Keras example; ``min_signal_rate``/``max_signal_rate``
             apply to it only), ``linear`` (Ho et al. 2020) or ``cosine`` (Nichol and Dhariwal 2021).
         prediction: the network's target, ``eps``, ``v`` (Salimans and Ho 2022) or ``x0``.

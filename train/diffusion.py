@@ -25,8 +25,10 @@ import numpy as np
 
 from common.cli import config_from_args, config_parser, exit_status
 from common.errors import ParameterError
-from models.ddim import DiffusionModel, conditional_draws, forward_draws, load_sampler, save_sampler
+from models.diffusion import DiffusionModel
 from models.noise_schedule import build_schedule
+from models.sampler_folder import load_sampler, save_sampler
+from models.training_draws import conditional_draws, forward_draws
 from models.unet import build_unet
 from train.callbacks import tensorboard_callbacks
 from train.config import DiffusionTrainConfig
@@ -85,6 +87,7 @@ def build_model(config, data_shape, data_mean, data_std, class_names=None, conte
         spectral_norm_weight=config.spectral_norm_weight,
         time_derivative_weight=config.time_derivative_weight,
         class_names=class_names,
+        conditioning=config.conditioning,
     )
     model.compile(
         optimizer=keras.optimizers.AdamW(weight_decay=config.weight_decay, **optimizer_arguments(config)),
@@ -99,7 +102,7 @@ def text_context_table(captions, max_tokens):
     """The encoded captions and the null prompt: ``(tokens (U + 1, T, 384), mask (U + 1, T))`` float32.
 
     Row ``i < U`` is ``captions[i]`` through `models.text_encoder.TextEncoder`; row U is the
-    "no prompt" of `models.ddim.DiffusionModel.null_conditions` (zeros, first token marked).
+    "no prompt" of `models.diffusion.DiffusionModel.null_conditions` (zeros, first token marked).
     """
     from models.text_encoder import TextEncoder
 
@@ -111,7 +114,7 @@ def text_context_table(captions, max_tokens):
 
 
 def initialise_from(model, model_dir):
-    """Copy the weights of a trained DDIM (`models.ddim.load_sampler` folder) into ``model``'s layers of the same name and shapes.
+    """Copy the weights of a trained DDIM (`models.sampler_folder.load_sampler` folder) into ``model``'s layers of the same name and shapes.
 
     Both the network and its EMA copy get them. Layers it lacks (e.g. a new class
     embedding, zero-initialised) keep their initial weights.

@@ -1,4 +1,4 @@
-"""The DDIM task: training steps, EMA, targets, losses, sampling (eta), save and reload."""
+"""The diffusion task (models.diffusion): training steps, EMA, targets, losses, sampling (eta), save and reload."""
 
 import numpy as np
 import pytest
@@ -6,25 +6,11 @@ import tensorflow as tf
 import keras
 
 from common.errors import ParameterError
-from models.ddim import DiffusionModel, estimates, load_sampler, save_sampler, spectral_norm_loss, time_derivative_loss
-from models.noise_schedule import CosineNoiseSchedule
+from models.diffusion import DiffusionModel
+from models.objective import estimates, spectral_norm_loss, time_derivative_loss
+from models.sampler_folder import load_sampler, save_sampler
 from models.unet import build_unet
-
-
-def tiny_model(**kwargs):
-    network = build_unet((16, 16, 1), widths=(8, 16), block_depth=1, attention_levels=(), patch_size=2, embedding_dims=8)
-    model = DiffusionModel(network, CosineNoiseSchedule(), data_mean=0.5, data_std=0.25, clip_range=(0.0, 1.0), **kwargs)
-    model.compile(optimizer=keras.optimizers.AdamW(1e-3))
-    return model
-
-
-def blobs(n=32):
-    rng = np.random.default_rng(0)
-    images = np.zeros((n, 16, 16, 1), "float32")
-    for i in range(n):
-        row = rng.integers(2, 14)
-        images[i, row - 1 : row + 1, :, 0] = 1.0  # a horizontal "harmonic" line
-    return images
+from tests.diffusion_helpers import blobs, perturbed, tiny_model
 
 
 def test_training_lowers_loss_and_moves_ema():
@@ -99,13 +85,6 @@ def test_full_model_keras_round_trip(tmp_path):
 def test_load_sampler_missing_files(tmp_path):
     with pytest.raises(ParameterError, match="network.keras"):
         load_sampler(tmp_path)
-
-
-def perturbed(model, scale=0.05):
-    """``model`` with noise added to its EMA weights, so that a fresh network gives non-trivial samples."""
-    rng = np.random.default_rng(1)
-    model.ema_network.set_weights([w + scale * rng.standard_normal(w.shape).astype(w.dtype) for w in model.ema_network.get_weights()])
-    return model
 
 
 def reference_generate(model, seeds, diffusion_steps):
