@@ -215,6 +215,14 @@ def parse_args(argv):
     parser.add_argument("--reference", default=None, help="folder of real audio files instead of the dataset")
     parser.add_argument("--num", type=int, default=0, help="clips per half and per model (0: as many as the real clips allow)")
     parser.add_argument("--steps", type=int, default=None, help="DDIM steps (default: each run's sampling_steps)")
+    parser.add_argument("--sampler", default=None,
+                        help="DDIM runs: ddim or dpm++2m (DPM-Solver++(2M)) (default: each run's sampler, ddim)")
+    parser.add_argument("--label", default=None, help="class-conditional runs: sample this class (default unconditional)")
+    parser.add_argument("--prompt", default=None, help="text-conditional runs: sample this prompt (default unconditional)")
+    parser.add_argument("--guidance-scale", type=float, default=None,
+                        help="with --label or --prompt (default: each run's guidance_scale)")
+    parser.add_argument("--guidance-rescale", type=float, default=None,
+                        help="with --label or --prompt, in [0, 1] (default: each run's guidance_rescale)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--griffin-lim-iters", type=int, default=32)
     parser.add_argument("--embedding", default="MSD_musicnn", help="musicnn checkpoint: MSD_musicnn or MTT_musicnn")
@@ -295,7 +303,10 @@ def run(args):
     seeds = [args.seed + i for i in range(n)]
     for model, generator in zip(models, generators):
         start = time.monotonic()
-        spectrograms = model.spectrograms(seeds=seeds, steps=args.steps, originals=held_out_spectrograms)
+        conditions = dict(label=args.label, prompt=args.prompt, guidance_scale=args.guidance_scale,
+                          guidance_rescale=args.guidance_rescale) if model.kind == "ddim" else {}
+        spectrograms = model.spectrograms(seeds=seeds, steps=args.steps, originals=held_out_spectrograms,
+                                          sampler=args.sampler if model.kind == "ddim" else None, **conditions)
         model_s = time.monotonic() - start
         start = time.monotonic()
         audio = generator.generate(spectrograms, seeds=seeds)
@@ -304,7 +315,11 @@ def run(args):
                  "real_time_factor": round(n * clip_samples / sample_rate / (model_s + generator_s), 2)}
         if model.kind == "ddim":
             steps = args.steps or model.default_steps()
-            name = f"{model.model_dir.name} ({'latent ' if model.latent_decoder is not None else ''}DDIM, {steps} steps)"
+            sampler = args.sampler or model.config.get("sampler", "ddim")
+            condition = (f", label {args.label}" if args.label else f", prompt {args.prompt!r}" if args.prompt else "")
+            name = (f"{model.model_dir.name} ({'latent ' if model.latent_decoder is not None else ''}"
+                    f"{'DDIM' if sampler == 'ddim' else sampler}, {steps} steps{condition})")
+            extra["sampler"] = sampler
             extra["diffusion_steps"] = steps
         elif model.kind == "vae":
             name = f"{model.model_dir.name} (VAE samples)"

@@ -130,6 +130,11 @@ def parse_args(argv):
     parser.add_argument("--guidance-scale", type=float, default=None,
                         help="classifier-free guidance with --label or --prompt: 0 unconditional, 1 conditional, >1 stronger "
                              "(default: the run's guidance_scale)")
+    parser.add_argument("--guidance-rescale", type=float, default=None,
+                        help="with --label or --prompt, in [0, 1]: pull the guided output's spread back to the conditional "
+                             "one's (Lin et al. 2024; default: the run's guidance_rescale, 0 for older runs)")
+    parser.add_argument("--sampler", default=None,
+                        help="DDIM runs: ddim or dpm++2m (DPM-Solver++(2M), Lu et al. 2022) (default: the run's sampler, ddim)")
     args = parser.parse_args(argv)
     if args.num < 1:
         raise ParameterError(f"--num must be >= 1. Received: num={args.num}")
@@ -158,7 +163,8 @@ def run(args):
     load_s = time.monotonic() - start
     steps = (args.steps or model.default_steps()) if kind == "ddim" else None
     seeds = [args.seed + i for i in range(args.num)] if kind in ("ddim", "vae") else list(range(args.num))
-    conditions = dict(label=args.label, guidance_scale=args.guidance_scale, prompt=args.prompt)
+    conditions = dict(label=args.label, guidance_scale=args.guidance_scale, prompt=args.prompt, sampler=args.sampler,
+                      guidance_rescale=args.guidance_rescale)
     start = time.monotonic()
     model.warm_up(seeds=seeds, originals=originals, **conditions)
     sound_generator.warm_up(originals[0])
@@ -202,6 +208,8 @@ def run(args):
         "label": args.label,
         "prompt": args.prompt,
         "guidance_scale": args.guidance_scale,
+        "guidance_rescale": args.guidance_rescale,
+        "sampler": (args.sampler or model.config.get("sampler", "ddim")) if kind == "ddim" else None,
         "seeds": seeds,
         "griffin_lim_iters": args.griffin_lim_iters,
         "audio_seconds": round(audio_s, 3),

@@ -106,7 +106,8 @@ class TrainedModel:
             return None
         return int(self.config.get("sampling_steps", DiffusionTrainConfig.sampling_steps))
 
-    def warm_up(self, seeds=None, originals=None, label=None, guidance_scale=None, prompt=None):
+    def warm_up(self, seeds=None, originals=None, label=None, guidance_scale=None, prompt=None, sampler=None,
+                guidance_rescale=None):
         """Run the model once on one sample, so that later calls run at their steady-state speed.
 
         One DDIM step on ``seeds[0]`` (with the same condition and guidance: each is traced
@@ -120,9 +121,11 @@ class TrainedModel:
         """
         self.spectrograms(seeds=None if seeds is None else list(seeds)[:1], steps=1 if self.kind == "ddim" else None,
                           originals=None if originals is None else np.asarray(originals)[:1], label=label,
-                          guidance_scale=guidance_scale, prompt=prompt)
+                          guidance_scale=guidance_scale, prompt=prompt, sampler=sampler,
+                          guidance_rescale=guidance_rescale)
 
-    def spectrograms(self, seeds=None, steps=None, originals=None, label=None, guidance_scale=None, prompt=None):
+    def spectrograms(self, seeds=None, steps=None, originals=None, label=None, guidance_scale=None, prompt=None,
+                     sampler=None, guidance_rescale=None):
         """DDIM or VAE samples for ``seeds``, or autoencoder reconstructions of ``originals``.
 
         Args:
@@ -133,6 +136,8 @@ class TrainedModel:
             label: class-conditional DDIM only: a class name for every sample (None: unconditional).
             prompt: text-conditional DDIM only: a text prompt for every sample (None: unconditional).
             guidance_scale: classifier-free guidance with ``label`` or ``prompt`` (None: the run's ``guidance_scale``).
+            sampler: DDIM only: ``"ddim"`` or ``"dpm++2m"`` (None: the run's ``sampler``, ddim for runs before it).
+            guidance_rescale: with guidance, in [0, 1] (None: the run's ``guidance_rescale``, 0 before it).
         Returns:
             float32 ``(batch, n_freq_bins, n_frames)`` normalised spectrograms (nominally [0, 1]).
         Raises:
@@ -163,8 +168,13 @@ class TrainedModel:
                 tokens, mask, _ = self._text_encoder.encode([prompt])
                 context = (tokens[0], mask[0].astype("float32"))
             conditioned = label is not None or prompt is not None
+            if sampler is None:
+                sampler = str(self.config.get("sampler", "ddim"))
+            if guidance_rescale is None:
+                guidance_rescale = float(self.config.get("guidance_rescale", 0.0))
             generated = self.model.generate(seeds=list(seeds), diffusion_steps=steps, labels=label, context=context,
-                                            guidance_scale=guidance_scale if conditioned else 1.0)
+                                            guidance_scale=guidance_scale if conditioned else 1.0, sampler=sampler,
+                                            guidance_rescale=guidance_rescale if conditioned else 0.0)
             if self.latent_decoder is not None:
                 generated = self.latent_decoder.predict(np.asarray(generated), verbose=0)
             return np.asarray(generated)[..., 0]

@@ -11,12 +11,12 @@ import numpy as np
 from keras import ops
 
 from common.errors import ParameterError
-from models.samplers import DDIMInversion, DDIMSampler, InpaintingSampler, SeededNoise
+from models.samplers import DDIMInversion, InpaintingSampler, SeededNoise, build_sampler
 
 
 def generate(model, num_images=None, diffusion_steps=20, seeds=None, batch_size=16, eta=0.0, labels=None,
-             guidance_scale=1.0, context=None):
-    """Sample new data with the EMA network and DDIM (`models.samplers.ddim.DDIMSampler`).
+             guidance_scale=1.0, context=None, sampler="ddim", guidance_rescale=0.0):
+    """Sample new data with the EMA network and a sampler (DDIM by default, `models.samplers.ddim.DDIMSampler`).
 
     Args:
         model: a `DiffusionModel`.
@@ -36,6 +36,11 @@ def generate(model, num_images=None, diffusion_steps=20, seeds=None, batch_size=
         context: text-conditional models only: None (unconditional), or the prompt's
             ``(tokens (T, D), mask (T,))`` from `models.text_encoder.TextEncoder.encode`
             (one prompt for all samples) or ``(tokens (n, T, D), mask (n, T))``, one per sample.
+        sampler: a name of `models.samplers.SAMPLERS`: ``"ddim"`` or ``"dpm++2m"`` (DPM-Solver++(2M),
+            Lu et al. 2022; deterministic, so ``eta`` must be 0).
+        guidance_rescale: float in [0, 1], with guidance: how far the guided output's spread is
+            pulled back to the conditional output's (Lin et al. 2024, `models.diffusion.rescale_guidance`);
+            0 (default) is plain classifier-free guidance.
     Returns:
         float32 numpy array ``(num_images, *data_shape)`` in the stored scale
         (clipped to ``clip_range`` when set).
@@ -44,7 +49,7 @@ def generate(model, num_images=None, diffusion_steps=20, seeds=None, batch_size=
             not in [0, 1], ``guidance_scale`` < 0, labels are given to an unconditional
             model, or a label is not one of its classes.
     """
-    sampler = DDIMSampler(model.schedule, diffusion_steps, eta)
+    sampler = build_sampler(sampler, model.schedule, diffusion_steps, eta)
     if seeds is None:
         if num_images is None or int(num_images) < 1:
             raise ParameterError(f"num_images must be >= 1. Received: num_images={num_images}")
@@ -60,7 +65,7 @@ def generate(model, num_images=None, diffusion_steps=20, seeds=None, batch_size=
         conditions = None if label_indices is None else ops.convert_to_tensor(label_indices[start:stop])
         if context is not None:
             conditions = tuple(ops.convert_to_tensor(c[start:stop]) for c in context)
-        denoise = model.ema_denoiser(conditions, float(guidance_scale))
+        denoise = model.ema_denoiser(conditions, float(guidance_scale), guidance_rescale)
         images = sampler.sample(denoise, initial_noise[start:stop], noise.subset(start, stop).draw)
         outputs.append(ops.convert_to_numpy(model.destandardise(images)))
     return np.concatenate(outputs, axis=0)

@@ -11,6 +11,7 @@ from common.errors import ParameterError
 from models.autoencoder import BOTTLENECKS
 from models.objective import PREDICTIONS
 from models.noise_schedule import SCHEDULE_NAMES
+from models.samplers import SAMPLERS
 from models.unet import BLOCK_TYPES
 from train.options import LEARNING_RATE_SCHEDULES, MIXED_PRECISION_POLICIES
 from train.strategy import STRATEGIES
@@ -183,6 +184,10 @@ class DiffusionTrainConfig(TrainingOptions):
             cross-attention; trained for classifier-free guidance (Ho and Salimans 2022)
             with the label or caption dropped with probability ``label_dropout``;
             ``guidance_scale`` (>= 0) is the default guidance of ``generate.sounds``.
+        sampler, sampling_steps: the default sampler of ``generate.sounds`` (``ddim`` or
+            ``dpm++2m``: DPM-Solver++(2M), Lu et al. 2022) and its steps.
+        guidance_rescale: in [0, 1], the default guidance rescale with a label or prompt
+            (Lin et al. 2024; 0: plain classifier-free guidance).
         block_type: the U-Net's residual blocks (`models.unet.build_unet`): ``concat``
             (Keras DDIM example, the shipped models') or ``film`` (ADM: the noise level
             scales and shifts every block; Dhariwal and Nichol 2021).
@@ -219,6 +224,7 @@ class DiffusionTrainConfig(TrainingOptions):
     text_max_tokens: int = 16
     label_dropout: float = 0.1
     guidance_scale: float = 3.0
+    guidance_rescale: float = 0.0
     init_from: Optional[str] = None
     batch_size: int = 16
     learning_rate: float = 1e-3
@@ -228,6 +234,7 @@ class DiffusionTrainConfig(TrainingOptions):
     validation_batches: int = 4
     max_train_minutes: Optional[float] = None
     sampling_steps: int = 10
+    sampler: str = "ddim"
     strategy: str = "auto"
     seed: int = 0
 
@@ -248,6 +255,10 @@ class DiffusionTrainConfig(TrainingOptions):
             raise ParameterError(f"widths must be positive integers. Received: widths={self.widths}")
         if self.loss_type not in ("mae", "mse"):
             raise ParameterError(f"loss_type must be 'mae' or 'mse'. Received: loss_type={self.loss_type!r}")
+        if self.sampler not in SAMPLERS:
+            raise ParameterError(f"sampler must be one of {SAMPLERS}. Received: sampler={self.sampler!r}")
+        if not 0.0 <= self.guidance_rescale <= 1.0:
+            raise ParameterError(f"guidance_rescale must be in [0, 1]. Received: guidance_rescale={self.guidance_rescale!r}")
         if self.block_type not in BLOCK_TYPES:
             raise ParameterError(f"block_type must be one of {BLOCK_TYPES}. Received: block_type={self.block_type!r}")
         if self.schedule not in SCHEDULE_NAMES:

@@ -1,0 +1,47 @@
+"""Guidance rescale (Lin et al. 2024, eq. 15-16): models.diffusion.rescale_guidance and its use in sampling."""
+
+import numpy as np
+import pytest
+from keras import ops
+
+from common.errors import ParameterError
+from models.diffusion import check_guidance_rescale, rescale_guidance
+from models.unet import build_unet
+from models.diffusion import DiffusionModel
+from models.noise_schedule import CosineNoiseSchedule
+from tests.diffusion_helpers import perturbed
+
+
+def test_rescale_pulls_the_spread_back_to_the_conditional_outputs():
+    rng = np.random.default_rng(0)
+    conditional = rng.standard_normal((3, 8, 4, 1)).astype("float32")
+    guided = 4.0 * conditional + 0.5 * rng.standard_normal((3, 8, 4, 1)).astype("float32")  # strong guidance inflates
+    np.testing.assert_allclose(ops.convert_to_numpy(rescale_guidance(guided, conditional, 0.0)), guided, rtol=1e-6)
+    full = ops.convert_to_numpy(rescale_guidance(guided, conditional, 1.0))
+    np.testing.assert_allclose(full.std(axis=(1, 2, 3)), conditional.std(axis=(1, 2, 3)), rtol=1e-4)
+    half = ops.convert_to_numpy(rescale_guidance(guided, conditional, 0.5))
+    np.testing.assert_allclose(half, 0.5 * full + 0.5 * guided, rtol=1e-5, atol=1e-5)  # eq. 16
+
+
+def label_model():
+    network = build_unet((16, 16, 1), widths=(8, 16), block_depth=1, attention_levels=(), patch_size=2,
+                         embedding_dims=8, num_classes=2)
+    model = DiffusionModel(network, CosineNoiseSchedule(), data_mean=0.5, data_std=0.25, clip_range=(0.0, 1.0),
+                           class_names=["a", "b"])
+    return perturbed(model, 0.2)
+
+
+def test_sampling_with_rescale_differs_only_when_guided():
+    model = label_model()
+    plain = model.generate(seeds=[0, 1], diffusion_steps=3, labels="a", guidance_scale=4.0)
+    rescaled = model.generate(seeds=[0, 1], diffusion_steps=3, labels="a", guidance_scale=4.0, guidance_rescale=0.7)
+    assert np.abs(plain - rescaled).max() > 1e-4
+    unguided = model.generate(seeds=[0, 1], diffusion_steps=3, labels="a", guidance_scale=1.0)
+    unguided_rescaled = model.generate(seeds=[0, 1], diffusion_steps=3, labels="a", guidance_scale=1.0, guidance_rescale=0.7)
+    np.testing.assert_allclose(unguided_rescaled, unguided, atol=1e-6)  # no guidance: nothing to rescale
+
+
+@pytest.mark.parametrize("value", [-0.1, 1.5, float("nan"), True, "0.5"])
+def test_bad_guidance_rescale_is_refused(value):
+    with pytest.raises(ParameterError, match="guidance_rescale"):
+        check_guidance_rescale(value)
