@@ -38,9 +38,10 @@ from preprocessing.loader import Loader
 from preprocessing.loudness import clip_levels_dbfs
 from preprocessing.normaliser import MinMaxNormaliser
 from preprocessing.padder import Padder
-from preprocessing.representations import MIDI_REPRESENTATIONS, build_transform
+from preprocessing.representations import build_transform
 from preprocessing.saver import SPLITS, Saver
 from preprocessing.sources import scan_sources
+from preprocessing.transform import MIDI
 
 # clips per STFT call: bounds the complex STFT buffer (~0.8 MB per default clip)
 EXTRACT_BATCH_CLIPS = 32
@@ -141,12 +142,6 @@ class PreprocessingPipeline:
             for start, n_content in self.clip_ranges(signal.shape[0], clip_samples, self.config.clip_hop_samples)
         ]
 
-    def _extract(self, clips):
-        """The representation of equal-length clips ``(n, clip_samples)``: ``(n, n_freq_bins, n_frames)``."""
-        if hasattr(self.transform, "extract_batch"):
-            return self.transform.extract_batch(clips)
-        return np.stack([self.transform.extract(clip) for clip in clips])
-
     def _row(self, record, clip_id, relative, start_s, duration_s, values, source_path, level_dbfs=None):
         # source_path: absolute (`_absolute`); level_dbfs: the clip's RMS level
         # (preprocessing.loudness), None for a piano roll (no audio)
@@ -175,7 +170,7 @@ class PreprocessingPipeline:
         config, transform = self.config, self.transform
         if record.midi_path is None:
             raise ParameterError(f"no MIDI file for this piece (the piano roll reads MIDI). Received: path={str(record.path)!r}")
-        roll = transform.extract_midi(record.midi_path)  # (n_pitches, n_frames of the whole piece)
+        roll = transform.extract(record.midi_path)  # (n_pitches, n_frames of the whole piece)
         frame_s = transform.hop_length / config.sample_rate
         first = int(round(config.offset_s / frame_s))
         last = roll.shape[1] if config.max_duration_s is None else first + int(round(config.max_duration_s / frame_s))
@@ -217,7 +212,7 @@ class PreprocessingPipeline:
                 than one clip, or holds no clip above the silence threshold.
         """
         config = self.config
-        if config.representation in MIDI_REPRESENTATIONS:
+        if self.transform.input_kind == MIDI:
             return self.process_midi(record)
         signal = self.loader.load(record.path)  # (n_samples,)
         if signal.shape[0] < config.clip_samples:
@@ -237,7 +232,7 @@ class PreprocessingPipeline:
             chunk = kept[first : first + EXTRACT_BATCH_CLIPS]
             clips = np.stack([clip for _, _, clip in chunk])  # (n, clip_samples), zero-padded
             # one transform call per chunk where the transform can (extract_batch): the same values as clip by clip
-            values = self._extract(clips)
+            values = self.transform.extract_batch(clips)
             levels = clip_levels_dbfs(clips, [n_content for _, n_content, _ in chunk])
             for (start, n_content, _), clip_values, level in zip(chunk, values, levels):  # (n_freq_bins, n_frames)
                 clip_id = f"{record.clip_prefix}__{len(rows):04d}"
@@ -330,7 +325,7 @@ class PreprocessingPipeline:
                 config.validation_fraction,
                 config.test_fraction,
                 config.split_seed,
-                midi=config.representation in MIDI_REPRESENTATIONS,
+                midi=self.transform.input_kind == MIDI,
                 label=config.label,
             )
         records, uncaptioned = self.caption_records(records)  # before any work: a bad file fails fast
