@@ -203,12 +203,12 @@ def run(args):
                  sample_rate, "ceiling"),
     ]
     generator = generators[0]
-    held_out_spectrograms = np.stack([generator.normaliser.normalise(generator.transform.extract(c)) for c in held_out])
+    held_out_spectrograms = np.stack([generator.codec.encode(c) for c in held_out])
     start = time.monotonic()
     # the representation's own loss: not limited to the training level (generate() would be; model outputs are)
     inverted = [generator.spectrogram_to_audio(s, seed=i) for i, s in enumerate(held_out_spectrograms)]
     inversion_s = time.monotonic() - start
-    inverted_spectrograms = np.stack([generator.normaliser.normalise(generator.transform.extract(c)) for c in inverted])
+    inverted_spectrograms = np.stack([generator.codec.encode(c) for c in inverted])
     sets.append(AudioSet(
         f"real through the representation ({args.griffin_lim_iters} GL it.)", inverted, sample_rate, "ceiling",
         paired_spectrogram_metrics(inverted_spectrograms, held_out_spectrograms),

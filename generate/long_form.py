@@ -249,7 +249,7 @@ def load_input(sound_generator, path, width):
             f"The input is shorter than one model window ({needed / transform.sample_rate:.3f} s): "
             f"{len(audio) / transform.sample_rate:.3f} s. Received: input={str(path)!r}"
         )
-    piece = np.clip(sound_generator.normaliser.normalise(transform.extract(audio)), 0.0, 1.0).astype(np.float32)
+    piece = np.clip(sound_generator.codec.encode(audio), 0.0, 1.0).astype(np.float32)
     return audio, piece
 
 

@@ -2,20 +2,18 @@
 
 from pathlib import Path
 
-import numpy as np
-
 from common.errors import ParameterError
 from generate.limiter import LoudnessLimiter
-from preprocessing.normaliser import load_normaliser
+from preprocessing.codec import SpectrogramCodec
 from preprocessing.transform import GRIFFIN_LIM_ITERATIONS
-from preprocessing.transform_io import load_transform
 
 
 class SoundGenerator:
-    """Denormalise, undo the log, invert the spectrogram transform, and limit the level.
+    """Denormalise, invert the representation's transform, and limit the level.
 
     The transform (forward and inverse) and the dataset-level normalisation
-    statistics are the ones saved beside the trained model, so the inverse uses
+    statistics are the ones saved beside the trained model, paired in a
+    `preprocessing.codec.SpectrogramCodec` (``codec``), so the inverse uses
     exactly the forward's parameters. `generate` then passes every clip through
     ``limiter`` (`generate.limiter.LoudnessLimiter`): a clip louder than the
     training clips (RMS above their 95th percentile) or peaking above -1 dBFS is
@@ -35,10 +33,19 @@ class SoundGenerator:
     def __init__(self, transform, normaliser, n_iter=GRIFFIN_LIM_ITERATIONS, limiter=None):
         if int(n_iter) < 1:
             raise ParameterError(f"n_iter must be >= 1. Received: n_iter={n_iter}")
-        self.transform = transform
-        self.normaliser = normaliser
+        self.codec = SpectrogramCodec(transform, normaliser)
         self.n_iter = int(n_iter)
         self.limiter = LoudnessLimiter.fixed() if limiter is None else limiter
+
+    @property
+    def transform(self):
+        """The codec's transform."""
+        return self.codec.transform
+
+    @property
+    def normaliser(self):
+        """The codec's normaliser."""
+        return self.codec.normaliser
 
     @classmethod
     def from_model_dir(cls, model_dir, n_iter=GRIFFIN_LIM_ITERATIONS, data_dir=None):
@@ -59,10 +66,9 @@ class SoundGenerator:
         from generate.trained_model import spectrogram_data_dir
 
         model_dir = Path(model_dir)
-        transform = load_transform(model_dir / "transform.json")
-        normaliser = load_normaliser(model_dir / "normalisation.json")
+        codec = SpectrogramCodec.from_folder(model_dir)
         data_dir = spectrogram_data_dir(model_dir) if data_dir is None else data_dir
-        return cls(transform, normaliser, n_iter, LoudnessLimiter.for_model(model_dir, data_dir))
+        return cls(codec.transform, codec.normaliser, n_iter, LoudnessLimiter.for_model(model_dir, data_dir))
 
     def _inverse_options(self, seed=0, n_iter=None) -> dict:
         """The inverse options the transform takes, of ``n_iter`` (default ``self.n_iter``) and ``seed``."""
@@ -87,15 +93,7 @@ class SoundGenerator:
         Raises:
             ParameterError: for a wrong shape or non-finite values.
         """
-        spectrogram = np.asarray(spectrogram, dtype=np.float32)
-        if spectrogram.ndim == 3 and spectrogram.shape[-1] == 1:
-            spectrogram = spectrogram[..., 0]
-        if spectrogram.ndim != 2:
-            raise ParameterError(
-                f"A spectrogram must be (n_freq_bins, n_frames[, 1]). Received: spectrogram.shape={spectrogram.shape}"
-            )
-        log_spectrogram_db = self.normaliser.denormalise(spectrogram)
-        return self.transform.invert(log_spectrogram_db, length=length, **self._inverse_options(seed))
+        return self.codec.to_audio(spectrogram, length=length, **self._inverse_options(seed))
 
     def warm_up(self, spectrogram):
         """Invert one spectrogram with one Griffin-Lim iteration and throw the audio away.
@@ -109,9 +107,7 @@ class SoundGenerator:
         Raises:
             ParameterError: as `spectrogram_to_audio`.
         """
-        spectrogram = np.asarray(spectrogram, dtype=np.float32)
-        spectrogram = spectrogram[..., 0] if spectrogram.ndim == 3 and spectrogram.shape[-1] == 1 else spectrogram
-        self.transform.invert(self.normaliser.denormalise(spectrogram), **self._inverse_options(seed=0, n_iter=1))
+        self.codec.to_audio(spectrogram, **self._inverse_options(seed=0, n_iter=1))
 
     def generate(self, spectrograms, seeds=None, return_limits=False):
         """Generated spectrograms to audio, each clip limited to the training data's level.

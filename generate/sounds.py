@@ -140,7 +140,7 @@ def run(args):
     transform = sound_generator.transform
     out_dir = Path(args.out or Path("outputs") / model_dir.name)
     rows = test_clips(data_dir, args.num, args.seed)
-    originals = np.stack([sound_generator.normaliser.normalise(np.load(data_dir / row["path"])) for row in rows])
+    originals = np.stack([sound_generator.codec.normalise(np.load(data_dir / row["path"])) for row in rows])
 
     # Timed in three parts (module docstring): loading, a warm-up on one sample that pays the one-time
     # costs (graph tracing, librosa's numba functions), then the batch, which runs at steady state.
@@ -162,8 +162,8 @@ def run(args):
     inversion_s = time.monotonic() - start
 
     sample_rate = transform.sample_rate
-    generated_values = [sound_generator.normaliser.denormalise(s) for s in generated]
-    original_values = [sound_generator.normaliser.denormalise(s) for s in originals]
+    generated_values = [sound_generator.codec.denormalise(s) for s in generated]
+    original_values = [sound_generator.codec.denormalise(s) for s in originals]
     midi = transform.input_kind == MIDI  # a piano roll: MIDI files too, and the originals are rendered
     original_audio = []
     for i, (row, clip) in enumerate(zip(rows, audio)):
