@@ -9,9 +9,10 @@ without notes. Bad files (missing, undecodable, empty, silent, shorter than one
 clip) are reported and skipped; the rest are written. The normaliser is then
 fitted on the train split, and saved with the train clips' level summary
 (each clip's RMS level in dBFS is a manifest column, `preprocessing.loudness`).
-An MDCT without a configured ``mdct_scale`` first fits it on up to
-`MDCT_SCALE_FILES` train files; the fitted value is saved in the dataset's
-config.yaml and transform.json.
+A representation whose section still needs a data set statistic (the MDCT
+without a configured ``scale``: `preprocessing.representations.MdctSettings`)
+first fits it on up to `FIT_FILES` train files; the fitted value is saved in
+the dataset's config.yaml and transform.json.
 
 Every clip carries its file's label and caption (manifest columns ``label``
 and ``caption``, for class- and text-conditioned models): the label chosen by
@@ -45,8 +46,7 @@ from preprocessing.transform import MIDI
 
 # clips per STFT call: bounds the complex STFT buffer (~0.8 MB per default clip)
 EXTRACT_BATCH_CLIPS = 32
-MDCT_SCALE_FILES = 32  # train files the MDCT coefficient scale is fitted on
-MDCT_SCALE_PERCENTILE = 99.9
+FIT_FILES = 32  # train files a data set statistic of the transform (the MDCT coefficient scale) is fitted on
 
 
 @dataclasses.dataclass
@@ -257,21 +257,20 @@ class PreprocessingPipeline:
         except Exception as err:  # a decoder's own failure on one file must not end the batch
             return [], f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
 
-    def _fit_mdct_scale(self, records):
-        """Fit the MDCT coefficient scale on up to `MDCT_SCALE_FILES` train files; returns the new config."""
+    def _fit_settings(self, records):
+        """Fit the representation's data set statistics on up to `FIT_FILES` train files; returns the new config."""
         signals = []
-        for record in [r for r in records if r.split == "train"][:MDCT_SCALE_FILES]:
+        for record in [r for r in records if r.split == "train"][:FIT_FILES]:
             try:
                 signals.append(self.loader.load(record.path))
             except ParameterError:
                 continue  # reported when the file itself is processed
         if not signals:
             raise ParameterError(
-                "No readable train file to fit the MDCT scale on; set mdct_scale. "
-                f"Received: input_dir={self.config.input_dir!r}"
+                f"No readable train file to fit the {self.config.representation} transform's statistics on "
+                f"(mdct: the coefficient scale); set them in its section. Received: input_dir={self.config.input_dir!r}"
             )
-        scale = self.transform.fit_scale(signals, MDCT_SCALE_PERCENTILE).scale
-        self.config = dataclasses.replace(self.config, mdct_scale=float(scale))
+        self.config = self.config.with_settings(self.config.settings.fitted(self.transform, signals))
         self.transform = build_transform(self.config)
         return self.config
 
@@ -329,8 +328,8 @@ class PreprocessingPipeline:
                 label=config.label,
             )
         records, uncaptioned = self.caption_records(records)  # before any work: a bad file fails fast
-        if config.representation == "mdct" and config.mdct_scale is None:
-            config = self._fit_mdct_scale(records)
+        if config.settings.needs_fitting:
+            config = self._fit_settings(records)
         results = [None] * len(records)
         if progress is True:
             progress = sys.stderr  # looked up now, so redirection after import is honoured
