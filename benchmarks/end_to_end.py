@@ -104,7 +104,7 @@ def measure(model_dir, out_dir, duration_s=10.0, steps=None, repeats=3):
     sound_generator = SoundGenerator.from_model_dir(model_dir)
     steps = steps or model.default_steps()
     transform = sound_generator.transform
-    windows = math.ceil(duration_s * transform.sample_rate / (model.data_shape[1] * transform.hop_length))
+    windows = math.ceil(duration_s * transform.sample_rate / transform.samples_for(model.data_shape[1]))
     piece(model, sound_generator, list(range(windows)), steps, duration_s, Path(out_dir) / "piece_cold.wav")
     cold_s = time.perf_counter() - start
     warm = [

@@ -124,7 +124,8 @@ def measure(config, limit=None, workers=(1, 2, 4), work_dir=None):
         with tempfile.TemporaryDirectory(dir=work_dir, prefix="bench_preprocessing_") as output_dir:
             with TreeRssSampler() as memory:
                 if num_workers is None:
-                    wall_s = timed(baseline_loop, paths, output_dir, config.sample_rate, config.n_fft, config.hop_length)
+                    wall_s = timed(baseline_loop, paths, output_dir, config.sample_rate, config.log_stft.n_fft,
+                                   config.log_stft.hop_length)
                 else:
                     pipeline = PreprocessingPipeline(
                         dataclasses.replace(config, output_dir=output_dir, num_workers=num_workers)
@@ -151,8 +152,8 @@ def run(args):
         raise ParameterError(f"--workers must be >= 1. Received: workers={args.workers}")
     rows = measure(config, args.limit, args.workers, args.work_dir)
     print(
-        f"{config.source} files under {config.input_dir}: {config.sample_rate} Hz, n_fft {config.n_fft}, "
-        f"hop_length {config.hop_length}, {os.cpu_count()} CPU cores"
+        f"{config.source} files under {config.input_dir}: {config.sample_rate} Hz, n_fft {config.log_stft.n_fft}, "
+        f"hop_length {config.log_stft.hop_length}, {os.cpu_count()} CPU cores"
     )
     print(
         f"{'method':<32} {'files':>6} {'audio s':>9} {'wall s':>8} {'x real time':>12} {'x baseline':>11} "

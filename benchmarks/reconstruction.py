@@ -37,6 +37,7 @@ from preprocessing.mdct import MdctTransform
 from preprocessing.mel_spectrogram import MelSpectrogramExtractor
 from preprocessing.piano_roll import PianoRollTransform
 from preprocessing.sources import AUDIO_EXTENSIONS
+from preprocessing.transform import MIDI
 
 # (representation, parameters shown, transform factory taking the sample rate, Griffin-Lim iterations or None)
 CASES = [
@@ -84,7 +85,7 @@ def reconstruct(transform, audio, n_iter, midi_path=None):
         ParameterError: for a piano roll without ``midi_path``.
     """
     start = time.perf_counter()
-    if isinstance(transform, PianoRollTransform):
+    if transform.input_kind == MIDI:
         if midi_path is None:
             raise ParameterError("The piano roll is made from MIDI; no MIDI file was found. Received: midi_path=None")
         values = transform.extract_midi(midi_path, n_frames=transform.frames_for(len(audio)))

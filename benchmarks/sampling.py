@@ -18,6 +18,7 @@ from common.cli import exit_status
 from common.errors import ParameterError
 from generate.sound_generator import SoundGenerator
 from generate.trained_model import TrainedModel
+from preprocessing.transform import GRIFFIN_LIM_ITERATIONS
 
 
 def main(argv=None):
@@ -26,7 +27,7 @@ def main(argv=None):
     parser.add_argument("--model", default="saved_models/chorales_ddim")
     parser.add_argument("--num", type=int, default=8, help="clips per measurement")
     parser.add_argument("--steps", type=int, nargs="+", default=[10, 20], help="DDIM step counts to time")
-    parser.add_argument("--griffin-lim-iters", type=int, default=32)
+    parser.add_argument("--griffin-lim-iters", type=int, default=GRIFFIN_LIM_ITERATIONS)
     args = parser.parse_args(argv)
 
     return exit_status(measure, args)
@@ -41,7 +42,7 @@ def measure(args):
     seeds = list(range(args.num))
     # warm-up, not timed: traces the network for this batch size and runs Griffin-Lim once
     sound_generator.generate(model.spectrograms(seeds=seeds, steps=1)[:1])
-    clip_s = model.data_shape[1] * sound_generator.transform.hop_length / sound_generator.transform.sample_rate
+    clip_s = sound_generator.transform.samples_for(model.data_shape[1]) / sound_generator.transform.sample_rate
     kind = "latent DDIM" if model.latent_decoder is not None else model.kind.upper()
     print(f"model {args.model} ({kind}): {model.parameters:,} parameters, clip {clip_s:.3f} s, {args.num} clips")
     print(f"{'steps':>5} {'network s/clip':>15} {'Griffin-Lim s/clip':>19} {'total s/clip':>13} {'s per 10 s':>11} "

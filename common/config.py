@@ -1,13 +1,24 @@
 """Configuration: a YAML file, then ``--set key=value`` overrides, into a frozen dataclass.
 
 Configuration flows one way. Every job has a frozen dataclass whose fields are
-its keys (flat, ``snake_case``); `load_config` reads the YAML mapping, applies
-the overrides, rejects unknown keys and values of the wrong type, and returns
-the dataclass. `save_config` writes the resolved values back as YAML so that
-every run records exactly what it ran with.
+its keys (``snake_case``); `load_config` reads the YAML mapping, applies the
+overrides, rejects unknown keys and values of the wrong type, and returns the
+dataclass. `save_config` writes the resolved values back as YAML so that every
+run records exactly what it ran with.
+
+Sections: a field whose type is itself a frozen dataclass is a section, written
+as a nested mapping (``log_stft: {n_fft: 1024}``) or as dotted keys
+(``--set log_stft.n_fft=2048``); the section's own dataclass checks its values.
+A key that is not a field but names a field of one or more sections (its own
+name, or one of the names in the field's ``metadata[FLAT_NAMES]``) is a flat
+key: it sets that field in every such section, so configs written before there
+were sections load and mean what they meant. Within one mapping the flat keys
+apply first, so a section's own value wins over a flat one; the overrides apply
+after the file.
 """
 
 import dataclasses
+import math
 import types
 import typing
 from pathlib import Path
@@ -16,6 +27,25 @@ import yaml
 
 from common.atomic import atomic_write_text
 from common.errors import ParameterError
+
+# dataclasses.field(metadata={FLAT_NAMES: (...)}): a section field's other flat names (see the module docstring)
+FLAT_NAMES = "flat_names"
+
+
+def require(condition, message, name, value):
+    """Raise ``ParameterError("Config key '<name>' <message>. Received: <name>=<value>")`` unless ``condition``."""
+    if not condition:
+        raise ParameterError(f"Config key '{name}' {message}. Received: {name}={value!r}")
+
+
+def is_int(value) -> bool:
+    """Whether ``value`` is an int and not a bool (YAML's ``true`` is not a count)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_finite_number(value) -> bool:
+    """Whether ``value`` is a finite int or float and not a bool."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def parse_overrides(pairs) -> dict:
@@ -76,20 +106,90 @@ def _check_type(name, value, annotation):
     return value
 
 
+def _sections(cls):
+    """``{field name: section dataclass}`` for the fields of ``cls`` whose type is a dataclass."""
+    hints = typing.get_type_hints(cls)
+    return {f.name: hints[f.name] for f in dataclasses.fields(cls) if dataclasses.is_dataclass(hints[f.name])}
+
+
+def _flat_keys(sections):
+    """``{flat key: [(section, field name), ...]}``: every section field under its name and its `FLAT_NAMES`."""
+    flat = {}
+    for section, section_cls in sections.items():
+        for field in dataclasses.fields(section_cls):
+            for name in (field.name, *field.metadata.get(FLAT_NAMES, ())):
+                flat.setdefault(name, []).append((section, field.name))
+    return flat
+
+
+def _resolve(cls, mapping):
+    """Split one mapping of keys to values into ``(shared, {section: values})``, values not yet type-checked.
+
+    Each value is stored as ``(the key it was given under, value)``, for messages.
+
+    Raises:
+        ParameterError: for an unknown key (naming it, with the known ones), or a
+            section given as something else than a mapping.
+    """
+    fields = {f.name for f in dataclasses.fields(cls)}
+    sections = _sections(cls)
+    flat = _flat_keys(sections)
+    shared, flat_items, section_items, unknown = {}, [], [], []
+    for key, value in mapping.items():
+        section, dot, name = str(key).partition(".")
+        if key in sections:
+            if not isinstance(value, dict):
+                keys = ", ".join(f.name for f in dataclasses.fields(sections[key]))
+                raise ParameterError(f"Config key '{key}' must be a mapping of its keys ({keys}). Received: {key}={value!r}")
+            section_items += [(key, name, f"{key}.{name}", item) for name, item in value.items()]
+        elif key in fields:
+            shared[key] = (key, value)
+        elif dot and section in sections:
+            section_items.append((section, name, key, value))
+        elif key in flat:
+            flat_items += [(section, name, key, value) for section, name in flat[key]]
+        else:
+            unknown.append(key)
+    if unknown:
+        unknown = sorted(unknown, key=str)
+        known = f"Known keys: {', '.join(sorted(fields))}"
+        if sections:
+            section = next(iter(sections))
+            example = dataclasses.fields(sections[section])[0].name
+            known += (f"; and the keys of its sections, flat ({example}) or as section.key ({section}.{example}): "
+                      f"{', '.join(sorted(flat))}")
+        raise ParameterError(
+            f"Unknown config key(s) for {cls.__name__}: {', '.join(map(str, unknown))}. "
+            f"{known}. Received: {unknown[0]}={mapping[unknown[0]]!r}"
+        )
+    resolved = {}
+    for section, name, label, value in flat_items + section_items:  # a section's own value wins over a flat one
+        section_fields = {f.name for f in dataclasses.fields(sections[section])}
+        if name not in section_fields:
+            raise ParameterError(
+                f"Unknown config key for the '{section}' section of {cls.__name__}: {name}. "
+                f"Known keys: {', '.join(sorted(section_fields))}. Received: {label}={value!r}"
+            )
+        resolved.setdefault(section, {})[name] = (label, value)
+    return shared, resolved
+
+
 def load_config(cls, path=None, overrides=None):
     """Build the frozen dataclass ``cls`` from a YAML file and overrides.
 
     Args:
-        cls: a dataclass type whose fields all have defaults.
+        cls: a dataclass type whose fields all have defaults; a field whose type is a
+            dataclass is a section (module docstring).
         path: YAML file holding a mapping of keys to values, or None for defaults.
-        overrides: dict of key -> value (see `parse_overrides`) applied after the file.
+        overrides: dict of key -> value (see `parse_overrides`) applied after the file;
+            a key may be ``section.key``.
     Returns:
-        An instance of ``cls``; its ``__post_init__`` may validate further.
+        An instance of ``cls``; its ``__post_init__`` (and its sections') may validate further.
     Raises:
-        ParameterError: if the file is missing or not a mapping, a key is unknown,
-            or a value has the wrong type.
+        ParameterError: if the file is missing or not a mapping, a key is unknown
+            (naming it, also within a section), or a value has the wrong type.
     """
-    values = {}
+    loaded = {}
     if path is not None:
         path = Path(path)
         if not path.is_file():
@@ -102,26 +202,33 @@ def load_config(cls, path=None, overrides=None):
             loaded = {}
         if not isinstance(loaded, dict):
             raise ParameterError(f"Config file must hold a mapping of keys to values. Received: config={str(path)!r}")
-        values.update(loaded)
-    values.update(overrides or {})
-    fields = {f.name: f for f in dataclasses.fields(cls)}
+    shared, sectioned = {}, {}
+    for mapping in (loaded, overrides or {}):  # the overrides replace the file's values, then all are checked
+        values, sections = _resolve(cls, mapping)
+        shared.update(values)
+        for section, items in sections.items():
+            sectioned.setdefault(section, {}).update(items)
     hints = typing.get_type_hints(cls)
-    unknown = sorted(set(values) - set(fields))
-    if unknown:
-        raise ParameterError(
-            f"Unknown config key(s) for {cls.__name__}: {', '.join(unknown)}. "
-            f"Known keys: {', '.join(sorted(fields))}. Received: {unknown[0]}={values[unknown[0]]!r}"
-        )
-    checked = {name: _check_type(name, value, hints[name]) for name, value in values.items()}
+    checked = {name: _check_type(label, value, hints[name]) for name, (label, value) in shared.items()}
+    for section, items in sectioned.items():
+        section_hints = typing.get_type_hints(hints[section])
+        values = {name: _check_type(label, value, section_hints[name]) for name, (label, value) in items.items()}
+        checked[section] = hints[section](**values)
     return cls(**checked)
 
 
+def _plain(value):
+    """``value`` as YAML-safe plain data: dataclasses become dicts, tuples lists."""
+    if dataclasses.is_dataclass(value):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, (tuple, list)):
+        return [_plain(item) for item in value]
+    return value
+
+
 def config_to_dict(config) -> dict:
-    """The dataclass ``config`` as a plain dict of YAML-safe values (tuples become lists)."""
-    out = {}
-    for key, value in dataclasses.asdict(config).items():
-        out[key] = list(value) if isinstance(value, tuple) else value
-    return out
+    """The dataclass ``config`` as a plain dict of YAML-safe values (sections become dicts, tuples lists)."""
+    return _plain(config)
 
 
 def save_config(config, path) -> Path:

@@ -55,7 +55,7 @@ from evaluation.spectrogram_metrics import spectrogram_mse, spectrogram_ssim
 from generate.audio_statistics import mean_statistics
 from generate.sound_generator import SoundGenerator
 from generate.trained_model import TrainedModel, spectrogram_data_dir
-from preprocessing.representations import reads_midi, samples_for
+from preprocessing.transform import GRIFFIN_LIM_ITERATIONS, MIDI
 
 DEFAULT_MODELS = ("saved_models/chorales_ddim", "saved_models/chorales_autoencoder")
 MIN_HELD_OUT_FOR_MEMORISATION = 20  # evaluation.memorisation's copy threshold is a quantile of half B
@@ -224,7 +224,7 @@ def parse_args(argv):
     parser.add_argument("--guidance-rescale", type=float, default=None,
                         help="with --label or --prompt, in [0, 1] (default: each run's guidance_rescale)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--griffin-lim-iters", type=int, default=32)
+    parser.add_argument("--griffin-lim-iters", type=int, default=GRIFFIN_LIM_ITERATIONS)
     parser.add_argument("--embedding", default="MSD_musicnn", help="musicnn checkpoint: MSD_musicnn or MTT_musicnn")
     parser.add_argument("--patch-seconds", type=float, default=3.0,
                         help="musicnn patch length (3 s is what it was trained on; clips must be at least this long)")
@@ -250,13 +250,13 @@ def run(args):
     models = [TrainedModel(path) for path in args.model]
     generators = [SoundGenerator.from_model_dir(path, n_iter=args.griffin_lim_iters) for path in args.model]
     first = generators[0].transform
-    sample_rate, clip_samples = first.sample_rate, samples_for(first, models[0].data_shape[1])
+    sample_rate, clip_samples = first.sample_rate, first.samples_for(models[0].data_shape[1])
     for model, generator in zip(models, generators):
-        if reads_midi(generator.transform):
+        if generator.transform.input_kind == MIDI:
             raise ParameterError(
                 f"Evaluation compares audio clips; this model's representation reads MIDI. Received: model={str(model.model_dir)!r}"
             )
-        length = samples_for(generator.transform, model.data_shape[1])
+        length = generator.transform.samples_for(model.data_shape[1])
         if (generator.transform.sample_rate, length) != (sample_rate, clip_samples):
             raise ParameterError(
                 f"Models scored together must share sample rate and clip length ({sample_rate} Hz, {clip_samples} "
@@ -289,12 +289,12 @@ def run(args):
                  sample_rate, "ceiling"),
     ]
     generator = generators[0]
-    held_out_spectrograms = np.stack([generator.normaliser.normalise(generator.transform.extract(c)) for c in held_out])
+    held_out_spectrograms = np.stack([generator.codec.encode(c) for c in held_out])
     start = time.monotonic()
     # the representation's own loss: not limited to the training level (generate() would be; model outputs are)
     inverted = [generator.spectrogram_to_audio(s, seed=i) for i, s in enumerate(held_out_spectrograms)]
     inversion_s = time.monotonic() - start
-    inverted_spectrograms = np.stack([generator.normaliser.normalise(generator.transform.extract(c)) for c in inverted])
+    inverted_spectrograms = np.stack([generator.codec.encode(c) for c in inverted])
     sets.append(AudioSet(
         f"real through the representation ({args.griffin_lim_iters} GL it.)", inverted, sample_rate, "ceiling",
         paired_spectrogram_metrics(inverted_spectrograms, held_out_spectrograms),

@@ -38,6 +38,7 @@ from common.errors import ParameterError
 from evaluation import mode, timbre
 from evaluation.mode import fit_classifier
 from generate.trained_model import TrainedModel, spectrogram_data_dir
+from preprocessing.representations import representation_name
 from train.data import SpectrogramData
 
 
@@ -67,8 +68,10 @@ def run(args):
     if model.kind != "ddim" or model.model.conditioning is None:
         raise ParameterError(f"The model is not a conditional DDIM. Received: model={args.model!r}")
     data = SpectrogramData(spectrogram_data_dir(args.model))
-    if not hasattr(data.transform, "n_fft") or not hasattr(data.transform, "invert"):
-        raise ParameterError("label_effect reads log-STFT data sets only.")
+    # the key and timbre features read rows as linear STFT bins of n_fft // 2 (evaluation.mode, evaluation.timbre)
+    if representation_name(data.transform) != "log_stft":
+        raise ParameterError(f"label_effect reads log-STFT data sets only. "
+                             f"Received: representation={representation_name(data.transform)!r}")
     if model.model.conditioning == "label":
         class_names, prompts = model.model.class_names, {}
     else:

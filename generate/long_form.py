@@ -26,7 +26,7 @@ import numpy as np
 
 from common.errors import ParameterError
 from generate.crossfade import equal_power_gains
-from preprocessing.representations import reads_midi, samples_for
+from preprocessing.transform import MIDI
 
 MAX_DURATION_S = 600.0
 DEFAULT_OVERLAP = 0.5  # of a window: the known context each new window is inpainted from
@@ -71,14 +71,6 @@ def overlap_frames(width, overlap):
         raise ParameterError(
             f"--overlap must leave at least one known and one new frame per {width}-frame window. Received: overlap={overlap!r}"
         )
-    return frames
-
-
-def frames_for_samples(transform, n_samples):
-    """The fewest frames whose inverse holds at least ``n_samples`` samples (`samples_for` >= ``n_samples``)."""
-    frames = max(2, math.ceil(n_samples / transform.hop_length))
-    while samples_for(transform, frames) < n_samples:
-        frames += 1
     return frames
 
 
@@ -157,9 +149,11 @@ def fill(model, piece, known, steps, seed=0, overlap=None, eta=0.0, resample=1, 
 def invert(sound_generator, piece, n_samples, seed=0, block_frames=BLOCK_FRAMES, block_overlap=BLOCK_OVERLAP):
     """A whole stored-scale piece ``(n_bins, T)`` to float32 audio of exactly ``n_samples`` samples.
 
-    The exact inverse MDCT runs over the whole piece at once. Griffin-Lim (STFT and
-    mel) does too up to ``block_frames`` frames; a longer piece is inverted in blocks
-    of ``block_frames`` frames that overlap by ``block_overlap`` frames, block ``b``
+    Each part goes through `SoundGenerator.spectrogram_to_audio` (not limited). An
+    exact inverse (the inverse MDCT) runs over the whole piece at once. An iterative
+    one (`Transform.iterative_inverse`: Griffin-Lim, STFT and mel) does too up to
+    ``block_frames`` frames; a longer piece is inverted in blocks of
+    ``block_frames`` frames that overlap by ``block_overlap`` frames, block ``b``
     seeded ``seed + b``, joined by equal-power crossfades over the overlap (gains
     ``cos``/``sin`` of ``pi/2 u``), so memory stays that of one block whatever the
     duration. The result is trimmed or zero-padded to ``n_samples``.
@@ -168,27 +162,23 @@ def invert(sound_generator, piece, n_samples, seed=0, block_frames=BLOCK_FRAMES,
         ParameterError: if ``block_overlap`` is not in [1, block_frames / 2].
     """
     transform = sound_generator.transform
-    values = sound_generator.normaliser.denormalise(np.asarray(piece, np.float32))
-    frames = values.shape[1]
-    if not hasattr(transform, "n_fft") or frames <= block_frames:  # exact inverses, and short pieces
-        audio = np.asarray(
-            transform.invert(values, n_iter=sound_generator.n_iter, random_state=int(seed), length=int(n_samples)),
-            dtype=np.float32,
-        )
+    piece = np.asarray(piece, np.float32)
+    frames = piece.shape[1]
+    if not transform.iterative_inverse or frames <= block_frames:  # exact inverses, and short pieces
+        audio = np.asarray(sound_generator.spectrogram_to_audio(piece, seed=int(seed), length=int(n_samples)),
+                           dtype=np.float32)
         return np.pad(audio[:n_samples], (0, max(0, n_samples - len(audio))))
     if not 1 <= block_overlap <= block_frames // 2:
         raise ParameterError(f"block_overlap must be in [1, {block_frames // 2}]. Received: block_overlap={block_overlap}")
     hop = transform.hop_length
-    out = np.zeros(frames * hop, np.float32)
+    out = np.zeros(transform.samples_for(frames), np.float32)
     fade = block_overlap * hop
     fade_out, fade_in = equal_power_gains(fade)
     start, block = 0, 0
     while True:
         end = min(frames, start + block_frames)
-        audio = np.asarray(
-            transform.invert(values[:, start:end], n_iter=sound_generator.n_iter, random_state=int(seed) + block),
-            dtype=np.float32,
-        )
+        audio = np.asarray(sound_generator.spectrogram_to_audio(piece[:, start:end], seed=int(seed) + block),
+                           dtype=np.float32)
         first = start * hop
         if block == 0:
             out[first : first + len(audio)] = audio
@@ -212,7 +202,7 @@ def block_joins(n_frames, hop_length, block_frames=BLOCK_FRAMES, block_overlap=B
 
 def refuse_midi(transform, mode):
     """Raise a ParameterError for a piano-roll model, which ``mode`` does not handle."""
-    if reads_midi(transform):
+    if transform.input_kind == MIDI:
         raise ParameterError(
             f"Mode {mode!r} works on audio representations (log_stft, mel, mdct), not on piano rolls. "
             f"Received: representation={type(transform).__name__}"
@@ -233,7 +223,7 @@ def long_piece(model, sound_generator, duration_s, steps, seed=0, overlap=None, 
     transform = sound_generator.transform
     refuse_midi(transform, "long")
     n_samples = max(1, int(round(duration_s * transform.sample_rate)))
-    frames = frames_for_samples(transform, n_samples)
+    frames = transform.frames_covering(n_samples)
     piece = np.zeros((int(model.data_shape[0]), frames), np.float32)
     piece, plan = fill(model, piece, np.zeros(frames, bool), steps, seed, overlap, eta, resample, progress=progress)
     return invert(sound_generator, piece, n_samples, seed), piece, plan
@@ -253,13 +243,13 @@ def load_input(sound_generator, path, width):
     transform = sound_generator.transform
     refuse_midi(transform, "an audio --input")
     audio = Loader(transform.sample_rate).load(path)
-    needed = samples_for(transform, width)
+    needed = transform.samples_for(width)
     if len(audio) < needed:
         raise ParameterError(
             f"The input is shorter than one model window ({needed / transform.sample_rate:.3f} s): "
             f"{len(audio) / transform.sample_rate:.3f} s. Received: input={str(path)!r}"
         )
-    piece = np.clip(sound_generator.normaliser.normalise(transform.extract(audio)), 0.0, 1.0).astype(np.float32)
+    piece = np.clip(sound_generator.codec.encode(audio), 0.0, 1.0).astype(np.float32)
     return audio, piece
 
 
@@ -307,7 +297,7 @@ def continuation(model, sound_generator, path, duration_s, steps, seed=0, overla
     width = int(model.data_shape[1])
     prompt, prompt_piece = load_input(sound_generator, path, width)
     n_samples = len(prompt) + int(round(duration_s * transform.sample_rate))
-    frames = frames_for_samples(transform, n_samples)
+    frames = transform.frames_covering(n_samples)
     piece = np.zeros((prompt_piece.shape[0], frames), np.float32)
     kept = min(prompt_piece.shape[1], frames)
     piece[:, :kept] = prompt_piece[:, :kept]
@@ -397,7 +387,7 @@ def loop(model, sound_generator, duration_s, steps, seed=0, overlap=None, eta=0.
     rolled, wrap_plan = fill(model, rolled, known, steps, seed + 1, overlap, eta, resample, progress=progress)
     piece = np.roll(rolled, -shift, axis=1)
     n_samples = frames * hop
-    tiled = invert(sound_generator, np.tile(piece, (1, 3)), samples_for(transform, 3 * frames), seed)
+    tiled = invert(sound_generator, np.tile(piece, (1, 3)), transform.samples_for(3 * frames), seed)
     audio = tiled[n_samples : 2 * n_samples]
     return audio, piece, plan + [((s - shift) % frames, (f - shift) % frames) for s, f in wrap_plan]
 
@@ -451,16 +441,16 @@ def interpolation(model, sound_generator, seed_a, seed_b, num, steps, duration_s
     refuse_midi(transform, "interpolate")
     width = int(model.data_shape[1])
     if duration_s is None:
-        duration_s = num * samples_for(transform, width) / transform.sample_rate
+        duration_s = num * transform.samples_for(width) / transform.sample_rate
     duration_s = check_duration(duration_s, max_duration_s)
     noise_a, noise_b = seed_noise(model, seed_a), seed_noise(model, seed_b)
     ts = [i / (num - 1) for i in range(num)]
     noises = np.stack([slerp(noise_a, noise_b, t) for t in ts])
     empty = np.zeros((num,) + tuple(model.data_shape), np.float32)
     values = model.inpaint(empty, 0.0, diffusion_steps=steps, seeds=[int(seed_a)] * num, initial_noise=noises)[..., 0]
-    clips = [invert(sound_generator, v, samples_for(transform, width), seed_a) for v in values]
+    clips = [invert(sound_generator, v, transform.samples_for(width), seed_a) for v in values]
     n_samples = int(round(duration_s * transform.sample_rate))
-    frames = frames_for_samples(transform, n_samples)
+    frames = transform.frames_covering(n_samples)
     piece = np.zeros((int(model.data_shape[0]), frames), np.float32)
 
     def initial_noise(k, count):
@@ -495,7 +485,7 @@ def clip_interpolation(model, sound_generator, path_a, path_b, num, steps, seed=
     noises = np.stack([slerp(noise_a, noise_b, i / (num - 1)) for i in range(num)])
     empty = np.zeros((num,) + tuple(model.data_shape), np.float32)
     values = model.inpaint(empty, 0.0, diffusion_steps=steps, seeds=[int(seed)] * num, initial_noise=noises)[..., 0]
-    samples = samples_for(sound_generator.transform, width)
+    samples = sound_generator.transform.samples_for(width)
     clips = [invert(sound_generator, v, samples, seed) for v in values]
     piece = np.concatenate(list(values), axis=1)
     return clips, invert(sound_generator, piece, num * samples, seed), piece

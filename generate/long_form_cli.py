@@ -26,7 +26,7 @@ from common.atomic import atomic_write_json
 from common.cli import exit_status
 from common.errors import ParameterError
 from generate import long_form
-from preprocessing.representations import samples_for
+from preprocessing.transform import GRIFFIN_LIM_ITERATIONS
 
 MODES = ("long", "continue", "inpaint", "loop", "interpolate", "crossfade")
 DEFAULT_MODEL = "saved_models/chorales_ddim"
@@ -54,7 +54,8 @@ def parse_args(argv):
                        help=f"known context per window, fraction of a window (default {long_form.DEFAULT_OVERLAP})")
         p.add_argument("--resample", type=int, default=1, help="RePaint resampling rounds per step (default 1: none)")
         p.add_argument("--eta", type=float, default=0.0, help="DDIM eta in [0, 1] (default 0)")
-        p.add_argument("--griffin-lim-iters", type=int, default=32, help="Griffin-Lim iterations (default 32)")
+        p.add_argument("--griffin-lim-iters", type=int, default=GRIFFIN_LIM_ITERATIONS,
+                       help=f"Griffin-Lim iterations (default {GRIFFIN_LIM_ITERATIONS})")
         p.add_argument("--max-duration", type=float, default=long_form.MAX_DURATION_S,
                        help=f"largest --duration accepted, seconds (default {long_form.MAX_DURATION_S:g})")
         if mode in ("continue", "inpaint"):
@@ -178,7 +179,7 @@ def run(args):
             audio, _, plan = long_form.gap_fill(model, sound_generator, args.input, args.gap[0], args.gap[1],
                                                 **common, **extra)
         else:
-            duration = args.duration or samples_for(transform, width) / sr
+            duration = args.duration or transform.samples_for(width) / sr
             audio, _, plan = long_form.loop(model, sound_generator, duration, **common, **extra)
         if args.mode == "loop":
             seams = long_form.seam_ratio(np.tile(audio, 2), sr, [len(audio)])

@@ -5,10 +5,8 @@ import io
 import matplotlib
 
 matplotlib.use("Agg")
-import librosa  # noqa: E402
 import librosa.display  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
 
 from common.atomic import atomic_write_bytes  # noqa: E402
 from common.errors import ParameterError  # noqa: E402
@@ -17,25 +15,6 @@ from common.errors import ParameterError  # noqa: E402
 # clip pairs per row of the grid: 60 clips make 10 rows of 6, a figure about 1,300 px wide
 MAX_PAIRS_PER_ROW = 6
 DPI = 80
-
-
-def _display(transform, values):
-    """``(values to show, specshow keyword arguments, colour bar label)`` for a clip of ``transform``'s representation."""
-    kwargs = {"sr": transform.sample_rate, "hop_length": transform.hop_length, "x_axis": "time"}
-    name = type(transform).__name__
-    unit = "dB"
-    if name == "MelSpectrogramExtractor":
-        kwargs.update(y_axis="mel", fmin=transform.fmin, fmax=transform.fmax, htk=transform.htk)
-    elif name == "MdctTransform":
-        values = np.abs(values)  # signed coefficients: show their (companded) magnitude
-        kwargs.update(y_axis="linear")
-        unit = "|companded coefficient|"
-    elif name == "PianoRollTransform":
-        kwargs.update(y_axis="cqt_note", fmin=librosa.midi_to_hz(transform.min_pitch), bins_per_octave=12)
-        unit = "note value"
-    else:  # log-STFT bins
-        kwargs.update(y_axis="log")
-    return values, kwargs, unit
 
 
 def grid_shape(num_clips, max_pairs_per_row=MAX_PAIRS_PER_ROW):
@@ -65,7 +44,8 @@ def plot_comparison(generated, originals, transform, path, title=""):
             note values for piano_roll).
         originals: list of float arrays of the same shape, one per generated clip, or empty
             (then only the generated clips are drawn).
-        transform: the transform the clips come from (for the axes: Hz, mel, notes).
+        transform: the `preprocessing.transform.Transform` the clips come from (its ``display``
+            gives the values drawn and the axes: Hz, mel, notes; its ``display_unit`` the colour bar's label).
         path: the PNG to write (atomically).
         title: figure title.
     Returns:
@@ -78,9 +58,9 @@ def plot_comparison(generated, originals, transform, path, title=""):
     if len(originals) not in (0, len(generated)):
         raise ParameterError(f"originals must be empty or one per generated clip ({len(generated)}). "
                              f"Received: len(originals)={len(originals)}")
-    generated = [_display(transform, s)[0] for s in generated]
-    originals = [_display(transform, s)[0] for s in originals]
-    _, kwargs, unit = _display(transform, generated[0])
+    generated = [transform.display(s)[0] for s in generated]
+    originals = [transform.display(s)[0] for s in originals]
+    kwargs, unit = transform.display(generated[0])[1], transform.display_unit
     sets = [("generated", generated)] + ([("original", originals)] if originals else [])
     vmin = min(float(s.min()) for _, clips in sets for s in clips)
     vmax = max(float(s.max()) for _, clips in sets for s in clips)

@@ -2,42 +2,53 @@
 
 from pathlib import Path
 
-import numpy as np
-
 from common.errors import ParameterError
 from generate.limiter import LoudnessLimiter
-from preprocessing.normaliser import load_normaliser
-from preprocessing.transform_io import load_transform
+from preprocessing.codec import SpectrogramCodec
+from preprocessing.transform import GRIFFIN_LIM_ITERATIONS
 
 
 class SoundGenerator:
-    """Denormalise, undo the log, invert the spectrogram transform, and limit the level.
+    """Denormalise, invert the representation's transform, and limit the level.
 
     The transform (forward and inverse) and the dataset-level normalisation
-    statistics are the ones saved beside the trained model, so the inverse uses
+    statistics are the ones saved beside the trained model, paired in a
+    `preprocessing.codec.SpectrogramCodec` (``codec``), so the inverse uses
     exactly the forward's parameters. `generate` then passes every clip through
     ``limiter`` (`generate.limiter.LoudnessLimiter`): a clip louder than the
     training clips (RMS above their 95th percentile) or peaking above -1 dBFS is
     scaled down, never up, and the gain is reported.
 
     Args:
-        transform: a spectrogram transform with ``invert(log_spectrogram_db, n_iter=..., length=...)``
-            (e.g. `preprocessing.LogSpectrogramExtractor`: fast Griffin-Lim).
-        normaliser: the dataset's `preprocessing.MinMaxNormaliser` (dB <-> [0, 1]).
-        n_iter: Griffin-Lim iterations (more is slower and cleaner; 32 is the default).
+        transform: a `preprocessing.transform.Transform` (e.g.
+            `preprocessing.LogSpectrogramExtractor`: fast Griffin-Lim).
+        normaliser: the dataset's `preprocessing.MinMaxNormaliser` ([0, 1] <-> the transform's values).
+        n_iter: int >= 1, Griffin-Lim iterations, for transforms whose inverse takes
+            them (more is slower and cleaner; default `GRIFFIN_LIM_ITERATIONS`, 32).
         limiter: a `LoudnessLimiter`; None: `LoudnessLimiter.fixed` (-18 dBFS RMS, -1 dBFS peak).
+    Raises:
+        ParameterError: if ``n_iter`` < 1.
     """
 
-    def __init__(self, transform, normaliser, n_iter=32, limiter=None):
+    def __init__(self, transform, normaliser, n_iter=GRIFFIN_LIM_ITERATIONS, limiter=None):
         if int(n_iter) < 1:
             raise ParameterError(f"n_iter must be >= 1. Received: n_iter={n_iter}")
-        self.transform = transform
-        self.normaliser = normaliser
+        self.codec = SpectrogramCodec(transform, normaliser)
         self.n_iter = int(n_iter)
         self.limiter = LoudnessLimiter.fixed() if limiter is None else limiter
 
+    @property
+    def transform(self):
+        """The codec's transform."""
+        return self.codec.transform
+
+    @property
+    def normaliser(self):
+        """The codec's normaliser."""
+        return self.codec.normaliser
+
     @classmethod
-    def from_model_dir(cls, model_dir, n_iter=32, data_dir=None):
+    def from_model_dir(cls, model_dir, n_iter=GRIFFIN_LIM_ITERATIONS, data_dir=None):
         """Load ``transform.json`` and ``normalisation.json`` from a trained model's folder.
 
         The limiter's ceiling comes from the level summary in the model's
@@ -55,33 +66,34 @@ class SoundGenerator:
         from generate.trained_model import spectrogram_data_dir
 
         model_dir = Path(model_dir)
-        transform = load_transform(model_dir / "transform.json")
-        normaliser = load_normaliser(model_dir / "normalisation.json")
+        codec = SpectrogramCodec.from_folder(model_dir)
         data_dir = spectrogram_data_dir(model_dir) if data_dir is None else data_dir
-        return cls(transform, normaliser, n_iter, LoudnessLimiter.for_model(model_dir, data_dir))
+        return cls(codec.transform, codec.normaliser, n_iter, LoudnessLimiter.for_model(model_dir, data_dir))
 
-    def spectrogram_to_audio(self, spectrogram, seed=0):
+    def _inverse_options(self, seed=0, n_iter=None) -> dict:
+        """The inverse options the transform takes, of ``n_iter`` (default ``self.n_iter``) and ``seed``."""
+        return self.transform.applicable_options(n_iter=self.n_iter if n_iter is None else n_iter, random_state=seed)
+
+    def inverse_name(self) -> str:
+        """How spectrograms become audio, for messages ("Griffin-Lim, 32 iterations", "inverse MDCT")."""
+        return self.transform.inverse_name(**self.transform.applicable_options(n_iter=self.n_iter))
+
+    def spectrogram_to_audio(self, spectrogram, seed=0, length=None):
         """One normalised spectrogram to audio, not limited (`generate` limits).
 
         Args:
             spectrogram: float array ``(n_freq_bins, n_frames)`` or ``(n_freq_bins, n_frames, 1)``,
                 min-max normalised, nominally in [0, 1] (values outside are clipped).
-            seed: seed of Griffin-Lim's random initial phase (reproducible output).
+            seed: seed of Griffin-Lim's random initial phase (reproducible output; unused by
+                exact inverses).
+            length: int > 0 or None: samples returned; None: the transform's ``samples_for(n_frames)``
+                (``n_frames * hop_length`` for the STFT transforms and the piano roll).
         Returns:
-            float32 mono audio ``(n_frames * hop_length,)`` at the transform's ``sample_rate``,
-            nominally in [-1, 1].
+            float32 mono audio ``(length,)`` at the transform's ``sample_rate``, nominally in [-1, 1].
         Raises:
             ParameterError: for a wrong shape or non-finite values.
         """
-        spectrogram = np.asarray(spectrogram, dtype=np.float32)
-        if spectrogram.ndim == 3 and spectrogram.shape[-1] == 1:
-            spectrogram = spectrogram[..., 0]
-        if spectrogram.ndim != 2:
-            raise ParameterError(
-                f"A spectrogram must be (n_freq_bins, n_frames[, 1]). Received: spectrogram.shape={spectrogram.shape}"
-            )
-        log_spectrogram_db = self.normaliser.denormalise(spectrogram)
-        return self.transform.invert(log_spectrogram_db, n_iter=self.n_iter, random_state=seed)
+        return self.codec.to_audio(spectrogram, length=length, **self._inverse_options(seed))
 
     def warm_up(self, spectrogram):
         """Invert one spectrogram with one Griffin-Lim iteration and throw the audio away.
@@ -95,9 +107,7 @@ class SoundGenerator:
         Raises:
             ParameterError: as `spectrogram_to_audio`.
         """
-        spectrogram = np.asarray(spectrogram, dtype=np.float32)
-        spectrogram = spectrogram[..., 0] if spectrogram.ndim == 3 and spectrogram.shape[-1] == 1 else spectrogram
-        self.transform.invert(self.normaliser.denormalise(spectrogram), n_iter=1, random_state=0)
+        self.codec.to_audio(spectrogram, **self._inverse_options(seed=0, n_iter=1))
 
     def generate(self, spectrograms, seeds=None, return_limits=False):
         """Generated spectrograms to audio, each clip limited to the training data's level.

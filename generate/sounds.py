@@ -54,7 +54,7 @@ from generate.long_form_cli import MODES as LONG_FORM_MODES
 from generate.plots import plot_comparison
 from generate.sound_generator import SoundGenerator
 from generate.trained_model import TrainedModel, model_kind, spectrogram_data_dir
-from preprocessing.representations import reads_midi
+from preprocessing.transform import GRIFFIN_LIM_ITERATIONS, MIDI
 
 DEFAULT_MODEL = "saved_models/chorales_ddim"
 
@@ -88,16 +88,6 @@ def write_wav(path, audio, sample_rate):
         sf.write(tmp, np.clip(audio, -1.0, 1.0), sample_rate, subtype="PCM_16", format="WAV")
 
 
-def inverse_name(transform, args):
-    """How the representation is turned into audio, for messages."""
-    name = type(transform).__name__
-    if name == "MdctTransform":
-        return "inverse MDCT"
-    if name == "PianoRollTransform":
-        return "MIDI rendered by FluidSynth"
-    return f"Griffin-Lim, {args.griffin_lim_iters} iterations"
-
-
 def print_limits(limiter, limits):
     """Print one line per clip the limiter scaled down, after a line that says where its ceiling comes from."""
     limited = [(i, limit) for i, limit in enumerate(limits) if limit.limited_by]
@@ -122,7 +112,8 @@ def parse_args(argv):
     parser.add_argument("--seed", type=int, default=0, help="sample i uses seed SEED+i (default 0)")
     parser.add_argument("--out", default=None, help="output folder (default outputs/<model folder name>)")
     parser.add_argument("--data", default=None, help="preprocessed dataset for the originals (default: the model's data_dir)")
-    parser.add_argument("--griffin-lim-iters", type=int, default=32, help="Griffin-Lim iterations (default 32)")
+    parser.add_argument("--griffin-lim-iters", type=int, default=GRIFFIN_LIM_ITERATIONS,
+                        help=f"Griffin-Lim iterations (default {GRIFFIN_LIM_ITERATIONS}; unused by exact inverses)")
     parser.add_argument("--label", default=None,
                         help="class-conditional DDIM: the class to sample (e.g. minor); default unconditional")
     parser.add_argument("--prompt", default=None,
@@ -154,7 +145,7 @@ def run(args):
     transform = sound_generator.transform
     out_dir = Path(args.out or Path("outputs") / model_dir.name)
     rows = test_clips(data_dir, args.num, args.seed)
-    originals = np.stack([sound_generator.normaliser.normalise(np.load(data_dir / row["path"])) for row in rows])
+    originals = np.stack([sound_generator.codec.normalise(np.load(data_dir / row["path"])) for row in rows])
 
     # Timed in three parts (module docstring): loading, a warm-up on one sample that pays the one-time
     # costs (graph tracing, librosa's numba functions), then the batch, which runs at steady state.
@@ -177,9 +168,9 @@ def run(args):
     inversion_s = time.monotonic() - start
 
     sample_rate = transform.sample_rate
-    generated_values = [sound_generator.normaliser.denormalise(s) for s in generated]
-    original_values = [sound_generator.normaliser.denormalise(s) for s in originals]
-    midi = reads_midi(transform)  # a piano roll: MIDI files too, and the originals are rendered
+    generated_values = [sound_generator.codec.denormalise(s) for s in generated]
+    original_values = [sound_generator.codec.denormalise(s) for s in originals]
+    midi = transform.input_kind == MIDI  # a piano roll: MIDI files too, and the originals are rendered
     original_audio = []
     for i, (row, clip) in enumerate(zip(rows, audio)):
         write_wav(out_dir / f"generated_{i:02d}.wav", clip, sample_rate)
@@ -248,7 +239,7 @@ def run(args):
         f"Wrote {args.num} generated and {args.num} original clips to {out_dir}/ "
         f"(generated_XX.wav, original_XX.wav{', .mid' if midi else ''}, comparison.png, report.json).\n"
         f"{audio_s:.1f} s of audio. Warm (the batch at steady state): {model_s:.2f} s ({kind}) + {inversion_s:.2f} s "
-        f"({inverse_name(transform, args)}), {report['real_time_factor']}x real time. "
+        f"({sound_generator.inverse_name()}), {report['real_time_factor']}x real time. "
         f"Cold (loading {load_s:.2f} s + warm-up {warmup_s:.2f} s + the batch): "
         f"{cold_s:.2f} s, {report['cold_real_time_factor']}x real time.",
         flush=True,

@@ -1,27 +1,26 @@
-"""`PreprocessConfig`: every setting of the preprocessing pipeline, validated once."""
+"""`PreprocessConfig`: every setting of the preprocessing pipeline, validated once.
+
+Shared keys (source, folders, sample rate, clip slicing, splits, labels) plus one
+section per representation (``log_stft:``, ``mel:``, ``mdct:``, ``piano_roll:``;
+`preprocessing.representations`). A config written before there were sections,
+with every key flat (``n_fft: 1024``, ``mel_power: 2.0``, ``mdct_scale: null``;
+every data set's saved ``config.yaml``), loads to the same config: a flat key sets
+that key in every section that has it (`common.config.load_config`).
+"""
 
 import dataclasses
-import math
+import functools
 
-from common.errors import ParameterError
-from preprocessing.representations import MIDI_REPRESENTATIONS, REPRESENTATIONS, build_transform
+from common.config import is_finite_number, is_int, require
+from preprocessing.representations import REPRESENTATIONS, build_transform, with_sections
 from preprocessing.sources import LABEL_AUTO, SOURCES
+from preprocessing.transform import MIDI
 
-
-def _require(condition, message, name, value):
-    if not condition:
-        raise ParameterError(f"Config key '{name}' {message}. Received: {name}={value!r}")
-
-
-def _is_int(value):
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value):
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+MIDI_SOURCES = ("chorales", "folder")  # the sources that give MIDI files (a MIDI transform's input)
 
 
 @dataclasses.dataclass(frozen=True)
+@with_sections
 class PreprocessConfig:
     """Settings for `preprocessing.pipeline.PreprocessingPipeline`; load with `common.config.load_config`.
 
@@ -32,24 +31,7 @@ class PreprocessConfig:
         output_dir: folder the dataset is written to (see `preprocessing.saver`).
         sample_rate: Hz; every file is resampled to it (piano_roll: the rendering rate).
         representation: "log_stft", "mel", "mdct" or "piano_roll" (see
-            `preprocessing.representations`); only its own keys below are used.
-        n_fft: log_stft, mel: samples, the FFT size; log_stft keeps n_fft // 2 bins.
-        win_length: log_stft, mel: samples, the frame (window) size, hop_length <= win_length <= n_fft.
-        hop_length: log_stft, mel: samples between STFT frames.
-        amin: log_stft, mel: linear magnitude floor, dB floor = 20*log10(amin).
-        n_mels, fmin, fmax, mel_power, htk, mel_norm, mel_inverse: mel: bands, band
-            edges in Hz (fmax null = Nyquist), magnitude exponent (2 = power), HTK
-            (true) or Slaney (false) mel scale, filter normalisation ("slaney" or
-            null), inverse "nnls" or "pinv" (see `MelSpectrogramExtractor`).
-        frame_length, mdct_window, compander, power_exponent, mu, mdct_scale: mdct:
-            frame length in samples (hop = frame_length // 2), "vorbis" or
-            "kaiser_bessel_derived", "power" / "mu_law" / "none", their
-            parameters, and the coefficient scale (null: fitted as the 99.9th
-            percentile of |coefficients| over up to 32 train files; see `MdctTransform`).
-        frames_per_second, roll_mode, min_pitch, max_pitch, program: piano_roll:
-            frames per second (sample_rate / frames_per_second must be whole),
-            "velocity" or "binary", the MIDI pitch range of the rows, and the General
-            MIDI program the inverse renders with (19 = church organ).
+            `preprocessing.representations`); only its own section is used.
         clip_duration_s: seconds per clip; clip_samples = round(clip_duration_s * sample_rate);
             n_frames = the transform's ``frames_for(clip_samples)`` (log_stft at 16 kHz,
             hop 256: 3.072 s gives 192 frames, divisible by 2**6 as the U-Nets need;
@@ -72,6 +54,16 @@ class PreprocessConfig:
             relative to input_dir or absolute) that gives each file's caption
             (manifest column ``caption``; a file not listed gets ""); None
             composes captions from the metadata (`preprocessing.captions`).
+        log_stft: `preprocessing.representations.LogStftSettings`: n_fft, win_length,
+            hop_length (samples), amin (linear magnitude floor).
+        mel: `preprocessing.representations.MelSettings`: the STFT keys, n_mels,
+            fmin, fmax (Hz; null = Nyquist), power (flat: mel_power), htk, norm
+            (flat: mel_norm), inverse (flat: mel_inverse).
+        mdct: `preprocessing.representations.MdctSettings`: frame_length, window_type
+            (flat: mdct_window), compander, power_exponent, mu, scale (flat:
+            mdct_scale; null: fitted on up to 32 train files).
+        piano_roll: `preprocessing.representations.PianoRollSettings`:
+            frames_per_second, mode (flat: roll_mode), min_pitch, max_pitch, program.
 
     Raises:
         ParameterError: naming the key, if a value is out of range.
@@ -83,28 +75,6 @@ class PreprocessConfig:
     output_dir: str = "data/chorales_stft"
     sample_rate: int = 16000
     representation: str = "log_stft"
-    n_fft: int = 1024
-    win_length: int = 1024
-    hop_length: int = 256
-    amin: float = 1e-4
-    n_mels: int = 128
-    fmin: float = 0.0
-    fmax: float | None = None
-    mel_power: float = 2.0
-    htk: bool = False
-    mel_norm: str | None = "slaney"
-    mel_inverse: str = "nnls"
-    frame_length: int = 1024
-    mdct_window: str = "vorbis"
-    compander: str = "power"
-    power_exponent: float = 0.5
-    mu: float = 255.0
-    mdct_scale: float | None = None
-    frames_per_second: float = 62.5
-    roll_mode: str = "velocity"
-    min_pitch: int = 0
-    max_pitch: int = 127
-    program: int = 19
     clip_duration_s: float = 3.072
     clip_hop_s: float | None = None
     offset_s: float = 0.0
@@ -117,22 +87,29 @@ class PreprocessConfig:
     num_workers: int = 2
     label: str | None = LABEL_AUTO
     captions_file: str | None = None
+    # then one section per representation (`with_sections`): log_stft, mel, mdct, piano_roll
 
     def __post_init__(self):
-        _require(self.source in SOURCES, f"must be one of {', '.join(SOURCES)}", "source", self.source)
-        _require(
+        self._check_inputs()
+        self._check_clips_and_splits()
+        self._check_representation()
+
+    def _check_inputs(self):
+        """The source, its folders, genres, labels and captions."""
+        require(self.source in SOURCES, f"must be one of {', '.join(SOURCES)}", "source", self.source)
+        require(
             self.label is None or (isinstance(self.label, str) and self.label != ""),
             f"must be {LABEL_AUTO!r}, null or a column name of the chorales manifest",
             "label",
             self.label,
         )
-        _require(
+        require(
             self.label in (None, LABEL_AUTO) or self.source == "chorales",
             f"names a chorales manifest column, so it is only used with source: chorales (else {LABEL_AUTO!r} or null)",
             "label",
             self.label,
         )
-        _require(
+        require(
             self.captions_file is None or (isinstance(self.captions_file, str) and self.captions_file != ""),
             "must be null or the path of a CSV with columns file,caption",
             "captions_file",
@@ -140,80 +117,78 @@ class PreprocessConfig:
         )
         for name in ("input_dir", "output_dir"):
             value = getattr(self, name)
-            _require(isinstance(value, str) and value != "", "must be a non-empty path", name, value)
-        _require(
+            require(isinstance(value, str) and value != "", "must be a non-empty path", name, value)
+        require(
             isinstance(self.genres, tuple) and all(isinstance(g, str) and g for g in self.genres),
             "must be a list of genre names",
             "genres",
             self.genres,
         )
-        _require(not self.genres or self.source == "gtzan", "is only used with source: gtzan", "genres", self.genres)
-        for name in ("sample_rate", "n_fft", "win_length", "hop_length", "num_workers"):
+        require(not self.genres or self.source == "gtzan", "is only used with source: gtzan", "genres", self.genres)
+
+    def _check_clips_and_splits(self):
+        """The sample rate, workers, clip slicing, silence threshold and split fractions."""
+        for name in ("sample_rate", "num_workers"):
             value = getattr(self, name)
-            _require(_is_int(value) and value > 0, "must be a positive integer", name, value)
-        _require(self.n_fft % 2 == 0, "must be even", "n_fft", self.n_fft)
-        _require(self.win_length <= self.n_fft, f"must be <= n_fft ({self.n_fft})", "win_length", self.win_length)
-        _require(
-            self.hop_length <= self.win_length,
-            f"must be <= win_length ({self.win_length})",
-            "hop_length",
-            self.hop_length,
+            require(is_int(value) and value > 0, "must be a positive integer", name, value)
+        require(is_int(self.split_seed), "must be an integer", "split_seed", self.split_seed)
+        require(
+            is_finite_number(self.clip_duration_s) and self.clip_duration_s > 0,
+            "must be a finite number > 0",
+            "clip_duration_s",
+            self.clip_duration_s,
         )
-        _require(_is_int(self.split_seed), "must be an integer", "split_seed", self.split_seed)
-        for name in ("amin", "clip_duration_s"):
-            value = getattr(self, name)
-            _require(_is_number(value) and value > 0, "must be a finite number > 0", name, value)
         for name in ("clip_hop_s", "max_duration_s"):
             value = getattr(self, name)
-            _require(value is None or (_is_number(value) and value > 0), "must be null or a number > 0", name, value)
-        _require(_is_number(self.offset_s) and self.offset_s >= 0, "must be a number >= 0", "offset_s", self.offset_s)
-        _require(
-            _is_number(self.min_tail_fraction) and 0 <= self.min_tail_fraction <= 1,
+            require(value is None or (is_finite_number(value) and value > 0), "must be null or a number > 0", name, value)
+        require(is_finite_number(self.offset_s) and self.offset_s >= 0, "must be a number >= 0", "offset_s", self.offset_s)
+        require(
+            is_finite_number(self.min_tail_fraction) and 0 <= self.min_tail_fraction <= 1,
             "must be in [0, 1]",
             "min_tail_fraction",
             self.min_tail_fraction,
         )
-        _require(
-            _is_number(self.silence_threshold_db) and self.silence_threshold_db <= 0,
+        require(
+            is_finite_number(self.silence_threshold_db) and self.silence_threshold_db <= 0,
             "must be a number <= 0 (dBFS)",
             "silence_threshold_db",
             self.silence_threshold_db,
         )
         for name in ("validation_fraction", "test_fraction"):
             value = getattr(self, name)
-            _require(_is_number(value) and 0 <= value < 1, "must be in [0, 1)", name, value)
-        _require(
+            require(is_finite_number(value) and 0 <= value < 1, "must be in [0, 1)", name, value)
+        require(
             self.validation_fraction + self.test_fraction < 1,
             f"plus validation_fraction ({self.validation_fraction}) must be < 1",
             "test_fraction",
             self.test_fraction,
         )
-        _require(
+
+    def _check_representation(self):
+        """The representation, its sections, its input against the source, and its frames per clip."""
+        require(
             self.representation in REPRESENTATIONS,
             f"must be one of {', '.join(REPRESENTATIONS)}",
             "representation",
             self.representation,
         )
-        _require(
-            self.representation not in MIDI_REPRESENTATIONS or self.source in ("chorales", "folder"),
+        for name, entry in REPRESENTATIONS.items():
+            require(isinstance(getattr(self, name), entry.settings), f"must be a mapping of {name} keys", name,
+                    getattr(self, name))
+        require(
+            REPRESENTATIONS[self.representation].transform.input_kind != MIDI or self.source in MIDI_SOURCES,
             "reads MIDI files, which the chorales recipe and folders of .mid files have",
             "source",
             self.source,
         )
-        _require(
-            self.mdct_scale is None or (_is_number(self.mdct_scale) and self.mdct_scale > 0),
-            "must be null (fitted) or a number > 0",
-            "mdct_scale",
-            self.mdct_scale,
-        )
-        build_transform(self)  # the transform validates its own keys, naming them
-        _require(
+        # n_frames builds the transform once: it validates its own keys, naming them
+        require(
             self.n_frames >= 1,
             f"must hold at least one frame of the {self.representation} transform",
             "clip_duration_s",
             self.clip_duration_s,
         )
-        _require(
+        require(
             self.clip_hop_samples >= 1,
             f"must be at least one sample at {self.sample_rate} Hz",
             "clip_hop_s",
@@ -232,7 +207,16 @@ class PreprocessConfig:
             return self.clip_samples
         return int(round(self.clip_hop_s * self.sample_rate))
 
-    @property
+    @functools.cached_property
     def n_frames(self) -> int:
-        """Frames per clip, the transform's ``frames_for(clip_samples)``."""
+        """Frames per clip, the transform's ``frames_for(clip_samples)`` (computed once, when the config is made)."""
         return build_transform(self).frames_for(self.clip_samples)
+
+    @property
+    def settings(self):
+        """The section of the chosen representation (e.g. ``self.mdct`` for ``representation: mdct``)."""
+        return getattr(self, self.representation)
+
+    def with_settings(self, settings) -> "PreprocessConfig":
+        """A copy whose chosen representation's section is ``settings`` (e.g. with a fitted MDCT scale)."""
+        return dataclasses.replace(self, **{self.representation: settings})

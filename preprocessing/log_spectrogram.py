@@ -14,15 +14,17 @@ import librosa
 import numpy as np
 
 from common.errors import ParameterError
-from common.serializable import FromConfigMixin
 from common.validation import positive_int as _positive_int
+from preprocessing.transform import GRIFFIN_LIM_ITERATIONS, GriffinLimInverse, Transform
 
 
-class LogSpectrogramExtractor(FromConfigMixin):
+class LogSpectrogramExtractor(GriffinLimInverse, Transform):
     """Log-magnitude STFT in dB with its inverse; the one object owning both directions.
 
-    Saved beside every dataset and model (`preprocessing.transform_io.save_transform`)
-    so that the inverse always uses the forward's parameters.
+    A `preprocessing.transform.Transform` (audio in; the Griffin-Lim inverse options
+    ``n_iter``, ``random_state``, ``momentum``, ``init``). Saved beside every dataset
+    and model (`preprocessing.transform_io.save_transform`) so that the inverse
+    always uses the forward's parameters.
 
     Args:
         sample_rate: int > 0, in Hz, of the audio this transform is used with
@@ -42,6 +44,8 @@ class LogSpectrogramExtractor(FromConfigMixin):
     Raises:
         ParameterError: if an argument is out of range.
     """
+
+    display_unit = "dB"
 
     def __init__(self, sample_rate, n_fft=1024, win_length=None, hop_length=256, amin=1e-4, window="hann"):
         self.sample_rate = _positive_int("sample_rate", sample_rate)
@@ -161,8 +165,9 @@ class LogSpectrogramExtractor(FromConfigMixin):
 
     # === Inverse ===
 
-    def invert(self, log_spectrogram_db, n_iter=32, momentum=0.99, length=None, init="random", random_state=None):
-        """Audio whose STFT magnitude approximates ``log_spectrogram_db`` (fast Griffin-Lim).
+    def _invert(self, log_spectrogram_db, length=None, n_iter=GRIFFIN_LIM_ITERATIONS, random_state=None, momentum=0.99,
+                init="random"):
+        """`invert`: audio whose STFT magnitude approximates ``log_spectrogram_db`` (fast Griffin-Lim).
 
         The dB values are turned back into linear magnitudes (``10**(S_db/20)``;
         the ``amin`` floor stays at ``amin``), a zero Nyquist row is appended, and
@@ -171,15 +176,15 @@ class LogSpectrogramExtractor(FromConfigMixin):
         Args:
             log_spectrogram_db: float array, shape `(n_fft // 2, n_frames)`, in dB
                 as returned by `extract` (denormalised first if it was normalised).
-            n_iter: int > 0, Griffin-Lim iterations (32 is a good speed/quality trade).
+            length: int > 0 or None, samples in the output; None gives
+                ``samples_for(n_frames) = n_frames * hop_length`` (the length `extract`
+                was given, up to one hop). The estimate is always ``n_frames *
+                hop_length`` long, then trimmed or zero-padded to ``length``.
+            n_iter: int > 0, Griffin-Lim iterations (default `GRIFFIN_LIM_ITERATIONS`, 32).
+            random_state: int, `np.random.Generator` or None, seeds the random phase.
             momentum: float >= 0, the fast Griffin-Lim momentum (alpha in the paper;
                 0 gives classic Griffin-Lim).
-            length: int > 0 or None, samples in the output; None gives
-                ``n_frames * hop_length`` (the length `extract` was given, up to
-                one hop). The estimate is always ``n_frames * hop_length`` long,
-                then trimmed or zero-padded to ``length``.
             init: "random" or None (zero phase), the initial phase estimate.
-            random_state: int, `np.random.Generator` or None, seeds the random phase.
         Returns:
             float32 array, shape `(length,)`, at ``sample_rate`` Hz.
         Raises:
@@ -211,7 +216,7 @@ class LogSpectrogramExtractor(FromConfigMixin):
         if not np.isfinite(momentum) or momentum < 0:
             raise ParameterError(f"momentum must be finite and >= 0. Received: momentum={momentum!r}")
         n_frames = spectrogram_db.shape[1]
-        length = n_frames * self.hop_length if length is None else _positive_int("length", length)
+        length = self.samples_for(n_frames) if length is None else _positive_int("length", length)
         magnitudes = np.power(10.0, spectrogram_db.astype(np.float64) / 20.0)
         # Undo extract's trimming so every Griffin-Lim re-analysis has the same
         # shape: the zero Nyquist row, and the last (center=True) frame, which is
@@ -235,6 +240,12 @@ class LogSpectrogramExtractor(FromConfigMixin):
         if length != audio.shape[0]:
             audio = audio[:length] if length < audio.shape[0] else np.pad(audio, (0, length - audio.shape[0]))
         return audio.astype(np.float32)
+
+    # === Display ===
+
+    def display(self, values):
+        """``(values, specshow kwargs)``: the dB values as they are, on a logarithmic frequency axis (Hz)."""
+        return values, {"sr": self.sample_rate, "hop_length": self.hop_length, "x_axis": "time", "y_axis": "log"}
 
     # === Config ===
 

@@ -39,9 +39,9 @@ fitted at the 99.9th percentile on 30 other pieces:
 import numpy as np
 
 from common.errors import ParameterError
-from common.serializable import FromConfigMixin
 from common.validation import finite_number as _finite_number
 from common.validation import positive_int as _positive_int
+from preprocessing.transform import Transform
 
 WINDOW_TYPES = ("vorbis", "kaiser_bessel_derived")
 COMPANDERS = ("power", "mu_law", "none")
@@ -82,12 +82,13 @@ def _one_signal(signal):
     return signal[None, :]
 
 
-class MdctTransform(FromConfigMixin):
+class MdctTransform(Transform):
     """Companded MDCT coefficients with their exact inverse; the one object owning both directions.
 
-    Unlike a magnitude spectrogram the MDCT is real, critically sampled (up to
-    one frame) and invertible without phase estimation, so `invert` needs no
-    iterations: a generated array is turned into audio in one pass.
+    A `preprocessing.transform.Transform` (audio in; no inverse options). Unlike a
+    magnitude spectrogram the MDCT is real, critically sampled (up to one frame)
+    and invertible without phase estimation, so `invert` needs no iterations and
+    no seed: a generated array is turned into audio in one pass.
 
     Args:
         sample_rate: int > 0, in Hz, of the audio (checked by `extract` when
@@ -116,6 +117,8 @@ class MdctTransform(FromConfigMixin):
     Raises:
         ParameterError: if an argument is out of range or an unknown name.
     """
+
+    display_unit = "|companded coefficient|"
 
     def __init__(
         self,
@@ -318,17 +321,15 @@ class MdctTransform(FromConfigMixin):
 
     # === Inverse ===
 
-    def invert(self, values, n_iter=32, random_state=None, length=None) -> np.ndarray:
-        """Audio from companded MDCT coefficients: expand, inverse MDCT, trim the padding.
+    def _invert(self, values, length=None) -> np.ndarray:
+        """`invert`: audio from companded MDCT coefficients: expand, inverse MDCT, trim the padding.
 
-        The inverse is exact (time-domain aliasing cancellation), so ``n_iter``
-        and ``random_state`` are accepted for the transform protocol and ignored.
+        The inverse is exact (time-domain aliasing cancellation): it takes no
+        options (no iterations, no seed).
 
         Args:
             values: real float array, shape `(frame_length // 2, n_frames)`,
                 n_frames >= 2, as returned by `extract` (or generated).
-            n_iter: ignored.
-            random_state: ignored.
             length: int > 0 or None, samples in the output; None gives
                 ``samples_for(n_frames)``. The reconstruction holds
                 ``n_frames * hop_length`` samples after the leading padding is
@@ -351,6 +352,18 @@ class MdctTransform(FromConfigMixin):
         if audio.shape[0] < length:
             audio = np.pad(audio, (0, length - audio.shape[0]))
         return audio.astype(np.float32, copy=False)
+
+    def inverse_name(self, **options) -> str:
+        """``"inverse MDCT"``. Raises ParameterError for any option (it takes none)."""
+        self.check_inverse_options(options)
+        return "inverse MDCT"
+
+    # === Display ===
+
+    def display(self, values):
+        """``(|values|, specshow kwargs)``: the signed coefficients' (companded) magnitudes on a linear axis (Hz)."""
+        return np.abs(values), {"sr": self.sample_rate, "hop_length": self.hop_length, "x_axis": "time",
+                                "y_axis": "linear"}
 
     # === Config ===
 

@@ -25,8 +25,8 @@ from common.errors import ParameterError
 from common.json_file import read_json_mapping
 from preprocessing.loader import Loader
 from preprocessing.loudness import LEVELS_KEY, add_level_summary, rms_dbfs, summarise_levels
-from preprocessing.representations import reads_midi
 from preprocessing.saver import read_manifest
+from preprocessing.transform import MIDI
 from preprocessing.transform_io import load_transform
 
 
@@ -49,7 +49,7 @@ def measure_clip_levels(data_dir, split="train", progress=None):
     """
     data_dir = Path(data_dir)
     transform = load_transform(data_dir / "transform.json")
-    if reads_midi(transform):
+    if transform.input_kind == MIDI:
         raise ParameterError(f"A piano-roll data set has no audio clips to measure. Received: data_dir={str(data_dir)!r}")
     rows = [row for row in read_manifest(data_dir) if row["split"] == split]
     if not rows:

@@ -27,9 +27,9 @@ import numpy as np
 import scipy.sparse
 
 from common.errors import ParameterError
-from common.serializable import FromConfigMixin
 from common.validation import finite_number, flag, positive_int
 from preprocessing.log_spectrogram import LogSpectrogramExtractor
+from preprocessing.transform import GRIFFIN_LIM_ITERATIONS, GriffinLimInverse, Transform
 
 MEL_INVERSES = ("nnls", "pinv")
 MEL_NORMS = ("slaney", None)
@@ -81,13 +81,12 @@ def _mel_basis(sample_rate, n_fft, n_mels, fmin, fmax, htk, norm):
     return basis
 
 
-class MelSpectrogramExtractor(FromConfigMixin):
+class MelSpectrogramExtractor(GriffinLimInverse, Transform):
     """Mel spectrogram (in dB, or linear) with its inverse; the one object owning both directions.
 
-    Follows the transform protocol of `LogSpectrogramExtractor` (``sample_rate``,
-    ``hop_length``, ``n_freq_bins``, ``frames_for``, ``extract``, ``extract_batch``,
-    ``invert``, ``get_config``/``from_config``), whose STFT and Griffin-Lim it uses,
-    so the two transforms frame audio identically.
+    A `preprocessing.transform.Transform` (audio in; the Griffin-Lim inverse options
+    ``n_iter``, ``random_state``, ``momentum``, ``init``). It uses the STFT and
+    Griffin-Lim of `LogSpectrogramExtractor`, so the two transforms frame audio identically.
 
     Args:
         sample_rate: int > 0, in Hz, of the audio this transform is used with; the
@@ -332,18 +331,19 @@ class MelSpectrogramExtractor(FromConfigMixin):
             }
         return self._solver_cache
 
-    def invert(self, mel, n_iter=32, random_state=None, length=None, momentum=0.99, init="random"):
-        """Audio whose mel spectrogram approximates ``mel``: `stft_magnitude`, then fast Griffin-Lim.
+    def _invert(self, mel, length=None, n_iter=GRIFFIN_LIM_ITERATIONS, random_state=None, momentum=0.99, init="random"):
+        """`invert`: audio whose mel spectrogram approximates ``mel``: `stft_magnitude`, then fast Griffin-Lim.
 
         The phase is estimated by `LogSpectrogramExtractor.invert` (librosa.griffinlim,
         with the same last-frame handling, so that output lengths are exact).
 
         Args:
             mel: float array, shape `(n_mels, n_frames)`, as returned by `extract`.
-            n_iter: int > 0, Griffin-Lim iterations (32 is a good speed/quality trade).
-            random_state: int, `np.random.Generator` or None, seeds the random phase.
             length: int > 0 or None, samples in the output; None gives
-                ``n_frames * hop_length`` (the length `extract` was given, up to one hop).
+                ``samples_for(n_frames) = n_frames * hop_length`` (the length `extract`
+                was given, up to one hop).
+            n_iter: int > 0, Griffin-Lim iterations (default `GRIFFIN_LIM_ITERATIONS`, 32).
+            random_state: int, `np.random.Generator` or None, seeds the random phase.
             momentum: float >= 0, the fast Griffin-Lim momentum (0: classic Griffin-Lim).
             init: "random" or None (zero phase), the initial phase estimate.
         Returns:
@@ -361,6 +361,20 @@ class MelSpectrogramExtractor(FromConfigMixin):
         return self._stft.invert(
             spectrogram_db, n_iter=n_iter, momentum=momentum, length=length, init=init, random_state=random_state
         )
+
+    # === Display ===
+
+    @property
+    def display_unit(self) -> str:
+        """The colour bar's label: "dB" when ``log``, else the linear mel spectrogram's unit."""
+        return "dB" if self.log else f"|STFT|^{self.power:g}"
+
+    def display(self, values):
+        """``(values, specshow kwargs)``: the values as they are, on the transform's mel axis (Hz)."""
+        return values, {
+            "sr": self.sample_rate, "hop_length": self.hop_length, "x_axis": "time", "y_axis": "mel",
+            "fmin": self.fmin, "fmax": self.fmax, "htk": self.htk,
+        }
 
     # === Config ===
 

@@ -41,12 +41,12 @@ import numpy as np
 
 from common.atomic import atomic_path
 from common.errors import ParameterError
+from common.validation import finite_number as _finite_number
 from common.validation import integer as _check_int
+from preprocessing.mdct import check_rows
 from preprocessing.midi import DEFAULT_PROGRAM, DEFAULT_SAMPLE_RATE, midi_to_audio
 from preprocessing.midi import parse_midi as _load_midi
-from common.serializable import FromConfigMixin
-from common.validation import finite_number as _finite_number
-from preprocessing.mdct import check_rows
+from preprocessing.transform import MIDI, Transform
 
 MODES = ("velocity", "binary")
 BINARY_VELOCITY = 100  # MIDI velocity of the notes `to_midi` writes in binary mode
@@ -57,8 +57,11 @@ _MAX_FRAMES_PER_SECOND = 1000.0  # keeps the 0.26 ms tick error below half a fra
 _DEFAULT_THRESHOLDS = {"velocity": 0.1, "binary": 0.5}
 
 
-class PianoRollTransform(FromConfigMixin):
+class PianoRollTransform(Transform):
     """Piano roll of a MIDI file, with its inverse to MIDI and to audio.
+
+    A `preprocessing.transform.Transform` whose input is MIDI (``input_kind`` `MIDI`:
+    `extract` is `extract_midi`) and whose inverse takes no options.
 
     Args:
         sample_rate: int in [8000, 96000], in Hz: the rate `invert` renders at.
@@ -83,6 +86,9 @@ class PianoRollTransform(FromConfigMixin):
     Raises:
         ParameterError: if an argument is out of range or an unknown name.
     """
+
+    input_kind = MIDI
+    display_unit = "note value"
 
     def __init__(
         self,
@@ -217,7 +223,7 @@ class PianoRollTransform(FromConfigMixin):
             roll[notes[inside, 0].astype(np.int64) - self.min_pitch, starts[inside] - 1] = 0.0
         return roll
 
-    extract = extract_midi  # the transform protocol's name; it takes MIDI, not audio
+    extract = extract_midi  # `Transform.extract`; it takes MIDI, not audio
 
     # === Inverse ===
 
@@ -275,21 +281,18 @@ class PianoRollTransform(FromConfigMixin):
             midi.write(tmp)
         return Path(path)
 
-    def invert(self, roll, n_iter=None, random_state=None, length=None) -> np.ndarray:
-        """Audio of a piano roll: `to_midi`, then FluidSynth (`preprocessing.midi.midi_to_audio`).
+    def _invert(self, roll, length=None) -> np.ndarray:
+        """`invert`: audio of a piano roll: `to_midi`, then FluidSynth (`preprocessing.midi.midi_to_audio`).
 
         Rendered on ``program`` with ``soundfont``, peak-normalised to -1 dBFS
         (a roll has no level of its own), trailing silence cut; a roll with no
-        note gives silence. ``n_iter`` and ``random_state`` are accepted for the
-        transform protocol and ignored (rendering is deterministic).
+        note gives silence. Rendering is deterministic: it takes no options.
 
         Args:
             roll: real float array, shape `(n_freq_bins, n_frames)`, n_frames >= 1.
-            n_iter: ignored.
-            random_state: ignored.
             length: int > 0 or None: samples in the output; None gives
-                ``n_frames * hop_length``. The rendering (notes plus up to 1 s of
-                release) is trimmed or zero-padded to it.
+                ``samples_for(n_frames) = n_frames * hop_length``. The rendering
+                (notes plus up to 1 s of release) is trimmed or zero-padded to it.
         Returns:
             float32 array, shape `(length,)`, at ``sample_rate`` Hz.
         Raises:
@@ -297,7 +300,7 @@ class PianoRollTransform(FromConfigMixin):
                 missing FluidSynth or SoundFont.
         """
         roll = check_rows("roll", roll, self.n_freq_bins)
-        length = roll.shape[1] * self.hop_length if length is None else _check_int("length", length, 1)
+        length = self.samples_for(roll.shape[1]) if length is None else _check_int("length", length, 1)
         midi = self.to_midi(roll)
         if not midi.instruments[0].notes:
             return np.zeros(length, dtype=np.float32)
@@ -313,6 +316,20 @@ class PianoRollTransform(FromConfigMixin):
         )
         audio = audio[:length]
         return np.pad(audio, (0, length - audio.shape[0])) if audio.shape[0] < length else audio
+
+    def inverse_name(self, **options) -> str:
+        """``"MIDI rendered by FluidSynth"``. Raises ParameterError for any option (it takes none)."""
+        self.check_inverse_options(options)
+        return "MIDI rendered by FluidSynth"
+
+    # === Display ===
+
+    def display(self, values):
+        """``(values, specshow kwargs)``: the note values as they are, one row per MIDI pitch (note names)."""
+        import librosa
+
+        return values, {"sr": self.sample_rate, "hop_length": self.hop_length, "x_axis": "time",
+                        "y_axis": "cqt_note", "fmin": librosa.midi_to_hz(self.min_pitch), "bins_per_octave": 12}
 
     # === Config ===
 

@@ -9,9 +9,10 @@ without notes. Bad files (missing, undecodable, empty, silent, shorter than one
 clip) are reported and skipped; the rest are written. The normaliser is then
 fitted on the train split, and saved with the train clips' level summary
 (each clip's RMS level in dBFS is a manifest column, `preprocessing.loudness`).
-An MDCT without a configured ``mdct_scale`` first fits it on up to
-`MDCT_SCALE_FILES` train files; the fitted value is saved in the dataset's
-config.yaml and transform.json.
+A representation whose section still needs a data set statistic (the MDCT
+without a configured ``scale``: `preprocessing.representations.MdctSettings`)
+first fits it on up to `FIT_FILES` train files; the fitted value is saved in
+the dataset's config.yaml and transform.json.
 
 Every clip carries its file's label and caption (manifest columns ``label``
 and ``caption``, for class- and text-conditioned models): the label chosen by
@@ -38,14 +39,14 @@ from preprocessing.loader import Loader
 from preprocessing.loudness import clip_levels_dbfs
 from preprocessing.normaliser import MinMaxNormaliser
 from preprocessing.padder import Padder
-from preprocessing.representations import MIDI_REPRESENTATIONS, build_transform
+from preprocessing.representations import build_transform
 from preprocessing.saver import SPLITS, Saver
 from preprocessing.sources import scan_sources
+from preprocessing.transform import MIDI
 
 # clips per STFT call: bounds the complex STFT buffer (~0.8 MB per default clip)
 EXTRACT_BATCH_CLIPS = 32
-MDCT_SCALE_FILES = 32  # train files the MDCT coefficient scale is fitted on
-MDCT_SCALE_PERCENTILE = 99.9
+FIT_FILES = 32  # train files a data set statistic of the transform (the MDCT coefficient scale) is fitted on
 
 
 @dataclasses.dataclass
@@ -141,12 +142,6 @@ class PreprocessingPipeline:
             for start, n_content in self.clip_ranges(signal.shape[0], clip_samples, self.config.clip_hop_samples)
         ]
 
-    def _extract(self, clips):
-        """The representation of equal-length clips ``(n, clip_samples)``: ``(n, n_freq_bins, n_frames)``."""
-        if hasattr(self.transform, "extract_batch"):
-            return self.transform.extract_batch(clips)
-        return np.stack([self.transform.extract(clip) for clip in clips])
-
     def _row(self, record, clip_id, relative, start_s, duration_s, values, source_path, level_dbfs=None):
         # source_path: absolute (`_absolute`); level_dbfs: the clip's RMS level
         # (preprocessing.loudness), None for a piano roll (no audio)
@@ -175,7 +170,7 @@ class PreprocessingPipeline:
         config, transform = self.config, self.transform
         if record.midi_path is None:
             raise ParameterError(f"no MIDI file for this piece (the piano roll reads MIDI). Received: path={str(record.path)!r}")
-        roll = transform.extract_midi(record.midi_path)  # (n_pitches, n_frames of the whole piece)
+        roll = transform.extract(record.midi_path)  # (n_pitches, n_frames of the whole piece)
         frame_s = transform.hop_length / config.sample_rate
         first = int(round(config.offset_s / frame_s))
         last = roll.shape[1] if config.max_duration_s is None else first + int(round(config.max_duration_s / frame_s))
@@ -217,7 +212,7 @@ class PreprocessingPipeline:
                 than one clip, or holds no clip above the silence threshold.
         """
         config = self.config
-        if config.representation in MIDI_REPRESENTATIONS:
+        if self.transform.input_kind == MIDI:
             return self.process_midi(record)
         signal = self.loader.load(record.path)  # (n_samples,)
         if signal.shape[0] < config.clip_samples:
@@ -237,7 +232,7 @@ class PreprocessingPipeline:
             chunk = kept[first : first + EXTRACT_BATCH_CLIPS]
             clips = np.stack([clip for _, _, clip in chunk])  # (n, clip_samples), zero-padded
             # one transform call per chunk where the transform can (extract_batch): the same values as clip by clip
-            values = self._extract(clips)
+            values = self.transform.extract_batch(clips)
             levels = clip_levels_dbfs(clips, [n_content for _, n_content, _ in chunk])
             for (start, n_content, _), clip_values, level in zip(chunk, values, levels):  # (n_freq_bins, n_frames)
                 clip_id = f"{record.clip_prefix}__{len(rows):04d}"
@@ -262,21 +257,20 @@ class PreprocessingPipeline:
         except Exception as err:  # a decoder's own failure on one file must not end the batch
             return [], f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
 
-    def _fit_mdct_scale(self, records):
-        """Fit the MDCT coefficient scale on up to `MDCT_SCALE_FILES` train files; returns the new config."""
+    def _fit_settings(self, records):
+        """Fit the representation's data set statistics on up to `FIT_FILES` train files; returns the new config."""
         signals = []
-        for record in [r for r in records if r.split == "train"][:MDCT_SCALE_FILES]:
+        for record in [r for r in records if r.split == "train"][:FIT_FILES]:
             try:
                 signals.append(self.loader.load(record.path))
             except ParameterError:
                 continue  # reported when the file itself is processed
         if not signals:
             raise ParameterError(
-                "No readable train file to fit the MDCT scale on; set mdct_scale. "
-                f"Received: input_dir={self.config.input_dir!r}"
+                f"No readable train file to fit the {self.config.representation} transform's statistics on "
+                f"(mdct: the coefficient scale); set them in its section. Received: input_dir={self.config.input_dir!r}"
             )
-        scale = self.transform.fit_scale(signals, MDCT_SCALE_PERCENTILE).scale
-        self.config = dataclasses.replace(self.config, mdct_scale=float(scale))
+        self.config = self.config.with_settings(self.config.settings.fitted(self.transform, signals))
         self.transform = build_transform(self.config)
         return self.config
 
@@ -330,12 +324,12 @@ class PreprocessingPipeline:
                 config.validation_fraction,
                 config.test_fraction,
                 config.split_seed,
-                midi=config.representation in MIDI_REPRESENTATIONS,
+                midi=self.transform.input_kind == MIDI,
                 label=config.label,
             )
         records, uncaptioned = self.caption_records(records)  # before any work: a bad file fails fast
-        if config.representation == "mdct" and config.mdct_scale is None:
-            config = self._fit_mdct_scale(records)
+        if config.settings.needs_fitting:
+            config = self._fit_settings(records)
         results = [None] * len(records)
         if progress is True:
             progress = sys.stderr  # looked up now, so redirection after import is honoured

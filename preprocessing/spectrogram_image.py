@@ -52,6 +52,7 @@ from common.errors import ParameterError
 from preprocessing.loader import Loader
 from common.validation import finite_number
 from preprocessing.mel_spectrogram import MelSpectrogramExtractor
+from preprocessing.transform import GRIFFIN_LIM_ITERATIONS
 from preprocessing.transform_io import transform_from_payload
 
 METADATA_KEY = "spectrogram"
@@ -284,9 +285,9 @@ def to_audio(args):
         raise ParameterError(f"--griffin-lim-iters must be >= 1. Received: griffin_lim_iters={args.griffin_lim_iters}")
     values, metadata = load_png(args.input)
     transform = transform_from_metadata(metadata, args.input)
-    audio = transform.invert(
-        values, n_iter=args.griffin_lim_iters, random_state=args.seed, length=metadata.get("n_samples")
-    )
+    # the Griffin-Lim settings apply to the transforms that take them (`Transform.applicable_options`)
+    options = transform.applicable_options(n_iter=args.griffin_lim_iters, random_state=args.seed)
+    audio = transform.invert(values, length=metadata.get("n_samples"), **options)
     with atomic_path(args.output) as tmp:
         sf.write(tmp, np.clip(audio, -1.0, 1.0), transform.sample_rate, subtype="PCM_16", format="WAV")
     print(f"{args.output}: {len(audio) / transform.sample_rate:.3f} s at {transform.sample_rate} Hz")
@@ -310,7 +311,8 @@ def build_parser():
     audio = verbs.add_parser("to-audio", help="spectrogram PNG written by to-image -> WAV")
     audio.add_argument("input", help="PNG written by to-image (or save_png with a transform)")
     audio.add_argument("output", help="WAV written (16-bit PCM, at the transform's sample rate)")
-    audio.add_argument("--griffin-lim-iters", type=int, default=32, help="Griffin-Lim iterations (default 32)")
+    audio.add_argument("--griffin-lim-iters", type=int, default=GRIFFIN_LIM_ITERATIONS,
+                       help=f"Griffin-Lim iterations (default {GRIFFIN_LIM_ITERATIONS})")
     audio.add_argument("--seed", type=int, default=0, help="seed of Griffin-Lim's random initial phase (default 0)")
     audio.set_defaults(job=to_audio)
     return parser

@@ -1,19 +1,19 @@
 """Saving and loading a spectrogram transform as JSON, so its inverse matches its forward.
 
-File format: ``{"class": "<registered name>", "config": {<get_config()>}}``.
+File format: ``{"class": "<class name>", "config": {<get_config()>}}`` (the class
+name, not the representation's name, so that files written before the registry
+of `preprocessing.representations` load as they did).
 """
 
 
 from common.atomic import atomic_write_json
 from common.errors import ParameterError
 from common.json_file import read_json_mapping
-from preprocessing.log_spectrogram import LogSpectrogramExtractor
-from preprocessing.mdct import MdctTransform
-from preprocessing.mel_spectrogram import MelSpectrogramExtractor
-from preprocessing.piano_roll import PianoRollTransform
+from preprocessing.representations import REPRESENTATIONS
 
-# name -> class; a transform needs `get_config()` and `from_config(dict)`.
-TRANSFORMS = {}
+# class name -> class: every registered representation's transform (and any `register_transform` adds);
+# a transform needs `get_config()` and `from_config(dict)` (`preprocessing.transform.Transform`).
+TRANSFORMS = {entry.transform.__name__: entry.transform for entry in REPRESENTATIONS.values()}
 
 
 def register_transform(cls):
@@ -22,8 +22,18 @@ def register_transform(cls):
     return cls
 
 
-for _cls in (LogSpectrogramExtractor, MelSpectrogramExtractor, MdctTransform, PianoRollTransform):
-    register_transform(_cls)
+def transform_payload(transform) -> dict:
+    """``{"class": <class name>, "config": transform.get_config()}``, what `transform_from_payload` reads.
+
+    Raises:
+        ParameterError: if the transform's class is not registered.
+    """
+    name = type(transform).__name__
+    if TRANSFORMS.get(name) is not type(transform):
+        raise ParameterError(
+            f"Transform class is not registered (known: {', '.join(sorted(TRANSFORMS))}). Received: class={name!r}"
+        )
+    return {"class": name, "config": transform.get_config()}
 
 
 def save_transform(transform, path):
@@ -37,12 +47,7 @@ def save_transform(transform, path):
     Raises:
         ParameterError: if the transform's class is not registered.
     """
-    name = type(transform).__name__
-    if TRANSFORMS.get(name) is not type(transform):
-        raise ParameterError(
-            f"Transform class is not registered (known: {', '.join(sorted(TRANSFORMS))}). Received: class={name!r}"
-        )
-    return atomic_write_json(path, {"class": name, "config": transform.get_config()})
+    return atomic_write_json(path, transform_payload(transform))
 
 
 def transform_from_payload(payload, where):

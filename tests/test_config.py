@@ -1,8 +1,10 @@
 """Config loading: YAML, overrides, unknown keys and wrong types."""
 
+import dataclasses
+
 import pytest
 
-from common.config import load_config, parse_overrides, save_config
+from common.config import FLAT_NAMES, load_config, parse_overrides, save_config
 from common.errors import ParameterError
 from train.config import AutoencoderTrainConfig, DiffusionTrainConfig
 
@@ -62,3 +64,56 @@ def test_diffusion_presets_set_the_unet_size_and_refuse_a_conflict():
         load_config(DiffusionTrainConfig, None, {"preset": "tiny", "widths": [8, 16]})
     with pytest.raises(ParameterError, match="preset='huge'"):
         load_config(DiffusionTrainConfig, None, {"preset": "huge"})
+
+
+# === Sections ===
+
+
+@dataclasses.dataclass(frozen=True)
+class _Window:
+    size: int = 4
+    kind: str = dataclasses.field(default="hann", metadata={FLAT_NAMES: ("window_kind",)})
+
+
+@dataclasses.dataclass(frozen=True)
+class _Filter:
+    size: int = 8
+
+
+@dataclasses.dataclass(frozen=True)
+class _Sectioned:
+    rate: int = 1
+    window: _Window = dataclasses.field(default_factory=_Window)
+    filter: _Filter = dataclasses.field(default_factory=_Filter)
+
+
+def test_sections_take_nested_dotted_and_flat_keys(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("rate: 2\nwindow:\n  kind: hamming\n")
+    config = load_config(_Sectioned, path, parse_overrides(["filter.size=16"]))
+    assert config == _Sectioned(rate=2, window=_Window(kind="hamming"), filter=_Filter(size=16))
+    # a flat key sets the field in every section that has it, under its own name or a flat name
+    assert load_config(_Sectioned, None, {"size": 3, "window_kind": "kaiser"}) == _Sectioned(
+        window=_Window(size=3, kind="kaiser"), filter=_Filter(size=3))
+    # a section's own value wins over a flat one in the same mapping; the overrides win over the file
+    assert load_config(_Sectioned, None, {"window.size": 5, "size": 3}).window.size == 5
+    assert load_config(_Sectioned, path, {"window.kind": "blackman"}).window.kind == "blackman"
+    save_config(config, tmp_path / "saved.yaml")
+    assert "window:\n  size: 4\n  kind: hamming\n" in (tmp_path / "saved.yaml").read_text()
+    assert load_config(_Sectioned, tmp_path / "saved.yaml") == config
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"window.bogus": 1}, r"'window' section of _Sectioned: bogus\. Known keys: kind, size\. Received: window.bogus=1"),
+        ({"window": {"bogus": 1}}, r"Received: window.bogus=1"),
+        ({"window": 3}, r"Config key 'window' must be a mapping of its keys \(size, kind\)\. Received: window=3"),
+        ({"shape.size": 1}, r"Unknown config key\(s\) for _Sectioned: shape.size\..*Received: shape.size=1"),
+        ({"window.size": "big"}, r"must be an integer\. Received: window.size='big'"),
+        ({"size": "big"}, r"must be an integer\. Received: size='big'"),
+    ],
+)
+def test_bad_section_keys_are_named(overrides, message):
+    with pytest.raises(ParameterError, match=message):
+        load_config(_Sectioned, None, overrides)

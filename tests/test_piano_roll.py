@@ -105,7 +105,7 @@ def test_rendered_audio_length_and_pitch():
     transform = PianoRollTransform(SAMPLE_RATE, frames_per_second=FPS, program=0)  # piano: the fundamental is loudest
     roll = np.zeros((128, 32), np.float32)
     roll[69, 2:30] = 0.8  # A4, 440 Hz
-    audio = transform.invert(roll, n_iter=32, random_state=0)  # accepted and ignored
+    audio = transform.invert(roll)  # rendering is deterministic: no iterations, no seed
     assert audio.dtype == np.float32 and audio.shape == (32 * 256,)
     assert 0.5 < np.max(np.abs(audio)) <= 0.9
     spectrum = np.abs(np.fft.rfft(audio * np.hanning(audio.size)))

@@ -7,7 +7,10 @@ import keras
 import numpy as np
 
 from common.errors import ParameterError
+from preprocessing.codec import SpectrogramCodec
 from preprocessing.latents import load_latent_decoder
+
+SAMPLE_GRIFFIN_LIM_ITERATIONS = 16  # the TensorBoard samples' Griffin-Lim iterations: a preview, half the default cost
 
 
 class LearningRateLogger(keras.callbacks.Callback):
@@ -30,10 +33,11 @@ class SpectrogramSamples(keras.callbacks.Callback):
         num_images: spectrograms per set, generated with seeds ``0 .. num_images-1``.
         diffusion_steps: DDIM steps per spectrogram.
         run_dir: None, or the run folder (its ``transform.json`` and ``normalisation.json``):
-            the samples are then also inverted to audio (`generate.sound_generator`,
-            16 Griffin-Lim iterations where the representation needs them) and written
-            with ``tf.summary.audio``; if it holds ``latent_decoder.keras`` (a latent DDIM),
-            the samples are decoded to spectrograms first.
+            the samples are then also inverted to audio (`preprocessing.codec.SpectrogramCodec`,
+            `SAMPLE_GRIFFIN_LIM_ITERATIONS` Griffin-Lim iterations where the representation
+            takes them, sample ``i`` seeded ``i``), scaled down to a peak of 1 if they exceed
+            it, and written with ``tf.summary.audio``; if it holds ``latent_decoder.keras`` (a
+            latent DDIM), the samples are decoded to spectrograms first.
     Images (``tf.summary.image``) have low frequencies at the bottom; values are the model's [0, 1] scale.
     """
 
@@ -42,7 +46,7 @@ class SpectrogramSamples(keras.callbacks.Callback):
         self.log_dir, self.every, self.num_images, self.diffusion_steps = str(log_dir), every, num_images, diffusion_steps
         self.run_dir = run_dir
         self.writer = None
-        self.sound_generator = None
+        self.codec = None
         self.decoder = None if run_dir is None else load_latent_decoder(run_dir)
 
     def on_epoch_end(self, epoch, logs=None):
@@ -60,15 +64,17 @@ class SpectrogramSamples(keras.callbacks.Callback):
         with self.writer.as_default():
             tf.summary.image("generated_spectrograms", images, step=epoch, max_outputs=self.num_images)
             if self.run_dir is not None:
-                if self.sound_generator is None:  # read the transform and statistics once
-                    from generate.sound_generator import SoundGenerator
-
-                    self.sound_generator = SoundGenerator.from_model_dir(self.run_dir, n_iter=16)
-                sound_generator = self.sound_generator
-                audio = np.stack(sound_generator.generate(samples[..., 0], seeds=seeds))
+                if self.codec is None:  # read the transform and statistics once
+                    self.codec = SpectrogramCodec.from_folder(self.run_dir)
+                transform = self.codec.transform
+                audio = np.stack([
+                    self.codec.to_audio(
+                        sample, **transform.applicable_options(n_iter=SAMPLE_GRIFFIN_LIM_ITERATIONS, random_state=seed))
+                    for sample, seed in zip(samples[..., 0], seeds)
+                ])
                 peak = max(float(np.abs(audio).max()), 1e-9)
                 tf.summary.audio("generated_audio", (audio / max(peak, 1.0))[..., None].astype("float32"),
-                                 sound_generator.transform.sample_rate, step=epoch, max_outputs=self.num_images)
+                                 self.codec.sample_rate, step=epoch, max_outputs=self.num_images)
         self.writer.flush()
 
     def on_train_end(self, logs=None):

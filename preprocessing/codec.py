@@ -1,0 +1,96 @@
+"""`SpectrogramCodec`: a transform and its data set's normaliser, the pair that maps audio to a model's values and back.
+
+A model sees a representation normalised to [0, 1] with the statistics of the
+training split (`preprocessing.normaliser.MinMaxNormaliser`), and the transform
+that made it (`preprocessing.transform.Transform`) is the only one whose inverse
+fits. Both are saved in every data set and run folder (``transform.json`` and
+``normalisation.json``) and are loaded together here, so a caller never pairs a
+transform with the wrong statistics.
+"""
+
+from pathlib import Path
+
+import numpy as np
+
+from common.errors import ParameterError
+from preprocessing.normaliser import load_normaliser
+from preprocessing.transform_io import load_transform
+
+TRANSFORM_FILE = "transform.json"
+NORMALISATION_FILE = "normalisation.json"
+
+
+class SpectrogramCodec:
+    """Audio <-> normalised values through one transform and its data set's normaliser.
+
+    Args:
+        transform: a `preprocessing.transform.Transform`.
+        normaliser: the `preprocessing.normaliser.MinMaxNormaliser` fitted on the
+            training split of the data set ``transform`` made (its values' unit:
+            dB for log_stft and mel, companded coefficients for mdct, note values
+            for piano_roll).
+    """
+
+    def __init__(self, transform, normaliser):
+        self.transform = transform
+        self.normaliser = normaliser
+
+    @classmethod
+    def from_folder(cls, folder):
+        """Load ``transform.json`` and ``normalisation.json`` from a data set or run folder.
+
+        Raises:
+            ParameterError: if either file is missing or unreadable (the message names it;
+                the transform is read first).
+        """
+        folder = Path(folder)
+        return cls(load_transform(folder / TRANSFORM_FILE), load_normaliser(folder / NORMALISATION_FILE))
+
+    @property
+    def sample_rate(self) -> int:
+        """Hz, of the audio `encode` reads and `to_audio` returns (the transform's)."""
+        return self.transform.sample_rate
+
+    def normalise(self, values) -> np.ndarray:
+        """The transform's values (any shape, its own unit) mapped to [0, 1] (`MinMaxNormaliser.normalise`)."""
+        return self.normaliser.normalise(values)
+
+    def denormalise(self, normalised) -> np.ndarray:
+        """Values in [0, 1] (clipped to it first) mapped back to the transform's unit (`MinMaxNormaliser.denormalise`)."""
+        return self.normaliser.denormalise(normalised)
+
+    def encode(self, source) -> np.ndarray:
+        """``normalise(transform.extract(source))``: float32 ``(n_freq_bins, n_frames)`` in [0, 1].
+
+        Args:
+            source: what the transform's `extract` reads (a 1-D float signal at
+                ``sample_rate`` Hz for an audio transform).
+        Raises:
+            ParameterError: as the transform's `extract`.
+        """
+        return self.normalise(self.transform.extract(source))
+
+    def to_audio(self, normalised, length=None, **options) -> np.ndarray:
+        """Audio of one normalised array: denormalise, then the transform's inverse.
+
+        Args:
+            normalised: float array ``(n_freq_bins, n_frames)`` or ``(n_freq_bins, n_frames, 1)``,
+                nominally in [0, 1] (values outside are clipped).
+            length: int > 0 or None: samples returned; None: the transform's
+                ``samples_for(n_frames)``.
+            **options: the transform's inverse options (`Transform.inverse_options`;
+                e.g. ``n_iter`` and ``random_state`` for Griffin-Lim), nothing else.
+        Returns:
+            float32 mono audio ``(length,)`` at ``sample_rate`` Hz, nominally in [-1, 1].
+        Raises:
+            ParameterError: for a wrong shape, non-finite values, or an option the
+                transform does not take (naming it).
+        """
+        normalised = np.asarray(normalised, dtype=np.float32)
+        if normalised.ndim == 3 and normalised.shape[-1] == 1:
+            normalised = normalised[..., 0]
+        if normalised.ndim != 2:
+            raise ParameterError(
+                f"A spectrogram must be (n_freq_bins, n_frames[, 1]). Received: spectrogram.shape={normalised.shape}"
+            )
+        return self.transform.invert(self.denormalise(normalised), length=length, **options)
