@@ -7,6 +7,7 @@ import matplotlib
 matplotlib.use("Agg")
 import librosa.display  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 
 from common.atomic import atomic_write_bytes  # noqa: E402
 from common.errors import ParameterError  # noqa: E402
