@@ -129,6 +129,50 @@ def build_unet(
         ValueError: if the input size does not divide, or an argument is out of range.
     """
     height, width, channels = input_shape
+    _check_arguments(input_shape, widths, block_depth, attention_levels, patch_size, num_classes, context_shape, block_type)
+    noisy_images = keras.Input(shape=(height, width, channels), name="noisy_images")
+    noise_variances = keras.Input(shape=(1, 1, 1), name="noise_variances")
+
+    # (batch, height/p, width/p, widths[0])
+    x = layers.Conv2D(widths[0], patch_size, strides=patch_size, name="patch_stem")(noisy_images)
+    e = SinusoidalEmbedding(embedding_dims, embedding_max_frequency, name="noise_embedding")(noise_variances)
+    condition_inputs, condition, context = _condition_inputs(num_classes, context_shape, embedding_dims)
+
+    def attend(x, level_name):
+        x = SpatialSelfAttention(num_heads, name=f"{level_name}")(x)
+        if context is not None:
+            x = SpatialCrossAttention(num_heads, name=f"{level_name}_cross")([x, *context])
+        return x
+
+    if block_type == "concat":
+        e = layers.UpSampling2D(size=(height // patch_size, width // patch_size), name="embedding_broadcast")(e)
+        x = layers.Concatenate(name="stem_concat")([x, e])
+
+        def residual_block(block_width, block_name):
+            return _residual_block(block_width, block_name, condition)
+    else:
+        # (batch, 4 * embedding_dims): the noise level for every block
+        e = layers.Reshape((embedding_dims,), name="noise_embedding_flat")(e)
+        e = layers.Dense(4 * embedding_dims, activation="swish", name="noise_mlp1")(e)
+        e = layers.Dense(4 * embedding_dims, name="noise_mlp2")(e)
+
+        def residual_block(block_width, block_name):
+            return _film_residual_block(block_width, block_name, e, condition, norm_groups)
+
+    x = _u_path(x, widths, block_depth, attention_levels, residual_block, attend)
+    if block_type == "film":  # ADM's output: GroupNorm and swish before the last (here transposed) conv
+        x = layers.GroupNormalization(groups=min(norm_groups, widths[0]), name="head_norm")(x)
+        x = layers.Activation("swish", name="head_act")(x)
+    outputs = layers.Conv2DTranspose(
+        channels, patch_size, strides=patch_size, kernel_initializer="zeros", name="patch_head"
+    )(x)
+    return keras.Model([noisy_images, noise_variances, *condition_inputs], outputs, name=name)
+
+
+def _check_arguments(input_shape, widths, block_depth, attention_levels, patch_size, num_classes, context_shape,
+                     block_type):
+    """`build_unet`'s argument checks: ValueError naming the value."""
+    height, width, _ = input_shape
     levels = len(widths)
     factor = patch_size * 2 ** (levels - 1)
     if levels < 1 or block_depth < 1 or patch_size < 1:
@@ -151,47 +195,26 @@ def build_unet(
     if num_classes is not None and context_shape is not None:
         raise ValueError(f"Give num_classes or context_shape, not both. Received: {num_classes}, {context_shape}")
 
-    noisy_images = keras.Input(shape=(height, width, channels), name="noisy_images")
-    noise_variances = keras.Input(shape=(1, 1, 1), name="noise_variances")
 
-    # (batch, height/p, width/p, widths[0])
-    x = layers.Conv2D(widths[0], patch_size, strides=patch_size, name="patch_stem")(noisy_images)
-    e = SinusoidalEmbedding(embedding_dims, embedding_max_frequency, name="noise_embedding")(noise_variances)
-    inputs = [noisy_images, noise_variances]
-    condition = None
+def _condition_inputs(num_classes, context_shape, embedding_dims):
+    """``(inputs, condition, context)``: the class or text inputs, the vector every block takes
+    (class embedding or the tokens' masked mean; None unconditional) and the
+    ``(tokens, mask)`` cross-attention attends to (None without text)."""
     if num_classes is not None:
         class_labels = keras.Input(shape=(1,), dtype="int32", name="class_labels")
         c = layers.Embedding(num_classes + 1, embedding_dims, name="class_embedding")(class_labels)
-        condition = layers.Reshape((embedding_dims,), name="class_reshape")(c)
-        inputs.append(class_labels)
-    context = None
+        return [class_labels], layers.Reshape((embedding_dims,), name="class_reshape")(c), None
     if context_shape is not None:
         tokens, context_dims = (int(v) for v in context_shape)
         context = keras.Input(shape=(tokens, context_dims), name="context_tokens")
         context_mask = keras.Input(shape=(tokens,), name="context_mask")
         condition = MaskedMean(name="context_mean")([context, context_mask])
-        inputs += [context, context_mask]
+        return [context, context_mask], condition, (context, context_mask)
+    return [], None, None
 
-    def attend(x, level_name):
-        x = SpatialSelfAttention(num_heads, name=f"{level_name}")(x)
-        if context is not None:
-            x = SpatialCrossAttention(num_heads, name=f"{level_name}_cross")([x, context, context_mask])
-        return x
-    if block_type == "concat":
-        e = layers.UpSampling2D(size=(height // patch_size, width // patch_size), name="embedding_broadcast")(e)
-        x = layers.Concatenate(name="stem_concat")([x, e])
 
-        def residual_block(block_width, block_name):
-            return _residual_block(block_width, block_name, condition)
-    else:
-        # (batch, 4 * embedding_dims): the noise level for every block
-        e = layers.Reshape((embedding_dims,), name="noise_embedding_flat")(e)
-        e = layers.Dense(4 * embedding_dims, activation="swish", name="noise_mlp1")(e)
-        e = layers.Dense(4 * embedding_dims, name="noise_mlp2")(e)
-
-        def residual_block(block_width, block_name):
-            return _film_residual_block(block_width, block_name, e, condition, norm_groups)
-
+def _u_path(x, widths, block_depth, attention_levels, residual_block, attend):
+    """The U: residual blocks (and attention) down each level, at the bottleneck and back up with skips."""
     skips = []
     for level, level_width in enumerate(widths[:-1]):
         for block in range(block_depth):
@@ -201,24 +224,17 @@ def build_unet(
             skips.append(x)
         x = layers.AveragePooling2D(2, name=f"down{level}_pool")(x)
 
-    bottom = levels - 1
+    bottom = len(widths) - 1
     for block in range(block_depth):
         x = residual_block(widths[-1], f"mid_res{block}")(x)
         if bottom in attention_levels:
             x = attend(x, f"mid_attn{block}")
 
-    for level in reversed(range(levels - 1)):
+    for level in reversed(range(len(widths) - 1)):
         x = layers.UpSampling2D(2, interpolation="bilinear", name=f"up{level}_upsample")(x)
         for block in range(block_depth):
             x = layers.Concatenate(name=f"up{level}_skip{block}")([x, skips.pop()])
             x = residual_block(widths[level], f"up{level}_res{block}")(x)
             if level in attention_levels:
                 x = attend(x, f"up{level}_attn{block}")
-
-    if block_type == "film":  # ADM's output: GroupNorm and swish before the last (here transposed) conv
-        x = layers.GroupNormalization(groups=min(norm_groups, widths[0]), name="head_norm")(x)
-        x = layers.Activation("swish", name="head_act")(x)
-    outputs = layers.Conv2DTranspose(
-        channels, patch_size, strides=patch_size, kernel_initializer="zeros", name="patch_head"
-    )(x)
-    return keras.Model(inputs, outputs, name=name)
+    return x
