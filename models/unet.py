@@ -144,21 +144,7 @@ def build_unet(
             x = SpatialCrossAttention(num_heads, name=f"{level_name}_cross")([x, *context])
         return x
 
-    if block_type == "concat":
-        e = layers.UpSampling2D(size=(height // patch_size, width // patch_size), name="embedding_broadcast")(e)
-        x = layers.Concatenate(name="stem_concat")([x, e])
-
-        def residual_block(block_width, block_name):
-            return _residual_block(block_width, block_name, condition)
-    else:
-        # (batch, 4 * embedding_dims): the noise level for every block
-        e = layers.Reshape((embedding_dims,), name="noise_embedding_flat")(e)
-        e = layers.Dense(4 * embedding_dims, activation="swish", name="noise_mlp1")(e)
-        e = layers.Dense(4 * embedding_dims, name="noise_mlp2")(e)
-
-        def residual_block(block_width, block_name):
-            return _film_residual_block(block_width, block_name, e, condition, norm_groups)
-
+    x, residual_block = _noise_level_path(x, e, block_type, condition, embedding_dims, norm_groups)
     x = _u_path(x, widths, block_depth, attention_levels, residual_block, attend)
     if block_type == "film":  # ADM's output: GroupNorm and swish before the last (here transposed) conv
         x = layers.GroupNormalization(groups=min(norm_groups, widths[0]), name="head_norm")(x)
@@ -211,6 +197,21 @@ def _condition_inputs(num_classes, context_shape, embedding_dims):
         condition = MaskedMean(name="context_mean")([context, context_mask])
         return [context, context_mask], condition, (context, context_mask)
     return [], None, None
+
+
+def _noise_level_path(x, e, block_type, condition, embedding_dims, norm_groups):
+    """How the noise embedding ``e`` (batch, 1, 1, embedding_dims) enters the network, and the residual block
+    that goes with it: ``(stem features, residual_block(width, name))``. ``concat``: broadcast and
+    concatenated to the stem's features once; ``film``: a two-layer MLP whose output every block takes."""
+    if block_type == "concat":
+        e = layers.UpSampling2D(size=tuple(x.shape[1:3]), name="embedding_broadcast")(e)
+        x = layers.Concatenate(name="stem_concat")([x, e])
+        return x, lambda block_width, block_name: _residual_block(block_width, block_name, condition)
+    # (batch, 4 * embedding_dims): the noise level for every block
+    e = layers.Reshape((embedding_dims,), name="noise_embedding_flat")(e)
+    e = layers.Dense(4 * embedding_dims, activation="swish", name="noise_mlp1")(e)
+    e = layers.Dense(4 * embedding_dims, name="noise_mlp2")(e)
+    return x, lambda block_width, block_name: _film_residual_block(block_width, block_name, e, condition, norm_groups)
 
 
 def _u_path(x, widths, block_depth, attention_levels, residual_block, attend):
