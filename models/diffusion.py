@@ -16,7 +16,6 @@ network's (conditioned, guided) denoiser.
 """
 
 import keras
-import numpy as np
 from keras import ops
 
 from common.errors import ParameterError
@@ -24,12 +23,14 @@ from models import sampling
 from models.conditioning import (
     as_list,
     check_conditioning,
+    check_guidance_rescale,
     check_guidance_scale,
     class_indices,
     legacy_conditioning,
     network_inputs,
     null_conditions,
     prompt_tokens,
+    rescale_guidance,
 )
 from models.noise_schedule import CosineNoiseSchedule
 from models.objective import (
@@ -61,36 +62,6 @@ def _check_settings(data_std, ema_momentum, loss_type, prediction, min_snr_gamma
     for name, value in (("spectral_norm_weight", spectral_norm_weight), ("time_derivative_weight", time_derivative_weight)):
         if not 0.0 <= value < float("inf"):
             raise ParameterError(f"{name} must be a number >= 0. Received: {name}={value!r}")
-
-
-def check_guidance_rescale(guidance_rescale):
-    """``float(guidance_rescale)`` if it is a number in [0, 1] (not a bool or NaN), else ParameterError naming it."""
-    if isinstance(guidance_rescale, bool) or not isinstance(guidance_rescale, (int, float, np.floating, np.integer)) \
-            or not 0.0 <= guidance_rescale <= 1.0:
-        raise ParameterError(f"guidance_rescale must be a number in [0, 1]. Received: guidance_rescale={guidance_rescale!r}")
-    return float(guidance_rescale)
-
-
-def rescale_guidance(guided, conditional, guidance_rescale):
-    """Guidance rescale (Lin et al., "Common Diffusion Noise Schedules and Sample Steps are Flawed", WACV 2024, eq. 15-16).
-
-    Classifier-free guidance with a large weight inflates the guided output's standard
-    deviation, which over-exposes samples (here: spectrograms too loud and too bright).
-        rescaled = guided * std(conditional) / std(guided)                      (eq. 15)
-        result   = phi * rescaled + (1 - phi) * guided                          (eq. 16)
-    with the standard deviations per sample, over all its values, and phi = ``guidance_rescale``.
-
-    Args:
-        guided, conditional: float ``(batch, *data_shape)``: the guided and the conditional network outputs.
-        guidance_rescale: float phi in [0, 1]; 0 returns ``guided``.
-    Returns:
-        float ``(batch, *data_shape)``.
-    """
-    axes = tuple(range(1, len(guided.shape)))
-    guided_std = ops.std(guided, axis=axes, keepdims=True)
-    conditional_std = ops.std(conditional, axis=axes, keepdims=True)
-    rescaled = guided * (conditional_std / ops.maximum(guided_std, 1e-8))
-    return guidance_rescale * rescaled + (1.0 - guidance_rescale) * guided
 
 
 @keras.saving.register_keras_serializable(package="musicgen")

@@ -5,7 +5,7 @@ import pytest
 from keras import ops
 
 from common.errors import ParameterError
-from models.diffusion import check_guidance_rescale, rescale_guidance
+from models.conditioning import check_guidance_rescale, rescale_guidance
 from models.unet import build_unet
 from models.diffusion import DiffusionModel
 from models.noise_schedule import CosineNoiseSchedule
