@@ -28,8 +28,9 @@ The defaults fit the 350 chorales (data/chorales/midi, measured in
 docs/REPRESENTATIONS.md): their notes span MIDI 36-88, the four voices 36-81, and
 99.93 % of all notes lie in 36-83 (C2-B5), the 48 rows kept here (a multiple of
 16, for the U-Net's downsampling); the 73 notes above are from instrumental
-parts of 8 pieces with more than four parts. 321 of the 350 are at 120 bpm,
-music21's tempo for a score without a metronome mark, the default ``tempo_bpm``.
+parts (trumpets, violins, flutes, recorders, a horn) of 9 pieces with 5 to 12
+parts. 321 of the 350 are at 120 bpm, music21's tempo for a score without a
+metronome mark, the default ``tempo_bpm``.
 """
 
 import io
