@@ -163,26 +163,27 @@ class ScoreRollTransform(Transform):
         """
         return grid_notes(_midi(midi), self.steps_per_quarter)
 
-    def extract_midi(self, midi, n_steps=None) -> np.ndarray:
+    def extract_midi(self, midi, n_frames=None) -> np.ndarray:
         """Score roll of ``midi`` from its first tick: drums left out, parts merged, pitches outside the rows dropped.
 
         Args:
             midi: path of a Standard MIDI File, its bytes, or a `pretty_midi.PrettyMIDI`.
-            n_steps: int >= 1 or None: steps in the roll; None runs to the end of the
-                last note in the rows.
+            n_frames: int >= 1 or None: steps in the roll (the piano roll's keyword; a
+                frame is a step); None runs to the end of the last note in the rows.
         Returns:
-            float32 array ``(n_freq_bins, n_steps, 2)`` of 0 and 1: onsets, sustain.
+            float32 array ``(n_freq_bins, n_frames, 2)`` of 0 and 1: onsets, sustain.
         Raises:
-            ParameterError: if the MIDI is missing or unparseable, ``n_steps`` is out of
-                range, or ``n_steps`` is None and no note lies in the rows.
+            ParameterError: if the MIDI is missing or unparseable, ``n_frames`` is out of
+                range, or ``n_frames`` is None and no note lies in the rows.
         """
         notes = self.notes(midi)
+        n_steps = n_frames
         if n_steps is None:
             inside = notes[(notes[:, 0] >= self.lowest_pitch) & (notes[:, 0] <= self.highest_pitch)]
             if not inside.size:
                 raise ParameterError(
                     f"The MIDI has no note in [{self.lowest_pitch}, {self.highest_pitch}] (not drums) to give the roll a "
-                    f"length; pass n_steps. Received: midi={midi if isinstance(midi, (str, os.PathLike)) else '<data>'!r}"
+                    f"length; pass n_frames. Received: midi={midi if isinstance(midi, (str, os.PathLike)) else '<data>'!r}"
                 )
             n_steps = int(inside[:, 2].max())
         return notes_to_roll(notes, n_steps, self.lowest_pitch, self.highest_pitch)

@@ -105,6 +105,7 @@ def test_the_default_rows_drop_only_notes_outside_36_83(chorale_midis):
     notes = transform.notes(midi)
     roll = transform.extract(midi)
     assert roll.shape == (48, notes[:, 2].max(), 2) and roll.dtype == np.float32
+    assert np.array_equal(transform.extract_midi(midi, n_frames=40), roll[:, :40])
     assert np.array_equal(transform.decode(roll), canonical(notes[(notes[:, 0] >= 36) & (notes[:, 0] <= 83)]))
 
 
