@@ -1,4 +1,4 @@
-"""Evaluation: musicnn embeddings, FAD, KID, spectrogram metrics, reference degradations."""
+"""Evaluation: musicnn embeddings, FAD, KID, spectrogram metrics, reference degradations, symbolic measures of part music."""
 
 from common.numba_cache import prepare_numba_cache
 

@@ -1,8 +1,9 @@
-"""Preprocessing: audio (or MIDI) files to clips of a representation (log-STFT, mel, MDCT, piano roll).
+"""Preprocessing: audio (or MIDI) files to clips of a representation (log-STFT, mel, MDCT, piano roll, score roll).
 
 Every representation's transform implements `Transform` and is registered in
 `preprocessing.representations`; `SpectrogramCodec` pairs a transform with its
-data set's normaliser.
+data set's normaliser. The score roll's notes (`note_grid`) and its inpainting masks
+(`harmonisation`) are data functions of their own modules.
 
 The chorales recipe (`preprocessing.recipes.chorales`, command line
 `python -m preprocessing.chorales`) is imported on its own; it is not
@@ -25,6 +26,7 @@ from preprocessing.piano_roll import PianoRollTransform  # noqa: E402
 from preprocessing.pipeline import PreprocessingPipeline, PreprocessReport  # noqa: E402
 from preprocessing.representations import REPRESENTATIONS, build_transform  # noqa: E402
 from preprocessing.saver import Saver, read_manifest  # noqa: E402
+from preprocessing.score_roll import ScoreRollTransform  # noqa: E402
 from preprocessing.sources import SourceRecord, discover_sources  # noqa: E402
 from preprocessing.transform import GRIFFIN_LIM_ITERATIONS, Transform  # noqa: E402
 from preprocessing.transform_io import load_transform, register_transform, save_transform  # noqa: E402
@@ -43,6 +45,7 @@ __all__ = [
     "PreprocessingPipeline",
     "REPRESENTATIONS",
     "Saver",
+    "ScoreRollTransform",
     "SourceRecord",
     "SpectrogramCodec",
     "Transform",

@@ -1,7 +1,7 @@
 """`PreprocessConfig`: every setting of the preprocessing pipeline, validated once.
 
 Shared keys (source, folders, sample rate, clip slicing, splits, labels) plus one
-section per representation (``log_stft:``, ``mel:``, ``mdct:``, ``piano_roll:``;
+section per representation (``log_stft:``, ``mel:``, ``mdct:``, ``piano_roll:``, ``score_roll:``;
 `preprocessing.representations`). A config written before there were sections,
 with every key flat (``n_fft: 1024``, ``mel_power: 2.0``, ``mdct_scale: null``;
 every data set's saved ``config.yaml``), loads to the same config: a flat key sets
@@ -30,7 +30,7 @@ class PreprocessConfig:
         genres: gtzan only: genre names to use; empty means all.
         output_dir: folder the dataset is written to (see `preprocessing.saver`).
         sample_rate: Hz; every file is resampled to it (piano_roll: the rendering rate).
-        representation: "log_stft", "mel", "mdct" or "piano_roll" (see
+        representation: "log_stft", "mel", "mdct", "piano_roll" or "score_roll" (see
             `preprocessing.representations`); only its own section is used.
         clip_duration_s: seconds per clip; clip_samples = round(clip_duration_s * sample_rate);
             n_frames = the transform's ``frames_for(clip_samples)`` (log_stft at 16 kHz,
@@ -64,6 +64,10 @@ class PreprocessConfig:
             mdct_scale; null: fitted on up to 32 train files).
         piano_roll: `preprocessing.representations.PianoRollSettings`:
             frames_per_second, mode (flat: roll_mode), min_pitch, max_pitch, program.
+        score_roll: `preprocessing.representations.ScoreRollSettings`: steps_per_quarter,
+            lowest_pitch, highest_pitch, tempo_bpm, program, onset_threshold, sustain_threshold,
+            orphan_min_steps. Its clips are ``clip_duration_s`` at ``tempo_bpm`` (8.0 s at
+            120 bpm: 64 sixteenths) and start on bar lines.
 
     Raises:
         ParameterError: naming the key, if a value is out of range.
@@ -87,7 +91,7 @@ class PreprocessConfig:
     num_workers: int = 2
     label: str | None = LABEL_AUTO
     captions_file: str | None = None
-    # then one section per representation (`with_sections`): log_stft, mel, mdct, piano_roll
+    # then one section per representation (`with_sections`): log_stft, mel, mdct, piano_roll, score_roll
 
     def __post_init__(self):
         self._check_inputs()

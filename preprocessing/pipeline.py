@@ -3,9 +3,11 @@
 For each source record: load (resample, mono), slice into clips of
 ``clip_samples`` samples every ``clip_hop_samples``, zero-pad a long enough tail,
 drop silent clips, extract the configured representation
-(`preprocessing.representations`), save. The piano roll reads the record's
-MIDI file instead and slices the roll in frames the same way, dropping clips
-without notes. Bad files (missing, undecodable, empty, silent, shorter than one
+(`preprocessing.representations`), save. The piano rolls read the record's
+MIDI file instead and slice the roll in frames the same way, dropping clips
+without notes; a roll on a metrical grid (the score roll) starts its clips on
+bar lines (`PreprocessingPipeline.bar_clip_ranges`), the first at the bar line
+at or before the piece's start (zero-padded before a pickup). Bad files (missing, undecodable, empty, silent, shorter than one
 clip) are reported and skipped; the rest are written. The normaliser is then
 fitted on the train split, and saved with the train clips' level summary
 (each clip's RMS level in dBFS is a manifest column, `preprocessing.loudness`).
@@ -37,6 +39,7 @@ from preprocessing.captions import read_captions_file
 from preprocessing.config import PreprocessConfig
 from preprocessing.loader import Loader
 from preprocessing.loudness import clip_levels_dbfs
+from preprocessing.midi import load_midi
 from preprocessing.normaliser import MinMaxNormaliser
 from preprocessing.padder import Padder
 from preprocessing.representations import build_transform
@@ -126,6 +129,34 @@ class PreprocessingPipeline:
             ranges.append((start, tail))
         return ranges
 
+    def bar_clip_ranges(self, bars, n_items, clip_length, hop):
+        """Where the clips of a roll on a metrical grid start and stop: on bar lines.
+
+        The first clip starts at the last bar line at or before 0 (before 0 for a
+        piece with a pickup: the clip is zero-padded there); each next one at the first
+        bar line at least ``hop`` after the previous start (after the last bar line, on
+        the grid); the last, a tail to be zero-padded, is kept if it holds at least
+        ``min_tail_fraction * clip_length``, as in `clip_ranges`.
+
+        Args:
+            bars: int array, ascending: the frames where bars start (`Transform.bar_lines`).
+            n_items, clip_length, hop: frames of the roll, of a clip, between clip starts.
+        Returns:
+            list of (start, stop): frames ``[start, stop)`` of the roll, ``start`` maybe < 0.
+        """
+        bars = np.asarray(bars, np.int64)
+        before = bars[bars <= 0]
+        start = int(before.max()) if before.size else 0
+        ranges = []
+        while start + clip_length <= n_items:
+            ranges.append((start, start + clip_length))
+            later = bars[bars >= start + hop]
+            start = int(later[0]) if later.size else start + hop
+        tail = n_items - max(start, 0)
+        if tail > 0 and tail >= self.config.min_tail_fraction * clip_length:
+            ranges.append((start, n_items))
+        return ranges
+
     def slice_clips(self, signal):
         """Cut ``signal`` into fixed-length clips.
 
@@ -163,6 +194,10 @@ class PreprocessingPipeline:
     def process_midi(self, record):
         """The piano-roll counterpart of `process_file`: the record's MIDI file, sliced in frames.
 
+        Clips start every ``clip_hop_s`` (in frames), or on bar lines when the transform
+        knows them (`bar_clip_ranges`, with the record's ``pickup_quarters``); a clip
+        before a pickup has a negative ``offset_s`` in the manifest.
+
         Raises:
             ParameterError: if the record has no MIDI file, it cannot be parsed, is
                 shorter than one clip, or no clip holds a note.
@@ -170,7 +205,8 @@ class PreprocessingPipeline:
         config, transform = self.config, self.transform
         if record.midi_path is None:
             raise ParameterError(f"no MIDI file for this piece (the piano roll reads MIDI). Received: path={str(record.path)!r}")
-        roll = transform.extract(record.midi_path)  # (n_pitches, n_frames of the whole piece)
+        midi = load_midi(record.midi_path)  # ParameterError naming the file if it cannot be parsed
+        roll = transform.extract(midi)  # (n_pitches, n_frames of the whole piece[, n_channels])
         frame_s = transform.hop_length / config.sample_rate
         first = int(round(config.offset_s / frame_s))
         last = roll.shape[1] if config.max_duration_s is None else first + int(round(config.max_duration_s / frame_s))
@@ -182,17 +218,23 @@ class PreprocessingPipeline:
                 f"Received: path={str(record.midi_path)!r}"
             )
         hop_frames = max(1, transform.frames_for(config.clip_hop_samples))
+        bars = transform.bar_lines(midi, first + roll.shape[1], record.pickup_quarters)
+        if bars is None:
+            ranges = [(start, start + n) for start, n in self.clip_ranges(roll.shape[1], clip_frames, hop_frames)]
+        else:
+            ranges = self.bar_clip_ranges(np.asarray(bars) - first, roll.shape[1], clip_frames, hop_frames)
         source_path = _absolute(record.midi_path)
         rows = []
-        for start, n_content in self.clip_ranges(roll.shape[1], clip_frames, hop_frames):
-            clip = np.zeros((roll.shape[0], clip_frames), np.float32)
-            clip[:, :n_content] = roll[:, start : start + n_content]
+        for start, stop in ranges:
+            clip = np.zeros(transform.values_shape(clip_frames), np.float32)
+            clip[:, max(start, 0) - start : stop - start] = roll[:, max(start, 0) : stop]
             if not clip.any():
                 continue  # no note: nothing to learn
             clip_id = f"{record.clip_prefix}__{len(rows):04d}"
             relative = self.saver.save_spectrogram(record.split, clip_id, clip)
             rows.append(
-                self._row(record, clip_id, relative, start * frame_s, n_content * frame_s, clip, source_path)
+                self._row(record, clip_id, relative, start * frame_s, (stop - max(start, 0)) * frame_s, clip,
+                          source_path)
             )
         if not rows:
             raise ParameterError(f"silent: no clip holds a note. Received: path={str(record.midi_path)!r}")

@@ -6,6 +6,7 @@
 | ``mel``       | `MelSpectrogramExtractor` | `MelSettings`        | n_mels bands, dB      | NNLS or pseudo-inverse, then GL  |
 | ``mdct``      | `MdctTransform`           | `MdctSettings`       | frame_length // 2     | exact inverse MDCT               |
 | ``piano_roll``| `PianoRollTransform`      | `PianoRollSettings`  | pitches (MIDI input)  | MIDI file, rendered by FluidSynth|
+| ``score_roll``| `ScoreRollTransform`      | `ScoreRollSettings`  | pitches x steps x 2   | notes, MIDI, FluidSynth          |
 
 Every transform implements `preprocessing.transform.Transform`, owns both
 directions and is saved beside the dataset and every model trained on it
@@ -16,7 +17,7 @@ dataclass whose fields are the transform's constructor arguments (the sample
 rate is a shared key), with the flat names configs used before sections
 (``mel_power``, ``mdct_scale``, ``roll_mode``, ...) as `common.config.FLAT_NAMES`.
 
-A fifth representation is a `Transform` subclass in its own file, a settings
+A new representation is a `Transform` subclass in its own file, a settings
 section and one `Representation` line in `REPRESENTATIONS` here.
 """
 
@@ -28,6 +29,7 @@ from preprocessing.log_spectrogram import LogSpectrogramExtractor
 from preprocessing.mdct import MdctTransform
 from preprocessing.mel_spectrogram import MelSpectrogramExtractor
 from preprocessing.piano_roll import PianoRollTransform
+from preprocessing.score_roll import DEFAULT_HIGHEST_PITCH, DEFAULT_LOWEST_PITCH, ScoreRollTransform
 
 MDCT_SCALE_PERCENTILE = 99.9  # `MdctSettings.fitted`: the percentile of |coefficients| taken as the scale
 
@@ -167,6 +169,34 @@ class PianoRollSettings(TransformSettings):
 
 
 @dataclasses.dataclass(frozen=True)
+class ScoreRollSettings(TransformSettings):
+    """The ``score_roll:`` section: `ScoreRollTransform`'s keys.
+
+    Attributes:
+        steps_per_quarter: grid steps per quarter note (4: sixteenths), read from the MIDI ticks.
+        lowest_pitch, highest_pitch: the MIDI pitches of the first and last rows (default
+            36-83, the chorales' range; a multiple of 8 rows). Not the piano roll's
+            ``min_pitch``/``max_pitch``: a flat key sets every section that has it, and the
+            flat ``min_pitch: 0`` of every saved piano-roll config must not reach this one.
+        tempo_bpm: quarter notes per minute of the inverse, and of the conversion of the
+            shared ``clip_duration_s``/``clip_hop_s`` to steps (120: 8.0 s = 64 sixteenths).
+        program: the General MIDI program the inverse renders with (19 = church organ).
+        onset_threshold, sustain_threshold, orphan_min_steps: the decoder's rule
+            (`preprocessing.note_grid.roll_to_notes`).
+    The transform checks these when the section is the chosen one.
+    """
+
+    steps_per_quarter: int = 4
+    lowest_pitch: int = DEFAULT_LOWEST_PITCH
+    highest_pitch: int = DEFAULT_HIGHEST_PITCH
+    tempo_bpm: float = 120.0
+    program: int = 19
+    onset_threshold: float = 0.5
+    sustain_threshold: float = 0.5
+    orphan_min_steps: int | None = None
+
+
+@dataclasses.dataclass(frozen=True)
 class Representation:
     """One registered representation.
 
@@ -189,6 +219,7 @@ REPRESENTATIONS = {
         Representation("mel", MelSpectrogramExtractor, MelSettings),
         Representation("mdct", MdctTransform, MdctSettings),
         Representation("piano_roll", PianoRollTransform, PianoRollSettings),
+        Representation("score_roll", ScoreRollTransform, ScoreRollSettings),
     )
 }
 

@@ -1,7 +1,8 @@
 """The preprocessed dataset's folder layout, written atomically.
 
     <output_dir>/
-        spectrograms/<split>/<clip_id>.npy   float32 dB, shape (n_fft // 2, n_frames)
+        spectrograms/<split>/<clip_id>.npy   float32 dB, shape (n_fft // 2, n_frames); the
+                            transform's values_shape (rows, frames[, channels]) in general
         manifest.csv        one row per clip (MANIFEST_COLUMNS); label and caption
                             are "" when the clip has none, rms_dbfs "" for a piano roll;
                             source_path is the absolute, resolved path of the clip's
@@ -77,20 +78,24 @@ class Saver:
         Args:
             split: one of "train", "validation", "test".
             clip_id: filesystem-safe id (letters, digits, ``._-``, not starting with ``.``).
-            array: float array, shape `(n_freq_bins, n_frames)`, in dB; stored as float32.
+            array: float array, shape `(n_freq_bins, n_frames)`, in dB, or `(n_freq_bins,
+                n_frames, n_channels)` for a transform with channels (the score roll); stored as float32.
         Returns:
             The path relative to ``output_dir``, POSIX style: ``spectrograms/<split>/<clip_id>.npy``.
         Raises:
             ParameterError: for an unknown split, an unsafe id, or an array that is
-                not 2-D or holds non-finite values.
+                not 2-D or 3-D or holds non-finite values.
         """
         if split not in SPLITS:
             raise ParameterError(f"split must be one of {', '.join(SPLITS)}. Received: split={split!r}")
         if not isinstance(clip_id, str) or not _SAFE_ID.match(clip_id):
             raise ParameterError(f"clip_id must be filesystem-safe ([A-Za-z0-9._-]). Received: clip_id={clip_id!r}")
         array = np.asarray(array, dtype=np.float32)
-        if array.ndim != 2:
-            raise ParameterError(f"A spectrogram must be 2-D (n_freq_bins, n_frames). Received: array.shape={array.shape}")
+        if array.ndim not in (2, 3):
+            raise ParameterError(
+                f"A spectrogram must be 2-D (n_freq_bins, n_frames) or 3-D (n_freq_bins, n_frames, n_channels). "
+                f"Received: array.shape={array.shape}"
+            )
         if not np.all(np.isfinite(array)):
             raise ParameterError(f"Spectrogram holds non-finite values. Received: clip_id={clip_id!r}")
         relative = f"spectrograms/{split}/{clip_id}.npy"

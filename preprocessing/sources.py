@@ -80,7 +80,7 @@ HIDDEN_REASON = "hidden file"
 CHORALES_COLUMNS = ("piece", "split", "wav_path")
 # The chorales recipe's key-analysis columns (`preprocessing.recipes.chorales.manifest.ANALYSIS_COLUMNS`),
 # named here so that reading a dataset does not import the recipe.
-CHORALES_ANALYSIS_COLUMNS = ("key", "mode", "tonic", "tempo_bpm", "n_parts")
+CHORALES_ANALYSIS_COLUMNS = ("key", "mode", "tonic", "tempo_bpm", "n_parts", "pickup_quarters")
 LABEL_AUTO = "auto"
 CHORALES_DEFAULT_LABEL = "mode"
 
@@ -122,6 +122,10 @@ class SourceRecord:
         midi_path: the piece's MIDI file when there is one (chorales; a MIDI
             folder, where it equals ``path``), else None.
         caption: a text caption of the file (`preprocessing.captions`), "" for none.
+        pickup_quarters: the score's pickup (anacrusis) in quarter notes, 0 for none, or
+            None when unknown (chorales: the manifest's ``pickup_quarters`` column; a
+            manifest older than it, and other sources, give None). A roll on a
+            metrical grid starts its clips on the bar lines it gives.
     """
 
     path: Path
@@ -131,6 +135,7 @@ class SourceRecord:
     clip_prefix: str = ""
     midi_path: Path | None = None
     caption: str = ""
+    pickup_quarters: float | None = None
 
 
 def hash_split(key, validation_fraction, test_fraction, seed=0) -> str:
@@ -252,6 +257,23 @@ def _chorale_row_caption(row, instrument, line, manifest):
         raise ParameterError(f"Chorales manifest line {line}: {err} (manifest={str(manifest)!r})") from None
 
 
+def _pickup_quarters(row, line, manifest):
+    """The row's ``pickup_quarters`` as a float >= 0, or None when the cell is empty or missing."""
+    text = (row.get("pickup_quarters") or "").strip()
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value >= 0 or value == float("inf"):
+        raise ParameterError(
+            f"Chorales manifest line {line}: pickup_quarters must be a number >= 0. "
+            f"Received: pickup_quarters={text!r}, manifest={str(manifest)!r}"
+        )
+    return value
+
+
 def chorales_records(input_dir, label=LABEL_AUTO):
     """Records from the chorales recipe's ``manifest.csv``; see the module docstring.
 
@@ -319,6 +341,7 @@ def chorales_records(input_dir, label=LABEL_AUTO):
                     label=value or None,
                     midi_path=midi_path,
                     caption=_chorale_row_caption(row, instrument, line, manifest),
+                    pickup_quarters=_pickup_quarters(row, line, manifest),
                 )
             )
     if not records:

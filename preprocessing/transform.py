@@ -2,8 +2,9 @@
 
 A transform owns both directions of one representation, as teticio's
 audio-diffusion ``Mel`` does: `Transform.extract` (audio, or MIDI for the piano
-roll, to a 2-D float32 array ``(n_freq_bins, n_frames)``) and `Transform.invert`
-(that array back to audio), its frame grid (`Transform.frames_for` and
+rolls, to a float32 array ``(n_freq_bins, n_frames)``, or ``(n_freq_bins, n_frames,
+n_channels)`` for a transform with several channels: `Transform.values_shape`) and
+`Transform.invert` (that array back to audio), its frame grid (`Transform.frames_for` and
 `Transform.samples_for`: the one place where frames and samples are converted),
 how its values are drawn (`Transform.display`) and how its inverse is named in
 messages (`Transform.inverse_name`), and its constructor arguments
@@ -26,6 +27,12 @@ Declared on the class:
                         time and memory grow with the input and its output depends on
                         ``random_state``, so long inputs are inverted in blocks
                         (`generate.long_form.invert`).
+    n_channels          1 (default): values are 2-D ``(n_freq_bins, n_frames)``; k > 1:
+                        3-D ``(n_freq_bins, n_frames, k)``, channels last (the score
+                        roll's onsets and sustain, `preprocessing.score_roll`).
+
+A transform whose grid is metrical also says where bars start (`Transform.bar_lines`),
+and the pipeline starts its clips there.
 """
 
 import abc
@@ -61,6 +68,7 @@ class Transform(FromConfigMixin, abc.ABC):
     input_kind = AUDIO
     inverse_options = ()
     iterative_inverse = False
+    n_channels = 1
     display_unit = ""  # the colour bar's label for `display`'s values
 
     # === Shapes ===
@@ -73,6 +81,25 @@ class Transform(FromConfigMixin, abc.ABC):
     @abc.abstractmethod
     def frames_for(self, n_samples) -> int:
         """Frames `extract` returns for ``n_samples`` samples of audio (int >= 0)."""
+
+    def values_shape(self, n_frames) -> tuple:
+        """The shape of `extract`'s values for ``n_frames`` frames: ``(n_freq_bins, n_frames)``,
+        or ``(n_freq_bins, n_frames, n_channels)`` when `n_channels` > 1.
+
+        Raises:
+            ParameterError: if ``n_frames`` is not a positive integer.
+        """
+        shape = (self.n_freq_bins, positive_int("n_frames", n_frames))
+        return shape if self.n_channels == 1 else shape + (self.n_channels,)
+
+    def bar_lines(self, source, n_frames, pickup_quarters=None):
+        """Frames where bars start, or None (default): the transform's grid knows no bars.
+
+        A transform on a metrical grid (`preprocessing.score_roll.ScoreRollTransform`)
+        returns an ascending int array, the first at or before frame 0, from ``source``
+        (what `extract` reads) and the score's pickup (``pickup_quarters``, quarter notes).
+        """
+        return None
 
     def samples_for(self, n_frames) -> int:
         """Samples of audio that give ``n_frames`` frames, and that `invert` returns by default.
@@ -105,7 +132,7 @@ class Transform(FromConfigMixin, abc.ABC):
 
     @abc.abstractmethod
     def extract(self, source):
-        """The representation of ``source``: float32 array ``(n_freq_bins, n_frames)``.
+        """The representation of ``source``: float32 array of `values_shape` ``(n_freq_bins, n_frames[, n_channels])``.
 
         ``source`` is a 1-D float signal at ``sample_rate`` Hz for `AUDIO` transforms,
         a MIDI file (path, bytes or ``pretty_midi.PrettyMIDI``) for `MIDI` ones.
@@ -118,7 +145,7 @@ class Transform(FromConfigMixin, abc.ABC):
             signals: a sequence of ``n >= 1`` sources `extract` takes (a 2-D float array
                 ``(n, n_samples)`` of equal-length signals, for audio).
         Returns:
-            float32 array ``(n, n_freq_bins, n_frames)``; item ``i`` equals ``extract(signals[i])``.
+            float32 array ``(n, *values_shape(n_frames))``; item ``i`` equals ``extract(signals[i])``.
         """
         return np.stack([self.extract(signal) for signal in signals])
 
@@ -128,8 +155,9 @@ class Transform(FromConfigMixin, abc.ABC):
         """Audio whose representation approximates ``values`` (exactly, for an exact inverse).
 
         Args:
-            values: real float array ``(n_freq_bins, n_frames)`` in the transform's own
-                scale, as `extract` returns it (denormalised first if it was normalised).
+            values: real float array of `values_shape` ``(n_freq_bins, n_frames[, n_channels])``
+                in the transform's own scale, as `extract` returns it (denormalised first
+                if it was normalised).
             length: int > 0 or None: samples in the output; None gives
                 ``samples_for(n_frames)``. The inverse is trimmed or zero-padded to it.
             **options: only the options in `inverse_options` (for Griffin-Lim:
@@ -179,9 +207,9 @@ class Transform(FromConfigMixin, abc.ABC):
         """``(values to show, keyword arguments)`` for ``librosa.display.specshow(shown, **kwargs)``.
 
         Args:
-            values: float array ``(n_freq_bins, n_frames)`` in the transform's own scale.
+            values: float array of `values_shape` in the transform's own scale.
         Returns:
-            The array to draw, of the same shape, and a dict with ``sr``,
+            The array to draw, ``(n_freq_bins, n_frames)``, and a dict with ``sr``,
             ``hop_length``, ``x_axis`` ("time") and the ``y_axis`` (with its
             frequency range) of the representation's rows. `display_unit` labels the values.
         """

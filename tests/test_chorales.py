@@ -208,6 +208,24 @@ def test_chorale_keys_agree_with_their_final_bass_note(sources):
     assert analyze_score(chosen["bwv281"].path).tempo_bpm == 90.0  # its metronome mark, as rendered
 
 
+def test_analyze_score_finds_the_pickup_the_midi_file_does_not_hold(sources):
+    from music21 import converter, meter, note, stream
+
+    chosen = {s.piece: s for s in sources}
+    # bwv347 opens with a one-beat pickup in 4/4, bwv10.7 on a downbeat, bwv269 with one beat in 3/4
+    assert analyze_score(chosen["bwv347"].path).pickup_quarters == 1.0
+    assert analyze_score(chosen["bwv10.7"].path).pickup_quarters == 0.0
+    assert analyze_score(converter.parse(str(chosen["bwv269"].path))).pickup_quarters == 1.0
+    # a measure-less score has no bars, so no pickup; a made-up half-note pickup in 3/4 is found
+    assert analyze_score(_score([[("C4", 1), ("D4", 1)]])).pickup_quarters == 0.0
+    part = stream.Part()
+    first = stream.Measure(number=0)
+    first.append([meter.TimeSignature("3/4"), note.Note("G4", quarterLength=2)])
+    first.padAsAnacrusis()
+    part.append([first, stream.Measure([note.Note("C5", quarterLength=3)], number=1)])
+    assert analyze_score(stream.Score([part])).pickup_quarters == 2.0
+
+
 def test_kept_piece_whose_score_fails_to_parse_keeps_its_audio(tmp_path):
     (tmp_path / "wav").mkdir()
     (tmp_path / "midi").mkdir()
@@ -245,14 +263,15 @@ def test_timeout_during_the_analysis_skips_the_piece(tmp_path, sources, monkeypa
 
 def test_manifest_files_leave_a_failed_analysis_empty(tmp_path):
     assert (manifest.wav_path("bwv26.6"), manifest.midi_path("bwv26.6")) == ("wav/bwv26.6.wav", "midi/bwv26.6.mid")
-    analysed = chorales.ManifestRow("a", "train", "wav/a.wav", "midi/a.mid", 1.5, 8000, "G minor", "minor", "G", 90.0, 4)
+    analysed = chorales.ManifestRow("a", "train", "wav/a.wav", "midi/a.mid", 1.5, 8000, "G minor", "minor", "G", 90.0, 4,
+                                    1.0)
     unanalysed = chorales.ManifestRow("b", "test", "wav/b.wav", "midi/b.mid", 2.25, 8000)
     manifest.write_manifest(tmp_path, [analysed, unanalysed])
     manifest.write_failures(tmp_path, [])
     header, rows = _read_csv(tmp_path / "manifest.csv")
     assert tuple(header) == MANIFEST_COLUMNS
-    assert [rows[0][c] for c in ANALYSIS_COLUMNS] == ["G minor", "minor", "G", "90.0", "4"]
-    assert [rows[1][c] for c in ANALYSIS_COLUMNS] == ["", "", "", "", ""]
+    assert [rows[0][c] for c in ANALYSIS_COLUMNS] == ["G minor", "minor", "G", "90.0", "4", "1.0"]
+    assert [rows[1][c] for c in ANALYSIS_COLUMNS] == ["", "", "", "", "", ""]
     assert (rows[1]["duration_s"], rows[1]["sample_rate"]) == ("2.25", "8000")
     assert (tmp_path / "failures.csv").read_text() == "piece,reason\n"
     # the reader names the columns itself, so that reading a data set does not import the recipe

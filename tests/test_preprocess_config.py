@@ -69,6 +69,7 @@ SECTIONED = {
     "mdct": {"frame_length": 512, "window_type": "kaiser_bessel_derived", "compander": "mu_law",
              "power_exponent": 0.25, "mu": 100.0, "scale": 0.5},
     "piano_roll": {"frames_per_second": 31.25, "mode": "binary", "min_pitch": 24, "max_pitch": 119, "program": 0},
+    "score_roll": {"program": 0},  # the one flat piano-roll key the score roll shares
 }
 
 

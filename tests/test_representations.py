@@ -23,7 +23,10 @@ SETTINGS = {
     "mel": ({"n_mels": 32, "fmax": 4000.0}, "MelSpectrogramExtractor", (32, 128)),
     "mdct": ({"frame_length": 256, "clip_duration_s": 1.008}, "MdctTransform", (128, 64)),  # 63 hops -> 64 frames
     "piano_roll": ({"frames_per_second": 62.5}, "PianoRollTransform", (128, 64)),  # hop 128 at 8 kHz
+    # 2 s at 120 bpm: 16 sixteenths; 48 pitches (36-83), two channels (onsets, sustain)
+    "score_roll": ({"clip_duration_s": 2.0}, "ScoreRollTransform", (48, 16, 2)),
 }
+MIDI_NAMES = ("piano_roll", "score_roll")
 
 
 def write_midis(folder, count=8, seconds=3.0):
@@ -45,7 +48,7 @@ def dataset(request, tmp_path_factory):
     name = request.param
     overrides, class_name, shape = SETTINGS[name]
     root = tmp_path_factory.mktemp(name)
-    source = write_midis(root / "midi") if name == "piano_roll" else write_tones(root / "audio")
+    source = write_midis(root / "midi") if name in MIDI_NAMES else write_tones(root / "audio")
     config = tiny_preprocess_config(source, root / "data", representation=name, **overrides)
     report = PreprocessingPipeline(config).run(progress=False)
     return name, class_name, shape, root / "data", report
@@ -62,16 +65,20 @@ def test_pipeline_writes_the_representation(dataset):
     if name == "mdct":  # the coefficient scale was fitted on the train files and saved
         transform = load_transform(data_dir / "transform.json")
         assert transform.scale != 1.0 and f"  scale: {transform.scale}" in (data_dir / "config.yaml").read_text()
-    if name == "piano_roll":
+    if name in MIDI_NAMES:
         assert rows[0]["source_path"].endswith(".mid") and report.normaliser.max_value <= 1.0
     # audio clips have a level (dBFS) and the train split's summary; a piano roll has no audio: neither
     levels = {row["rms_dbfs"] is None for row in rows}
     summary = json.loads((data_dir / "normalisation.json").read_text()).get("clip_rms_dbfs")
-    assert (levels, summary is None) == (({True}, True) if name == "piano_roll" else ({False}, False))
+    assert (levels, summary is None) == (({True}, True) if name in MIDI_NAMES else ({False}, False))
 
 
-def test_both_models_train_and_sample_through_it(dataset, tmp_path):
+def test_both_models_train_and_sample_through_it(dataset, tmp_path, request):
     name, _, shape, data_dir, _ = dataset
+    if name == "score_roll":
+        request.applymarker(pytest.mark.xfail(
+            strict=True, reason="train/ and generate/ read 2-D clips only; the score roll's (rows, steps, 2) "
+            "clips are issue 16's model part"))
     transform = load_transform(data_dir / "transform.json")
     for kind, cli in (("ddim", train_diffusion), ("autoencoder", train_autoencoder)):
         run_dir = tmp_path / kind
@@ -84,7 +91,7 @@ def test_both_models_train_and_sample_through_it(dataset, tmp_path):
             audio, sample_rate = sf.read(out / f"generated_{i:02d}.wav")
             assert sample_rate == 8000 and audio.shape == (transform.samples_for(shape[1]),)
             assert np.all(np.isfinite(audio))
-            assert (out / f"generated_{i:02d}.mid").is_file() == (name == "piano_roll")
+            assert (out / f"generated_{i:02d}.mid").is_file() == (name in MIDI_NAMES)
         assert (out / "comparison.png").stat().st_size > 1000
 
 

@@ -54,6 +54,18 @@ def test_chorales_reads_manifest_and_split(tmp_path):
     assert records[1].clip_prefix == "bwv_40-8"  # filesystem-safe
 
 
+def test_chorales_pickup_is_read_when_the_manifest_has_it(tmp_path):
+    write_chorales_manifest(tmp_path, [("a", "train"), ("b", "train"), ("c", "test")])
+    assert [r.pickup_quarters for r in discover_sources("chorales", tmp_path)] == [None, None, None]  # an older manifest
+    lines = (tmp_path / "manifest.csv").read_text().splitlines()
+    cells = ["pickup_quarters", "1.0", "0.0", ""]
+    (tmp_path / "manifest.csv").write_text("\n".join(f"{line},{cell}" for line, cell in zip(lines, cells)) + "\n")
+    assert [r.pickup_quarters for r in discover_sources("chorales", tmp_path)] == [1.0, 0.0, None]
+    (tmp_path / "manifest.csv").write_text("\n".join(f"{line},{cell}" for line, cell in zip(lines, cells[:2] + ["-1"])))
+    with pytest.raises(ParameterError, match="line 3: pickup_quarters must be a number >= 0.*Received: pickup_quarters='-1'"):
+        discover_sources("chorales", tmp_path)
+
+
 def test_chorales_errors(tmp_path):
     with pytest.raises(ParameterError, match="Input folder not found"):
         discover_sources("chorales", tmp_path / "missing")

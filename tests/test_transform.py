@@ -25,12 +25,14 @@ SMALL = {
     "mel": dict(n_fft=256, hop_length=64, n_mels=32, fmax=4000.0),
     "mdct": dict(frame_length=256, scale=0.5),
     "piano_roll": dict(frames_per_second=62.5),
+    "score_roll": dict(tempo_bpm=120.0),
 }
 INVERSE_NAMES = {
     "log_stft": "Griffin-Lim, 7 iterations",
     "mel": "Griffin-Lim, 7 iterations",
     "mdct": "inverse MDCT",
     "piano_roll": "MIDI rendered by FluidSynth",
+    "score_roll": "MIDI at 120 bpm rendered by FluidSynth",
 }
 
 
@@ -39,10 +41,15 @@ def small(name):
 
 
 def some_values(transform, n_frames=16):
-    """Values the transform's inverse takes: of a tone for audio transforms, a chord for the piano roll."""
+    """Values the transform's inverse takes: of a tone for audio transforms, a chord for the piano rolls."""
     if transform.input_kind == MIDI:
-        roll = np.zeros((transform.n_freq_bins, n_frames), np.float32)
-        roll[[60, 64, 67], 2:12] = 0.8
+        roll = np.zeros(transform.values_shape(n_frames), np.float32)
+        rows = np.array([60, 64, 67]) - (transform.min_pitch if transform.n_channels == 1 else transform.lowest_pitch)
+        if roll.ndim == 2:
+            roll[rows, 2:12] = 0.8
+        else:  # the score roll: one onset, then sustain
+            roll[rows, 2:12, 1] = 0.8
+            roll[rows, 2, 0] = 0.8
         return roll
     t = np.arange(transform.samples_for(n_frames)) / SAMPLE_RATE
     return transform.extract((0.3 * np.sin(2 * np.pi * 440.0 * t)).astype(np.float32))
@@ -67,9 +74,9 @@ def test_the_class_implements_the_interface_it_declares(name):
     assert representation_name(small(name)) == name and representation(name).transform is cls
 
 
-def test_only_the_piano_roll_reads_midi_and_only_the_stft_transforms_iterate():
+def test_only_the_rolls_read_midi_and_only_the_stft_transforms_iterate():
     assert {name: e.transform.input_kind for name, e in REPRESENTATIONS.items()} == {
-        "log_stft": AUDIO, "mel": AUDIO, "mdct": AUDIO, "piano_roll": MIDI}
+        "log_stft": AUDIO, "mel": AUDIO, "mdct": AUDIO, "piano_roll": MIDI, "score_roll": MIDI}
     assert {name for name, e in REPRESENTATIONS.items() if e.transform.iterative_inverse} == {"log_stft", "mel"}
 
 
@@ -104,7 +111,8 @@ def test_frames_covering_is_the_fewest_frames_whose_inverse_is_long_enough(name,
 def test_extract_and_invert_agree_on_the_frame_grid(name):
     transform = small(name)
     values = some_values(transform, n_frames=16)
-    assert values.shape == (transform.n_freq_bins, 16) and values.dtype == np.float32
+    assert values.shape == transform.values_shape(16) and values.dtype == np.float32
+    assert values.shape[:2] == (transform.n_freq_bins, 16) and values.ndim == (2 if transform.n_channels == 1 else 3)
     options = transform.applicable_options(n_iter=2, random_state=0)
     audio = transform.invert(values, **options)
     assert audio.dtype == np.float32 and audio.shape == (transform.samples_for(16),)
@@ -129,7 +137,7 @@ def test_invert_refuses_the_options_it_does_not_declare_naming_them(name):
 
 
 def test_exact_inverses_refuse_griffin_lim_settings():
-    for name in ("mdct", "piano_roll"):
+    for name in ("mdct", "piano_roll", "score_roll"):
         with pytest.raises(ParameterError, match="takes no option n_iter, random_state.*Received: n_iter=32, random_state=0"):
             small(name).invert(some_values(small(name)), n_iter=32, random_state=0)
 
@@ -147,7 +155,7 @@ def test_display_returns_what_specshow_takes(name):
     transform = small(name)
     values = some_values(transform)
     shown, kwargs = transform.display(values)
-    assert shown.shape == values.shape and np.all(np.isfinite(shown))
+    assert shown.shape == values.shape[:2] and np.all(np.isfinite(shown))  # channels are drawn as one image
     assert kwargs["sr"] == SAMPLE_RATE and kwargs["hop_length"] == transform.hop_length and kwargs["x_axis"] == "time"
     assert isinstance(transform.display_unit, str) and transform.display_unit
     figure, axis = plt.subplots()

@@ -21,7 +21,7 @@ from pathlib import Path
 from common.atomic import atomic_write_json, atomic_write_text
 
 # The score analysis' columns (`analyze_score`); manifests written before it lack them.
-ANALYSIS_COLUMNS = ("key", "mode", "tonic", "tempo_bpm", "n_parts")
+ANALYSIS_COLUMNS = ("key", "mode", "tonic", "tempo_bpm", "n_parts", "pickup_quarters")
 MANIFEST_COLUMNS = ("piece", "split", "wav_path", "midi_path", "duration_s", "sample_rate") + ANALYSIS_COLUMNS
 FAILURE_COLUMNS = ("piece", "reason")
 MANIFEST_FILE = "manifest.csv"
@@ -49,6 +49,7 @@ class ManifestRow:
     tonic: str = ""
     tempo_bpm: float | None = None
     n_parts: int | None = None
+    pickup_quarters: float | None = None
 
 
 def wav_path(piece) -> str:

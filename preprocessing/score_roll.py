@@ -1,0 +1,324 @@
+"""The score roll: part music on the beat grid of its score, onsets kept apart from held notes.
+
+A `preprocessing.transform.Transform` for issue 16 (piano-roll diffusion that writes
+chorales). Where `preprocessing.piano_roll` samples a MIDI file's notes in seconds
+on all 128 pitches, this one reads them on the metrical grid of the MIDI file's
+ticks (music21 writes the chorales' exact note offsets, 10080 ticks per quarter),
+keeps the pitch range part music uses, and gives onsets a channel of their own:
+
+    values      float32 ``(n_pitches, n_steps, 2)``: rows pitches ``lowest_pitch`` ..
+                ``highest_pitch`` (row 0 the lowest), columns steps of
+                ``1 / steps_per_quarter`` quarter note (4: sixteenths), channel 0 the
+                onsets, channel 1 the sustain (a note sounding in that step, its
+                onset included); values 0 or 1 (`preprocessing.note_grid`).
+    inverse     notes by `preprocessing.note_grid.roll_to_notes` (an onset starts a
+                note, which lasts while sustain stays on and no new onset comes;
+                sustain without an onset is a note only at step 0 or, with
+                ``orphan_min_steps``, when long enough), written as MIDI at
+                ``tempo_bpm`` on ``program`` and rendered with FluidSynth
+                (`preprocessing.midi.midi_to_audio`).
+    time        a step lasts ``60 / (tempo_bpm * steps_per_quarter)`` seconds, so
+                ``hop_length = sample_rate * 60 / (tempo_bpm * steps_per_quarter)``
+                samples (2000 at 16 kHz, 120 bpm, sixteenths): `frames_for` and
+                `samples_for` convert clip lengths in seconds (the pipeline's
+                ``clip_duration_s``) at this one nominal tempo. The roll itself is
+                read from ticks and does not depend on a file's tempo.
+
+The defaults fit the 350 chorales (data/chorales/midi, measured in
+docs/REPRESENTATIONS.md): their notes span MIDI 36-88, the four voices 36-81, and
+99.93 % of all notes lie in 36-83 (C2-B5), the 48 rows kept here (a multiple of
+16, for the U-Net's downsampling); the 73 notes above are from instrumental
+parts (trumpets, violins, flutes, recorders, a horn) of 9 pieces with 5 to 12
+parts. 321 of the 350 are at 120 bpm, music21's tempo for a score without a
+metronome mark, the default ``tempo_bpm``.
+"""
+
+import io
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+
+from common.atomic import atomic_path
+from common.errors import ParameterError
+from common.validation import finite_number, integer
+from preprocessing.midi import DEFAULT_PROGRAM, DEFAULT_SAMPLE_RATE, load_midi, midi_to_audio
+from preprocessing.note_grid import (
+    N_CHANNELS,
+    ONSET,
+    SUSTAIN,
+    bar_lines,
+    check_roll,
+    grid_notes,
+    notes_to_roll,
+    roll_to_notes,
+)
+from preprocessing.transform import MIDI, Transform
+
+NOTE_VELOCITY = 90  # the MIDI velocity music21 writes, and `to_midi` writes
+TICKS_PER_STEP = 240  # resolution of the MIDI files `to_midi` writes: 240 ticks per step
+DEFAULT_LOWEST_PITCH, DEFAULT_HIGHEST_PITCH = 36, 83  # C2 .. B5: 48 rows (module docstring)
+
+
+def _midi(midi):
+    """A `pretty_midi.PrettyMIDI` from a path, bytes or a PrettyMIDI (returned as is); ParameterError if unreadable."""
+    import pretty_midi
+
+    return midi if isinstance(midi, pretty_midi.PrettyMIDI) else load_midi(midi)
+
+
+class ScoreRollTransform(Transform):
+    """Score roll of a MIDI file (module docstring), with its inverse to notes, MIDI and audio.
+
+    Args:
+        sample_rate: int in [8000, 96000], in Hz: the rate `invert` renders at.
+        steps_per_quarter: int in [1, 96], grid steps per quarter note (4: sixteenths).
+        lowest_pitch, highest_pitch: ints, 0 <= lowest_pitch < highest_pitch <= 127: the MIDI pitches of
+            the first and last rows; ``highest_pitch - lowest_pitch + 1`` must be a multiple of 8
+            (U-Net downsampling). Default 36-83, the chorales' range.
+        tempo_bpm: float > 0, quarter notes per minute: the tempo the inverse plays at and
+            at which steps are converted to seconds; the hop ``sample_rate * 60 /
+            (tempo_bpm * steps_per_quarter)`` must be a whole number of samples.
+        program: int in [0, 127], the General MIDI program (0-based) of the notes `to_midi`
+            writes; 19 is "Church Organ", as the chorales are rendered.
+        soundfont: str path of a ``.sf2`` file, or None for `preprocessing.midi.resolve_soundfont`'s.
+        onset_threshold, sustain_threshold: floats in (0, 1]: the decoder's thresholds
+            (`preprocessing.note_grid.roll_to_notes`).
+        orphan_min_steps: None or int >= 1: the decoder's rule for sustain without onset.
+
+    Raises:
+        ParameterError: if an argument is out of range, naming it.
+    """
+
+    input_kind = MIDI
+    n_channels = N_CHANNELS
+    display_unit = "onset 1, held 0.5"
+
+    def __init__(
+        self,
+        sample_rate=DEFAULT_SAMPLE_RATE,
+        steps_per_quarter=4,
+        lowest_pitch=DEFAULT_LOWEST_PITCH,
+        highest_pitch=DEFAULT_HIGHEST_PITCH,
+        tempo_bpm=120.0,
+        program=DEFAULT_PROGRAM,
+        soundfont=None,
+        onset_threshold=0.5,
+        sustain_threshold=0.5,
+        orphan_min_steps=None,
+    ):
+        self.sample_rate = integer("sample_rate", sample_rate, 8000, 96000)
+        self.steps_per_quarter = integer("steps_per_quarter", steps_per_quarter, 1, 96)
+        self.tempo_bpm = finite_number("tempo_bpm", tempo_bpm, 0.0, 1000.0)
+        hop = self.sample_rate * 60.0 / (self.tempo_bpm * self.steps_per_quarter)
+        if abs(hop - round(hop)) > 1e-9 * hop:
+            raise ParameterError(
+                f"sample_rate * 60 / (tempo_bpm * steps_per_quarter) must be a whole number of samples (the hop), "
+                f"here {hop:g}. Received: tempo_bpm={tempo_bpm!r}"
+            )
+        self.hop_length = round(hop)
+        self.lowest_pitch = integer("lowest_pitch", lowest_pitch, 0, 126)
+        self.highest_pitch = integer("highest_pitch", highest_pitch, self.lowest_pitch + 1, 127)
+        if (self.highest_pitch - self.lowest_pitch + 1) % 8:
+            raise ParameterError(
+                f"highest_pitch - lowest_pitch + 1 (the number of rows) must be a multiple of 8, here "
+                f"{self.highest_pitch - self.lowest_pitch + 1}. Received: highest_pitch={highest_pitch!r}"
+            )
+        self.program = integer("program", program, 0, 127)
+        if soundfont is not None and not isinstance(soundfont, (str, os.PathLike)):
+            raise ParameterError(f"soundfont must be a path (str) or None. Received: soundfont={soundfont!r}")
+        self.soundfont = None if soundfont is None else str(soundfont)
+        self.onset_threshold = finite_number("onset_threshold", onset_threshold, 0.0, 1.0)
+        self.sustain_threshold = finite_number("sustain_threshold", sustain_threshold, 0.0, 1.0)
+        self.orphan_min_steps = None if orphan_min_steps is None else integer("orphan_min_steps", orphan_min_steps, 1)
+
+    # === Shapes ===
+
+    @property
+    def n_freq_bins(self) -> int:
+        """Number of rows (pitches), ``highest_pitch - lowest_pitch + 1``."""
+        return self.highest_pitch - self.lowest_pitch + 1
+
+    def frames_for(self, n_samples) -> int:
+        """Steps of a clip of ``n_samples`` samples at ``tempo_bpm``: ``n_samples // hop_length``."""
+        return integer("n_samples", n_samples, 0) // self.hop_length
+
+    @property
+    def step_s(self) -> float:
+        """Seconds per step at ``tempo_bpm``."""
+        return 60.0 / (self.tempo_bpm * self.steps_per_quarter)
+
+    # === Forward ===
+
+    def notes(self, midi) -> np.ndarray:
+        """The notes of a MIDI file on this grid (`preprocessing.note_grid.grid_notes`), all pitches.
+
+        Args:
+            midi: path of a Standard MIDI File, its bytes, or a `pretty_midi.PrettyMIDI`.
+        Returns:
+            int64 array ``(n_notes, 3)``: MIDI pitch, start step, end step (exclusive).
+        Raises:
+            ParameterError: if the file is missing or cannot be parsed (naming it).
+        """
+        return grid_notes(_midi(midi), self.steps_per_quarter)
+
+    def extract_midi(self, midi, n_frames=None) -> np.ndarray:
+        """Score roll of ``midi`` from its first tick: drums left out, parts merged, pitches outside the rows dropped.
+
+        Args:
+            midi: path of a Standard MIDI File, its bytes, or a `pretty_midi.PrettyMIDI`.
+            n_frames: int >= 1 or None: steps in the roll (the piano roll's keyword; a
+                frame is a step); None runs to the end of the last note in the rows.
+        Returns:
+            float32 array ``(n_freq_bins, n_frames, 2)`` of 0 and 1: onsets, sustain.
+        Raises:
+            ParameterError: if the MIDI is missing or unparseable, ``n_frames`` is out of
+                range, or ``n_frames`` is None and no note lies in the rows.
+        """
+        notes = self.notes(midi)
+        n_steps = n_frames
+        if n_steps is None:
+            inside = notes[(notes[:, 0] >= self.lowest_pitch) & (notes[:, 0] <= self.highest_pitch)]
+            if not inside.size:
+                raise ParameterError(
+                    f"The MIDI has no note in [{self.lowest_pitch}, {self.highest_pitch}] (not drums) to give the roll a "
+                    f"length; pass n_frames. Received: midi={midi if isinstance(midi, (str, os.PathLike)) else '<data>'!r}"
+                )
+            n_steps = int(inside[:, 2].max())
+        return notes_to_roll(notes, n_steps, self.lowest_pitch, self.highest_pitch)
+
+    extract = extract_midi  # `Transform.extract`; it takes MIDI, not audio
+
+    def bar_lines(self, midi, n_frames, pickup_quarters=None):
+        """Steps where bars start (`preprocessing.note_grid.bar_lines`): the pipeline starts clips there.
+
+        Args:
+            midi: path, bytes or `pretty_midi.PrettyMIDI`.
+            n_frames: int >= 1, the roll's steps.
+            pickup_quarters: float >= 0 or None (0): the score's pickup, in quarter notes.
+        Returns:
+            int64 array, ascending, the first at or before step 0.
+        """
+        return bar_lines(_midi(midi), n_frames, self.steps_per_quarter, pickup_quarters or 0.0)
+
+    # === Inverse ===
+
+    def decode(self, values, onset_threshold=None, sustain_threshold=None, orphan_min_steps=None) -> np.ndarray:
+        """The notes of ``values`` by `preprocessing.note_grid.roll_to_notes`, with this transform's rows.
+
+        Args:
+            values: real float array ``(n_freq_bins, n_steps, 2)`` (extracted or generated).
+            onset_threshold, sustain_threshold, orphan_min_steps: None for the transform's own.
+        Returns:
+            int64 array ``(n_notes, 3)``: MIDI pitch, start step, end step.
+        Raises:
+            ParameterError: for values of the wrong shape or non-finite, or a threshold out of range.
+        """
+        return roll_to_notes(
+            check_roll(values, self.n_freq_bins, "values"),
+            self.lowest_pitch,
+            self.onset_threshold if onset_threshold is None else onset_threshold,
+            self.sustain_threshold if sustain_threshold is None else sustain_threshold,
+            self.orphan_min_steps if orphan_min_steps is None else orphan_min_steps,
+        )
+
+    def notes_to_midi(self, notes):
+        """A `pretty_midi.PrettyMIDI` of ``notes`` (pitch, start step, end step) at ``tempo_bpm``.
+
+        One instrument on ``program``, velocity `NOTE_VELOCITY`, `TICKS_PER_STEP` ticks per
+        step, so every note lies exactly on its step.
+        """
+        import pretty_midi
+
+        midi = pretty_midi.PrettyMIDI(resolution=TICKS_PER_STEP * self.steps_per_quarter, initial_tempo=self.tempo_bpm)
+        instrument = pretty_midi.Instrument(program=self.program, name="score roll")
+        for pitch, start, end in np.asarray(notes, np.int64).reshape(-1, 3):
+            instrument.notes.append(
+                pretty_midi.Note(NOTE_VELOCITY, int(pitch), start * self.step_s, end * self.step_s)
+            )
+        midi.instruments.append(instrument)
+        return midi
+
+    def to_midi(self, values, **decode_options):
+        """MIDI of a score roll: `decode`, then `notes_to_midi`. ``decode_options`` as `decode` takes them."""
+        return self.notes_to_midi(self.decode(values, **decode_options))
+
+    def write_midi(self, values, path, **decode_options) -> Path:
+        """Write `to_midi(values)` as a Standard MIDI File at ``path``, atomically; returns the Path."""
+        midi = self.to_midi(values, **decode_options)
+        with atomic_path(path) as tmp:
+            midi.write(tmp)
+        return Path(path)
+
+    def _invert(self, values, length=None) -> np.ndarray:
+        """`invert`: audio of a score roll: `to_midi`, then FluidSynth (`preprocessing.midi.midi_to_audio`).
+
+        Rendered on ``program`` with ``soundfont``, peak-normalised to -1 dBFS; a roll
+        without a note gives silence. Deterministic: it takes no options.
+
+        Args:
+            values: real float array ``(n_freq_bins, n_steps, 2)``.
+            length: int > 0 or None: samples in the output; None gives ``samples_for(n_steps)``.
+                The rendering (notes and up to 1 s of release) is trimmed or zero-padded to it.
+        Returns:
+            float32 array ``(length,)`` at ``sample_rate`` Hz.
+        Raises:
+            ParameterError: for bad ``values`` or ``length``, a missing FluidSynth or SoundFont.
+        """
+        values = check_roll(values, self.n_freq_bins, "values")
+        length = self.samples_for(values.shape[1]) if length is None else integer("length", length, 1)
+        midi = self.to_midi(values)
+        if not midi.instruments[0].notes:
+            return np.zeros(length, dtype=np.float32)
+        buffer = io.BytesIO()
+        midi.write(buffer)
+        audio = midi_to_audio(
+            buffer.getvalue(),
+            sample_rate=self.sample_rate,
+            program=self.program,
+            soundfont=self.soundfont,
+            max_duration_s=math.ceil(values.shape[1] * self.step_s) + 1.0,
+            piece="<score roll>",
+        )
+        audio = audio[:length]
+        return np.pad(audio, (0, length - audio.shape[0])) if audio.shape[0] < length else audio
+
+    def inverse_name(self, **options) -> str:
+        """``"MIDI at <tempo> bpm rendered by FluidSynth"``. Raises ParameterError for any option (it takes none)."""
+        self.check_inverse_options(options)
+        return f"MIDI at {self.tempo_bpm:g} bpm rendered by FluidSynth"
+
+    # === Display ===
+
+    def display(self, values):
+        """``(shown, specshow kwargs)``: ``(n_freq_bins, n_steps)``, 1 at onsets, 0.5 where a note is held.
+
+        Raises:
+            ParameterError: for values of the wrong shape or non-finite.
+        """
+        import librosa
+
+        values = check_roll(values, self.n_freq_bins, "values")
+        shown = 0.5 * np.clip(values[..., SUSTAIN], 0, 1) + 0.5 * np.clip(values[..., ONSET], 0, 1)
+        return shown.astype(np.float32), {
+            "sr": self.sample_rate, "hop_length": self.hop_length, "x_axis": "time", "y_axis": "cqt_note",
+            "fmin": librosa.midi_to_hz(self.lowest_pitch), "bins_per_octave": 12,
+        }  # fmt: skip
+
+    # === Config ===
+
+    def get_config(self) -> dict:
+        """Every constructor argument under its own name (JSON-safe)."""
+        return {
+            "sample_rate": self.sample_rate,
+            "steps_per_quarter": self.steps_per_quarter,
+            "lowest_pitch": self.lowest_pitch,
+            "highest_pitch": self.highest_pitch,
+            "tempo_bpm": self.tempo_bpm,
+            "program": self.program,
+            "soundfont": self.soundfont,
+            "onset_threshold": self.onset_threshold,
+            "sustain_threshold": self.sustain_threshold,
+            "orphan_min_steps": self.orphan_min_steps,
+        }

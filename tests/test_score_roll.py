@@ -1,0 +1,282 @@
+"""The score roll: notes on the grid of the MIDI ticks, onsets apart from sustain, the decoding rule, bar lines."""
+
+import io
+
+import numpy as np
+import pretty_midi
+import pytest
+
+from common.config import load_config
+from common.errors import ParameterError
+from preprocessing.config import PreprocessConfig
+from preprocessing.midi import parse_midi
+from preprocessing.note_grid import ONSET, SUSTAIN, bar_lines, grid_notes, notes_to_roll, roll_to_notes
+from preprocessing.pipeline import PreprocessingPipeline
+from preprocessing.representations import build_transform
+from preprocessing.score_roll import ScoreRollTransform
+from preprocessing.sources import SourceRecord
+
+FULL = dict(lowest_pitch=0, highest_pitch=127)  # every MIDI pitch: round trips without dropped notes
+
+
+def midi_of(notes_in_ticks, resolution=480, tempi=((0, 120.0),), meters=((0, 4, 4),)):
+    """A PrettyMIDI with ``(pitch, start tick, end tick)`` notes in one part, the given tempo and meter changes."""
+    midi = pretty_midi.PrettyMIDI(resolution=resolution, initial_tempo=tempi[0][1])
+    if len(tempi) > 1:  # pretty_midi sets tempo changes through its tick scales
+        midi._tick_scales = [(tick, 60.0 / (bpm * resolution)) for tick, bpm in tempi]
+        midi._update_tick_to_time(max(end for _, _, end in notes_in_ticks) + 1)
+    part = pretty_midi.Instrument(program=19)
+    for pitch, start, end in notes_in_ticks:
+        part.notes.append(pretty_midi.Note(90, pitch, midi.tick_to_time(start), midi.tick_to_time(end)))
+    midi.instruments.append(part)
+    midi.time_signature_changes = [pretty_midi.TimeSignature(n, d, midi.tick_to_time(t)) for t, n, d in meters]
+    buffer = io.BytesIO()
+    midi.write(buffer)
+    return parse_midi(buffer.getvalue())  # as read from a file
+
+
+def canonical(notes):
+    """What a roll holds of ``notes``, computed apart from the roll: per pitch, one note per distinct start,
+    running over the union of the notes' steps until the next start of that pitch."""
+    out = []
+    for pitch in np.unique(notes[:, 0]):
+        same = notes[notes[:, 0] == pitch]
+        sounding = np.zeros(same[:, 2].max() + 1, bool)
+        for _, start, end in same:
+            sounding[start:end] = True
+        starts = np.unique(same[:, 1])
+        for k, start in enumerate(starts):
+            end = start + 1
+            stop = starts[k + 1] if k + 1 < len(starts) else sounding.size
+            while end < stop and sounding[end]:
+                end += 1
+            out.append((pitch, start, end))
+    return np.array(sorted(out, key=lambda n: (n[1], n[0], n[2])), np.int64).reshape(-1, 3)
+
+
+@pytest.fixture(scope="module")
+def chorale_midis():
+    """music21's MIDI of three chorales: bwv347 (pickup, repeat), bwv10.7 (no pickup), bwv269 (3/4, pickup)."""
+    from preprocessing.recipes.chorales import list_chorales, score_to_midi
+
+    chosen = {source.piece: source for source in list_chorales()}
+    return {piece: parse_midi(score_to_midi(chosen[piece].path)) for piece in ("bwv347", "bwv10.7", "bwv269")}
+
+
+# --- The grid comes from the ticks ------------------------------------------------------
+
+
+def test_the_grid_is_read_from_ticks_not_seconds():
+    # the tempo halves at tick 960: in seconds the third note is at 2.0 s, on the grid at sixteenth 12
+    midi = midi_of([(60, 0, 480), (62, 480, 960), (64, 1440, 1920)], tempi=((0, 120.0), (960, 60.0)))
+    assert midi.instruments[0].notes[2].start == pytest.approx(2.0)
+    assert grid_notes(midi, 4).tolist() == [[60, 0, 4], [62, 4, 8], [64, 12, 16]]
+    assert grid_notes(midi, 2).tolist() == [[60, 0, 2], [62, 2, 4], [64, 6, 8]]  # eighths
+
+
+def test_off_grid_ticks_round_to_the_nearest_step_halves_up_and_keep_one_step():
+    # 120 ticks per sixteenth: tick 59 rounds down, tick 60 (half a step) up; a 32nd keeps one step
+    midi = midi_of([(60, 59, 300), (62, 60, 300), (64, 480, 540)])
+    assert grid_notes(midi, 4).tolist() == [[60, 0, 3], [62, 1, 3], [64, 4, 5]]
+
+
+def test_chorales_round_trip_exactly_up_to_what_a_roll_cannot_hold(chorale_midis):
+    transform = ScoreRollTransform(**FULL)
+    for piece, midi in chorale_midis.items():
+        notes = transform.notes(midi)
+        # music21 writes 10080 ticks per quarter: every chorale note lies on the sixteenth grid
+        starts = [midi.time_to_tick(n.start) for part in midi.instruments for n in part.notes]
+        assert midi.resolution == 10080 and all(tick % 2520 == 0 for tick in starts), piece
+        assert sorted(notes[:, 1].tolist()) == sorted(tick // 2520 for tick in starts)
+        decoded = transform.decode(transform.extract(midi))
+        assert np.array_equal(decoded, canonical(notes)), piece
+        # what changed: unisons (two parts attack one pitch) merge, and a same-pitch overlap is cut
+        kept = {tuple(n) for n in decoded.tolist()}
+        lost = [n for n in notes.tolist() if tuple(n) not in kept]
+        attacks = {(p, s) for p, s, _ in decoded.tolist()}
+        assert all((p, s) in attacks for p, s, _ in lost), piece  # no onset is ever lost
+        assert len(decoded) == len(attacks) and len(lost) < 0.05 * len(notes), piece
+
+
+def test_the_default_rows_drop_only_notes_outside_36_83(chorale_midis):
+    transform = ScoreRollTransform()
+    assert transform.n_freq_bins == 48 and (transform.lowest_pitch, transform.highest_pitch) == (36, 83)
+    midi = chorale_midis["bwv10.7"]
+    notes = transform.notes(midi)
+    roll = transform.extract(midi)
+    assert roll.shape == (48, notes[:, 2].max(), 2) and roll.dtype == np.float32
+    assert np.array_equal(transform.extract_midi(midi, n_frames=40), roll[:, :40])
+    assert np.array_equal(transform.decode(roll), canonical(notes[(notes[:, 0] >= 36) & (notes[:, 0] <= 83)]))
+
+
+# --- The two channels ---------------------------------------------------------------------
+
+
+def test_a_repeated_note_is_two_onsets_under_one_sustain_and_comes_back_as_two_notes():
+    notes = np.array([[60, 0, 4], [60, 4, 8], [64, 2, 6]])
+    roll = notes_to_roll(notes, 10, 60, 67)
+    assert roll[0, :, SUSTAIN].tolist() == [1] * 8 + [0, 0]
+    assert roll[0, :, ONSET].tolist() == [1, 0, 0, 0, 1, 0, 0, 0, 0, 0]
+    assert roll[4, :, ONSET].sum() == 1 and roll[4, 2:6, SUSTAIN].all()
+    assert roll_to_notes(roll, 60).tolist() == [[60, 0, 4], [64, 2, 6], [60, 4, 8]]
+
+
+def test_a_note_held_into_a_clip_shows_as_sustain_from_its_first_column():
+    roll = notes_to_roll(np.array([[60, 0, 6], [62, 3, 5]]), 4, 60, 67, offset_steps=2)
+    assert roll[0, :, SUSTAIN].tolist() == [1, 1, 1, 1] and roll[0, :, ONSET].sum() == 0
+    assert roll[2, :, ONSET].tolist() == [0, 1, 0, 0]
+
+
+# --- The decoding rule --------------------------------------------------------------------
+
+
+def cells(onsets, sustain):
+    """A one-pitch roll from two strings of digits 0-9 (tenths)."""
+    values = np.array([[int(c) / 10 for c in row] for row in (onsets, sustain)], np.float32)
+    return values.T[None]  # (1, n_steps, 2)
+
+
+@pytest.mark.parametrize(
+    "onsets, sustain, options, expected",
+    [
+        ("9000", "9990", {}, [(0, 3)]),  # an onset, held for two more steps
+        ("9090", "9999", {}, [(0, 2), (2, 4)]),  # a new onset under unbroken sustain: a repeated note
+        ("0900", "0000", {}, [(1, 2)]),  # an onset without sustain: one step
+        ("0000", "9900", {}, [(0, 2)]),  # sustain from step 0 without onset: held over from before the roll
+        ("0000", "0990", {}, []),  # sustain without onset after a gap: not a note
+        ("9000", "9099", {}, [(0, 1)]),  # the sustain broke: the later run has no onset
+        ("0000", "0990", {"orphan_min_steps": 2}, [(1, 3)]),  # ...unless at least orphan_min_steps long
+        ("0000", "0990", {"orphan_min_steps": 3}, []),
+        ("0090", "0999", {"orphan_min_steps": 1}, [(1, 2), (2, 4)]),  # an orphan run, then an onset in it
+        ("06000", "06660", {}, [(1, 4)]),  # 0.6 is on at the default thresholds 0.5
+        ("06000", "06660", {"onset_threshold": 0.7}, []),  # no onset: an orphan run
+        ("06000", "06660", {"sustain_threshold": 0.7}, [(1, 2)]),
+        ("6000", "6660", {"onset_threshold": 0.7}, [(0, 3)]),  # ...but at step 0 it is held over
+    ],
+)
+def test_the_decoding_rule(onsets, sustain, options, expected):
+    notes = roll_to_notes(cells(onsets, sustain), 60, **options)
+    assert [(start, end) for _, start, end in notes.tolist()] == expected
+    assert all(pitch == 60 for pitch in notes[:, 0])
+
+
+def test_the_transform_decodes_with_its_own_thresholds_unless_told():
+    transform = ScoreRollTransform(onset_threshold=0.7, sustain_threshold=0.2, orphan_min_steps=3, **FULL)
+    values = np.zeros((128, 5, 2), np.float32)
+    values[60] = cells("06000", "06600")[0]  # onset below 0.7: an orphan run of 2 < 3 steps
+    values[64] = cells("00000", "00333")[0]  # sustain 0.3 >= 0.2 for 3 steps: a note by the orphan rule
+    assert transform.decode(values).tolist() == [[64, 2, 5]]
+    assert transform.decode(values, onset_threshold=0.5).tolist() == [[60, 1, 3], [64, 2, 5]]
+    assert transform.decode(values, onset_threshold=0.5, sustain_threshold=0.5).tolist() == [[60, 1, 3]]
+
+
+# --- Bar lines ------------------------------------------------------------------------------
+
+
+def test_bar_lines_follow_the_meter_and_the_pickup():
+    midi = midi_of([(60, 0, 480)])
+    assert bar_lines(midi, 40, 4).tolist() == [0, 16, 32]
+    assert bar_lines(midi, 40, 4, pickup_quarters=1.0).tolist() == [-12, 4, 20, 36]
+    # 3/4 from bar 3 (tick 3840 = step 32); a restated 3/4 at step 38 (mid-bar) is ignored
+    midi = midi_of([(60, 0, 480)], meters=((0, 4, 4), (3840, 3, 4), (4560, 3, 4)))
+    assert bar_lines(midi, 60, 4).tolist() == [0, 16, 32, 44, 56]
+    with pytest.raises(ParameterError, match="Received: pickup_quarters=4.0"):
+        bar_lines(midi_of([(60, 0, 480)]), 40, 4, pickup_quarters=4.0)
+
+
+def test_chorale_bar_lines_with_the_recipes_pickup(chorale_midis):
+    transform = ScoreRollTransform()
+    midi = chorale_midis["bwv269"]  # 3/4, one-beat pickup
+    assert transform.bar_lines(midi, 100, 1.0).tolist()[:4] == [-8, 4, 16, 28]
+    assert transform.bar_lines(chorale_midis["bwv10.7"], 100).tolist()[:3] == [0, 16, 32]
+
+
+# --- The transform ------------------------------------------------------------------------
+
+
+def test_to_midi_writes_the_decoded_notes_on_the_grid_at_the_tempo(tmp_path):
+    transform = ScoreRollTransform(tempo_bpm=96.0, program=52, **FULL)
+    notes = np.array([[60, 0, 4], [60, 4, 8], [67, 2, 3]])
+    values = notes_to_roll(notes, 8, 0, 127)
+    midi = parse_midi(transform.write_midi(values, tmp_path / "a.mid").read_bytes())
+    assert midi.instruments[0].program == 52 and midi.get_tempo_changes()[1].tolist() == [96.0]
+    assert sorted(note.start for note in midi.instruments[0].notes) == pytest.approx([0.0, 0.3125, 0.625])
+    assert np.array_equal(grid_notes(midi, 4), roll_to_notes(values, 0))
+
+
+def test_steps_and_seconds_at_the_tempo():
+    transform = ScoreRollTransform(sample_rate=16000)
+    assert (transform.hop_length, transform.step_s) == (2000, 0.125)  # 120 bpm, sixteenths
+    assert transform.frames_for(128000) == 64 and transform.samples_for(64) == 128000
+    assert transform.values_shape(64) == (48, 64, 2)
+    assert ScoreRollTransform(sample_rate=8000, tempo_bpm=100.0, steps_per_quarter=2).hop_length == 2400
+
+
+@pytest.mark.parametrize(
+    "arguments, name",
+    [
+        ({"lowest_pitch": 36, "highest_pitch": 80}, "highest_pitch=80"),  # 45 rows: not a multiple of 8
+        ({"tempo_bpm": 7.0}, "tempo_bpm=7.0"),  # a hop of 34285.7 samples
+        ({"steps_per_quarter": 0}, "steps_per_quarter=0"),
+        ({"onset_threshold": 0.0}, "onset_threshold=0.0"),
+        ({"orphan_min_steps": 0}, "orphan_min_steps=0"),
+    ],
+)
+def test_bad_arguments_are_named(arguments, name):
+    with pytest.raises(ParameterError, match=f"Received: {name}"):
+        ScoreRollTransform(**arguments)
+
+
+def test_bad_midi_and_bad_values_are_named(tmp_path):
+    transform = ScoreRollTransform()
+    (tmp_path / "bad.mid").write_bytes(b"MThd not really")
+    with pytest.raises(ParameterError, match="Cannot parse the MIDI.*Received: path=.*bad.mid"):
+        transform.extract(tmp_path / "bad.mid")
+    with pytest.raises(ParameterError, match=r"Received: values.shape=\(48, 8\)"):
+        transform.decode(np.zeros((48, 8)))
+    with pytest.raises(ParameterError, match="non-finite"):
+        transform.decode(np.full((48, 8, 2), np.nan))
+    with pytest.raises(ParameterError, match="no note in \\[36, 83\\]"):
+        transform.extract(midi_of([(100, 0, 480)]))
+
+
+# --- Through the pipeline -----------------------------------------------------------------
+
+
+def test_the_pipeline_starts_clips_on_bar_lines_after_the_pickup(tmp_path, chorale_midis):
+    (tmp_path / "midi").mkdir()
+    path = tmp_path / "midi" / "bwv347.mid"
+    chorale_midis["bwv347"].write(str(path))
+    config = load_config(PreprocessConfig, None, dict(
+        source="folder", input_dir=str(tmp_path / "midi"), output_dir=str(tmp_path / "out"),
+        representation="score_roll", clip_duration_s=8.0, clip_hop_s=4.0, num_workers=1))  # fmt: skip
+    pipeline = PreprocessingPipeline(config)
+    record = SourceRecord(path=path, piece="bwv347", split="train", clip_prefix="bwv347", midi_path=path,
+                          pickup_quarters=1.0)
+    rows = pipeline.process_file(record)
+    assert [row["offset_s"] for row in rows[:3]] == [-1.5, 2.5, 6.5]  # steps -12, 20, 52: bar lines
+    first = np.load(tmp_path / "out" / rows[0]["path"])
+    assert first.shape == (48, 64, 2) and not first[:, :12].any() and first[:, 12, ONSET].sum() == 4
+    whole = pipeline.transform.extract(path)
+    assert np.array_equal(np.load(tmp_path / "out" / rows[1]["path"]), whole[:, 20:84])
+    # without a pickup the bars count from tick 0
+    unknown = pipeline.process_file(SourceRecord(path=path, piece="x", split="train", clip_prefix="x", midi_path=path))
+    assert [row["offset_s"] for row in unknown[:2]] == [0.0, 4.0]
+
+
+def test_bar_clip_ranges_follow_the_meter_and_keep_a_long_enough_tail(tmp_path):
+    config = load_config(PreprocessConfig, None, dict(source="folder", input_dir=str(tmp_path), output_dir=str(
+        tmp_path / "o"), representation="score_roll", min_tail_fraction=0.5))
+    pipeline = PreprocessingPipeline(config)
+    # 3/4 bars of 12 steps, hop 32: the next bar line at least 32 steps on
+    bars = np.arange(-8, 200, 12)
+    assert pipeline.bar_clip_ranges(bars, 150, 64, 32) == [(-8, 56), (28, 92), (64, 128), (100, 150)]
+    assert pipeline.bar_clip_ranges(bars, 95, 64, 32) == [(-8, 56), (28, 92)]  # a tail of 31 < 32 steps: dropped
+    assert pipeline.bar_clip_ranges(bars, 96, 64, 32)[-1] == (64, 96)
+
+
+def test_the_shipped_config_builds_48_by_64_by_2_clips():
+    config = load_config(PreprocessConfig, "configs/chorales_score_roll.yaml")
+    transform = build_transform(config)
+    assert config.n_frames == 64 and transform.values_shape(config.n_frames) == (48, 64, 2)
+    assert transform.frames_for(config.clip_hop_samples) == 32
