@@ -42,8 +42,9 @@ from benchmarks.report import add_json_argument, print_peak_rss, significant, wr
 from common.cli import exit_status  # noqa: E402
 from common.errors import ParameterError  # noqa: E402
 from generate.sound_generator import SoundGenerator  # noqa: E402
-from generate.sounds import DEFAULT_MODEL, write_wav  # noqa: E402
+from generate.sounds import DEFAULT_MODEL  # noqa: E402
 from generate.trained_model import TrainedModel  # noqa: E402
+from generate.wav_file import write_wav  # noqa: E402
 
 # what this module's imports took (librosa, matplotlib through generate.sounds; TensorFlow
 # and Keras come with the first model, in the cold figure): the part of a fresh process's

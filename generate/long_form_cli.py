@@ -26,6 +26,7 @@ from common.atomic import atomic_write_json
 from common.cli import exit_status
 from common.errors import ParameterError
 from generate import long_form
+from generate.wav_file import write_wav
 from preprocessing.transform import GRIFFIN_LIM_ITERATIONS
 
 MODES = ("long", "continue", "inpaint", "loop", "interpolate", "crossfade")
@@ -93,7 +94,6 @@ def run_crossfade(args):
     import librosa
 
     from generate.crossfade import beat_aligned_crossfade
-    from generate.sounds import write_wav
     from preprocessing.loader import Loader
 
     for name, path in (("input", args.input), ("input_b", args.input_b)):
@@ -119,7 +119,6 @@ def run_crossfade(args):
 def run(args):
     """Generate the mode's audio, write it and its report; returns the report dict."""
     from generate.sound_generator import SoundGenerator
-    from generate.sounds import write_wav
     from generate.trained_model import TrainedModel
 
     if args.mode == "crossfade":

@@ -44,9 +44,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 
-from common.atomic import atomic_path, atomic_write_json
+from common.atomic import atomic_write_json
 from common.cli import exit_status
 from common.errors import ParameterError
 from generate.audio_statistics import mean_statistics
@@ -54,6 +53,7 @@ from generate.long_form_cli import MODES as LONG_FORM_MODES
 from generate.plots import plot_comparison
 from generate.sound_generator import SoundGenerator
 from generate.trained_model import TrainedModel, model_kind, spectrogram_data_dir
+from generate.wav_file import write_wav
 from preprocessing.transform import GRIFFIN_LIM_ITERATIONS, MIDI
 
 DEFAULT_MODEL = "saved_models/chorales_ddim"
@@ -80,12 +80,6 @@ def test_clips(data_dir, num, seed):
         raise ParameterError(f"The dataset has no test clips. Received: data_dir={str(data_dir)!r}")
     order = np.random.default_rng(seed).permutation(len(rows))[:num]
     return [rows[i] for i in sorted(order)]
-
-
-def write_wav(path, audio, sample_rate):
-    """Write float audio as 16-bit PCM WAV, atomically."""
-    with atomic_path(path) as tmp:
-        sf.write(tmp, np.clip(audio, -1.0, 1.0), sample_rate, subtype="PCM_16", format="WAV")
 
 
 def print_limits(limiter, limits):
