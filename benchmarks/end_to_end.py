@@ -41,9 +41,9 @@ import numpy as np  # noqa: E402
 from benchmarks.report import add_json_argument, print_peak_rss, significant, write_results  # noqa: E402
 from common.cli import exit_status  # noqa: E402
 from common.errors import ParameterError  # noqa: E402
-from generate.sound_generator import SoundGenerator  # noqa: E402
-from generate.sounds import DEFAULT_MODEL, write_wav  # noqa: E402
+from generate.sounds import DEFAULT_MODEL  # noqa: E402
 from generate.trained_model import TrainedModel  # noqa: E402
+from generate.wav_file import write_wav  # noqa: E402
 
 # what this module's imports took (librosa, matplotlib through generate.sounds; TensorFlow
 # and Keras come with the first model, in the cold figure): the part of a fresh process's
@@ -98,10 +98,10 @@ def measure(model_dir, out_dir, duration_s=10.0, steps=None, repeats=3):
             f"--duration must be > 0 and --repeats >= 1. Received: duration={duration_s}, repeats={repeats}"
         )
     start = time.perf_counter()
-    model = TrainedModel(model_dir)
+    model = TrainedModel(model_dir)  # the run and its sound generator, once
     if model.kind != "ddim":
         raise ParameterError(f"The end-to-end benchmark samples a DDIM. Received: model_dir={str(model_dir)!r}")
-    sound_generator = SoundGenerator.from_model_dir(model_dir)
+    sound_generator = model.sound_generator
     steps = steps or model.default_steps()
     transform = sound_generator.transform
     windows = math.ceil(duration_s * transform.sample_rate / transform.samples_for(model.data_shape[1]))

@@ -33,7 +33,6 @@ from benchmarks.report import add_json_argument, print_peak_rss, significant, wr
 def main(argv=None):
     """Run the benchmark; returns 0."""
     from generate import long_form
-    from generate.sound_generator import SoundGenerator
     from generate.trained_model import TrainedModel
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -45,9 +44,9 @@ def main(argv=None):
     add_json_argument(parser)
     args = parser.parse_args(argv)
 
-    trained = TrainedModel(args.model)
+    trained = TrainedModel(args.model)  # the run and its sound generator, once
     model = trained.model
-    sound_generator = SoundGenerator.from_model_dir(args.model)
+    sound_generator = trained.sound_generator
     transform = sound_generator.transform
     sr, hop = transform.sample_rate, transform.hop_length
     steps = args.steps or trained.default_steps()

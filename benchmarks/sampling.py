@@ -16,7 +16,6 @@ import time
 
 from common.cli import exit_status
 from common.errors import ParameterError
-from generate.sound_generator import SoundGenerator
 from generate.trained_model import TrainedModel
 from preprocessing.transform import GRIFFIN_LIM_ITERATIONS
 
@@ -35,10 +34,10 @@ def main(argv=None):
 
 def measure(args):
     """Time sampling as the module docstring says; returns 0."""
-    model = TrainedModel(args.model)
+    model = TrainedModel(args.model, n_iter=args.griffin_lim_iters)  # the run and its sound generator, once
     if model.kind not in ("ddim", "vae"):
         raise ParameterError(f"Only a DDIM or a VAE samples from noise. Received: model={args.model!r} ({model.kind})")
-    sound_generator = SoundGenerator.from_model_dir(args.model, n_iter=args.griffin_lim_iters)
+    sound_generator = model.sound_generator
     seeds = list(range(args.num))
     # warm-up, not timed: traces the network for this batch size and runs Griffin-Lim once
     sound_generator.generate(model.spectrograms(seeds=seeds, steps=1)[:1])

@@ -49,7 +49,7 @@ from benchmarks.report import add_json_argument, significant, write_results
 from benchmarks.suite import load_average, machine_facts
 from common.config import parse_overrides
 from common.errors import ParameterError
-from preprocessing.saver import Saver, read_manifest
+from preprocessing.dataset_folder import DatasetFolder
 from train.strategy import local_worker_addresses
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -85,19 +85,17 @@ def replicate_dataset(source, destination, copies=COPIES):
     """
     if copies < 1:
         raise ParameterError(f"copies must be >= 1. Received: copies={copies}")
-    source, destination = Path(source), Path(destination)
-    rows = read_manifest(source)
+    source, destination = DatasetFolder(source), DatasetFolder(destination)
     new_rows = []
     for k in range(copies):
-        for row in rows:
+        for row in source.rows:
             clip_id = f"{row['clip_id']}_x{k}"
-            path = f"spectrograms/{row['split']}/{clip_id}.npy"
-            (destination / path).parent.mkdir(parents=True, exist_ok=True)
-            os.link(source / row["path"], destination / path)
+            path = destination.clip_relative(row["split"], clip_id)
+            destination.clip_path(path).parent.mkdir(parents=True, exist_ok=True)
+            os.link(source.clip_path(row["path"]), destination.clip_path(path))
             new_rows.append({**row, "clip_id": clip_id, "path": path})
-    Saver(destination).save_manifest(new_rows)
-    for name in ("normalisation.json", "transform.json"):
-        shutil.copy2(source / name, destination / name)
+    destination.write_manifest(new_rows)
+    destination.copy_codec_from(source)
     return len(new_rows)
 
 
@@ -264,7 +262,7 @@ def measure(parts, runner, data_dir, batch_size):
             add("precision", setting, result, baseline, "x baseline")
     if "memory" in parts or "cache" in parts:
         one = runner.run([])
-        clips = sum(1 for row in read_manifest(data_dir) if row["split"] == "train")
+        clips = len(DatasetFolder(data_dir).split_rows("train"))
         add("memory", f"1x data ({clips} training clips)", one, clips=clips)
         if "memory" in parts:
             start = time.monotonic()
@@ -331,7 +329,7 @@ def run(args):
     data_dir = Path(values.get("data_dir", "data/chorales_stft"))
     data_dir = data_dir if data_dir.is_absolute() else ROOT / data_dir
     batch_size = values.get("batch_size", 16)
-    read_manifest(data_dir)  # fails early, with the path, when the data set is missing
+    _ = DatasetFolder(data_dir).rows  # fails early, with the path, when the data set is missing
     parts = [part for part in PARTS if part in (args.only or PARTS)]
 
     facts = machine_facts()

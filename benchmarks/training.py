@@ -34,6 +34,7 @@ from train import autoencoder, diffusion, loop
 from train.config import AutoencoderTrainConfig, DiffusionTrainConfig
 from train.data import SpectrogramData
 from train.options import precision_policy
+from train.run_folder import RunFolder
 from train.strategy import get_strategy
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
@@ -126,7 +127,7 @@ def fit(model, strategy, data, config, run_dir, element_fn, chief, timer):
             lambda context, start: data.stream("train", config.batch_size, element_fn, seed=config.seed,
                                                start_step=start, crop_frames=config.random_time_crop,
                                                input_context=context, cache=config.cache_clips),
-            None, config, run_dir, chief=chief, callbacks=[timer],
+            None, config, RunFolder(run_dir), chief=chief, callbacks=[timer],
         )
 
 

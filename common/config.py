@@ -174,6 +174,26 @@ def _resolve(cls, mapping):
     return shared, resolved
 
 
+def _read_mapping(path) -> dict:
+    """The mapping a YAML config file holds ({} for an empty file).
+
+    Raises:
+        ParameterError: naming the file, if it is missing, not valid YAML or not a mapping.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ParameterError(f"Config file not found. Received: config={str(path)!r}")
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        raise ParameterError(f"Config file is not valid YAML ({err}). Received: config={str(path)!r}") from err
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise ParameterError(f"Config file must hold a mapping of keys to values. Received: config={str(path)!r}")
+    return loaded
+
+
 def load_config(cls, path=None, overrides=None):
     """Build the frozen dataclass ``cls`` from a YAML file and overrides.
 
@@ -189,19 +209,7 @@ def load_config(cls, path=None, overrides=None):
         ParameterError: if the file is missing or not a mapping, a key is unknown
             (naming it, also within a section), or a value has the wrong type.
     """
-    loaded = {}
-    if path is not None:
-        path = Path(path)
-        if not path.is_file():
-            raise ParameterError(f"Config file not found. Received: config={str(path)!r}")
-        try:
-            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as err:
-            raise ParameterError(f"Config file is not valid YAML ({err}). Received: config={str(path)!r}") from err
-        if loaded is None:
-            loaded = {}
-        if not isinstance(loaded, dict):
-            raise ParameterError(f"Config file must hold a mapping of keys to values. Received: config={str(path)!r}")
+    loaded = {} if path is None else _read_mapping(path)
     shared, sectioned = {}, {}
     for mapping in (loaded, overrides or {}):  # the overrides replace the file's values, then all are checked
         values, sections = _resolve(cls, mapping)
@@ -215,6 +223,38 @@ def load_config(cls, path=None, overrides=None):
         values = {name: _check_type(label, value, section_hints[name]) for name, (label, value) in items.items()}
         checked[section] = hints[section](**values)
     return cls(**checked)
+
+
+def load_saved_config(cls, path):
+    """Read back a config that `save_config` wrote, perhaps with an older version of ``cls``.
+
+    Keys the file lacks (added to ``cls`` since it was written) take their defaults, as in
+    `load_config`; keys ``cls`` no longer has (removed since) are dropped instead of refused,
+    at the top level and within sections, so a run or data set saved by older code still loads.
+
+    Args:
+        cls: the dataclass type (`load_config`).
+        path: the YAML file.
+    Returns:
+        An instance of ``cls``.
+    Raises:
+        ParameterError: naming the file, if it is missing, not valid YAML or not a mapping;
+            or naming the key, if a value has the wrong type or fails ``cls``'s checks.
+    """
+    fields = {f.name for f in dataclasses.fields(cls)}
+    sections = _sections(cls)
+    flat = _flat_keys(sections)
+    known = {}
+    for key, value in _read_mapping(path).items():
+        section, dot, name = str(key).partition(".")
+        if key in sections and isinstance(value, dict):
+            names = {f.name for f in dataclasses.fields(sections[key])}
+            known[key] = {item: v for item, v in value.items() if item in names}
+        elif key in fields or key in flat:
+            known[key] = value
+        elif dot and section in sections and name in {f.name for f in dataclasses.fields(sections[section])}:
+            known[key] = value
+    return load_config(cls, None, known)
 
 
 def _plain(value):

@@ -313,18 +313,19 @@ def dataset_clips(data_dir, split, limit=None):
     Raises:
         ParameterError: if the folder is not a score-roll data set or the split has no clip.
     """
-    from preprocessing.saver import read_manifest
-    from preprocessing.transform_io import load_transform
+    from preprocessing.dataset_folder import DatasetFolder
+    from preprocessing.score_roll import ScoreRollTransform
 
-    transform = load_transform(Path(data_dir) / "transform.json")
-    if not hasattr(transform, "decode"):
+    folder = DatasetFolder(data_dir)
+    transform = folder.transform
+    if not isinstance(transform, ScoreRollTransform):
         raise ParameterError(f"The data set's clips are not score rolls. Received: data_dir={str(data_dir)!r}")
-    rows = [row for row in read_manifest(data_dir) if row["split"] == split][:limit]
+    rows = folder.split_rows(split)[:limit]
     if not rows:
         raise ParameterError(f"The data set has no clip in this split. Received: split={split!r}")
     clips = []
     for row in rows:
-        values = np.load(Path(data_dir) / row["path"])
+        values = folder.read_clip(folder.clip_path(row["path"]))
         clips.append((transform.decode(values), values.shape[1]))
     return clips, transform
 

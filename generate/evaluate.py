@@ -53,8 +53,8 @@ from evaluation.compare import AudioSet, format_table, score_sets
 from evaluation.degradations import add_white_noise, low_pass
 from evaluation.spectrogram_metrics import spectrogram_mse, spectrogram_ssim
 from generate.audio_statistics import mean_statistics
-from generate.sound_generator import SoundGenerator
-from generate.trained_model import TrainedModel, spectrogram_data_dir
+from generate.trained_model import TrainedModel
+from preprocessing.dataset_folder import DatasetFolder
 from preprocessing.transform import GRIFFIN_LIM_ITERATIONS, MIDI
 
 DEFAULT_MODELS = ("saved_models/chorales_ddim", "saved_models/chorales_autoencoder")
@@ -75,15 +75,15 @@ def dataset_clips(data_dir, splits, clip_samples, sample_rate, rows=None):
             an audio file that cannot be read (the message names it).
     """
     from preprocessing.loader import Loader
-    from preprocessing.saver import read_manifest
 
-    if not (Path(data_dir) / "manifest.csv").is_file():
+    data = DatasetFolder(data_dir)
+    if not data.manifest_path.is_file():
         raise ParameterError(
             "The real clips come from the model's dataset, which is not there: build it (bash scripts/demo.sh "
             f"does) or pass --data or --reference. Received: data_dir={str(data_dir)!r}"
         )
     if rows is None:
-        rows = [row for row in read_manifest(data_dir) if row["split"] in splits]
+        rows = [row for row in data.rows if row["split"] in splits]
     if not rows:
         raise ParameterError(f"The dataset has no clips in splits {list(splits)}. Received: data_dir={str(data_dir)!r}")
     return [
@@ -163,7 +163,6 @@ def memorisation_rows(data_dir, train_clips, clip_samples, sample_rate, embedder
     """
     from evaluation.memorisation import memorisation_report
     from generate.plots import plot_memorisation
-    from preprocessing.saver import read_manifest
 
     held_out = next(audio_set for audio_set in sets if audio_set.role == "floor")
     if len(held_out.clips) < MIN_HELD_OUT_FOR_MEMORISATION:
@@ -171,7 +170,7 @@ def memorisation_rows(data_dir, train_clips, clip_samples, sample_rate, embedder
                 f"(the copy threshold needs at least {MIN_HELD_OUT_FOR_MEMORISATION})")
         return {"skipped": note, "rows": [], "table": note, "plot": None}
     start = time.monotonic()
-    train_rows = spread_rows([row for row in read_manifest(data_dir) if row["split"] == "train"], train_clips)
+    train_rows = spread_rows(DatasetFolder(data_dir).split_rows("train"), train_clips)
     train = dataset_clips(data_dir, ["train"], clip_samples, sample_rate, rows=train_rows)
     train_embeddings = embedder.embed(train, sample_rate)
     embed_s = time.monotonic() - start
@@ -247,8 +246,8 @@ def run(args):
     """Build the sets, score them, print the table and write ``evaluation.json``; returns the report."""
     from evaluation.embeddings import MusicnnEmbedder
 
-    models = [TrainedModel(path) for path in args.model]
-    generators = [SoundGenerator.from_model_dir(path, n_iter=args.griffin_lim_iters) for path in args.model]
+    models = [TrainedModel(path, n_iter=args.griffin_lim_iters) for path in args.model]
+    generators = [model.sound_generator for model in models]
     first = generators[0].transform
     sample_rate, clip_samples = first.sample_rate, first.samples_for(models[0].data_shape[1])
     for model, generator in zip(models, generators):
@@ -273,7 +272,7 @@ def run(args):
         clips = folder_clips(args.reference, clip_samples, sample_rate)
         source = f"folder {args.reference}"
     else:
-        data_dir = args.data or spectrogram_data_dir(models[0].model_dir)
+        data_dir = args.data or models[0].data_dir
         clips = dataset_clips(data_dir, args.splits, clip_samples, sample_rate)
         source = f"dataset {data_dir}, splits {', '.join(args.splits)}"
     reference, held_out = halves(clips, args.num, args.seed)
@@ -315,7 +314,7 @@ def run(args):
                  "real_time_factor": round(n * clip_samples / sample_rate / (model_s + generator_s), 2)}
         if model.kind == "ddim":
             steps = args.steps or model.default_steps()
-            sampler = args.sampler or model.config.get("sampler", "ddim")
+            sampler = args.sampler or model.default_sampler()
             condition = (f", label {args.label}" if args.label else f", prompt {args.prompt!r}" if args.prompt else "")
             name = (f"{model.model_dir.name} ({'latent ' if model.latent_decoder is not None else ''}"
                     f"{'DDIM' if sampler == 'ddim' else sampler}, {steps} steps{condition})")

@@ -37,9 +37,9 @@ from common.cli import exit_status
 from common.errors import ParameterError
 from evaluation import mode, timbre
 from evaluation.mode import fit_classifier
-from generate.trained_model import TrainedModel, spectrogram_data_dir
+from generate.trained_model import TrainedModel
+from preprocessing.dataset_folder import DatasetFolder
 from preprocessing.representations import representation_name
-from train.data import SpectrogramData
 
 
 FEATURES = {"key": mode.features, "timbre": timbre.features}
@@ -67,7 +67,7 @@ def run(args):
     model = TrainedModel(args.model)
     if model.kind != "ddim" or model.model.conditioning is None:
         raise ParameterError(f"The model is not a conditional DDIM. Received: model={args.model!r}")
-    data = SpectrogramData(spectrogram_data_dir(args.model))
+    data = DatasetFolder(model.data_dir).check()
     # the key and timbre features read rows as linear STFT bins of n_fft // 2 (evaluation.mode, evaluation.timbre)
     if representation_name(data.transform) != "log_stft":
         raise ParameterError(f"label_effect reads log-STFT data sets only. "

@@ -16,10 +16,10 @@ clip, reported in dB with the reason. Levels are as in `preprocessing.loudness`
 
 Where the reference comes from (`for_model`), in order:
 
-- ``"model"``: the model folder's ``normalisation.json`` holds the train clips'
+- ``"model"``: the model folder's statistics (``normalisation.json``, `RunFolder`) hold the train clips'
   level summary (models trained on a data set preprocessed with it, or given it by
-  ``python -m preprocessing.loudness``);
-- ``"data set"``: the model's data set is on disk, its ``normalisation.json`` holds
+  ``python -m preprocessing.measure_levels``);
+- ``"data set"``: the model's data set is on disk, its statistics (`DatasetFolder`) hold
   the summary, and its normalisation statistics are the model's (the same data);
 - ``"fixed"``: neither (older models and data sets, piano rolls): a fixed
   `FALLBACK_RMS_CEILING_DBFS` of -18 dBFS, the alignment level of EBU R 68
@@ -27,13 +27,14 @@ Where the reference comes from (`for_model`), in order:
 """
 
 import dataclasses
-from pathlib import Path
 
 import numpy as np
 
 from common.errors import ParameterError
 from common.json_file import read_json_mapping
+from preprocessing.dataset_folder import DatasetFolder
 from preprocessing.loudness import peak_dbfs, read_level_summary, rms_dbfs
+from train.run_folder import RunFolder
 
 DEFAULT_PEAK_CEILING_DBFS = -1.0
 FALLBACK_RMS_CEILING_DBFS = -18.0  # EBU R 68 alignment level
@@ -118,11 +119,11 @@ class LoudnessLimiter:
             ParameterError: if the model's ``normalisation.json`` is missing or unreadable, or a
                 level summary in either file is malformed.
         """
-        model_file = Path(model_dir) / "normalisation.json"
+        model_file = RunFolder(model_dir).normalisation_path
         summary = read_level_summary(model_file)
         if summary is not None:
             return cls(min(float(summary["p95"]), 0.0), reference="model", reference_path=model_file)
-        data_file = None if not data_dir else Path(data_dir) / "normalisation.json"
+        data_file = None if not data_dir else DatasetFolder(data_dir).normalisation_path
         if data_file is not None and data_file.is_file():
             statistics = [read_json_mapping(path, "Normalisation file") for path in (model_file, data_file)]
             same_data = all(statistics[0].get(key) == statistics[1].get(key) for key in ("min_value", "max_value"))

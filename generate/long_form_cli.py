@@ -26,10 +26,11 @@ from common.atomic import atomic_write_json
 from common.cli import exit_status
 from common.errors import ParameterError
 from generate import long_form
+from generate.trained_model import DEFAULT_MODEL, TrainedModel
+from generate.wav_file import write_wav
 from preprocessing.transform import GRIFFIN_LIM_ITERATIONS
 
 MODES = ("long", "continue", "inpaint", "loop", "interpolate", "crossfade")
-DEFAULT_MODEL = "saved_models/chorales_ddim"
 
 
 def parse_args(argv):
@@ -93,7 +94,6 @@ def run_crossfade(args):
     import librosa
 
     from generate.crossfade import beat_aligned_crossfade
-    from generate.sounds import write_wav
     from preprocessing.loader import Loader
 
     for name, path in (("input", args.input), ("input_b", args.input_b)):
@@ -118,18 +118,14 @@ def run_crossfade(args):
 
 def run(args):
     """Generate the mode's audio, write it and its report; returns the report dict."""
-    from generate.sound_generator import SoundGenerator
-    from generate.sounds import write_wav
-    from generate.trained_model import TrainedModel
-
     if args.mode == "crossfade":
         return run_crossfade(args)
 
-    model_dir = Path(args.model)
-    sound_generator = SoundGenerator.from_model_dir(model_dir, n_iter=args.griffin_lim_iters)
-    trained = TrainedModel(model_dir)
+    trained = TrainedModel(args.model, n_iter=args.griffin_lim_iters)  # the run and its sound generator, once
+    model_dir = trained.model_dir
     if trained.kind != "ddim" or trained.latent_decoder is not None:
         raise ParameterError(f"The long-form modes need a pixel-space DDIM model folder. Received: model={str(model_dir)!r}")
+    sound_generator = trained.sound_generator
     model = trained.model
     transform = sound_generator.transform
     sr = transform.sample_rate

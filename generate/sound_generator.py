@@ -1,11 +1,10 @@
 """Turning model outputs (normalised spectrograms) back into audio, no louder than the training data."""
 
-from pathlib import Path
-
 from common.errors import ParameterError
 from generate.limiter import LoudnessLimiter
 from preprocessing.codec import SpectrogramCodec
 from preprocessing.transform import GRIFFIN_LIM_ITERATIONS
+from train.run_folder import RunFolder
 
 
 class SoundGenerator:
@@ -49,26 +48,25 @@ class SoundGenerator:
 
     @classmethod
     def from_model_dir(cls, model_dir, n_iter=GRIFFIN_LIM_ITERATIONS, data_dir=None):
-        """Load ``transform.json`` and ``normalisation.json`` from a trained model's folder.
+        """Load the transform and the normaliser saved in a trained model's folder (`RunFolder.codec`).
 
         The limiter's ceiling comes from the level summary in the model's
-        ``normalisation.json``, else in its data set's, else it is fixed
-        (`LoudnessLimiter.for_model`).
+        statistics, else in its data set's, else it is fixed (`LoudnessLimiter.for_model`).
+        `generate.trained_model.TrainedModel` loads a run with its sound generator at once.
 
         Args:
-            model_dir: a trained model folder.
+            model_dir: a trained model folder (`train.run_folder.RunFolder`).
             n_iter: Griffin-Lim iterations.
             data_dir: the data set the model was trained on; None: the run's own
-                (`generate.trained_model.spectrogram_data_dir`).
+                (`RunFolder.spectrogram_data_dir`).
         Raises:
-            ParameterError: if either file is missing or unreadable (the message names it).
+            ParameterError: if either file is missing or unreadable (the message names it), or
+                as `RunFolder.spectrogram_data_dir` when ``data_dir`` is None.
         """
-        from generate.trained_model import spectrogram_data_dir
-
-        model_dir = Path(model_dir)
-        codec = SpectrogramCodec.from_folder(model_dir)
-        data_dir = spectrogram_data_dir(model_dir) if data_dir is None else data_dir
-        return cls(codec.transform, codec.normaliser, n_iter, LoudnessLimiter.for_model(model_dir, data_dir))
+        run = RunFolder(model_dir)
+        codec = run.codec()
+        data_dir = run.spectrogram_data_dir() if data_dir is None else data_dir
+        return cls(codec.transform, codec.normaliser, n_iter, LoudnessLimiter.for_model(run.path, data_dir))
 
     def _inverse_options(self, seed=0, n_iter=None) -> dict:
         """The inverse options the transform takes, of ``n_iter`` (default ``self.n_iter``) and ``seed``."""

@@ -44,48 +44,41 @@ import time
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 
-from common.atomic import atomic_path, atomic_write_json
+from common.atomic import atomic_write_json
 from common.cli import exit_status
 from common.errors import ParameterError
 from generate.audio_statistics import mean_statistics
 from generate.long_form_cli import MODES as LONG_FORM_MODES
 from generate.plots import plot_comparison
-from generate.sound_generator import SoundGenerator
-from generate.trained_model import TrainedModel, model_kind, spectrogram_data_dir
+from generate.trained_model import DEFAULT_MODEL, TrainedModel
+from generate.wav_file import write_wav
+from preprocessing.dataset_folder import DatasetFolder
 from preprocessing.transform import GRIFFIN_LIM_ITERATIONS, MIDI
-
-DEFAULT_MODEL = "saved_models/chorales_ddim"
 
 
 def test_clips(data_dir, num, seed):
     """Pick ``num`` test-split clips of a preprocessed dataset, spread over the split.
 
+    Args:
+        data_dir: str or Path of the data set (`preprocessing.dataset_folder.DatasetFolder`).
     Returns:
         List of manifest rows (dicts with ``path``, ``source_path``, ``offset_s``, ``duration_s``).
     Raises:
         ParameterError: if the dataset or its test split is missing.
     """
-    from preprocessing.saver import read_manifest
-
-    if not (Path(data_dir) / "manifest.csv").is_file():
+    data = DatasetFolder(data_dir)
+    if not data.manifest_path.is_file():
         raise ParameterError(
             "The originals come from the test split of the model's dataset, which is not there: build it "
             "(bash scripts/demo.sh does, or python -m preprocessing.chorales and python -m preprocessing.run) "
             f"or pass --data. Received: data_dir={str(data_dir)!r}"
         )
-    rows = [row for row in read_manifest(data_dir) if row["split"] == "test"]
+    rows = data.split_rows("test")
     if not rows:
         raise ParameterError(f"The dataset has no test clips. Received: data_dir={str(data_dir)!r}")
     order = np.random.default_rng(seed).permutation(len(rows))[:num]
     return [rows[i] for i in sorted(order)]
-
-
-def write_wav(path, audio, sample_rate):
-    """Write float audio as 16-bit PCM WAV, atomically."""
-    with atomic_path(path) as tmp:
-        sf.write(tmp, np.clip(audio, -1.0, 1.0), sample_rate, subtype="PCM_16", format="WAV")
 
 
 def print_limits(limiter, limits):
@@ -138,20 +131,20 @@ def run(args):
     """Generate, write and report; returns the report dict."""
     from preprocessing.loader import Loader
 
-    model_dir = Path(args.model)
-    kind = model_kind(model_dir)
-    data_dir = Path(args.data or spectrogram_data_dir(model_dir))
-    sound_generator = SoundGenerator.from_model_dir(model_dir, n_iter=args.griffin_lim_iters, data_dir=data_dir)
-    transform = sound_generator.transform
-    out_dir = Path(args.out or Path("outputs") / model_dir.name)
-    rows = test_clips(data_dir, args.num, args.seed)
-    originals = np.stack([sound_generator.codec.normalise(np.load(data_dir / row["path"])) for row in rows])
-
     # Timed in three parts (module docstring): loading, a warm-up on one sample that pays the one-time
     # costs (graph tracing, librosa's numba functions), then the batch, which runs at steady state.
     start = time.monotonic()
-    model = TrainedModel(model_dir)  # the process's first model also imports TensorFlow and Keras
+    # the run, opened once: the process's first model also imports TensorFlow and Keras
+    model = TrainedModel(args.model, n_iter=args.griffin_lim_iters, data_dir=args.data)
     load_s = time.monotonic() - start
+    model_dir, kind = model.model_dir, model.kind
+    sound_generator = model.sound_generator
+    transform = sound_generator.transform
+    data = DatasetFolder(args.data or model.data_dir)
+    out_dir = Path(args.out or Path("outputs") / model_dir.name)
+    rows = test_clips(data.path, args.num, args.seed)
+    originals = np.stack([sound_generator.codec.normalise(data.read_clip(data.clip_path(row["path"]))) for row in rows])
+
     steps = (args.steps or model.default_steps()) if kind == "ddim" else None
     seeds = [args.seed + i for i in range(args.num)] if kind in ("ddim", "vae") else list(range(args.num))
     conditions = dict(label=args.label, guidance_scale=args.guidance_scale, prompt=args.prompt, sampler=args.sampler,
@@ -200,7 +193,7 @@ def run(args):
         "prompt": args.prompt,
         "guidance_scale": args.guidance_scale,
         "guidance_rescale": args.guidance_rescale,
-        "sampler": (args.sampler or model.config.get("sampler", "ddim")) if kind == "ddim" else None,
+        "sampler": (args.sampler or model.default_sampler()) if kind == "ddim" else None,
         "seeds": seeds,
         "griffin_lim_iters": args.griffin_lim_iters,
         "audio_seconds": round(audio_s, 3),

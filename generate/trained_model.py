@@ -1,79 +1,61 @@
-"""A trained run folder as something that makes normalised spectrograms: DDIM samples or autoencoder reconstructions."""
+"""A trained run folder as something that makes normalised spectrograms (DDIM samples or autoencoder
+reconstructions), loaded once together with the `SoundGenerator` that turns them into audio."""
 
-from pathlib import Path
+from functools import cached_property
 
 import numpy as np
-import yaml
 
 from common.errors import ParameterError
-from common.keras_file import load_keras_model
+from generate.sound_generator import SoundGenerator
+from preprocessing.transform import GRIFFIN_LIM_ITERATIONS
+from train.run_folder import RunFolder
 
-
-def model_kind(model_dir):
-    """``"ddim"``, ``"autoencoder"`` or ``"vae"`` from the files in ``model_dir``.
-
-    Raises:
-        ParameterError: if the folder is missing or holds neither model.
-    """
-    model_dir = Path(model_dir)
-    if not model_dir.is_dir():
-        raise ParameterError(f"Model folder not found. Received: model_dir={str(model_dir)!r}")
-    if (model_dir / "diffusion.json").is_file():
-        return "ddim"
-    if (model_dir / "autoencoder.keras").is_file():
-        return "autoencoder"
-    if (model_dir / "vae_decoder.keras").is_file():
-        return "vae"
-    raise ParameterError(
-        "Model folder holds neither diffusion.json + network.keras (DDIM), autoencoder.keras nor vae_decoder.keras. "
-        f"Received: model_dir={str(model_dir)!r}"
-    )
-
-
-def run_config(model_dir):
-    """The run's ``config.yaml`` as a dict (empty if the folder has none)."""
-    path = Path(model_dir) / "config.yaml"
-    return yaml.safe_load(path.read_text()) if path.is_file() else {}
-
-
-def spectrogram_data_dir(model_dir):
-    """The spectrogram data set a run's outputs compare with: its ``data_dir``, or for a latent
-    DDIM (``latent.json`` in the folder) the data set its latents were encoded from ("" if unknown)."""
-    from preprocessing.latents import read_latent_info
-
-    latent = read_latent_info(model_dir)
-    return latent.get("source_data_dir", "") if latent else run_config(model_dir).get("data_dir", "")
+DEFAULT_MODEL = "saved_models/chorales_ddim"  # the sampling CLIs' default run folder
 
 
 class TrainedModel:
-    """Loads a run folder once and produces normalised spectrograms from it.
+    """Loads a run folder once (`train.run_folder.RunFolder`) and produces normalised spectrograms from it.
 
-    A latent DDIM (a DDIM run folder with ``latent_decoder.keras``, trained on a
+    A latent DDIM (a DDIM run folder with a latent decoder, trained on a
     ``preprocessing.latents`` data set) is of kind ``"ddim"``; its samples are decoded.
+    Its `sound_generator` (the run's codec and loudness limiter) is read on first use and kept.
 
     Args:
         model_dir: a run folder written by ``train.diffusion`` or ``train.autoencoder``.
+        n_iter: int >= 1, the sound generator's Griffin-Lim iterations (where the transform takes them).
+        data_dir: the data set the run was trained on, for the limiter's level (and the
+            originals a caller compares with); None: the run's own (`RunFolder.spectrogram_data_dir`).
+    Attributes:
+        run: the `RunFolder`; kind: ``"ddim"``, ``"autoencoder"`` or ``"vae"`` (`RunFolder.kind`);
+        config: the run's config dataclass (its defaults when the folder has no ``config.yaml``);
+        model: the `DiffusionModel`, the VAE's decoder or the autoencoder; latent_decoder: a
+        latent DDIM's decoder, else None; data_dir: str, "" when unknown.
     Raises:
-        ParameterError: see `model_kind`; or naming the file, if a ``.keras``
-            file is missing or unreadable or corrupt (`common.keras_file.load_keras_model`).
+        ParameterError: see `RunFolder.kind` and `RunFolder.config`; or naming the file, if a
+            ``.keras`` file is missing or unreadable or corrupt (`common.keras_file.load_keras_model`).
     """
 
-    def __init__(self, model_dir):
-        from models.sampler_folder import load_sampler
-        from preprocessing.latents import load_latent_decoder
-
-        self.model_dir = Path(model_dir)
-        self.kind = model_kind(self.model_dir)
-        self.config = run_config(self.model_dir)
-        self.latent_decoder = None
+    def __init__(self, model_dir, n_iter=GRIFFIN_LIM_ITERATIONS, data_dir=None):
+        self.run = RunFolder(model_dir)
+        self.model_dir = self.run.path
+        self.kind = self.run.kind
+        self.config = self.run.config or self.run.config_class()
         self._text_encoder = None  # loaded on the first prompt, then kept
-        if self.kind == "ddim":
-            self.model = load_sampler(self.model_dir)
-            self.latent_decoder = load_latent_decoder(self.model_dir)  # latent diffusion: samples are decoded
-        elif self.kind == "vae":
-            self.model = load_keras_model(self.model_dir / "vae_decoder.keras", "VAE decoder file")
-        else:
-            self.model = load_keras_model(self.model_dir / "autoencoder.keras", "Autoencoder file")
+        self.model = self.run.load_model()
+        # latent diffusion: samples are decoded
+        self.latent_decoder = self.run.load_latent_decoder() if self.kind == "ddim" else None
+        self.n_iter = n_iter
+        self.data_dir = str(data_dir) if data_dir is not None else self.run.spectrogram_data_dir()
+
+    @cached_property
+    def sound_generator(self) -> SoundGenerator:
+        """The run's `SoundGenerator`: its transform and normaliser, ``n_iter``, and the limiter whose
+        level comes from the run's statistics or ``data_dir``'s (`generate.limiter.LoudnessLimiter.for_model`).
+
+        Raises:
+            ParameterError: naming the file, if the transform or statistics are missing or unreadable.
+        """
+        return SoundGenerator.from_model_dir(self.model_dir, n_iter=self.n_iter, data_dir=self.data_dir)
 
     @property
     def data_shape(self):
@@ -98,13 +80,12 @@ class TrainedModel:
         return int(self.model.count_params())
 
     def default_steps(self):
-        """DDIM steps the run was configured to sample with (None for an autoencoder)."""
-        # imported here, not at the top: train.config imports Keras, and generate.sounds starts without it
-        from train.config import DiffusionTrainConfig
+        """DDIM steps the run was configured to sample with (None for an autoencoder or a VAE)."""
+        return int(self.config.sampling_steps) if self.kind == "ddim" else None
 
-        if self.kind != "ddim":
-            return None
-        return int(self.config.get("sampling_steps", DiffusionTrainConfig.sampling_steps))
+    def default_sampler(self):
+        """The sampler the run was configured with (``"ddim"`` for runs before the key), None for an autoencoder or a VAE."""
+        return str(self.config.sampler) if self.kind == "ddim" else None
 
     def warm_up(self, seeds=None, originals=None, label=None, guidance_scale=None, prompt=None, sampler=None,
                 guidance_rescale=None):
@@ -153,9 +134,7 @@ class TrainedModel:
                 raise ParameterError("A DDIM samples from seeds. Received: seeds=None")
             steps = steps or self.default_steps()
             if guidance_scale is None:
-                from train.config import DiffusionTrainConfig
-
-                guidance_scale = float(self.config.get("guidance_scale", DiffusionTrainConfig.guidance_scale))
+                guidance_scale = float(self.config.guidance_scale)
             context = None
             if prompt is not None:
                 if self.model.conditioning != "text":
@@ -169,9 +148,9 @@ class TrainedModel:
                 context = (tokens[0], mask[0].astype("float32"))
             conditioned = label is not None or prompt is not None
             if sampler is None:
-                sampler = str(self.config.get("sampler", "ddim"))
+                sampler = self.default_sampler()
             if guidance_rescale is None:
-                guidance_rescale = float(self.config.get("guidance_rescale", 0.0))
+                guidance_rescale = float(self.config.guidance_rescale)
             generated = self.model.generate(seeds=list(seeds), diffusion_steps=steps, labels=label, context=context,
                                             guidance_scale=guidance_scale if conditioned else 1.0, sampler=sampler,
                                             guidance_rescale=guidance_rescale if conditioned else 0.0)

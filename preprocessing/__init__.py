@@ -16,6 +16,7 @@ prepare_numba_cache()  # before anything imports librosa: see common/numba_cache
 
 from preprocessing.codec import SpectrogramCodec  # noqa: E402
 from preprocessing.config import PreprocessConfig  # noqa: E402
+from preprocessing.dataset_folder import DatasetFolder  # noqa: E402
 from preprocessing.loader import Loader  # noqa: E402
 from preprocessing.log_spectrogram import LogSpectrogramExtractor  # noqa: E402
 from preprocessing.mdct import MdctTransform  # noqa: E402
@@ -25,13 +26,14 @@ from preprocessing.padder import Padder  # noqa: E402
 from preprocessing.piano_roll import PianoRollTransform  # noqa: E402
 from preprocessing.pipeline import PreprocessingPipeline, PreprocessReport  # noqa: E402
 from preprocessing.representations import REPRESENTATIONS, build_transform  # noqa: E402
-from preprocessing.saver import Saver, read_manifest  # noqa: E402
+from preprocessing.saver import Saver  # noqa: E402
 from preprocessing.score_roll import ScoreRollTransform  # noqa: E402
 from preprocessing.sources import SourceRecord, discover_sources  # noqa: E402
 from preprocessing.transform import GRIFFIN_LIM_ITERATIONS, Transform  # noqa: E402
 from preprocessing.transform_io import load_transform, register_transform, save_transform  # noqa: E402
 
 __all__ = [
+    "DatasetFolder",
     "GRIFFIN_LIM_ITERATIONS",
     "Loader",
     "LogSpectrogramExtractor",
@@ -53,7 +55,6 @@ __all__ = [
     "discover_sources",
     "load_normaliser",
     "load_transform",
-    "read_manifest",
     "register_transform",
     "save_transform",
 ]

@@ -1,7 +1,7 @@
 """Text captions of source files, for text-conditioned generation (classifier-free guidance).
 
 A caption is one English phrase per source file; every clip cut from the file
-gets it (column ``caption`` of the dataset's manifest, `preprocessing.saver`).
+gets it (column ``caption`` of the dataset's manifest, `preprocessing.manifest`).
 It comes either from a captions file (``captions_file`` in the preprocessing
 config, see `read_captions_file`) or is composed from the source's metadata by
 the pure functions below. The templates, an optional part in brackets:

@@ -3,21 +3,17 @@
 A model sees a representation normalised to [0, 1] with the statistics of the
 training split (`preprocessing.normaliser.MinMaxNormaliser`), and the transform
 that made it (`preprocessing.transform.Transform`) is the only one whose inverse
-fits. Both are saved in every data set and run folder (``transform.json`` and
-``normalisation.json``) and are loaded together here, so a caller never pairs a
-transform with the wrong statistics.
+fits. Both are saved in every data set and run folder
+(`preprocessing.dataset_folder.DatasetFolder`, `train.run_folder.RunFolder`, which
+name the files) and are loaded together here, so a caller never pairs a transform
+with the wrong statistics.
 """
-
-from pathlib import Path
 
 import numpy as np
 
 from common.errors import ParameterError
 from preprocessing.normaliser import load_normaliser
 from preprocessing.transform_io import load_transform
-
-TRANSFORM_FILE = "transform.json"
-NORMALISATION_FILE = "normalisation.json"
 
 
 class SpectrogramCodec:
@@ -36,15 +32,18 @@ class SpectrogramCodec:
         self.normaliser = normaliser
 
     @classmethod
-    def from_folder(cls, folder):
-        """Load ``transform.json`` and ``normalisation.json`` from a data set or run folder.
+    def from_files(cls, transform_path, normalisation_path):
+        """Load a transform (`preprocessing.transform_io.save_transform`'s file) and its normaliser
+        (`preprocessing.normaliser.load_normaliser`'s file).
 
+        Args:
+            transform_path, normalisation_path: str or Path of the two files (a folder's own
+                names come from `DatasetFolder.codec` or `RunFolder.codec`).
         Raises:
             ParameterError: if either file is missing or unreadable (the message names it;
                 the transform is read first).
         """
-        folder = Path(folder)
-        return cls(load_transform(folder / TRANSFORM_FILE), load_normaliser(folder / NORMALISATION_FILE))
+        return cls(load_transform(transform_path), load_normaliser(normalisation_path))
 
     @property
     def sample_rate(self) -> int:

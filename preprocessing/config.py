@@ -28,7 +28,7 @@ class PreprocessConfig:
         source: "chorales", "gtzan" or "folder" (see `preprocessing.sources`).
         input_dir: folder the source is read from.
         genres: gtzan only: genre names to use; empty means all.
-        output_dir: folder the dataset is written to (see `preprocessing.saver`).
+        output_dir: folder the dataset is written to (see `preprocessing.dataset_folder`).
         sample_rate: Hz; every file is resampled to it (piano_roll: the rendering rate).
         representation: "log_stft", "mel", "mdct", "piano_roll" or "score_roll" (see
             `preprocessing.representations`); only its own section is used.

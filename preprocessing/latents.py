@@ -26,94 +26,65 @@ Exit status: 0 every clip encoded, 1 some clips skipped (listed, and in skipped.
 """
 
 import argparse
-import shutil
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from common.atomic import atomic_path, atomic_save_npy, atomic_write_json, sync_to_disk
+from common.atomic import sync_to_disk
 from common.cli import exit_status
 from common.errors import ParameterError
-from common.json_file import read_json_mapping
-from common.keras_file import load_keras_model
-from preprocessing.saver import SPLITS, Saver
-
-LATENT_DECODER_FILE = "latent_decoder.keras"
-LATENT_FILE = "latent.json"
-LATENT_FILES = (LATENT_FILE, LATENT_DECODER_FILE)  # what a latent data set passes on to the runs trained on it
+from preprocessing.dataset_folder import DatasetFolder
+from preprocessing.manifest import SPLITS
 
 
-def read_latent_info(folder):
-    """``latent.json`` of a latent data set or latent DDIM run folder as a dict; None if the folder has none.
+def _trained_on(model_dir):
+    """The data set the autoencoder run was trained on: its config's ``data_dir``.
 
     Raises:
-        ParameterError: if the file is there but not a JSON mapping.
+        ParameterError: if the run folder holds no config (or it is unreadable).
     """
-    path = Path(folder) / LATENT_FILE
-    return read_json_mapping(path, LATENT_FILE) if path.is_file() else None
+    # The one import of a package above this one (tests/test_layers.py lists it): a run folder's
+    # config is read by train.run_folder.RunFolder, and --data-dir defaults to the run's data set.
+    from train.run_folder import RunFolder
+
+    config = RunFolder(model_dir).config
+    if config is None or not config.data_dir:
+        raise ParameterError(f"Give --data-dir: the autoencoder folder names no data_dir. Received: {str(model_dir)!r}")
+    return config.data_dir
 
 
-def load_latent_decoder(folder):
-    """The decoder (``keras.Model``, latents -> ``(n, n_freq_bins, n_frames, 1)`` in [0, 1]) of a latent
-    data set or latent DDIM run folder; None if the folder has none.
-
-    Raises:
-        ParameterError: if the file is there but unreadable or corrupt (it names the file).
-    """
-    path = Path(folder) / LATENT_DECODER_FILE
-    if not path.is_file():
-        return None
-    return load_keras_model(path, "Latent decoder file")
-
-
-def load_first_stage(model_dir):
-    """The encoder and decoder of a trained spatial autoencoder or VAE run folder.
-
-    Args:
-        model_dir: a ``train.autoencoder`` run folder (``autoencoder.keras``, or
-            ``vae_encoder.keras`` and ``vae_decoder.keras``).
-    Returns:
-        ``(kind, encode, decoder)``: ``"autoencoder"`` or ``"vae"``; ``encode(batch)`` maps
-        float32 ``(n, n_freq_bins, n_frames, 1)`` in [0, 1] to float32 latents
-        ``(n, height, width, channels)`` (the VAE's posterior mean); ``decoder`` the
-        ``keras.Model`` that maps latents back to ``(n, n_freq_bins, n_frames, 1)`` in [0, 1].
-    Raises:
-        ParameterError: if the folder holds no such model, a model file is
-            unreadable or corrupt, or its latent is a dense vector (latent
-            diffusion needs ``bottleneck: spatial``).
-    """
-    model_dir = Path(model_dir)
-    load = lambda name: load_keras_model(model_dir / name, "First-stage model file")  # noqa: E731
-    if (model_dir / "vae_encoder.keras").is_file() and (model_dir / "vae_decoder.keras").is_file():
-        kind, encoder, decoder = "vae", load("vae_encoder.keras"), load("vae_decoder.keras")
-        encode = lambda batch: np.asarray(encoder(batch, training=False)[0])  # noqa: E731
-    elif (model_dir / "autoencoder.keras").is_file():
-        autoencoder = load("autoencoder.keras")
-        kind, encoder, decoder = "autoencoder", autoencoder.get_layer("encoder"), autoencoder.get_layer("decoder")
-        encode = lambda batch: np.asarray(encoder(batch, training=False))  # noqa: E731
-    else:
-        raise ParameterError(
-            "Not a trained autoencoder folder (autoencoder.keras, or vae_encoder.keras and vae_decoder.keras). "
-            f"Received: autoencoder={str(model_dir)!r}"
-        )
-    latent_shape = tuple(decoder.inputs[0].shape[1:])
-    if len(latent_shape) != 3:
-        raise ParameterError(
-            "Latent diffusion needs latent maps: train the autoencoder with bottleneck: spatial. "
-            f"Received: autoencoder={str(model_dir)!r} with latent shape {latent_shape}"
-        )
-    return kind, encode, decoder
+def _encode_split(data, out, split, encode, batch_size, encoded, skipped, latents_seen):
+    """Encode one split's clips in batches, writing each latent; fills ``encoded`` (manifest position ->
+    the latent's row), ``skipped`` and ``latents_seen`` (up to 512 latents, for the statistics)."""
+    positions = [i for i, row in enumerate(data.rows) if row["split"] == split]
+    # one batch of clips in memory at a time
+    for start in range(0, len(positions), batch_size):
+        kept, clips = [], []
+        for i in positions[start : start + batch_size]:
+            try:
+                clips.append(data.load_clip(str(data.clip_path(data.rows[i]["path"]))))
+                kept.append(i)
+            except (ParameterError, OSError, ValueError) as err:
+                skipped.append({"source_path": data.rows[i]["path"], "reason": str(err)})
+        if not kept:
+            continue
+        for i, latent in zip(kept, encode(np.stack(clips))):
+            relative = out.write_clip(split, Path(data.rows[i]["path"]).stem, latent, latent=True)
+            encoded[i] = {**data.rows[i], "path": relative}
+            if len(latents_seen) < 512:
+                latents_seen.append(latent)
+    return len(positions)
 
 
 def encode_dataset(model_dir, out_dir, data_dir=None, batch_size=16, progress=True):
     """Write the latent data set of the module docstring.
 
     Args:
-        model_dir: the autoencoder run folder (`load_first_stage`).
+        model_dir: the autoencoder run folder (`models.first_stage.load_first_stage`).
         out_dir: the folder to write; files already there are replaced.
         data_dir: the source data set (``preprocessing.run`` output); None: the one the
-            autoencoder was trained on (its ``config.yaml``'s ``data_dir``).
+            autoencoder was trained on (its config's ``data_dir``).
         batch_size: clips encoded per call.
         progress: print one line per split.
     Returns:
@@ -123,79 +94,51 @@ def encode_dataset(model_dir, out_dir, data_dir=None, batch_size=16, progress=Tr
         ParameterError: for a bad ``model_dir``, a missing source data set, a data set
             whose clips do not fit the encoder, or ``out_dir`` equal to the source.
     """
-    import yaml
+    from models.first_stage import load_first_stage  # here, not at the top: it imports Keras
 
-    from train.data import SpectrogramData
-
-    model_dir, out_dir = Path(model_dir), Path(out_dir)
-    if data_dir is None:
-        config_file = model_dir / "config.yaml"
-        data_dir = yaml.safe_load(config_file.read_text()).get("data_dir") if config_file.is_file() else None
-        if not data_dir:
-            raise ParameterError(f"Give --data-dir: the autoencoder folder names no data_dir. Received: {str(model_dir)!r}")
-    data = SpectrogramData(data_dir)
-    if data.latent is not None:
-        raise ParameterError(f"The source is already a latent data set. Received: data_dir={str(data_dir)!r}")
-    if out_dir.resolve() == data.data_dir.resolve():
+    model_dir, out = Path(model_dir), DatasetFolder(out_dir)
+    data = DatasetFolder(_trained_on(model_dir) if data_dir is None else data_dir).check()
+    if data.latent_info is not None:
+        raise ParameterError(f"The source is already a latent data set. Received: data_dir={str(data.path)!r}")
+    if out.path.resolve() == data.path.resolve():
         raise ParameterError(f"--out must differ from the source data set. Received: out={str(out_dir)!r}")
     kind, encode, decoder = load_first_stage(model_dir)
     input_shape = tuple(decoder.outputs[0].shape[1:])
     if input_shape != data.clip_shape():
         raise ParameterError(
             f"The autoencoder takes clips of {input_shape}; the data set's are {data.clip_shape()}. "
-            f"Received: data_dir={str(data_dir)!r}"
+            f"Received: data_dir={str(data.path)!r}"
         )
 
     encoded, skipped, latents_seen = {}, [], []  # encoded: manifest position -> the latent's row
     for split in SPLITS:
-        positions = [i for i, row in enumerate(data.rows) if row["split"] == split]
         count = len(encoded)
-        # one batch of clips in memory at a time
-        for start in range(0, len(positions), batch_size):
-            kept, clips = [], []
-            for i in positions[start : start + batch_size]:
-                try:
-                    clips.append(data.load_clip(str(data.data_dir / data.rows[i]["path"])))
-                    kept.append(i)
-                except (ParameterError, OSError, ValueError) as err:
-                    skipped.append({"source_path": data.rows[i]["path"], "reason": str(err)})
-            if not kept:
-                continue
-            for i, latent in zip(kept, encode(np.stack(clips))):
-                relative = f"latents/{split}/{Path(data.rows[i]['path']).stem}.npy"
-                atomic_save_npy(out_dir / relative, latent.astype("float32"), durable=False)
-                encoded[i] = {**data.rows[i], "path": relative}
-                if len(latents_seen) < 512:
-                    latents_seen.append(latent)
-        if progress and positions:
-            print(f"{split}: {len(encoded) - count} of {len(positions)} clips encoded", flush=True)
+        total = _encode_split(data, out, split, encode, batch_size, encoded, skipped, latents_seen)
+        if progress and total:
+            print(f"{split}: {len(encoded) - count} of {total} clips encoded", flush=True)
     rows = [encoded[i] for i in sorted(encoded)]  # the source manifest's order
     if not rows:
-        raise ParameterError(f"No clip could be encoded. Received: data_dir={str(data_dir)!r}")
+        raise ParameterError(f"No clip could be encoded. Received: data_dir={str(data.path)!r}")
     sync_to_disk()  # the latents reach the disk before the manifest that lists them
-    for name in ("transform.json", "normalisation.json"):
-        with atomic_path(out_dir / name) as tmp:
-            shutil.copyfile(data.data_dir / name, tmp)
-    with atomic_path(out_dir / LATENT_DECODER_FILE) as tmp:
-        decoder.save(tmp)
+    out.copy_codec_from(data)
+    out.write_latent_decoder(decoder)
     seen = np.stack(latents_seen)
     summary = {
         # as given (relative to the working directory, like a config's data_dir), so a shipped run stays portable
         "autoencoder": str(model_dir),
         "kind": kind,
         "posterior": "mean" if kind == "vae" else "deterministic",
-        "source_data_dir": str(data.data_dir),
+        "source_data_dir": str(data.path),
         "spectrogram_shape": list(input_shape),
         "latent_shape": [int(d) for d in seen.shape[1:]],
         "latent_mean": float(seen.mean()),
         "latent_std": float(seen.std()),
         "clips": len(rows),
     }
-    atomic_write_json(out_dir / LATENT_FILE, summary)
-    saver = Saver(out_dir)
+    out.write_latent_info(summary)
     if skipped:
-        saver.save_skipped(skipped)
-    saver.save_manifest(rows)
+        out.write_skipped(skipped)
+    out.write_manifest(rows)
     return summary, skipped
 
 

@@ -23,11 +23,10 @@ import numpy as np
 from common.cli import exit_status
 from common.errors import ParameterError
 from common.json_file import read_json_mapping
+from preprocessing.dataset_folder import DatasetFolder
 from preprocessing.loader import Loader
 from preprocessing.loudness import LEVELS_KEY, add_level_summary, rms_dbfs, summarise_levels
-from preprocessing.saver import read_manifest
 from preprocessing.transform import MIDI
-from preprocessing.transform_io import load_transform
 
 
 def measure_clip_levels(data_dir, split="train", progress=None):
@@ -47,13 +46,13 @@ def measure_clip_levels(data_dir, split="train", progress=None):
         ParameterError: if the manifest or transform is missing, the split has no clips, the
             data set is a piano roll (no audio clips), or a source file cannot be decoded.
     """
-    data_dir = Path(data_dir)
-    transform = load_transform(data_dir / "transform.json")
+    data = DatasetFolder(data_dir)
+    transform = data.transform
     if transform.input_kind == MIDI:
-        raise ParameterError(f"A piano-roll data set has no audio clips to measure. Received: data_dir={str(data_dir)!r}")
-    rows = [row for row in read_manifest(data_dir) if row["split"] == split]
+        raise ParameterError(f"A piano-roll data set has no audio clips to measure. Received: data_dir={str(data.path)!r}")
+    rows = data.split_rows(split)
     if not rows:
-        raise ParameterError(f"The data set has no {split} clips. Received: data_dir={str(data_dir)!r}")
+        raise ParameterError(f"The data set has no {split} clips. Received: data_dir={str(data.path)!r}")
     sample_rate = int(transform.sample_rate)
     loader = Loader(sample_rate)
     by_source = {}
@@ -71,6 +70,12 @@ def measure_clip_levels(data_dir, split="train", progress=None):
         if progress and (k % 50 == 0 or k == len(by_source)):
             print(f"[{k}/{len(by_source)}] files measured", file=progress, flush=True)
     return levels
+
+
+def _statistics_file(folder):
+    """The normalisation statistics of a data set, or of a run trained on one (which keeps the data
+    set's file under the data set's name, `train.run_folder.RunFolder`)."""
+    return DatasetFolder(folder).normalisation_path
 
 
 def _normalisation_range(path):
@@ -97,9 +102,9 @@ def main(argv=None):
 
     def run():
         folders = [Path(folder) for folder in args.into]
-        statistics = _normalisation_range(Path(args.data_dir) / "normalisation.json")
+        statistics = _normalisation_range(_statistics_file(args.data_dir))
         for folder in folders:  # fail before the long measurement
-            if _normalisation_range(folder / "normalisation.json") != statistics:
+            if _normalisation_range(_statistics_file(folder)) != statistics:
                 raise ParameterError(
                     f"The folder's normalisation statistics are not the data set's {statistics}, so it was "
                     f"not trained on this data set. Received: folder={str(folder)!r}"
@@ -107,8 +112,8 @@ def main(argv=None):
         summary = summarise_levels(measure_clip_levels(args.data_dir, progress=sys.stderr))
         print(json.dumps({LEVELS_KEY: summary}, indent=2))
         for folder in folders:
-            add_level_summary(folder / "normalisation.json", summary)
-            print(f"added to {folder / 'normalisation.json'}")
+            add_level_summary(_statistics_file(folder), summary)
+            print(f"added to {_statistics_file(folder)}")
 
     return exit_status(run)
 

@@ -103,7 +103,7 @@ class MinMaxNormaliser(FromConfigMixin):
 
 
 def load_normaliser(path) -> MinMaxNormaliser:
-    """Read a normaliser written by `preprocessing.saver.Saver.save_normaliser`.
+    """Read a normaliser written by `preprocessing.dataset_folder.DatasetFolder.write_normaliser`.
 
     The clips' level summary the file may also hold (`preprocessing.loudness.LEVELS_KEY`)
     is not the normaliser's; `preprocessing.loudness.read_level_summary` reads it.

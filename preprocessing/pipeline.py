@@ -33,7 +33,6 @@ from pathlib import Path
 import numpy as np
 
 from common.atomic import sync_to_disk
-from common.config import save_config
 from common.errors import ParameterError
 from preprocessing.captions import read_captions_file
 from preprocessing.config import PreprocessConfig
@@ -43,7 +42,8 @@ from preprocessing.midi import load_midi
 from preprocessing.normaliser import MinMaxNormaliser
 from preprocessing.padder import Padder
 from preprocessing.representations import build_transform
-from preprocessing.saver import SPLITS, Saver
+from preprocessing.manifest import SPLITS
+from preprocessing.saver import Saver
 from preprocessing.sources import scan_sources
 from preprocessing.transform import MIDI
 
@@ -94,7 +94,7 @@ def _reason(err) -> str:
 
 
 class PreprocessingPipeline:
-    """Turns the configured source into a spectrogram dataset (layout: `preprocessing.saver`).
+    """Turns the configured source into a spectrogram dataset (layout: `preprocessing.dataset_folder`).
 
     Args:
         config: a `PreprocessConfig`.
@@ -246,7 +246,7 @@ class PreprocessingPipeline:
         Args:
             record: a `preprocessing.sources.SourceRecord`.
         Returns:
-            list of manifest rows (dicts, see `preprocessing.saver.MANIFEST_COLUMNS`); a row's
+            list of manifest rows (dicts, see `preprocessing.manifest.MANIFEST_COLUMNS`); a row's
             ``rms_dbfs`` is the clip's RMS level in dBFS over its audio content (without a
             tail clip's zero padding, `preprocessing.loudness.clip_levels_dbfs`).
         Raises:
@@ -427,7 +427,7 @@ class PreprocessingPipeline:
         self.saver.save_skipped([{"source_path": p, "reason": r} for p, r in skipped])
         self.saver.save_ignored([{"path": str(p), "reason": r} for p, r in ignored])
         self.saver.save_transform(self.transform)
-        save_config(config, Path(config.output_dir) / "config.yaml")
+        self.saver.save_config(config)
         train_rows = [row for row in manifest_rows if row["split"] == "train"]
         if not train_rows:
             raise ParameterError(

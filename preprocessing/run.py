@@ -7,7 +7,7 @@ Usage (from the repository root):
 
 Writes ``<output_dir>/spectrograms/<split>/*.npy``, ``manifest.csv``,
 ``normalisation.json``, ``transform.json``, ``config.yaml``, ``skipped.csv``
-and ``ignored.csv`` (see `preprocessing.saver`). Progress goes to stderr.
+and ``ignored.csv`` (see `preprocessing.dataset_folder`). Progress goes to stderr.
 
 Exit status: 0 when every audio file was used, 1 when some were skipped (bad
 audio; they are listed), 2 for bad configuration or input (message on stderr).
@@ -20,6 +20,7 @@ import sys
 
 from common.cli import config_from_args, config_parser, exit_status
 from preprocessing.config import PreprocessConfig
+from preprocessing.dataset_folder import DatasetFolder
 from preprocessing.pipeline import PreprocessingPipeline
 
 IGNORED_SHOWN = 5  # ignored files named on stdout; ignored.csv lists them all
@@ -43,6 +44,7 @@ def preprocess(args) -> int:
     Ignored files (not audio, hidden) are printed, a few by name, but do not make it 1.
     """
     report = PreprocessingPipeline(config_from_args(PreprocessConfig, args)).run()
+    folder = DatasetFolder(report.output_dir)
     total = sum(report.clips_per_split.values())
     print(f"Wrote {total} clips to {report.output_dir} in {report.wall_s:.1f} s")
     for split, n_clips in report.clips_per_split.items():
@@ -53,14 +55,14 @@ def preprocess(args) -> int:
     if report.ignored:
         print(
             f"Ignored {len(report.ignored)} file(s) under the input folder that are not inputs "
-            f"(all in {report.output_dir / 'ignored.csv'}):"
+            f"(all in {folder.ignored_path}):"
         )
         for path, reason in report.ignored[:IGNORED_SHOWN]:
             print(f"  {path}: {reason}")
         if len(report.ignored) > IGNORED_SHOWN:
             print(f"  ... and {len(report.ignored) - IGNORED_SHOWN} more")
     if report.skipped:
-        print(f"Skipped {len(report.skipped)} file(s) (also in {report.output_dir / 'skipped.csv'}):")
+        print(f"Skipped {len(report.skipped)} file(s) (also in {folder.skipped_path}):")
         for path, reason in report.skipped:
             print(f"  {path}: {reason}")
         return 1

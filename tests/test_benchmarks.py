@@ -169,13 +169,13 @@ def test_presets_benchmark_prints_a_row(tiny_dataset, tmp_path, capsys):
 import os  # noqa: E402
 
 from benchmarks import scale  # noqa: E402
-from preprocessing.saver import read_manifest  # noqa: E402
+from preprocessing.dataset_folder import DatasetFolder  # noqa: E402
 
 
 def test_replicated_dataset_hard_links_every_clip_under_new_names(tiny_dataset, tmp_path):
-    rows = read_manifest(tiny_dataset)
+    rows = DatasetFolder(tiny_dataset).rows
     assert scale.replicate_dataset(tiny_dataset, tmp_path / "4x", copies=4) == 4 * len(rows)
-    copied = read_manifest(tmp_path / "4x")
+    copied = DatasetFolder(tmp_path / "4x").rows
     assert len({row["clip_id"] for row in copied}) == len({row["path"] for row in copied}) == 4 * len(rows)
     for row in copied:
         original = rows[copied.index(row) % len(rows)]

@@ -9,6 +9,7 @@ import pytest
 from common.errors import ParameterError
 from generate.sound_generator import SoundGenerator
 from preprocessing.codec import SpectrogramCodec
+from preprocessing.dataset_folder import DatasetFolder
 from preprocessing.mdct import MdctTransform
 from preprocessing.normaliser import MinMaxNormaliser
 
@@ -19,7 +20,7 @@ def tone(n_samples, sample_rate=8000):
 
 
 def test_from_folder_pairs_the_data_sets_transform_and_normaliser(tiny_dataset):
-    codec = SpectrogramCodec.from_folder(tiny_dataset)
+    codec = DatasetFolder(tiny_dataset).codec
     assert codec.sample_rate == 8000 and codec.transform.n_freq_bins == 128
     values = codec.encode(tone(8192))
     assert values.shape == (128, 128) and values.dtype == np.float32 and 0.0 <= values.min() <= values.max() <= 1.0
@@ -31,7 +32,8 @@ def test_from_folder_pairs_the_data_sets_transform_and_normaliser(tiny_dataset):
 
 
 def test_sound_generator_inverts_through_its_codec_with_the_options_that_apply(tiny_dataset):
-    generator = SoundGenerator.from_model_dir(tiny_dataset, n_iter=3)
+    codec = DatasetFolder(tiny_dataset).codec
+    generator = SoundGenerator(codec.transform, codec.normaliser, n_iter=3)
     values = generator.codec.encode(tone(8192))
     np.testing.assert_array_equal(generator.spectrogram_to_audio(values, seed=4),
                                   generator.codec.to_audio(values, n_iter=3, random_state=4))
@@ -54,7 +56,7 @@ def test_to_audio_rejects_a_wrong_shape_naming_it():
 
 def test_from_folder_names_the_missing_file(tmp_path):
     with pytest.raises(ParameterError, match="transform.json"):
-        SpectrogramCodec.from_folder(tmp_path)
+        DatasetFolder(tmp_path).codec
 
 
 def test_training_does_not_import_generation():

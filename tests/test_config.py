@@ -4,7 +4,7 @@ import dataclasses
 
 import pytest
 
-from common.config import FLAT_NAMES, load_config, parse_overrides, save_config
+from common.config import FLAT_NAMES, load_config, load_saved_config, parse_overrides, save_config
 from common.errors import ParameterError
 from train.config import AutoencoderTrainConfig, DiffusionTrainConfig
 
@@ -117,3 +117,18 @@ def test_sections_take_nested_dotted_and_flat_keys(tmp_path):
 def test_bad_section_keys_are_named(overrides, message):
     with pytest.raises(ParameterError, match=message):
         load_config(_Sectioned, None, overrides)
+
+
+def test_a_saved_config_of_older_code_loads(tmp_path):
+    path = tmp_path / "old.yaml"
+    # keys removed since (top level, in a section, dotted) are dropped; keys added since take defaults
+    path.write_text("rate: 2\nshuffle_buffer: 512\nwindow:\n  kind: hamming\n  taper: 0.5\nfilter.order: 3\nsize: 6\n")
+    assert load_saved_config(_Sectioned, path) == _Sectioned(rate=2, window=_Window(size=6, kind="hamming"),
+                                                              filter=_Filter(size=6))
+    with pytest.raises(ParameterError, match="Unknown config key"):
+        load_config(_Sectioned, path)  # a config given by hand still refuses them
+    path.write_text("rate: two\n")
+    with pytest.raises(ParameterError, match="Received: rate='two'"):
+        load_saved_config(_Sectioned, path)
+    with pytest.raises(ParameterError, match="Config file not found"):
+        load_saved_config(_Sectioned, tmp_path / "none.yaml")

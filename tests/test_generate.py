@@ -167,3 +167,23 @@ def test_generate_cli_finds_the_originals_of_a_dataset_built_elsewhere(runs, tmp
 def test_generate_cli_without_the_dataset(runs, tmp_path, capsys):
     assert sounds.main(["--model", str(runs / "ddim"), "--data", str(tmp_path / "no_data"), "--num", "1"]) == 2
     assert "no_data" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("module_name, argv", [
+    ("generate.sounds", ["--num", "1", "--steps", "1", "--out", "{tmp}/out"]),
+    ("generate.sounds", ["loop", "--steps", "1", "--griffin-lim-iters", "1", "--out", "{tmp}/loop.wav"]),
+    ("benchmarks.sampling", ["--num", "1", "--steps", "1", "--griffin-lim-iters", "1"]),
+])
+def test_a_cli_opens_the_run_once(runs, tmp_path, monkeypatch, module_name, argv):
+    """The model and its sound generator come from one load of the run folder (`TrainedModel`)."""
+    import importlib
+
+    from train.run_folder import RunFolder
+
+    calls = []
+    for name in ("load_model", "codec"):
+        original = getattr(RunFolder, name)
+        monkeypatch.setattr(RunFolder, name, lambda self, *a, _f=original, _n=name: (calls.append(_n), _f(self, *a))[1])
+    argv = [arg.format(tmp=tmp_path) for arg in argv] + ["--model", str(runs / "ddim")]
+    assert importlib.import_module(module_name).main(argv) == 0
+    assert sorted(calls) == ["codec", "load_model"]

@@ -10,8 +10,9 @@ import pytest
 from common.errors import ParameterError
 from common.keras_file import load_keras_model
 from generate.trained_model import TrainedModel
+from models.first_stage import load_first_stage
 from models.sampler_folder import load_sampler
-from preprocessing.latents import load_first_stage, load_latent_decoder
+from train.run_folder import RunFolder
 
 
 def saved_model(path):
@@ -69,7 +70,7 @@ def junk(path):
     "file, load",
     [
         ("network.keras", load_sampler),
-        ("latent_decoder.keras", load_latent_decoder),
+        ("latent_decoder.keras", lambda folder: RunFolder(folder).load_latent_decoder()),
         ("autoencoder.keras", load_first_stage),
         ("autoencoder.keras", TrainedModel),
     ],

@@ -8,11 +8,11 @@ from preprocessing import measure_levels
 from preprocessing.loudness import LEVELS_KEY, summarise_levels
 from preprocessing.measure_levels import measure_clip_levels
 from preprocessing.normaliser import load_normaliser
-from preprocessing.saver import read_manifest
+from preprocessing.dataset_folder import DatasetFolder
 
 
 def test_pipeline_writes_clip_levels_and_their_summary(tiny_dataset):
-    rows = read_manifest(tiny_dataset)
+    rows = DatasetFolder(tiny_dataset).rows
     train = [row["rms_dbfs"] for row in rows if row["split"] == "train"]
     assert all(isinstance(level, float) for level in train)
     # the manifest's level is the level of the clip's audio, measured again from the source file

@@ -17,7 +17,8 @@ from preprocessing.captions import (
 )
 from preprocessing.config import PreprocessConfig
 from preprocessing.pipeline import PreprocessingPipeline
-from preprocessing.saver import MANIFEST_COLUMNS, OPTIONAL_MANIFEST_COLUMNS, read_manifest
+from preprocessing.dataset_folder import DatasetFolder
+from preprocessing.manifest import MANIFEST_COLUMNS, OPTIONAL_MANIFEST_COLUMNS
 from preprocessing.sources import discover_sources
 from tests.conftest import TINY_SAMPLE_RATE, tiny_preprocess_config, write_tones
 
@@ -259,7 +260,7 @@ def test_gtzan_dataset_manifest_has_folder_labels_and_captions(tmp_path):
     report = PreprocessingPipeline(config).run(progress=None)
     with (tmp_path / "out" / "manifest.csv").open(newline="") as f:
         assert tuple(csv.DictReader(f).fieldnames) == MANIFEST_COLUMNS
-    rows = read_manifest(tmp_path / "out")
+    rows = DatasetFolder(tmp_path / "out").rows
     assert len(rows) == 8  # 4 files of 2.5 s: 2 clips of 1.024 s each
     for row in rows:
         genre = row["piece"].split(".")[0]
@@ -276,7 +277,7 @@ def test_chorales_dataset_labels_by_mode_and_captions_file(tmp_path):
     captions.write_text(f"file,caption\nwav/bwv1.6.wav,a calm chorale\n{folder / 'wav' / 'bwv2.6.wav'},a sad chorale\n")
     config = tiny_preprocess_config(folder, tmp_path / "out", source="chorales", label="mode")
     report = PreprocessingPipeline(config).run(progress=None)
-    rows = read_manifest(tmp_path / "out")
+    rows = DatasetFolder(tmp_path / "out").rows
     by_piece = {row["piece"]: (row["label"], row["caption"]) for row in rows}
     assert by_piece == {
         "bwv1.6": ("major", "a four-part Bach chorale in F major, played on church organ, 120 bpm"),
@@ -291,7 +292,7 @@ def test_chorales_dataset_labels_by_mode_and_captions_file(tmp_path):
     config = tiny_preprocess_config(folder, tmp_path / "out2", source="chorales", captions_file=str(captions))
     log = io.StringIO()
     report = PreprocessingPipeline(config).run(progress=log)
-    captions_by_piece = {row["piece"]: row["caption"] for row in read_manifest(tmp_path / "out2")}
+    captions_by_piece = {row["piece"]: row["caption"] for row in DatasetFolder(tmp_path / "out2").rows}
     assert captions_by_piece == {"bwv1.6": "a calm chorale", "bwv2.6": "a sad chorale", "bwv3.6": "", "bwv4.8": ""}
     assert report.uncaptioned_files == 2
     assert f"captions: 2 of 4 files not in {captions} (empty caption)" in log.getvalue()
@@ -314,10 +315,10 @@ def test_old_dataset_manifest_reads_with_empty_labels_and_captions(tmp_path):
         writer = csv.writer(f)
         writer.writerow(old_columns)
         writer.writerow(["a__0000", "train", "spectrograms/train/a__0000.npy", "a.wav", "a", 0.0, 3.072, -80.0, 30.0])
-    rows = read_manifest(tmp_path)
+    rows = DatasetFolder(tmp_path).rows
     assert rows[0]["label"] == "" and rows[0]["caption"] == "" and rows[0]["max_db"] == 30.0
     assert rows[0]["rms_dbfs"] is None
     (tmp_path / "manifest.csv").write_text(",".join(old_columns[:-1]) + "\n")
     with pytest.raises(ParameterError, match="lacks column.*max_db"):
-        read_manifest(tmp_path)
+        DatasetFolder(tmp_path).rows
 

@@ -14,6 +14,7 @@ import preprocessing.pipeline as pipeline_module
 from common.config import load_config, parse_overrides
 from common.errors import ParameterError
 from preprocessing import (
+    DatasetFolder,
     Loader,
     LogSpectrogramExtractor,
     Padder,
@@ -22,7 +23,6 @@ from preprocessing import (
     Saver,
     load_normaliser,
     load_transform,
-    read_manifest,
 )
 from preprocessing.run import main
 
@@ -98,7 +98,7 @@ def test_cli_writes_good_files_and_lists_bad_ones(tmp_path, capsys):
     assert "could not be decoded" in skipped["corrupt.wav"]
     assert "not found" in skipped["missing.wav"]
 
-    rows = read_manifest(output_dir)
+    rows = DatasetFolder(output_dir).rows
     assert [r["clip_id"] for r in rows] == [
         "good_a__0000", "good_a__0001",
         "good_b__0000", "good_b__0001", "good_b__0002",
@@ -150,7 +150,7 @@ def test_folder_source_in_process_exit_zero(tmp_path, capsys):
         ]
     )  # fmt: skip
     assert status == 0, capsys.readouterr()
-    rows = read_manifest(tmp_path / "out")
+    rows = DatasetFolder(tmp_path / "out").rows
     assert [r["clip_id"] for r in rows] == ["b__0000", "sub-Tone_A__0000"]
     assert np.load(tmp_path / "out" / rows[0]["path"]).shape == (256, 384)
     with (tmp_path / "out" / "skipped.csv").open() as f:
@@ -176,7 +176,7 @@ def test_folder_source_reads_aiff_and_au_and_lists_ignored_files(tmp_path, capsy
     )  # fmt: skip
     out = capsys.readouterr().out
     assert status == 0, out  # ignored files that are not audio do not make it 1
-    rows = read_manifest(tmp_path / "out")
+    rows = DatasetFolder(tmp_path / "out").rows
     assert sorted(r["clip_id"] for r in rows) == ["album-a__0000", "b__0000"]
     assert {Path(r["source_path"]).suffix for r in rows} == {".aiff", ".au"}
     with (tmp_path / "out" / "ignored.csv").open() as f:
@@ -201,7 +201,7 @@ def test_source_paths_are_absolute_so_the_dataset_works_from_any_directory(tmp_p
     PreprocessingPipeline(config).run(progress=None)
     (tmp_path / "elsewhere").mkdir()
     monkeypatch.chdir(tmp_path / "elsewhere")
-    row = read_manifest(project / "out")[0]
+    row = DatasetFolder(project / "out").rows[0]
     source = Path(row["source_path"])
     assert source.is_absolute() and source == (project / "audio" / "a.wav").resolve()
     loader = Loader(SAMPLE_RATE, offset_s=row["offset_s"], duration_s=row["duration_s"])
@@ -210,7 +210,7 @@ def test_source_paths_are_absolute_so_the_dataset_works_from_any_directory(tmp_p
     # a manifest written before: source_path relative to the folder it was built in, read as before
     manifest = project / "out" / "manifest.csv"
     manifest.write_text(manifest.read_text().replace(str(source), "audio/a.wav"))
-    old = read_manifest(project / "out")[0]
+    old = DatasetFolder(project / "out").rows[0]
     assert old["source_path"] == "audio/a.wav"
     with pytest.raises(ParameterError, match="not found"):
         loader.load(Path(old["source_path"]))  # from another directory it never worked

@@ -12,7 +12,7 @@ from conftest import TINY_MODELS, tiny_preprocess_config, write_tones
 from generate import sounds
 from preprocessing.pipeline import PreprocessingPipeline
 from preprocessing.representations import REPRESENTATIONS, build_transform
-from preprocessing.saver import read_manifest
+from preprocessing.dataset_folder import DatasetFolder
 from preprocessing.transform_io import load_transform
 from train import autoencoder as train_autoencoder
 from train import diffusion as train_diffusion
@@ -58,7 +58,7 @@ def test_pipeline_writes_the_representation(dataset):
     name, class_name, shape, data_dir, report = dataset
     assert not report.skipped and report.clips_per_split["train"] > 0
     assert json.loads((data_dir / "transform.json").read_text())["class"] == class_name
-    rows = read_manifest(data_dir)
+    rows = DatasetFolder(data_dir).rows
     for row in rows[:5]:
         clip = np.load(data_dir / row["path"])
         assert clip.shape == shape and np.all(np.isfinite(clip))

@@ -9,7 +9,7 @@ import yaml
 from models.sampler_folder import load_sampler
 from train import autoencoder as train_autoencoder
 from train import diffusion as train_diffusion
-from train import run_folder
+from train import callbacks
 
 TINY_DDIM = [
     "widths=[8,16]", "block_depth=1", "attention_levels=[1]", "patch_size=4", "embedding_dims=8",
@@ -43,12 +43,12 @@ def test_diffusion_cli_resumes_after_a_kill(tiny_dataset, tmp_path, monkeypatch)
     run = tmp_path / "ddim"
     argv = overrides([f"data_dir={tiny_dataset}", f"run_dir={run}", "epochs=2"] + TINY_DDIM)
 
-    class KillInSecondEpoch(run_folder.TimeBudget):
+    class KillInSecondEpoch(callbacks.TimeBudget):
         def on_train_batch_end(self, batch, logs=None):
             if int(self.model.optimizer.iterations.numpy()) == 3:
                 raise _Killed()
 
-    monkeypatch.setattr(run_folder, "TimeBudget", KillInSecondEpoch)
+    monkeypatch.setattr(callbacks, "TimeBudget", KillInSecondEpoch)
     with pytest.raises(_Killed):
         train_diffusion.main(argv)
     assert (run / "checkpoints" / "checkpoint.npz").is_file()

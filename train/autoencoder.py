@@ -12,12 +12,10 @@ Exit status: 0 on success, 2 for bad configuration or data.
 """
 
 import sys
-from pathlib import Path
 
 import keras
 import numpy as np
 
-from common.atomic import atomic_path
 from common.cli import config_from_args, config_parser, exit_status
 from common.errors import ParameterError
 from models.autoencoder import build_autoencoder
@@ -26,19 +24,9 @@ from train.callbacks import tensorboard_callbacks
 from train.config import AutoencoderTrainConfig
 from train.data import SpectrogramData
 from train.loop import fit_on_data
-from train.run_folder import prepare_run_dir, write_summary
+from train.run_folder import RunFolder
 from train.options import compile_arguments, optimizer_arguments, precision_policy
 from train.strategy import get_strategy
-
-
-def save_model_atomic(model, path):
-    """Save ``model`` to ``path`` (``.keras``) without its optimizer, atomically."""
-    # a model rebuilt from its config has no optimizer (clone_model keeps it)
-    export = keras.Model.from_config(model.get_config())
-    export.set_weights(model.get_weights())
-    with atomic_path(path) as tmp:
-        export.save(tmp)
-    return Path(path)
 
 
 def reconstruction_pair(clip, seeds):
@@ -88,7 +76,7 @@ def train(config):
     keras.utils.set_random_seed(config.seed)
     data = SpectrogramData(config.data_dir)
     data_shape = data.clip_shape(config.random_time_crop)
-    run_dir = prepare_run_dir(config.run_dir, config, data, chief=chief)
+    run = RunFolder(config.run_dir).prepare(config, data, chief=chief)
     with strategy.scope(), precision_policy(config):
         autoencoder = build_model(config, data_shape)
     print(
@@ -96,17 +84,16 @@ def train(config):
         f"{len(data.paths('train'))} training clips, {strategy.num_replicas_in_sync} replica(s).",
         flush=True,
     )
-    chief_callbacks = tensorboard_callbacks(config, run_dir) if chief else []
+    chief_callbacks = tensorboard_callbacks(config, run) if chief else []
     history, seconds, start_step = fit_on_data(
-        autoencoder, strategy, data, config, run_dir, reconstruction_pair, chief=chief, chief_callbacks=chief_callbacks
+        autoencoder, strategy, data, config, run, reconstruction_pair, chief=chief, chief_callbacks=chief_callbacks
     )
     if not chief:
         return {"optimizer_steps": int(autoencoder.optimizer.iterations.numpy())}
     if config.variational:
-        save_model_atomic(autoencoder.encoder, run_dir / "vae_encoder.keras")
-        save_model_atomic(autoencoder.decoder, run_dir / "vae_decoder.keras")
+        run.write_vae(autoencoder.encoder, autoencoder.decoder)
     else:
-        save_model_atomic(autoencoder, run_dir / "autoencoder.keras")
+        run.write_autoencoder(autoencoder)
 
     test_clips = data.load_split("test", limit=64)[:, :, : data_shape[1]]  # the first frames when cropping
     # direct calls, not predict(): under a multi-worker strategy only the chief gets here
@@ -124,8 +111,8 @@ def train(config):
         "final_metrics": {k: float(v[-1]) for k, v in history.history.items()},
         "test_mse_normalised": test_mse,
     }
-    write_summary(run_dir, summary)
-    print(f"Saved the model to {run_dir}/ (test MSE {test_mse}).", flush=True)
+    run.write_summary(summary)
+    print(f"Saved the model to {run.path}/ (test MSE {test_mse}).", flush=True)
     return summary
 
 

@@ -1,16 +1,32 @@
-"""Observability callbacks of the training CLIs: the learning rate per epoch, TensorBoard logs and samples."""
+"""Callbacks of the training CLIs: a wall-time budget, the learning rate per epoch, TensorBoard logs and samples."""
 
 import importlib.util
-from pathlib import Path
+import time
 
 import keras
 import numpy as np
 
 from common.errors import ParameterError
 from preprocessing.codec import SpectrogramCodec
-from preprocessing.latents import load_latent_decoder
 
 SAMPLE_GRIFFIN_LIM_ITERATIONS = 16  # the TensorBoard samples' Griffin-Lim iterations: a preview, half the default cost
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Stop training at the end of the first epoch that ends after ``minutes`` of wall time (None: no budget)."""
+
+    def __init__(self, minutes):
+        super().__init__()
+        self.seconds = None if minutes is None else 60.0 * minutes
+        self.start = None
+
+    def on_train_begin(self, logs=None):
+        self.start = time.monotonic()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.seconds is not None and time.monotonic() - self.start >= self.seconds:
+            print(f"Time budget of {self.seconds / 60:.1f} min reached after epoch {epoch + 1}; stopping.", flush=True)
+            self.model.stop_training = True
 
 
 class LearningRateLogger(keras.callbacks.Callback):
@@ -32,22 +48,22 @@ class SpectrogramSamples(keras.callbacks.Callback):
         every: epochs between two sets of samples (the last epoch of each period writes).
         num_images: spectrograms per set, generated with seeds ``0 .. num_images-1``.
         diffusion_steps: DDIM steps per spectrogram.
-        run_dir: None, or the run folder (its ``transform.json`` and ``normalisation.json``):
+        run: None, or the `train.run_folder.RunFolder` (its transform and statistics):
             the samples are then also inverted to audio (`preprocessing.codec.SpectrogramCodec`,
             `SAMPLE_GRIFFIN_LIM_ITERATIONS` Griffin-Lim iterations where the representation
             takes them, sample ``i`` seeded ``i``), scaled down to a peak of 1 if they exceed
-            it, and written with ``tf.summary.audio``; if it holds ``latent_decoder.keras`` (a
+            it, and written with ``tf.summary.audio``; if it holds a latent decoder (a
             latent DDIM), the samples are decoded to spectrograms first.
     Images (``tf.summary.image``) have low frequencies at the bottom; values are the model's [0, 1] scale.
     """
 
-    def __init__(self, log_dir, every=1, num_images=2, diffusion_steps=10, run_dir=None):
+    def __init__(self, log_dir, every=1, num_images=2, diffusion_steps=10, run=None):
         super().__init__()
         self.log_dir, self.every, self.num_images, self.diffusion_steps = str(log_dir), every, num_images, diffusion_steps
-        self.run_dir = run_dir
+        self.run = run
         self.writer = None
         self.codec = None
-        self.decoder = None if run_dir is None else load_latent_decoder(run_dir)
+        self.decoder = None if run is None else run.load_latent_decoder()
 
     def on_epoch_end(self, epoch, logs=None):
         import tensorflow as tf
@@ -63,9 +79,9 @@ class SpectrogramSamples(keras.callbacks.Callback):
             self.writer = tf.summary.create_file_writer(self.log_dir)
         with self.writer.as_default():
             tf.summary.image("generated_spectrograms", images, step=epoch, max_outputs=self.num_images)
-            if self.run_dir is not None:
+            if self.run is not None:
                 if self.codec is None:  # read the transform and statistics once
-                    self.codec = SpectrogramCodec.from_folder(self.run_dir)
+                    self.codec = SpectrogramCodec.from_files(self.run.transform_path, self.run.normalisation_path)
                 transform = self.codec.transform
                 audio = np.stack([
                     self.codec.to_audio(
@@ -82,12 +98,12 @@ class SpectrogramSamples(keras.callbacks.Callback):
             self.writer.close()
 
 
-def tensorboard_callbacks(config, run_dir, samples=False):
+def tensorboard_callbacks(config, run, samples=False):
     """The TensorBoard callbacks for ``config`` (empty unless ``config.tensorboard``).
 
     Args:
         config: a training config (`train.config.TrainingOptions` keys).
-        run_dir: the run folder; logs go to ``<run_dir>/tensorboard``.
+        run: the `train.run_folder.RunFolder`; logs go to its ``tensorboard/``.
         samples: also write generated spectrograms and their audio (the DDIM: `SpectrogramSamples`).
     Returns:
         A list of ``keras.callbacks.Callback``: losses and learning rate per epoch, and the samples.
@@ -98,9 +114,9 @@ def tensorboard_callbacks(config, run_dir, samples=False):
         return []
     if importlib.util.find_spec("tensorboard") is None:
         raise ParameterError("tensorboard: true needs the tensorboard package (pip install tensorboard). Received: tensorboard=True")
-    log_dir = Path(run_dir) / "tensorboard"
+    log_dir = run.tensorboard_dir
     callbacks = [keras.callbacks.TensorBoard(str(log_dir), write_graph=False)]
     if samples:
         callbacks.append(SpectrogramSamples(log_dir / "samples", config.tensorboard_sample_every,
-                                            diffusion_steps=config.sampling_steps, run_dir=run_dir))
+                                            diffusion_steps=config.sampling_steps, run=run))
     return callbacks

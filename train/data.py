@@ -1,110 +1,34 @@
-"""Streaming a preprocessed dataset (``preprocessing.run`` output) into ``tf.data``.
+"""Streaming a preprocessed data set (``preprocessing.run`` output) into ``tf.data`` for training.
 
-The ``.npy`` files hold log-magnitude spectrograms in dB; they are read lazily,
-normalised to [0, 1] with the dataset-level `MinMaxNormaliser` and given a
-channel axis, so a batch is float32 ``(batch, n_freq_bins, n_frames, 1)``.
-
-A latent data set (``preprocessing.latents``: ``latent.json`` beside the
-manifest) holds an autoencoder's latent maps ``(height, width, channels)``
-instead; they are read as they are, so a batch is ``(batch, height, width, channels)``.
+`SpectrogramData` is the data set folder (`preprocessing.dataset_folder.DatasetFolder`,
+which reads the manifest, the normaliser and the clips) checked for training, and its
+step-indexed stream. Log-magnitude clips are read lazily, normalised to [0, 1] with the
+data set's `MinMaxNormaliser` and given a channel axis, so a batch is float32
+``(batch, n_freq_bins, n_frames, 1)``; a latent data set's clips (``preprocessing.latents``)
+are read as they are, so a batch is ``(batch, height, width, channels)``.
 """
-
-import threading
-from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
 
 from common.errors import ParameterError
-from preprocessing.latents import read_latent_info
-from preprocessing.normaliser import load_normaliser
-from preprocessing.saver import read_manifest
-from preprocessing.transform_io import load_transform
-
-_NPY_READ_LOCK = threading.Lock()
+from preprocessing.dataset_folder import DatasetFolder
 
 
-class SpectrogramData:
-    """A preprocessed dataset folder: manifest, transform, normaliser and clips.
+class SpectrogramData(DatasetFolder):
+    """A preprocessed data set folder, read and checked for training, and its tf.data stream.
 
     Args:
-        data_dir: folder written by ``python -m preprocessing.run`` (holds
-            ``manifest.csv``, ``normalisation.json``, ``transform.json``, ``spectrograms/``),
-            or by ``python -m preprocessing.latents`` (also ``latent.json``; `latent`).
+        data_dir: folder written by ``python -m preprocessing.run`` or ``python -m preprocessing.latents``.
     Raises:
-        ParameterError: if the folder or any of those files is missing, or the
-            training split is empty.
+        ParameterError: if the folder or its manifest, normaliser or transform is missing or
+            unreadable, or the training split is empty (`DatasetFolder.check`).
     """
 
     def __init__(self, data_dir):
-        self.data_dir = Path(data_dir)
-        if not self.data_dir.is_dir():
-            raise ParameterError(
-                "Data folder not found; run `python -m preprocessing.run --config ...` first. "
-                f"Received: data_dir={str(self.data_dir)!r}"
-            )
-        self.rows = read_manifest(self.data_dir)
-        self.normaliser = load_normaliser(self.data_dir / "normalisation.json")
-        self.transform = load_transform(self.data_dir / "transform.json")
-        if not self.paths("train"):
-            raise ParameterError(f"The training split holds no clips. Received: data_dir={str(self.data_dir)!r}")
+        super().__init__(data_dir)
+        self.check()
         self._cache = {}
-        # a latent data set: its clips are latent maps, normalisation.json describes the decoded spectrograms
-        self.latent = read_latent_info(self.data_dir)
-        first = np.load(self.paths("train")[0], mmap_mode="r")
-        self.spectrogram_shape = tuple(first.shape)  # (n_freq_bins, n_frames), or a latent's (height, width, channels)
-
-    def class_names(self, split="train", column="label"):
-        """The sorted distinct non-empty values of a manifest column (``label``, ``caption``) in a split ([] when none)."""
-        return sorted({row.get(column, "") for row in self.rows if row["split"] == split} - {""})
-
-    def label_indices(self, split, class_names, column="label"):
-        """int32 ``(n,)``: each clip's index in ``class_names`` (`paths` order); ``len(class_names)``
-        (the "no label" class) for a clip whose ``column`` value is empty or not among them."""
-        lookup = {name: i for i, name in enumerate(class_names)}
-        return np.asarray(
-            [lookup.get(row.get(column, ""), len(class_names)) for row in self.rows if row["split"] == split], "int32"
-        )
-
-    def paths(self, split):
-        """Absolute ``.npy`` paths of one split (``train``, ``validation`` or ``test``), manifest order."""
-        return [str(self.data_dir / row["path"]) for row in self.rows if row["split"] == split]
-
-    def load_clip(self, path):
-        """One clip file (str or bytes path) as float32 ``clip_shape()``: a spectrogram normalised to [0, 1]
-        with a channel axis, or a latent as stored.
-
-        Raises:
-            ParameterError: if its shape is not the data set's.
-        """
-        # tf.data calls this from several threads at once; np.load parses each header with
-        # ast.literal_eval, which CPython < 3.11.8 / 3.12.1 can break when threads run it
-        # concurrently ("SystemError: AST constructor recursion depth mismatch", CPython
-        # gh-106905; it stopped a 20-minute training here), so reads are serialised
-        with _NPY_READ_LOCK:
-            spectrogram = np.load(path.decode() if isinstance(path, bytes) else path)
-        if spectrogram.shape != self.spectrogram_shape:
-            raise ParameterError(
-                f"Clip shape differs from the dataset's {self.spectrogram_shape}. Received: {path}={spectrogram.shape}"
-            )
-        if self.latent is not None:
-            return spectrogram.astype("float32")
-        return self.normaliser.normalise(spectrogram)[..., None]
-
-    def clip_shape(self, crop_frames=None):
-        """``(n_freq_bins, n_frames, 1)`` (a latent data set: ``(height, width, channels)``) of the
-        clips `stream` gives with ``crop_frames``.
-
-        Raises:
-            ParameterError: if ``crop_frames`` exceeds the clips' frame count.
-        """
-        frames = self.spectrogram_shape[1]
-        if crop_frames is not None and not 0 < crop_frames <= frames:
-            raise ParameterError(
-                f"random_time_crop must be in [1, {frames}] (the clips' frame count). Received: random_time_crop={crop_frames}"
-            )
-        channels = self.spectrogram_shape[2] if self.latent is not None else 1
-        return (self.spectrogram_shape[0], crop_frames or frames, channels)
 
     def stream(self, split, global_batch_size, element_fn=None, seed=0, shuffle=True, start_step=0,
                crop_frames=None, input_context=None, cache=False, conditions=None):
@@ -204,24 +128,3 @@ class SpectrogramData:
         if key not in self._cache:
             self._cache[key] = self.load_clip(key)
         return self._cache[key]
-
-    def load_clips(self, split, indices):
-        """Normalised clips ``indices`` (positions in `paths` order) of a split: float32 ``(n, n_freq_bins, n_frames, 1)``."""
-        paths = self.paths(split)
-        return np.stack([self.load_clip(paths[int(i)]) for i in indices])
-
-    def load_split(self, split, limit=None):
-        """Normalised clips of a split as one float32 array ``(n, n_freq_bins, n_frames, 1)``."""
-        paths = self.paths(split)[:limit]
-        return np.stack([self.load_clip(p) for p in paths]) if paths else np.zeros((0,) + self.clip_shape(), "float32")
-
-    def moments(self, split="train", max_clips=256, seed=0):
-        """Mean and standard deviation of normalised values over up to ``max_clips`` clips.
-
-        Returns:
-            ``(mean, std)``: floats in [0, 1].
-        """
-        paths = self.paths(split)
-        chosen = np.random.default_rng(seed).permutation(len(paths))[:max_clips]
-        values = np.stack([self.load_clip(paths[i]) for i in chosen])
-        return float(values.mean()), float(values.std())

@@ -27,14 +27,14 @@ from common.cli import config_from_args, config_parser, exit_status
 from common.errors import ParameterError
 from models.diffusion import DiffusionModel
 from models.noise_schedule import build_schedule
-from models.sampler_folder import load_sampler, save_sampler
+from models.sampler_folder import load_sampler
 from models.training_draws import conditional_draws, forward_draws
 from models.unet import build_unet
 from train.callbacks import tensorboard_callbacks
 from train.config import DiffusionTrainConfig
 from train.data import SpectrogramData
 from train.loop import fit_on_data
-from train.run_folder import prepare_run_dir, write_summary
+from train.run_folder import RunFolder
 from train.options import compile_arguments, float32_outputs, optimizer_arguments, precision_policy
 from train.strategy import get_strategy
 
@@ -161,19 +161,19 @@ def train(config):
         class_names, captions = (values, None) if column == "label" else (None, values)
     context_table = text_context_table(captions, config.text_max_tokens) if captions else None
     context_shape = context_table[0].shape[1:] if captions else None
-    run_dir = prepare_run_dir(config.run_dir, config, data, chief=chief)
+    run = RunFolder(config.run_dir).prepare(config, data, chief=chief)
     with strategy.scope(), precision_policy(config):
         # normalised spectrograms lie in [0, 1]; an autoencoder's latents are unbounded
-        clip_range = None if data.latent else (0.0, 1.0)
+        clip_range = None if data.latent_info else (0.0, 1.0)
         model = build_model(config, data_shape, data_mean, data_std, class_names, context_shape, clip_range)
         if config.init_from:
             initialise_from(model, config.init_from)
     print(
-        f"Training {'latent ' if data.latent else ''}DDIM: {model.network.count_params():,} parameters, data {data_shape}, "
+        f"Training {'latent ' if data.latent_info else ''}DDIM: {model.network.count_params():,} parameters, data {data_shape}, "
         f"{len(data.paths('train'))} training clips, {strategy.num_replicas_in_sync} replica(s).",
         flush=True,
     )
-    chief_callbacks = tensorboard_callbacks(config, run_dir, samples=True) if chief else []
+    chief_callbacks = tensorboard_callbacks(config, run, samples=True) if chief else []
     if class_names or captions:
         column, values = ("label", class_names) if class_names else ("caption", captions)
         element_fn = conditional_draws(config.label_dropout, len(values), context_table)
@@ -182,18 +182,18 @@ def train(config):
     else:
         element_fn, conditions = forward_draws, None
     history, seconds, start_step = fit_on_data(
-        model, strategy, data, config, run_dir, element_fn, chief=chief, chief_callbacks=chief_callbacks,
+        model, strategy, data, config, run, element_fn, chief=chief, chief_callbacks=chief_callbacks,
         conditions=conditions,
     )
     if not chief:
         return {"optimizer_steps": int(model.optimizer.iterations.numpy())}
-    save_sampler(model, run_dir)
+    run.write_sampler(model)
 
     start = time.monotonic()
     model.generate(num_images=1, diffusion_steps=config.sampling_steps)
     sampling_s = time.monotonic() - start
     summary = {
-        "model": "latent_ddim" if data.latent else "ddim",
+        "model": "latent_ddim" if data.latent_info else "ddim",
         "parameters": int(model.network.count_params()),
         "data_shape": list(data_shape),
         "training_clips": len(data.paths("train")),
@@ -209,8 +209,8 @@ def train(config):
         "class_names": class_names,
         "captions": captions,
     }
-    write_summary(run_dir, summary)
-    print(f"Saved the model to {run_dir}/ ({summary['optimizer_steps']} steps, {seconds / 60:.1f} min).", flush=True)
+    run.write_summary(summary)
+    print(f"Saved the model to {run.path}/ ({summary['optimizer_steps']} steps, {seconds / 60:.1f} min).", flush=True)
     return summary
 
 

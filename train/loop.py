@@ -20,14 +20,11 @@ kill between an epoch's CSV row and its checkpoint would otherwise log it twice)
 
 import sys
 import time
-from pathlib import Path
 
 import keras
 import tensorflow as tf
 
 from train.callbacks import LearningRateLogger
-from train.checkpoint import TrainingCheckpoint
-from train.run_folder import drop_history_from
 
 
 def _reduce(strategy, per_replica):
@@ -44,7 +41,7 @@ def any_replica(strategy, flag):
     return bool(strategy.reduce(tf.distribute.ReduceOp.SUM, values, axis=None) > 0)
 
 
-def fit(model, strategy, train_stream, val_stream, config, run_dir, chief=True, callbacks=(),
+def fit(model, strategy, train_stream, val_stream, config, run, chief=True, callbacks=(),
         chief_callbacks=()):
     """Train ``model`` to ``config.epochs * config.steps_per_epoch`` optimizer steps, resuming if it can.
 
@@ -56,8 +53,8 @@ def fit(model, strategy, train_stream, val_stream, config, run_dir, chief=True, 
         val_stream: ``f(input_context) -> tf.data.Dataset`` of validation batches, or None.
         config: a training config: ``epochs``, ``steps_per_epoch``, ``validation_batches``,
             ``checkpoint_every`` (null: at epoch ends only), ``jit_compile``.
-        run_dir: the run folder; ``history.csv`` and ``checkpoints/`` go there. Rows of
-            ``history.csv`` from the resumed epoch on are dropped first (each epoch is logged once).
+        run: the `train.run_folder.RunFolder`; its history and checkpoints are written. Rows of
+            the history from the resumed epoch on are dropped first (each epoch is logged once).
         chief: whether this process writes (checkpoints, CSV, logs, progress bar).
         callbacks: more ``keras.callbacks.Callback`` run on every worker (e.g. a time budget
             that sets ``model.stop_training``; training stops on all workers when it does on any).
@@ -68,14 +65,13 @@ def fit(model, strategy, train_stream, val_stream, config, run_dir, chief=True, 
     Raises:
         ParameterError: from `TrainingCheckpoint.restore` (a checkpoint of another config).
     """
-    run_dir = Path(run_dir)
     steps_per_epoch = config.steps_per_epoch
-    checkpoint = TrainingCheckpoint(run_dir / "checkpoints", config, write=chief)
+    checkpoint = run.checkpoint(config, write=chief)
     start_step = checkpoint.restore(model)
     if start_step:
         print(f"Resuming from the checkpoint at step {start_step}.", flush=True)
     if chief:  # rows of epochs run again (killed after the CSV row, before the checkpoint) would be written twice
-        drop_history_from(run_dir / "history.csv", start_step // steps_per_epoch)
+        run.drop_history_from(start_step // steps_per_epoch)
     train_data = strategy.distribute_datasets_from_function(lambda context: train_stream(context, start_step))
     train_iterator = iter(train_data)
     replica_train_step = model.train_step
@@ -102,7 +98,7 @@ def fit(model, strategy, train_stream, val_stream, config, run_dir, chief=True, 
         return {f"val_{k}": v for k, v in _floats(logs).items()}
 
     history = keras.callbacks.History()
-    written = [LearningRateLogger(), keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True), *chief_callbacks]
+    written = [LearningRateLogger(), keras.callbacks.CSVLogger(str(run.history_path), append=True), *chief_callbacks]
     callback_list = keras.callbacks.CallbackList(
         [history, *(written if chief else []), *callbacks],
         add_progbar=chief,
@@ -138,11 +134,11 @@ def fit(model, strategy, train_stream, val_stream, config, run_dir, chief=True, 
     return history, time.monotonic() - start, start_step
 
 
-def fit_on_data(model, strategy, data, config, run_dir, element_fn=None, chief=True, chief_callbacks=(), conditions=None):
+def fit_on_data(model, strategy, data, config, run, element_fn=None, chief=True, chief_callbacks=(), conditions=None):
     """`fit` on a preprocessed data set: the streams of `SpectrogramData.stream`, a time budget, ``history.png``.
 
     Args:
-        model, strategy, config, run_dir, chief, chief_callbacks: as `fit`; ``config`` also
+        model, strategy, config, run, chief, chief_callbacks: as `fit`; ``config`` also
             gives ``batch_size`` (the global batch), ``seed``, ``random_time_crop``,
             ``cache_clips`` and ``max_train_minutes``.
         data: a `train.data.SpectrogramData`.
@@ -152,8 +148,8 @@ def fit_on_data(model, strategy, data, config, run_dir, element_fn=None, chief=T
     Returns:
         As `fit`.
     """
+    from train.callbacks import TimeBudget  # looked up here, so that a test can replace it
     from train.history_plot import plot_history
-    from train.run_folder import TimeBudget
 
     options = dict(crop_frames=config.random_time_crop, cache=config.cache_clips)
 
@@ -167,10 +163,10 @@ def fit_on_data(model, strategy, data, config, run_dir, element_fn=None, chief=T
 
     has_validation = bool(config.validation_batches and data.paths("validation"))
     result = fit(
-        model, strategy, train_stream, val_stream if has_validation else None, config, run_dir,
+        model, strategy, train_stream, val_stream if has_validation else None, config, run,
         chief=chief, callbacks=[TimeBudget(config.max_train_minutes)],
         chief_callbacks=chief_callbacks,
     )
     if chief:
-        plot_history(Path(run_dir) / "history.csv")
+        plot_history(run.history_path, run.history_plot_path)
     return result
