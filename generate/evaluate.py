@@ -222,6 +222,8 @@ def parse_args(argv):
                         help="with --label or --prompt (default: each run's guidance_scale)")
     parser.add_argument("--guidance-rescale", type=float, default=None,
                         help="with --label or --prompt, in [0, 1] (default: each run's guidance_rescale)")
+    parser.add_argument("--clip-sample", default=None, action=argparse.BooleanOptionalAction,
+                        help="DDIM runs: clip every step's x0 estimate to the data's range (default: each run's clip_sample)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--griffin-lim-iters", type=int, default=GRIFFIN_LIM_ITERATIONS)
     parser.add_argument("--embedding", default="MSD_musicnn", help="musicnn checkpoint: MSD_musicnn or MTT_musicnn")
@@ -303,7 +305,7 @@ def run(args):
     for model, generator in zip(models, generators):
         start = time.monotonic()
         conditions = dict(label=args.label, prompt=args.prompt, guidance_scale=args.guidance_scale,
-                          guidance_rescale=args.guidance_rescale) if model.kind == "ddim" else {}
+                          guidance_rescale=args.guidance_rescale, clip_sample=args.clip_sample) if model.kind == "ddim" else {}
         spectrograms = model.spectrograms(seeds=seeds, steps=args.steps, originals=held_out_spectrograms,
                                           sampler=args.sampler if model.kind == "ddim" else None, **conditions)
         model_s = time.monotonic() - start

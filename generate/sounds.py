@@ -117,6 +117,9 @@ def parse_args(argv):
     parser.add_argument("--guidance-rescale", type=float, default=None,
                         help="with --label or --prompt, in [0, 1]: pull the guided output's spread back to the conditional "
                              "one's (Lin et al. 2024; default: the run's guidance_rescale, 0 for older runs)")
+    parser.add_argument("--clip-sample", default=None, action=argparse.BooleanOptionalAction,
+                        help="DDIM runs: clip every step's x0 estimate to the data's range (static thresholding; "
+                             "default: the run's clip_sample, off for older runs)")
     parser.add_argument("--sampler", default=None,
                         help="DDIM runs: ddim or dpm++2m (DPM-Solver++(2M), Lu et al. 2022) (default: the run's sampler, ddim)")
     args = parser.parse_args(argv)
@@ -148,7 +151,7 @@ def run(args):
     steps = (args.steps or model.default_steps()) if kind == "ddim" else None
     seeds = [args.seed + i for i in range(args.num)] if kind in ("ddim", "vae") else list(range(args.num))
     conditions = dict(label=args.label, guidance_scale=args.guidance_scale, prompt=args.prompt, sampler=args.sampler,
-                      guidance_rescale=args.guidance_rescale)
+                      guidance_rescale=args.guidance_rescale, clip_sample=args.clip_sample)
     start = time.monotonic()
     model.warm_up(seeds=seeds, originals=originals, **conditions)
     sound_generator.warm_up(originals[0])
@@ -193,6 +196,7 @@ def run(args):
         "prompt": args.prompt,
         "guidance_scale": args.guidance_scale,
         "guidance_rescale": args.guidance_rescale,
+        "clip_sample": args.clip_sample,
         "sampler": (args.sampler or model.default_sampler()) if kind == "ddim" else None,
         "seeds": seeds,
         "griffin_lim_iters": args.griffin_lim_iters,

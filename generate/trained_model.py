@@ -88,7 +88,7 @@ class TrainedModel:
         return str(self.config.sampler) if self.kind == "ddim" else None
 
     def warm_up(self, seeds=None, originals=None, label=None, guidance_scale=None, prompt=None, sampler=None,
-                guidance_rescale=None):
+                guidance_rescale=None, clip_sample=None):
         """Run the model once on one sample, so that later calls run at their steady-state speed.
 
         One DDIM step on ``seeds[0]`` (with the same condition and guidance: each is traced
@@ -103,10 +103,10 @@ class TrainedModel:
         self.spectrograms(seeds=None if seeds is None else list(seeds)[:1], steps=1 if self.kind == "ddim" else None,
                           originals=None if originals is None else np.asarray(originals)[:1], label=label,
                           guidance_scale=guidance_scale, prompt=prompt, sampler=sampler,
-                          guidance_rescale=guidance_rescale)
+                          guidance_rescale=guidance_rescale, clip_sample=clip_sample)
 
     def spectrograms(self, seeds=None, steps=None, originals=None, label=None, guidance_scale=None, prompt=None,
-                     sampler=None, guidance_rescale=None):
+                     sampler=None, guidance_rescale=None, clip_sample=None):
         """DDIM or VAE samples for ``seeds``, or autoencoder reconstructions of ``originals``.
 
         Args:
@@ -119,6 +119,8 @@ class TrainedModel:
             guidance_scale: classifier-free guidance with ``label`` or ``prompt`` (None: the run's ``guidance_scale``).
             sampler: DDIM only: ``"ddim"`` or ``"dpm++2m"`` (None: the run's ``sampler``, ddim for runs before it).
             guidance_rescale: with guidance, in [0, 1] (None: the run's ``guidance_rescale``, 0 before it).
+            clip_sample: DDIM only: clip every step's x0 estimate to the data's range (static thresholding;
+                None: the run's ``clip_sample``, False before it).
         Returns:
             float32 ``(batch, n_freq_bins, n_frames)`` normalised spectrograms (nominally [0, 1]).
         Raises:
@@ -151,9 +153,12 @@ class TrainedModel:
                 sampler = self.default_sampler()
             if guidance_rescale is None:
                 guidance_rescale = float(self.config.guidance_rescale)
+            if clip_sample is None:
+                clip_sample = bool(self.config.clip_sample)
             generated = self.model.generate(seeds=list(seeds), diffusion_steps=steps, labels=label, context=context,
                                             guidance_scale=guidance_scale if conditioned else 1.0, sampler=sampler,
-                                            guidance_rescale=guidance_rescale if conditioned else 0.0)
+                                            guidance_rescale=guidance_rescale if conditioned else 0.0,
+                                            clip_sample=clip_sample)
             if self.latent_decoder is not None:
                 generated = self.latent_decoder.predict(np.asarray(generated), verbose=0)
             return np.asarray(generated)[..., 0]

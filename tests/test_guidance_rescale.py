@@ -45,3 +45,28 @@ def test_sampling_with_rescale_differs_only_when_guided():
 def test_bad_guidance_rescale_is_refused(value):
     with pytest.raises(ParameterError, match="guidance_rescale"):
         check_guidance_rescale(value)
+
+
+def test_clip_sample_keeps_every_x0_estimate_in_the_data_range_and_eps_consistent():
+    model = label_model()
+    low, high = model._standardised_clip_range()
+    rng = np.random.default_rng(3)
+    x = (5.0 * rng.standard_normal((2, 16, 16, 1))).astype("float32")  # far outside the data
+    n = np.full((2, 1, 1, 1), 0.8, "float32")
+    s = np.sqrt(1 - n**2).astype("float32")
+    labels = np.array([0, 1], "int32")
+    raw_eps, raw_x0 = (ops.convert_to_numpy(v) for v in model.ema_denoiser(labels, 4.0)(x, n, s))
+    eps, x0 = (ops.convert_to_numpy(v) for v in model.ema_denoiser(labels, 4.0, clip_sample=True)(x, n, s))
+    assert raw_x0.min() < low or raw_x0.max() > high  # the unclipped estimate leaves the range here
+    assert x0.min() >= low - 1e-6 and x0.max() <= high + 1e-6
+    np.testing.assert_allclose(eps, (x - s * x0) / n, rtol=1e-5, atol=1e-5)
+    inside = (raw_x0 > low) & (raw_x0 < high)
+    np.testing.assert_allclose(x0[inside], raw_x0[inside], rtol=1e-6)  # estimates in range are unchanged
+    assert model.generate(seeds=[0], diffusion_steps=2, labels="a", guidance_scale=4.0, clip_sample=True).shape == (1, 16, 16, 1)
+
+
+def test_clip_sample_needs_a_data_range():
+    model = label_model()
+    model.clip_range = None  # a latent model's data have no bounds
+    with pytest.raises(ParameterError, match="clip_sample"):
+        model.ema_denoiser(clip_sample=True)

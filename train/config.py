@@ -188,6 +188,8 @@ class DiffusionTrainConfig(TrainingOptions):
             ``dpm++2m``: DPM-Solver++(2M), Lu et al. 2022) and its steps.
         guidance_rescale: in [0, 1], the default guidance rescale with a label or prompt
             (Lin et al. 2024; 0: plain classifier-free guidance).
+        clip_sample: whether sampling clips every step's x0 estimate to the data's range
+            (static thresholding, Saharia et al. 2022; against guidance's over-saturation).
         block_type: the U-Net's residual blocks (`models.unet.build_unet`): ``concat``
             (Keras DDIM example, the shipped models') or ``film`` (ADM: the noise level
             scales and shifts every block; Dhariwal and Nichol 2021).
@@ -225,6 +227,7 @@ class DiffusionTrainConfig(TrainingOptions):
     label_dropout: float = 0.1
     guidance_scale: float = 3.0
     guidance_rescale: float = 0.0
+    clip_sample: bool = False
     init_from: Optional[str] = None
     batch_size: int = 16
     learning_rate: float = 1e-3
