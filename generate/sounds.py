@@ -13,7 +13,7 @@ the model was trained on, and writes into ``--out``: ``generated_XX.wav``,
 ``original_XX.wav``, ``comparison.png`` (spectrograms in a grid of at most 6
 pairs per row, each generated clip above its original, `generate.plots`) and
 ``report.json`` (timings, the gain the loudness limiter gave each generated
-clip, and descriptors of both sets from `generate.audio_statistics`). A
+clip, and descriptors of both sets from `evaluation.audio_statistics`). A
 generated clip whose RMS level is above the training clips' (their 95th
 percentile) or whose peak is above -1 dBFS is scaled down (`generate.limiter`),
 and a line says so. For a piano-roll model it also writes
@@ -48,7 +48,7 @@ import numpy as np
 from common.atomic import atomic_write_json
 from common.cli import exit_status
 from common.errors import ParameterError
-from generate.audio_statistics import mean_statistics
+from evaluation.audio_statistics import mean_statistics
 from generate.long_form_cli import MODES as LONG_FORM_MODES
 from generate.plots import plot_comparison
 from generate.trained_model import DEFAULT_MODEL, TrainedModel
