@@ -1,4 +1,5 @@
-"""Benchmark scripts: they print measured figures; they are not tests."""
+"""Benchmark scripts: they print measured figures; they are not tests. Each is run as ``python -m benchmarks.NAME``
+(``python -m benchmarks.suite`` runs them all); nothing is exported."""
 
 from common.numba_cache import prepare_numba_cache
 

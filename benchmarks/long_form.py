@@ -12,7 +12,7 @@ window each (`generate.long_form.loop`). Reported per row:
 
     x real time     audio seconds / wall seconds (above 1: faster than real time)
     s/window        network seconds per window (wall minus the inversion)
-    seam ratio      `generate.long_form.seam_ratio`: the spectral flux across the
+    seam ratio      `evaluation.seams.seam_ratio`: the spectral flux across the
                     joins (where a window's new frames meet the known ones;
                     for a loop, its end meeting its start) over the same
                     statistic within the windows; 1 is no measurable seam
@@ -32,6 +32,7 @@ from benchmarks.report import add_json_argument, print_peak_rss, significant, wr
 
 def main(argv=None):
     """Run the benchmark; returns 0."""
+    from evaluation.seams import seam_ratio
     from generate import long_form
     from generate.trained_model import TrainedModel
 
@@ -61,7 +62,7 @@ def main(argv=None):
             start = time.perf_counter()
             long_form.invert(sound_generator, piece, len(audio), seed)
             inversions.append(time.perf_counter() - start)
-            seams.append(long_form.seam_ratio(audio, sr, long_form.piece_joins(plan, hop)))
+            seams.append(seam_ratio(audio, sr, long_form.piece_joins(plan, hop)))
             windows = len(plan)
         wall = float(np.median(walls))
         rows.append({"setting": f"{duration:g} s piece, {windows} windows, {steps} DDIM steps", "figures": {
@@ -79,7 +80,7 @@ def main(argv=None):
             start = time.perf_counter()
             audio, _, _ = long_form.loop(model, sound_generator, window_s, steps, seed=seed)
             walls.append(time.perf_counter() - start)
-            seams.append(long_form.seam_ratio(np.tile(audio, 2), sr, [len(audio)]))
+            seams.append(seam_ratio(np.tile(audio, 2), sr, [len(audio)]))
         rows.append({"setting": f"loop of one window ({window_s:.3f} s), {args.loops} seeds", "figures": {
             "wall s": significant(float(np.median(walls))),
             "seam ratio": significant(float(np.mean([s["ratio"] for s in seams]))),

@@ -24,6 +24,8 @@ stochastically smaller than held-out ones); a small p-value is evidence of
 copying, or at least of samples crowding around training clips.
 """
 
+import time
+
 import numpy as np
 from scipy import stats
 from sklearn.neighbors import NearestNeighbors
@@ -32,6 +34,7 @@ from common.errors import ParameterError
 
 # a generated clip nearer to the training set than this quantile of the held-out clips' distances is a near-copy
 COPY_QUANTILE = 0.05
+MIN_HELD_OUT_FOR_MEMORISATION = 20  # the copy threshold is a quantile of the held-out distances
 
 
 def _embeddings(name, values):
@@ -111,3 +114,66 @@ def memorisation_report(train_embeddings, heldout_embeddings, generated_embeddin
         "mannwhitney_p": float(stats.mannwhitneyu(generated, heldout, alternative="less").pvalue),
         "distances": {"heldout": heldout.tolist(), "generated": generated.tolist()},
     }
+
+
+def memorisation_rows(data_dir, train_clips, clip_samples, sample_rate, embedder, embeddings, sets, out_dir):
+    """The memorisation check of every model set and of half B (`generate.evaluate`), and its plot.
+
+    Args:
+        data_dir: the dataset whose train split is compared with.
+        train_clips: int >= 1, training clips to embed, spread over the split.
+        clip_samples, sample_rate: the clips' length (samples) and rate (Hz).
+        embedder: the `MusicnnEmbedder` the sets were scored with.
+        embeddings: set name -> embeddings, from `evaluation.compare.score_sets`.
+        sets: the scored `AudioSet` list (half B is the one with role "floor").
+        out_dir: folder for ``memorisation.png``.
+    Returns:
+        dict: ``n_train``, ``train_embed_seconds``, ``rows`` (name, role and
+        `memorisation_report` without the raw distances, per set other than half B,
+        which is their reference), ``table`` (text), ``plot`` (path); or, with fewer
+        than `MIN_HELD_OUT_FOR_MEMORISATION` clips in half B, ``skipped`` (why),
+        empty ``rows``, ``table`` (the same note) and no ``plot``.
+    Raises:
+        ParameterError: if the training clips cannot be read (`evaluation.real_clips.dataset_clips`).
+    """
+    from evaluation.memorisation_plot import plot_memorisation
+    from evaluation.real_clips import dataset_clips, spread_rows
+    from preprocessing.dataset_folder import DatasetFolder
+
+    held_out = next(audio_set for audio_set in sets if audio_set.role == "floor")
+    if len(held_out.clips) < MIN_HELD_OUT_FOR_MEMORISATION:
+        note = (f"Memorisation: not checked, half B has {len(held_out.clips)} clips "
+                f"(the copy threshold needs at least {MIN_HELD_OUT_FOR_MEMORISATION})")
+        return {"skipped": note, "rows": [], "table": note, "plot": None}
+    start = time.monotonic()
+    train_rows = spread_rows(DatasetFolder(data_dir).split_rows("train"), train_clips)
+    train = dataset_clips(data_dir, ["train"], clip_samples, sample_rate, rows=train_rows)
+    train_embeddings = embedder.embed(train, sample_rate)
+    embed_s = time.monotonic() - start
+    results, distances = [], {}
+    for audio_set in sets:
+        if audio_set.role != "model":
+            continue
+        report = memorisation_report(train_embeddings, embeddings[held_out.name], embeddings[audio_set.name])
+        distances.setdefault(held_out.name, report["distances"]["heldout"])
+        distances[audio_set.name] = report.pop("distances")["generated"]
+        results.append({"name": audio_set.name, "role": audio_set.role, **report})
+    plot = plot_memorisation(distances, out_dir / "memorisation.png") if results else None
+    return {"n_train": len(train), "train_embed_seconds": round(embed_s, 2), "rows": results,
+            "table": memorisation_table(results, len(train)), "plot": None if plot is None else str(plot)}
+
+
+def memorisation_table(rows, n_train):
+    """The printed table of `memorisation_rows`: one line per set (median distance, ratio, near copies, p)."""
+    lines = [
+        f"Memorisation: distance of each clip to its nearest of {n_train} training clips (musicnn embedding); "
+        f"held-out = half B",
+        f"{'set':<52} {'median':>8} {'held-out':>9} {'ratio':>6} {'near copies':>12} {'p (closer)':>11}",
+    ]
+    for row in rows:
+        lines.append(
+            f"{row['name'][:52]:<52} {row['generated']['p50']:>8.2f} {row['heldout']['p50']:>9.2f} "
+            f"{row['median_ratio']:>6.2f} {row['near_copies']:>5d} ({100 * row['near_copy_share']:>4.1f}%) "
+            f"{row['mannwhitney_p']:>11.3g}"
+        )
+    return "\n".join(lines)

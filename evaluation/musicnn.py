@@ -17,7 +17,7 @@ Two differences from the package's own feature extractor, both deliberate:
 * patches are cut with ``numpy`` views instead of a quadratic concatenate.
 
 The network itself is equal to the original graph within float32 rounding;
-``tests/test_musicnn.py`` checks it against outputs of the original graph
+``tests/evaluation/test_musicnn.py`` checks it against outputs of the original graph
 kept in ``tests/fixtures/musicnn_reference.npz`` (made by
 ``tests/fixtures/make_musicnn_reference.py``).
 """

@@ -56,3 +56,19 @@ def spectrogram_ssim(predictions, targets, max_val=1.0):
     if min(predictions.shape[1:3]) < 11:
         raise ParameterError(f"SSIM needs spectrograms of at least 11 x 11. Received: shape={predictions.shape[1:3]}")
     return tf.image.ssim(predictions, targets, max_val=max_val).numpy().astype(np.float64)
+
+
+def paired_spectrogram_metrics(predictions, targets):
+    """Mean SSIM and MSE of normalised spectrograms against their pairs, rounded for a report.
+
+    Args:
+        predictions, targets: ``(batch, n_freq_bins, n_frames[, 1])`` normalised spectrograms.
+    Returns:
+        ``{"ssim": float (4 decimals), "mse": float (5 decimals)}``.
+    Raises:
+        ParameterError: as `spectrogram_ssim` and `spectrogram_mse`.
+    """
+    return {
+        "ssim": round(float(np.mean(spectrogram_ssim(predictions, targets))), 4),
+        "mse": round(float(np.mean(spectrogram_mse(predictions, targets))), 5),
+    }

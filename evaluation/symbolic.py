@@ -46,7 +46,7 @@ References:
     3rd ed., Schirmer, 2003 (two voices moving in the same direction from one perfect
     fifth or octave to another, compound intervals included); the same as music21's
     ``VoiceLeadingQuartet.parallelMotion(..., allowOctaveDisplacement=True)``, checked in
-    tests/test_symbolic.py (music21 also counts contrary "antiparallel" fifths, not here).
+    tests/evaluation/test_symbolic.py (music21 also counts contrary "antiparallel" fifths, not here).
     Pitch-class histograms as a measure of generated music: L.-C. Yang and A. Lerch, "On
     the evaluation of generative models in music", Neural Computing and Applications 32,
     2020. Jensen-Shannon divergence: J. Lin, "Divergence measures based on the Shannon

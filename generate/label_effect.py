@@ -22,6 +22,7 @@ log-odds (mean, standard error, t) and, for key features, of the key contrast (b
 major minus best minor key-profile correlation, `evaluation.mode.key_features`),
 each beside the same difference between the real test clips of the two classes. A text-conditional model is sampled with one ``--prompt
 CLASS=TEXT`` per class of the data set's labels instead. Writes ``<out>/label_effect.json``.
+The classifier and its statistics are `evaluation.label_effect`; this module samples.
 Exit status: 0, or 2 for an unconditional model, missing prompts or a bad argument.
 """
 
@@ -30,37 +31,26 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 from common.atomic import atomic_write_json
 from common.cli import exit_status
 from common.errors import ParameterError
-from evaluation import mode, timbre
-from evaluation.mode import fit_classifier
+from evaluation.label_effect import FEATURES, KEY_CONTRAST, clip_features, fit_real_classifier, paired_differences
 from generate.trained_model import TrainedModel
 from preprocessing.dataset_folder import DatasetFolder
 from preprocessing.representations import representation_name
 
 
-FEATURES = {"key": mode.features, "timbre": timbre.features}
+def open_model(args):
+    """The conditional DDIM, its checked data set, its class names and (text models) the prompt of each.
 
-
-def _features(data, clips, kind):
-    transform = data.transform
-    values = [data.normaliser.denormalise(c) for c in clips]
-    return FEATURES[kind](values, transform.sample_rate, transform.n_fft)
-
-
-def _paired(name, difference, real_difference):
-    """Mean, standard error and t of a paired difference; printed beside the real clips' difference."""
-    error = float(difference.std(ddof=1) / np.sqrt(len(difference))) if len(difference) > 1 else float("nan")
-    mean = float(difference.mean())
-    return {"statistic": name, "mean": mean, "standard_error": error, "t": mean / error if error > 0 else float("nan"),
-            "real_test_difference": real_difference}
-
-
-def run(args):
-    """Measure and print; returns the results dict."""
+    Returns:
+        ``(model, data, class_names, prompts)``: a `TrainedModel`, its `DatasetFolder`, list of
+        str, and class name -> prompt (empty for a label model).
+    Raises:
+        ParameterError: for a bad ``--num``, ``--steps`` or ``--train-clips``, a model that is not a
+            conditional DDIM, a data set that is not log-STFT, or a text model without one
+            ``--prompt CLASS=TEXT`` per class.
+    """
     if args.num < 1 or args.steps < 1 or args.train_clips < 2:
         raise ParameterError(f"--num and --steps must be >= 1, --train-clips >= 2. "
                              f"Received: num={args.num}, steps={args.steps}, train_clips={args.train_clips}")
@@ -73,82 +63,78 @@ def run(args):
         raise ParameterError(f"label_effect reads log-STFT data sets only. "
                              f"Received: representation={representation_name(data.transform)!r}")
     if model.model.conditioning == "label":
-        class_names, prompts = model.model.class_names, {}
-    else:
-        class_names = data.class_names("train")
-        prompts = dict(item.split("=", 1) for item in args.prompt or [] if "=" in item)
-        if sorted(prompts) != class_names:
-            raise ParameterError(f"A text model needs one --prompt CLASS=TEXT for each class {class_names}. "
-                                 f"Received: {args.prompt}")
-    rng = np.random.default_rng(0)
-    key = args.features == "key"
-    train_rows = [i for i, name in enumerate(data.label_indices("train", class_names)) if name < len(class_names)]
-    chosen = sorted(rng.permutation(train_rows)[: args.train_clips])
-    train_clips = data.load_clips("train", chosen)[..., 0]
-    train_labels = data.label_indices("train", class_names)[chosen]
-    classifier = fit_classifier(_features(data, train_clips, args.features), train_labels)
-    test_labels = data.label_indices("test", class_names)
-    keep = test_labels < len(class_names)
-    test_labels = test_labels[keep]
-    test_clips = data.load_clips("test", np.flatnonzero(keep))[..., 0]
-    test_features = _features(data, test_clips, args.features)
-    test_accuracy = float(classifier.score(test_features, test_labels))
-    # per class, the mean of: the key contrast (key features), the classifier's log-odds (two classes)
-    def class_means(values):  # NaN for a class without test clips
-        return {name: float(values[test_labels == i].mean()) if np.any(test_labels == i) else float("nan")
-                for i, name in enumerate(class_names)}
+        return model, data, model.model.class_names, {}
+    class_names = data.class_names("train")
+    prompts = dict(item.split("=", 1) for item in args.prompt or [] if "=" in item)
+    if sorted(prompts) != class_names:
+        raise ParameterError(f"A text model needs one --prompt CLASS=TEXT for each class {class_names}. "
+                             f"Received: {args.prompt}")
+    return model, data, class_names, prompts
 
-    two = len(class_names) == 2
-    real_contrast = class_means(test_features[:, 2]) if key else {}
-    real_log_odds = class_means(classifier.decision_function(test_features)) if two else {}
-    print(f"Classifier ({', '.join(class_names)}; {args.features} features) trained on {len(chosen)} real training "
-          f"clips: accuracy {test_accuracy:.3f} on {int(keep.sum())} real test clips (majority class "
-          f"{np.bincount(test_labels).max() / keep.sum():.3f})"
-          + ("; key contrast of the real test clips: " + ", ".join(f"{k} {v:+.4f}" for k, v in real_contrast.items())
-             if key else ""), flush=True)
 
-    seeds = list(range(args.seed, args.seed + args.num))
+def sample_rows(model, data, real, prompts, args, seeds):
+    """Sample every label at every guidance scale and classify the samples; prints a table row for each.
+
+    Returns:
+        ``(rows, log_odds, contrasts)``: one dict per (scale, label), and the samples'
+        log-odds (two classes) and key contrasts (key features) by ``(scale, label)``.
+    """
+    class_names = real.class_names
     rows, contrasts, log_odds = [], {}, {}
-    header = f"{'label':<10} {'guidance':>8} " + " ".join(f"{'as ' + c:>10}" for c in class_names) + \
-        " " + " ".join(f"{'P(' + c + ')':>10}" for c in class_names) + f" {'s/clip':>7}"
-    print(header)
+    print(f"{'label':<10} {'guidance':>8} " + " ".join(f"{'as ' + c:>10}" for c in class_names) +
+          " " + " ".join(f"{'P(' + c + ')':>10}" for c in class_names) + f" {'s/clip':>7}")
     for scale in args.scales:
         for label in class_names:
             start = time.monotonic()
             condition = {"prompt": prompts[label]} if prompts else {"label": label}
             clips = model.spectrograms(seeds=seeds, steps=args.steps, guidance_scale=scale, **condition)
             seconds = (time.monotonic() - start) / len(seeds)
-            sample_features = _features(data, clips, args.features)
-            probabilities = classifier.predict_proba(sample_features)
-            shares = np.bincount(probabilities.argmax(axis=1), minlength=len(class_names)) / len(seeds)
+            sample_features = clip_features(data, clips, args.features)
+            shares, probabilities, sample_log_odds = real.verdict(sample_features)
             row = {"label": label, "prompt": prompts.get(label), "guidance_scale": scale,
                    "share_classified_as": dict(zip(class_names, shares.tolist())),
-                   "mean_probability": dict(zip(class_names, probabilities.mean(axis=0).tolist())),
+                   "mean_probability": dict(zip(class_names, probabilities.tolist())),
                    "seconds_per_clip": round(seconds, 3)}
-            if key:
-                contrasts[(scale, label)] = sample_features[:, 2]
-                row["mean_key_contrast"] = float(sample_features[:, 2].mean())
-            if two:
-                log_odds[(scale, label)] = classifier.decision_function(sample_features)
-                row["mean_log_odds"] = float(log_odds[(scale, label)].mean())
+            if args.features == "key":
+                contrasts[(scale, label)] = sample_features[:, KEY_CONTRAST]
+                row["mean_key_contrast"] = float(sample_features[:, KEY_CONTRAST].mean())
+            if sample_log_odds is not None:
+                log_odds[(scale, label)] = sample_log_odds
+                row["mean_log_odds"] = float(sample_log_odds.mean())
             rows.append(row)
             print(f"{label:<10} {scale:>8g} " + " ".join(f"{v:>10.3f}" for v in shares) + " " +
-                  " ".join(f"{v:>10.3f}" for v in probabilities.mean(axis=0)) + f" {seconds:>7.2f}", flush=True)
-    paired = []
-    if two:
-        first, second = class_names
-        statistics = [("log_odds", log_odds, real_log_odds)] + ([("key_contrast", contrasts, real_contrast)] if key else [])
-        for name, values, real in statistics:
-            real_difference = real[second] - real[first]
-            print(f"{name}, {second} minus {first} samples of the same seed (real test clips: {real_difference:+.4f}):")
-            for scale in args.scales:
-                row = _paired(name, values[(scale, second)] - values[(scale, first)], real_difference)
-                paired.append({"guidance_scale": scale, **row})
-                print(f"  guidance {scale:g}: {row['mean']:+.4f} +- {row['standard_error']:.4f} (t = {row['t']:.2f})",
-                      flush=True)
+                  " ".join(f"{v:>10.3f}" for v in probabilities) + f" {seconds:>7.2f}", flush=True)
+    return rows, log_odds, contrasts
+
+
+def print_paired(paired, class_names):
+    """Print `evaluation.label_effect.paired_differences`: a heading per statistic, a line per scale."""
+    heading = None
+    for row in paired:
+        if row["statistic"] != heading:
+            heading = row["statistic"]
+            print(f"{heading}, {class_names[1]} minus {class_names[0]} samples of the same seed "
+                  f"(real test clips: {row['real_test_difference']:+.4f}):")
+        print(f"  guidance {row['guidance_scale']:g}: {row['mean']:+.4f} +- {row['standard_error']:.4f} "
+              f"(t = {row['t']:.2f})", flush=True)
+
+
+def run(args):
+    """Measure and print; returns the results dict."""
+    model, data, class_names, prompts = open_model(args)
+    real = fit_real_classifier(data, class_names, args.features, args.train_clips)
+    print(f"Classifier ({', '.join(class_names)}; {args.features} features) trained on {real.n_train} real training "
+          f"clips: accuracy {real.test_accuracy:.3f} on {real.n_test} real test clips (majority class "
+          f"{real.majority_share:.3f})"
+          + ("; key contrast of the real test clips: " + ", ".join(f"{k} {v:+.4f}" for k, v in real.real_contrast.items())
+             if args.features == "key" else ""), flush=True)
+    seeds = list(range(args.seed, args.seed + args.num))
+    rows, log_odds, contrasts = sample_rows(model, data, real, prompts, args, seeds)
+    paired = paired_differences(real, args.scales, log_odds, contrasts)
+    print_paired(paired, class_names)
     results = {"model": args.model, "num": args.num, "steps": args.steps, "seeds": seeds, "features": args.features,
-               "classifier_test_accuracy": test_accuracy, "classifier_train_clips": len(chosen),
-               "real_test_key_contrast": real_contrast, "real_test_log_odds": real_log_odds, "rows": rows,
+               "classifier_test_accuracy": real.test_accuracy, "classifier_train_clips": real.n_train,
+               "real_test_key_contrast": real.real_contrast, "real_test_log_odds": real.real_log_odds, "rows": rows,
                "paired": paired}
     atomic_write_json(Path(args.out or Path("outputs") / Path(args.model).name) / "label_effect.json", results)
     return results

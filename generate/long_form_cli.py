@@ -11,7 +11,7 @@ Usage:
 
 Each writes its WAV(s) atomically and a JSON report beside them (``<out>.json``, or
 ``report.json`` in the interpolation folder) with timings and the seam measure
-(`generate.long_form.seam_ratio`), and prints one line per window. Exit status:
+(`evaluation.seams.seam_ratio`), and prints one line per window. Exit status:
 0 on success, 2 for a bad argument, model folder or input file (nothing is written then).
 See `generate.long_form` for the method.
 """
@@ -25,6 +25,7 @@ import numpy as np
 from common.atomic import atomic_write_json
 from common.cli import exit_status
 from common.errors import ParameterError
+from evaluation.seams import seam_ratio
 from generate import long_form
 from generate.trained_model import DEFAULT_MODEL, TrainedModel
 from generate.wav_file import write_wav
@@ -178,9 +179,9 @@ def run(args):
             duration = args.duration or transform.samples_for(width) / sr
             audio, _, plan = long_form.loop(model, sound_generator, duration, **common, **extra)
         if args.mode == "loop":
-            seams = long_form.seam_ratio(np.tile(audio, 2), sr, [len(audio)])
+            seams = seam_ratio(np.tile(audio, 2), sr, [len(audio)])
         else:
-            seams = long_form.seam_ratio(audio, sr, long_form.piece_joins(plan, transform.hop_length))
+            seams = seam_ratio(audio, sr, long_form.piece_joins(plan, transform.hop_length))
         write_wav(out, audio, sr)
         report.update(windows=len(plan), seams=seams)
         report_path = out.with_suffix(".json")

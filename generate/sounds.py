@@ -13,7 +13,7 @@ the model was trained on, and writes into ``--out``: ``generated_XX.wav``,
 ``original_XX.wav``, ``comparison.png`` (spectrograms in a grid of at most 6
 pairs per row, each generated clip above its original, `generate.plots`) and
 ``report.json`` (timings, the gain the loudness limiter gave each generated
-clip, and descriptors of both sets from `generate.audio_statistics`). A
+clip, and descriptors of both sets from `evaluation.audio_statistics`). A
 generated clip whose RMS level is above the training clips' (their 95th
 percentile) or whose peak is above -1 dBFS is scaled down (`generate.limiter`),
 and a line says so. For a piano-roll model it also writes
@@ -48,7 +48,7 @@ import numpy as np
 from common.atomic import atomic_write_json
 from common.cli import exit_status
 from common.errors import ParameterError
-from generate.audio_statistics import mean_statistics
+from evaluation.audio_statistics import mean_statistics
 from generate.long_form_cli import MODES as LONG_FORM_MODES
 from generate.plots import plot_comparison
 from generate.trained_model import DEFAULT_MODEL, TrainedModel
@@ -130,24 +130,16 @@ def parse_args(argv):
     return args
 
 
-def run(args):
-    """Generate, write and report; returns the report dict."""
-    from preprocessing.loader import Loader
+def sample_batch(model, args, originals):
+    """The warm-up on one sample, then the batch: ``--num`` spectrograms and their audio.
 
-    # Timed in three parts (module docstring): loading, a warm-up on one sample that pays the one-time
-    # costs (graph tracing, librosa's numba functions), then the batch, which runs at steady state.
-    start = time.monotonic()
-    # the run, opened once: the process's first model also imports TensorFlow and Keras
-    model = TrainedModel(args.model, n_iter=args.griffin_lim_iters, data_dir=args.data)
-    load_s = time.monotonic() - start
-    model_dir, kind = model.model_dir, model.kind
-    sound_generator = model.sound_generator
-    transform = sound_generator.transform
-    data = DatasetFolder(args.data or model.data_dir)
-    out_dir = Path(args.out or Path("outputs") / model_dir.name)
-    rows = test_clips(data.path, args.num, args.seed)
-    originals = np.stack([sound_generator.codec.normalise(data.read_clip(data.clip_path(row["path"]))) for row in rows])
-
+    Returns:
+        dict: ``seeds``, ``steps`` (DDIM; else None), ``generated`` (float32 normalised
+        spectrograms ``(num, n_freq_bins, n_frames)``), ``audio`` (list of float32 clips),
+        ``limits`` (the limiter's `ClipLimit` of each), and the wall times in seconds
+        ``warmup_s``, ``model_s``, ``inversion_s``.
+    """
+    kind, sound_generator = model.kind, model.sound_generator
     steps = (args.steps or model.default_steps()) if kind == "ddim" else None
     seeds = [args.seed + i for i in range(args.num)] if kind in ("ddim", "vae") else list(range(args.num))
     conditions = dict(label=args.label, guidance_scale=args.guidance_scale, prompt=args.prompt, sampler=args.sampler,
@@ -162,13 +154,28 @@ def run(args):
     start = time.monotonic()
     audio, limits = sound_generator.generate(generated, seeds=seeds, return_limits=True)
     inversion_s = time.monotonic() - start
+    return {"seeds": seeds, "steps": steps, "generated": generated, "audio": audio, "limits": limits,
+            "warmup_s": warmup_s, "model_s": model_s, "inversion_s": inversion_s}
 
+
+def write_clips(out_dir, rows, batch, originals, sound_generator):
+    """Write ``generated_XX.wav`` and ``original_XX.wav`` (piano rolls: their ``.mid`` too).
+
+    The originals are read from their source audio, or (piano rolls) rendered from their rolls.
+
+    Returns:
+        ``(generated_values, original_values, original_audio)``: the spectrograms denormalised
+        (the representation's own scale) and the originals' audio, float32 clips.
+    """
+    from preprocessing.loader import Loader
+
+    transform = sound_generator.transform
     sample_rate = transform.sample_rate
-    generated_values = [sound_generator.codec.denormalise(s) for s in generated]
+    generated_values = [sound_generator.codec.denormalise(s) for s in batch["generated"]]
     original_values = [sound_generator.codec.denormalise(s) for s in originals]
     midi = transform.input_kind == MIDI  # a piano roll: MIDI files too, and the originals are rendered
     original_audio = []
-    for i, (row, clip) in enumerate(zip(rows, audio)):
+    for i, (row, clip) in enumerate(zip(rows, batch["audio"])):
         write_wav(out_dir / f"generated_{i:02d}.wav", clip, sample_rate)
         if midi:
             transform.write_midi(generated_values[i], out_dir / f"generated_{i:02d}.mid")
@@ -179,28 +186,22 @@ def run(args):
             original = Loader(sample_rate, offset_s=row["offset_s"], duration_s=row["duration_s"]).load(source)
         write_wav(out_dir / f"original_{i:02d}.wav", original, sample_rate)
         original_audio.append(original)
-    what = f"{kind} {model_dir.name}" + (f", label {args.label}" if args.label else "") + (
+    return generated_values, original_values, original_audio
+
+
+def figure_title(args, kind, model_dir, steps):
+    """The comparison figure's title: the model, its condition and how it sampled."""
+    return f"{kind} {model_dir.name}" + (f", label {args.label}" if args.label else "") + (
         f", prompt {args.prompt!r}" if args.prompt else "") + (
         f", {steps} DDIM steps" if steps else ", samples" if kind == "vae" else ", reconstructions of the test clips"
     )
-    plot_comparison(generated_values, original_values, transform, out_dir / "comparison.png", what)
 
-    audio_s = sum(len(a) for a in audio) / sample_rate
+
+def timing_report(load_s, batch, audio_s):
+    """``report.json``'s speed figures: the two real-time factors and ``timing`` (module docstring)."""
+    model_s, inversion_s, warmup_s = batch["model_s"], batch["inversion_s"], batch["warmup_s"]
     cold_s = load_s + warmup_s + model_s + inversion_s
-    report = {
-        "model_dir": str(model_dir),
-        "kind": kind,
-        "num": args.num,
-        "diffusion_steps": steps,
-        "label": args.label,
-        "prompt": args.prompt,
-        "guidance_scale": args.guidance_scale,
-        "guidance_rescale": args.guidance_rescale,
-        "clip_sample": args.clip_sample,
-        "sampler": (args.sampler or model.default_sampler()) if kind == "ddim" else None,
-        "seeds": seeds,
-        "griffin_lim_iters": args.griffin_lim_iters,
-        "audio_seconds": round(audio_s, 3),
+    return {
         "real_time_factor": round(audio_s / (model_s + inversion_s), 2),
         "cold_real_time_factor": round(audio_s / cold_s, 2),
         "timing": {
@@ -221,30 +222,83 @@ def run(args):
                 "seconds": round(cold_s, 3),
             },
         },
+    }
+
+
+def build_report(args, model, rows, batch, original_audio, load_s):
+    """The dict written to ``report.json`` (module docstring)."""
+    kind, sound_generator = model.kind, model.sound_generator
+    sample_rate = sound_generator.transform.sample_rate
+    audio_s = sum(len(a) for a in batch["audio"]) / sample_rate
+    return {
+        "model_dir": str(model.model_dir),
+        "kind": kind,
+        "num": args.num,
+        "diffusion_steps": batch["steps"],
+        "label": args.label,
+        "prompt": args.prompt,
+        "guidance_scale": args.guidance_scale,
+        "guidance_rescale": args.guidance_rescale,
+        "clip_sample": args.clip_sample,
+        "sampler": (args.sampler or model.default_sampler()) if kind == "ddim" else None,
+        "seeds": batch["seeds"],
+        "griffin_lim_iters": args.griffin_lim_iters,
+        "audio_seconds": round(audio_s, 3),
+        **timing_report(load_s, batch, audio_s),
         "loudness": {
             **sound_generator.limiter.describe(),
-            "clips": [{"file": f"generated_{i:02d}.wav", **limit.as_dict()} for i, limit in enumerate(limits)],
+            "clips": [{"file": f"generated_{i:02d}.wav", **limit.as_dict()} for i, limit in enumerate(batch["limits"])],
         },
         "statistics": {
-            "generated": mean_statistics(audio, sample_rate),
+            "generated": mean_statistics(batch["audio"], sample_rate),
             "original": mean_statistics(original_audio, sample_rate),
         },
         "originals": [{"clip_id": r["clip_id"], "source_path": r["source_path"], "offset_s": r["offset_s"]} for r in rows],
     }
-    atomic_write_json(out_dir / "report.json", report)
+
+
+def print_summary(args, out_dir, model, batch, report, load_s):
+    """What was written, the warm and cold speeds, the limited clips and the descriptors' table."""
+    sound_generator = model.sound_generator
+    midi = sound_generator.transform.input_kind == MIDI
+    model_s, inversion_s, warmup_s = batch["model_s"], batch["inversion_s"], batch["warmup_s"]
+    audio_s = sum(len(a) for a in batch["audio"]) / sound_generator.transform.sample_rate
+    cold_s = load_s + warmup_s + model_s + inversion_s
     print(
         f"Wrote {args.num} generated and {args.num} original clips to {out_dir}/ "
         f"(generated_XX.wav, original_XX.wav{', .mid' if midi else ''}, comparison.png, report.json).\n"
-        f"{audio_s:.1f} s of audio. Warm (the batch at steady state): {model_s:.2f} s ({kind}) + {inversion_s:.2f} s "
+        f"{audio_s:.1f} s of audio. Warm (the batch at steady state): {model_s:.2f} s ({model.kind}) + {inversion_s:.2f} s "
         f"({sound_generator.inverse_name()}), {report['real_time_factor']}x real time. "
         f"Cold (loading {load_s:.2f} s + warm-up {warmup_s:.2f} s + the batch): "
         f"{cold_s:.2f} s, {report['cold_real_time_factor']}x real time.",
         flush=True,
     )
-    print_limits(sound_generator.limiter, limits)
+    print_limits(sound_generator.limiter, batch["limits"])
     print(f"{'mean over clips':<22}" + "".join(f"{key:>22}" for key in report["statistics"]["original"]))
     for name, values in report["statistics"].items():
         print(f"{name:<22}" + "".join(f"{value:>22.3f}" for value in values.values()))
+
+
+def run(args):
+    """Generate, write and report; returns the report dict."""
+    # Timed in three parts (module docstring): loading, a warm-up on one sample that pays the one-time
+    # costs (graph tracing, librosa's numba functions), then the batch, which runs at steady state.
+    start = time.monotonic()
+    # the run, opened once: the process's first model also imports TensorFlow and Keras
+    model = TrainedModel(args.model, n_iter=args.griffin_lim_iters, data_dir=args.data)
+    load_s = time.monotonic() - start
+    sound_generator = model.sound_generator
+    data = DatasetFolder(args.data or model.data_dir)
+    out_dir = Path(args.out or Path("outputs") / model.model_dir.name)
+    rows = test_clips(data.path, args.num, args.seed)
+    originals = np.stack([sound_generator.codec.normalise(data.read_clip(data.clip_path(row["path"]))) for row in rows])
+    batch = sample_batch(model, args, originals)
+    generated_values, original_values, original_audio = write_clips(out_dir, rows, batch, originals, sound_generator)
+    plot_comparison(generated_values, original_values, sound_generator.transform, out_dir / "comparison.png",
+                    figure_title(args, model.kind, model.model_dir, batch["steps"]))
+    report = build_report(args, model, rows, batch, original_audio, load_s)
+    atomic_write_json(out_dir / "report.json", report)
+    print_summary(args, out_dir, model, batch, report, load_s)
     return report
 
 

@@ -25,7 +25,7 @@ same fast tokenizer sentence-transformers uses). keras-hub's
 ``BertTextEmbedder`` can also load this folder offline, but its BERT uses the
 tanh approximation of GELU (1.6e-4 off the reference in the sentence embedding)
 and it needs tensorflow-text; this port uses the exact erf GELU of the
-original. ``tests/test_text_encoder.py`` checks the port against outputs of
+original. ``tests/models/test_text_encoder.py`` checks the port against outputs of
 sentence-transformers itself (``tests/fixtures/minilm_reference.npz``, made by
 ``tests/fixtures/make_minilm_reference.py``).
 """

@@ -137,6 +137,14 @@ def build_unet(
     x = layers.Conv2D(widths[0], patch_size, strides=patch_size, name="patch_stem")(noisy_images)
     e = SinusoidalEmbedding(embedding_dims, embedding_max_frequency, name="noise_embedding")(noise_variances)
     condition_inputs, condition, context = _condition_inputs(num_classes, context_shape, embedding_dims)
+    x, residual_block = _noise_level_path(x, e, block_type, condition, embedding_dims, norm_groups)
+    x = _u_path(x, widths, block_depth, attention_levels, residual_block, _attention(num_heads, context))
+    outputs = _patch_head(x, channels, patch_size, block_type, min(norm_groups, widths[0]))
+    return keras.Model([noisy_images, noise_variances, *condition_inputs], outputs, name=name)
+
+
+def _attention(num_heads, context):
+    """``attend(x, level_name)``: self-attention, then gated cross-attention to ``context`` (text networks)."""
 
     def attend(x, level_name):
         x = SpatialSelfAttention(num_heads, name=f"{level_name}")(x)
@@ -144,15 +152,17 @@ def build_unet(
             x = SpatialCrossAttention(num_heads, name=f"{level_name}_cross")([x, *context])
         return x
 
-    x, residual_block = _noise_level_path(x, e, block_type, condition, embedding_dims, norm_groups)
-    x = _u_path(x, widths, block_depth, attention_levels, residual_block, attend)
+    return attend
+
+
+def _patch_head(x, channels, patch_size, block_type, groups):
+    """The zero-initialised transposed convolution back to the input's patches (``film``: after GroupNorm, swish)."""
     if block_type == "film":  # ADM's output: GroupNorm and swish before the last (here transposed) conv
-        x = layers.GroupNormalization(groups=min(norm_groups, widths[0]), name="head_norm")(x)
+        x = layers.GroupNormalization(groups=groups, name="head_norm")(x)
         x = layers.Activation("swish", name="head_act")(x)
-    outputs = layers.Conv2DTranspose(
+    return layers.Conv2DTranspose(
         channels, patch_size, strides=patch_size, kernel_initializer="zeros", name="patch_head"
     )(x)
-    return keras.Model([noisy_images, noise_variances, *condition_inputs], outputs, name=name)
 
 
 def _check_arguments(input_shape, widths, block_depth, attention_levels, patch_size, num_classes, context_shape,

@@ -36,7 +36,7 @@ unison) are one note, with the later end; a note that starts while the same pitc
 still sounds in another part ends the earlier note there (the later one runs to
 the later end of the two). Everything else goes round exactly:
 ``roll_to_notes(notes_to_roll(notes)) == notes`` for notes without same-pitch overlaps
-(tests/test_score_roll.py checks both on whole chorales).
+(tests/preprocessing/test_score_roll.py checks both on whole chorales).
 """
 
 import fractions

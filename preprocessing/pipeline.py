@@ -41,8 +41,8 @@ from preprocessing.loudness import clip_levels_dbfs
 from preprocessing.midi import load_midi
 from preprocessing.normaliser import MinMaxNormaliser
 from preprocessing.padder import Padder
+from preprocessing.pipeline_report import PreprocessReport, RunTally
 from preprocessing.representations import build_transform
-from preprocessing.manifest import SPLITS
 from preprocessing.saver import Saver
 from preprocessing.sources import scan_sources
 from preprocessing.transform import MIDI
@@ -50,37 +50,6 @@ from preprocessing.transform import MIDI
 # clips per STFT call: bounds the complex STFT buffer (~0.8 MB per default clip)
 EXTRACT_BATCH_CLIPS = 32
 FIT_FILES = 32  # train files a data set statistic of the transform (the MDCT coefficient scale) is fitted on
-
-
-@dataclasses.dataclass
-class PreprocessReport:
-    """What a run wrote.
-
-    Attributes:
-        output_dir: the dataset folder.
-        clips_per_split: split -> number of clips written.
-        files_per_split: split -> number of source files that gave clips.
-        skipped: list of (source_path, reason) for files not used.
-        normaliser: the `MinMaxNormaliser` fitted on the train split.
-        wall_s: seconds the run took.
-        clips_per_label: label ("" for none) -> split -> number of clips written.
-        uncaptioned_files: with a captions file, the number of source files it
-            does not list (their clips get an empty caption); None without one.
-        ignored: list of (path, reason) for the files under ``input_dir`` that
-            were not taken as inputs (not audio, hidden; see
-            `preprocessing.sources.ignored_files`); empty when the records were
-            given or the source is the chorales manifest.
-    """
-
-    output_dir: Path
-    clips_per_split: dict
-    files_per_split: dict
-    skipped: list
-    normaliser: MinMaxNormaliser
-    wall_s: float
-    clips_per_label: dict = dataclasses.field(default_factory=dict)
-    uncaptioned_files: int | None = None
-    ignored: list = dataclasses.field(default_factory=list)
 
 
 def _absolute(path) -> str:
@@ -355,26 +324,59 @@ class PreprocessingPipeline:
             ParameterError: if the source or the captions file cannot be read, or
                 no train clip was written (nothing to fit the normaliser on).
         """
-        config = self.config
         started = time.perf_counter()
         ignored = []
         if records is None:
-            records, ignored = scan_sources(
-                config.source,
-                config.input_dir,
-                config.genres,
-                config.validation_fraction,
-                config.test_fraction,
-                config.split_seed,
-                midi=self.transform.input_kind == MIDI,
-                label=config.label,
-            )
+            records, ignored = self._scan()
         records, uncaptioned = self.caption_records(records)  # before any work: a bad file fails fast
-        if config.settings.needs_fitting:
-            config = self._fit_settings(records)
-        results = [None] * len(records)
+        if self.config.settings.needs_fitting:
+            self._fit_settings(records)
+        config = self.config
         if progress is True:
             progress = sys.stderr  # looked up now, so redirection after import is honoured
+        tally = RunTally.of(records, self._process_all(records, progress))
+        if progress:
+            tally.print_labels(progress)
+            if uncaptioned is not None:
+                print(
+                    f"captions: {uncaptioned} of {len(records)} files not in {config.captions_file} (empty caption)",
+                    file=progress,
+                    flush=True,
+                )
+        normaliser = self._write(tally, ignored, len(records))
+        return PreprocessReport(
+            output_dir=Path(config.output_dir),
+            clips_per_split=tally.clips_per_split,
+            files_per_split=tally.files_per_split,
+            skipped=tally.skipped,
+            normaliser=normaliser,
+            wall_s=time.perf_counter() - started,
+            clips_per_label=tally.clips_per_label,
+            uncaptioned_files=uncaptioned,
+            ignored=[(str(p), r) for p, r in ignored],
+        )
+
+    def _scan(self):
+        """The config's source records and the other files under ``input_dir`` (`preprocessing.sources.scan_sources`)."""
+        config = self.config
+        return scan_sources(
+            config.source,
+            config.input_dir,
+            config.genres,
+            config.validation_fraction,
+            config.test_fraction,
+            config.split_seed,
+            midi=self.transform.input_kind == MIDI,
+            label=config.label,
+        )
+
+    def _process_all(self, records, progress):
+        """``(rows, reason)`` of every record, in record order: in this process, or in ``num_workers`` processes.
+
+        Prints ``[k/N] file: n clips`` (or ``skipped (reason)``) to ``progress`` as each file is done.
+        """
+        config = self.config
+        results = [None] * len(records)
 
         def report(k, index):
             rows, reason = results[index]
@@ -386,67 +388,41 @@ class PreprocessingPipeline:
             for k, record in enumerate(records, start=1):
                 results[k - 1] = self._process_safely(record)
                 report(k, k - 1)
-        else:
-            with concurrent.futures.ProcessPoolExecutor(
-                max_workers=min(config.num_workers, len(records)),
-                mp_context=worker_context(),
-                initializer=_init_worker,
-                initargs=(config,),
-            ) as executor:
-                futures = {executor.submit(_process_in_worker, record): i for i, record in enumerate(records)}
-                for k, future in enumerate(concurrent.futures.as_completed(futures), start=1):
-                    results[futures[future]] = future.result()
-                    report(k, futures[future])
+            return results
+        with concurrent.futures.ProcessPoolExecutor(
+            max_workers=min(config.num_workers, len(records)),
+            mp_context=worker_context(),
+            initializer=_init_worker,
+            initargs=(config,),
+        ) as executor:
+            futures = {executor.submit(_process_in_worker, record): i for i, record in enumerate(records)}
+            for k, future in enumerate(concurrent.futures.as_completed(futures), start=1):
+                results[futures[future]] = future.result()
+                report(k, futures[future])
+        return results
 
-        manifest_rows, skipped = [], []
-        clips_per_split = dict.fromkeys(SPLITS, 0)
-        files_per_split = dict.fromkeys(SPLITS, 0)
-        clips_per_label = {}
-        for record, (rows, reason) in zip(records, results):
-            if reason is not None:
-                skipped.append((str(record.path), reason))
-                continue
-            manifest_rows.extend(rows)
-            clips_per_split[record.split] += len(rows)
-            files_per_split[record.split] += 1
-            per_split = clips_per_label.setdefault(record.label or "", dict.fromkeys(SPLITS, 0))
-            per_split[record.split] += len(rows)
-        if progress:
-            for label, per_split in sorted(clips_per_label.items()):
-                counts = ", ".join(f"{split} {n}" for split, n in per_split.items())
-                print(f"label {label or '(none)'}: {counts} clips", file=progress, flush=True)
-            if uncaptioned is not None:
-                print(
-                    f"captions: {uncaptioned} of {len(records)} files not in {config.captions_file} (empty caption)",
-                    file=progress,
-                    flush=True,
-                )
+    def _write(self, tally, ignored, n_records):
+        """Write the manifest, the file lists, the transform and config, and the fitted normaliser; return it.
 
+        Raises:
+            ParameterError: if no train clip was written.
+        """
+        config = self.config
         sync_to_disk()  # the clips reach the disk before the manifest that lists them
-        self.saver.save_manifest(manifest_rows)
-        self.saver.save_skipped([{"source_path": p, "reason": r} for p, r in skipped])
+        self.saver.save_manifest(tally.manifest_rows)
+        self.saver.save_skipped([{"source_path": p, "reason": r} for p, r in tally.skipped])
         self.saver.save_ignored([{"path": str(p), "reason": r} for p, r in ignored])
         self.saver.save_transform(self.transform)
         self.saver.save_config(config)
-        train_rows = [row for row in manifest_rows if row["split"] == "train"]
+        train_rows = [row for row in tally.manifest_rows if row["split"] == "train"]
         if not train_rows:
             raise ParameterError(
                 f"No train clip was written, so there is nothing to fit the normaliser on "
-                f"({len(skipped)} of {len(records)} files skipped). Received: input_dir={config.input_dir!r}"
+                f"({len(tally.skipped)} of {n_records} files skipped). Received: input_dir={config.input_dir!r}"
             )
         normaliser = MinMaxNormaliser.fit([r["min_db"] for r in train_rows], [r["max_db"] for r in train_rows])
         self.saver.save_normaliser(normaliser, clip_levels=[r["rms_dbfs"] for r in train_rows])
-        return PreprocessReport(
-            output_dir=Path(config.output_dir),
-            clips_per_split=clips_per_split,
-            files_per_split=files_per_split,
-            skipped=skipped,
-            normaliser=normaliser,
-            wall_s=time.perf_counter() - started,
-            clips_per_label=clips_per_label,
-            uncaptioned_files=uncaptioned,
-            ignored=[(str(p), r) for p, r in ignored],
-        )
+        return normaliser
 
 
 def worker_context():

@@ -2,6 +2,14 @@
 
 The tiny transform (8 kHz, n_fft 256, hop 64, 1.024 s clips) gives 128 x 128
 spectrograms, so tiny models train in seconds on a CPU.
+
+Layout: the tests of package ``P`` are in ``tests/P/`` (``tests/models/test_unet.py`` tests
+``models/unet.py``); tests that cross packages (end to end, the import layers) are here at the
+top. The folders have no ``__init__.py``: pytest's default import mode imports a test file by its
+basename, so every test file's name is unique across the folders, and ``tests/models`` is not a
+package that could shadow ``models``. A helper beside the tests is imported by its full name
+(``from tests.models.diffusion_helpers import tiny_model``); the fixtures and helpers of this file
+reach every folder below it.
 """
 
 import os

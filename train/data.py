@@ -73,31 +73,30 @@ class SpectrogramData(DatasetFolder):
         paths = self.paths(split)
         if not paths:
             raise ParameterError(f"Split has no clips. Received: split={split!r}")
-        pipelines = input_context.num_input_pipelines if input_context else 1
-        pipeline = input_context.input_pipeline_id if input_context else 0
-        replicas = input_context.num_replicas_in_sync if input_context else 1
-        if global_batch_size % replicas or global_batch_size % pipelines:
-            raise ParameterError(
-                f"batch_size (the global batch) must be divisible by the {replicas} replicas. "
-                f"Received: batch_size={global_batch_size}"
-            )
-        per_pipeline = global_batch_size // pipelines
-        per_replica = global_batch_size // replicas
+        pipeline, per_pipeline, per_replica = _input_slices(global_batch_size, input_context)
         count = len(paths)
-        out_shape = self.clip_shape(crop_frames)
-        full_shape = self.clip_shape()
-        table = tf.constant(paths)
         condition_table = None if conditions is None else tf.constant(np.asarray(conditions))
+        read = self._element_reader(paths, seed, shuffle, crop_frames, element_fn, condition_table, cache)
         if condition_table is not None and len(conditions) != count:
             raise ParameterError(f"conditions must hold one value per clip ({count}). Received: {len(conditions)} values")
-        load = self._cached_load if cache else self.load_clip
 
-        def epoch_elements(epoch):
-            order = tf.range(count, dtype=tf.int64)
-            if shuffle:
-                order = tf.random.experimental.stateless_shuffle(order, seed=tf.stack([tf.cast(seed, tf.int64), epoch]))
-            indices = tf.data.Dataset.range(epoch * count, (epoch + 1) * count)
-            return tf.data.Dataset.zip(indices, tf.data.Dataset.from_tensor_slices(order))
+        ds = tf.data.Dataset.range(2**62).flat_map(_epoch_elements(count, seed, shuffle))
+        ds = ds.skip(int(start_step) * global_batch_size)
+        ds = ds.batch(global_batch_size).map(  # this pipeline's slice of each global batch
+            lambda i, c: (i[pipeline * per_pipeline : (pipeline + 1) * per_pipeline],
+                          c[pipeline * per_pipeline : (pipeline + 1) * per_pipeline])
+        ).unbatch()
+        ds = ds.map(read, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        options = tf.data.Options()
+        options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF  # sliced above
+        return ds.batch(per_replica, drop_remainder=True).prefetch(2).with_options(options)
+
+    def _element_reader(self, paths, seed, shuffle, crop_frames, element_fn, condition_table, cache):
+        """`stream`'s ``(element index, clip number) -> element``: the clip read, cropped, given to ``element_fn``."""
+        table = tf.constant(paths)
+        out_shape = self.clip_shape(crop_frames)
+        full_shape = self.clip_shape()
+        load = self._cached_load if cache else self.load_clip
 
         def read(index, clip_number):
             clip = tf.ensure_shape(tf.numpy_function(load, [tf.gather(table, clip_number)], tf.float32), full_shape)
@@ -113,18 +112,45 @@ class SpectrogramData(DatasetFolder):
                 return element_fn(clip, seeds[:2])
             return element_fn(clip, seeds[:2], tf.gather(condition_table, clip_number))
 
-        ds = tf.data.Dataset.range(2**62).flat_map(epoch_elements).skip(int(start_step) * global_batch_size)
-        ds = ds.batch(global_batch_size).map(  # this pipeline's slice of each global batch
-            lambda i, c: (i[pipeline * per_pipeline : (pipeline + 1) * per_pipeline],
-                          c[pipeline * per_pipeline : (pipeline + 1) * per_pipeline])
-        ).unbatch()
-        ds = ds.map(read, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-        options = tf.data.Options()
-        options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF  # sliced above
-        return ds.batch(per_replica, drop_remainder=True).prefetch(2).with_options(options)
+        return read
 
     def _cached_load(self, path):
         key = path.decode() if isinstance(path, bytes) else path
         if key not in self._cache:
             self._cache[key] = self.load_clip(key)
         return self._cache[key]
+
+
+def _input_slices(global_batch_size, input_context):
+    """``(pipeline, per_pipeline, per_replica)``: this input pipeline's index, its share of each global
+    batch and the batch of one replica (`SpectrogramData.stream`).
+
+    Raises:
+        ParameterError: if ``global_batch_size`` is not divisible by the replicas or input pipelines.
+    """
+    pipelines = input_context.num_input_pipelines if input_context else 1
+    pipeline = input_context.input_pipeline_id if input_context else 0
+    replicas = input_context.num_replicas_in_sync if input_context else 1
+    if global_batch_size % replicas or global_batch_size % pipelines:
+        raise ParameterError(
+            f"batch_size (the global batch) must be divisible by the {replicas} replicas. "
+            f"Received: batch_size={global_batch_size}"
+        )
+    return pipeline, global_batch_size // pipelines, global_batch_size // replicas
+
+
+def _epoch_elements(count, seed, shuffle):
+    """``epoch -> Dataset of (element index, clip number)`` for the ``count`` clips of one epoch.
+
+    Element indices run from ``epoch * count``; the clip order is a permutation seeded by
+    ``(seed, epoch)`` (``shuffle``) or the manifest order.
+    """
+
+    def epoch_elements(epoch):
+        order = tf.range(count, dtype=tf.int64)
+        if shuffle:
+            order = tf.random.experimental.stateless_shuffle(order, seed=tf.stack([tf.cast(seed, tf.int64), epoch]))
+        indices = tf.data.Dataset.range(epoch * count, (epoch + 1) * count)
+        return tf.data.Dataset.zip(indices, tf.data.Dataset.from_tensor_slices(order))
+
+    return epoch_elements

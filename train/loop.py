@@ -74,19 +74,7 @@ def fit(model, strategy, train_stream, val_stream, config, run, chief=True, call
         run.drop_history_from(start_step // steps_per_epoch)
     train_data = strategy.distribute_datasets_from_function(lambda context: train_stream(context, start_step))
     train_iterator = iter(train_data)
-    replica_train_step = model.train_step
-    replica_test_step = model.test_step
-    if config.jit_compile:
-        replica_train_step = tf.function(model.train_step, jit_compile=True)
-        replica_test_step = tf.function(model.test_step, jit_compile=True)
-
-    @tf.function
-    def train_step(iterator):
-        return _reduce(strategy, strategy.run(replica_train_step, args=(next(iterator),)))
-
-    @tf.function
-    def test_step(iterator):
-        return _reduce(strategy, strategy.run(replica_test_step, args=(next(iterator),)))
+    train_step, test_step = _distributed_steps(model, strategy, config.jit_compile)
 
     def evaluate():
         for metric in model.metrics:
@@ -98,15 +86,7 @@ def fit(model, strategy, train_stream, val_stream, config, run, chief=True, call
         return {f"val_{k}": v for k, v in _floats(logs).items()}
 
     history = keras.callbacks.History()
-    written = [LearningRateLogger(), keras.callbacks.CSVLogger(str(run.history_path), append=True), *chief_callbacks]
-    callback_list = keras.callbacks.CallbackList(
-        [history, *(written if chief else []), *callbacks],
-        add_progbar=chief,
-        model=model,
-        verbose=1 if sys.stdout.isatty() else 2,
-        epochs=config.epochs,
-        steps=steps_per_epoch,
-    )
+    callback_list = _callback_list(model, config, run, chief, history, callbacks, chief_callbacks)
     model.stop_training = False
     start = time.monotonic()
     step = start_step
@@ -132,6 +112,41 @@ def fit(model, strategy, train_stream, val_stream, config, run, chief=True, call
             break
     callback_list.on_train_end()
     return history, time.monotonic() - start, start_step
+
+
+def _distributed_steps(model, strategy, jit_compile):
+    """``(train_step, test_step)``: ``tf.function`` s that run the model's step on every replica for the
+    next batch of an iterator and return the logs averaged over the replicas (XLA-compiled per replica
+    with ``jit_compile``)."""
+    replica_train_step = model.train_step
+    replica_test_step = model.test_step
+    if jit_compile:
+        replica_train_step = tf.function(model.train_step, jit_compile=True)
+        replica_test_step = tf.function(model.test_step, jit_compile=True)
+
+    @tf.function
+    def train_step(iterator):
+        return _reduce(strategy, strategy.run(replica_train_step, args=(next(iterator),)))
+
+    @tf.function
+    def test_step(iterator):
+        return _reduce(strategy, strategy.run(replica_test_step, args=(next(iterator),)))
+
+    return train_step, test_step
+
+
+def _callback_list(model, config, run, chief, history, callbacks, chief_callbacks):
+    """The Keras callbacks `fit` calls: ``history`` and ``callbacks`` everywhere; on the chief also the
+    learning-rate logger, the CSV log of the run's history, ``chief_callbacks`` and the progress bar."""
+    written = [LearningRateLogger(), keras.callbacks.CSVLogger(str(run.history_path), append=True), *chief_callbacks]
+    return keras.callbacks.CallbackList(
+        [history, *(written if chief else []), *callbacks],
+        add_progbar=chief,
+        model=model,
+        verbose=1 if sys.stdout.isatty() else 2,
+        epochs=config.epochs,
+        steps=config.steps_per_epoch,
+    )
 
 
 def fit_on_data(model, strategy, data, config, run, element_fn=None, chief=True, chief_callbacks=(), conditions=None):

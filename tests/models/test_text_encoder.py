@@ -10,7 +10,7 @@ from common.errors import ParameterError
 from models import text_encoder
 from models.text_encoder import TextEncoder, build_minilm_backbone
 
-REFERENCE = np.load(Path(__file__).parent / "fixtures" / "minilm_reference.npz")
+REFERENCE = np.load(Path(__file__).resolve().parents[1] / "fixtures" / "minilm_reference.npz")
 PROMPTS = [str(p) for p in REFERENCE["prompts"]]
 CLS, SEP = 101, 102
 

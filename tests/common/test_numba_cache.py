@@ -18,7 +18,7 @@ import pytest
 from common import numba_cache
 from tests.conftest import write_tones
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 # Fresh processes calling what crashed: onset detection (peak_pick, localmax) and beat tracking.
 PROBE = (

@@ -8,7 +8,7 @@ from keras import ops
 from common.errors import ParameterError
 from models.noise_schedule import CosineNoiseSchedule, LinearBetaSchedule
 from models.samplers import DDIMSampler, SeededNoise
-from tests.diffusion_helpers import perturbed, tiny_model
+from tests.models.diffusion_helpers import perturbed, tiny_model
 
 SHAPE = (3, 4, 5, 1)
 

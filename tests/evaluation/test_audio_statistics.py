@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from generate.audio_statistics import audio_statistics, mean_statistics
+from evaluation.audio_statistics import audio_statistics, mean_statistics
 
 SR = 16000
 

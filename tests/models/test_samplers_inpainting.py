@@ -7,7 +7,7 @@ from keras import ops
 from common.errors import ParameterError
 from models.noise_schedule import CosineNoiseSchedule
 from models.samplers import DDIMSampler, InpaintingSampler, SeededNoise, renoise
-from tests.diffusion_helpers import perturbed, tiny_model
+from tests.models.diffusion_helpers import perturbed, tiny_model
 
 SHAPE = (2, 4, 6, 1)
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from models.sampler_folder import load_sampler
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TINY = ["widths=[8,16]", "block_depth=1", "attention_levels=[]", "embedding_dims=8", "batch_size=4",
         "epochs=2", "steps_per_epoch=5", "checkpoint_every=2", "validation_batches=1", "sampling_steps=2"]
 

@@ -7,7 +7,7 @@ from keras import ops
 from common.errors import ParameterError
 from models.noise_schedule import CosineNoiseSchedule
 from models.samplers import DDIMInversion, DDIMSampler, SeededNoise
-from tests.diffusion_helpers import perturbed, tiny_model
+from tests.models.diffusion_helpers import perturbed, tiny_model
 
 
 class RecordingDenoiser:

@@ -5,6 +5,7 @@ import pytest
 import soundfile as sf
 
 from common.errors import ParameterError
+from evaluation.seams import seam_ratio
 from generate import long_form, sounds
 from tests.conftest import TINY_SAMPLE_RATE, write_tones
 
@@ -61,7 +62,7 @@ def test_long_piece_exact_length_reproducible_and_seamless(tiny):
     np.testing.assert_array_equal(audio, again)
     other, _, _ = long_form.long_piece(model, sound_generator, 2.5, STEPS, seed=8)
     assert not np.allclose(audio, other)
-    seams = long_form.seam_ratio(audio, SR, long_form.piece_joins(plan, 64))
+    seams = seam_ratio(audio, SR, long_form.piece_joins(plan, 64))
     assert 0 < seams["ratio"] < SEAM_TOLERANCE
     short, _, _ = long_form.long_piece(model, sound_generator, 0.3001, STEPS)  # under one window
     assert short.shape == (round(0.3001 * SR),)
@@ -86,7 +87,7 @@ def test_loop_wraps_around(tiny):
     audio, piece, _ = long_form.loop(model, sound_generator, 1.5, STEPS, seed=2)
     frames = piece.shape[1]
     assert frames == round(1.5 * SR / 64) and audio.shape == (frames * 64,)
-    seams = long_form.seam_ratio(np.tile(audio, 2), SR, [len(audio)])
+    seams = seam_ratio(np.tile(audio, 2), SR, [len(audio)])
     assert 0 < seams["ratio"] < SEAM_TOLERANCE
 
 
@@ -177,7 +178,7 @@ def test_long_pieces_are_inverted_in_crossfaded_blocks(tiny):
     assert blocks.shape == (n_samples,) and np.array_equal(blocks, again)
     joins = long_form.block_joins(300, 64, block_frames=128, block_overlap=16)
     assert joins == [(112 + 8) * 64, (224 + 8) * 64]
-    assert long_form.seam_ratio(blocks, SR, joins)["ratio"] < SEAM_TOLERANCE
+    assert seam_ratio(blocks, SR, joins)["ratio"] < SEAM_TOLERANCE
     # a piece within one block is inverted in one pass, as before
     short = piece[:, :100]
     np.testing.assert_array_equal(

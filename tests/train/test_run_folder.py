@@ -15,7 +15,7 @@ from train.checkpoint import FILE_NAME, fingerprint
 from train.config import AutoencoderTrainConfig, DiffusionTrainConfig
 from train.run_folder import RunFolder
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "saved_models"
 # Every file and folder name of a data set or run folder, and the modules allowed to spell one in code
 # (docstrings and messages may name them): the two folder classes and the model formats they delegate to.

@@ -18,7 +18,7 @@ import pytest
 
 from train.strategy import local_worker_addresses
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 # the training CLI, with the final weights of every worker dumped to <WEIGHTS_OUT>.npz
 DRIVER = textwrap.dedent(
     """

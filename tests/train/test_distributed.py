@@ -29,7 +29,7 @@ def test_mirrored_strategy_trains_on_two_replicas(tiny_dataset, tmp_path):
              "num_heads=2", "embedding_dims=8", "epochs=1", "steps_per_epoch=2", "batch_size=4", "sampling_steps=2"]
     argv = [arg for pair in pairs for arg in ("--set", pair)]
     result = subprocess.run(
-        [sys.executable, "-c", SCRIPT, *argv], cwd=Path(__file__).resolve().parents[1],
+        [sys.executable, "-c", SCRIPT, *argv], cwd=Path(__file__).resolve().parents[2],
         capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]

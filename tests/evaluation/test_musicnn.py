@@ -8,7 +8,7 @@ import pytest
 from common.errors import ParameterError
 from evaluation import musicnn
 
-REFERENCE = np.load(Path(__file__).parent / "fixtures" / "musicnn_reference.npz")
+REFERENCE = np.load(Path(__file__).resolve().parents[1] / "fixtures" / "musicnn_reference.npz")
 
 
 @pytest.fixture(scope="module", params=musicnn.MODELS)

@@ -10,7 +10,7 @@ from models.diffusion import DiffusionModel
 from models.objective import estimates, spectral_norm_loss, time_derivative_loss
 from models.sampler_folder import load_sampler, save_sampler
 from models.unet import build_unet
-from tests.diffusion_helpers import blobs, perturbed, tiny_model
+from tests.models.diffusion_helpers import blobs, perturbed, tiny_model
 
 
 def test_training_lowers_loss_and_moves_ema():

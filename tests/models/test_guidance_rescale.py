@@ -9,7 +9,7 @@ from models.conditioning import check_guidance_rescale, rescale_guidance
 from models.unet import build_unet
 from models.diffusion import DiffusionModel
 from models.noise_schedule import CosineNoiseSchedule
-from tests.diffusion_helpers import perturbed
+from tests.models.diffusion_helpers import perturbed
 
 
 def test_rescale_pulls_the_spread_back_to_the_conditional_outputs():

@@ -14,7 +14,7 @@ from preprocessing.log_spectrogram import LogSpectrogramExtractor
 from preprocessing.manifest import MANIFEST_COLUMNS
 from preprocessing.normaliser import MinMaxNormaliser
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "data" / "chorales_stft"
 
 
