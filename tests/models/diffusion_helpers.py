@@ -8,7 +8,9 @@ from models.noise_schedule import CosineNoiseSchedule
 from models.unet import build_unet
 
 
-def tiny_model(**kwargs):
+def tiny_model(seed=0, **kwargs):
+    """The tiny model with seeded initial weights (``seed``), so that every test that uses it is repeatable."""
+    keras.utils.set_random_seed(seed)
     network = build_unet((16, 16, 1), widths=(8, 16), block_depth=1, attention_levels=(), patch_size=2, embedding_dims=8)
     model = DiffusionModel(network, CosineNoiseSchedule(), data_mean=0.5, data_std=0.25, clip_range=(0.0, 1.0), **kwargs)
     model.compile(optimizer=keras.optimizers.AdamW(1e-3))
