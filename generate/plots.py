@@ -41,7 +41,7 @@ def plot_comparison(generated, originals, transform, path, title=""):
     Args:
         generated: list of ``n >= 1`` float arrays ``(n_freq_bins, n_frames)`` in the transform's
             stored scale (dB for log_stft and mel, companded coefficients for mdct,
-            note values for piano_roll).
+            note values for piano_roll), or ``(n_pitches, n_steps, 2)`` for score_roll.
         originals: list of float arrays of the same shape, one per generated clip, or empty
             (then only the generated clips are drawn).
         transform: the `preprocessing.transform.Transform` the clips come from (its ``display``
@@ -58,9 +58,9 @@ def plot_comparison(generated, originals, transform, path, title=""):
     if len(originals) not in (0, len(generated)):
         raise ParameterError(f"originals must be empty or one per generated clip ({len(generated)}). "
                              f"Received: len(originals)={len(originals)}")
+    kwargs, unit = transform.display(generated[0])[1], transform.display_unit  # the clips as stored (a roll's channels)
     generated = [transform.display(s)[0] for s in generated]
     originals = [transform.display(s)[0] for s in originals]
-    kwargs, unit = transform.display(generated[0])[1], transform.display_unit
     sets = [("generated", generated)] + ([("original", originals)] if originals else [])
     vmin = min(float(s.min()) for _, clips in sets for s in clips)
     vmax = max(float(s.max()) for _, clips in sets for s in clips)

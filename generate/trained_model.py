@@ -13,6 +13,14 @@ from train.run_folder import RunFolder
 DEFAULT_MODEL = "saved_models/chorales_ddim"  # the sampling CLIs' default run folder
 
 
+def model_output_values(outputs) -> np.ndarray:
+    """A batch of a network's outputs, ``(batch, n_freq_bins, n_frames, channels)``, without a channel
+    axis of one: ``(batch, n_freq_bins, n_frames)`` for one channel, as it is for several (the score
+    roll's ``(batch, 48, 64, 2)``)."""
+    outputs = np.asarray(outputs)
+    return outputs[..., 0] if outputs.shape[-1] == 1 else outputs
+
+
 class TrainedModel:
     """Loads a run folder once (`train.run_folder.RunFolder`) and produces normalised spectrograms from it.
 
@@ -113,7 +121,8 @@ class TrainedModel:
             seeds: DDIM (pixel or latent) and VAE: one int per sample (sample i is reproducible from seeds[i];
                 the VAE decodes a standard-normal latent drawn from it).
             steps: DDIM only: sampling steps (None = `default_steps`).
-            originals: autoencoder only: ``(batch, n_freq_bins, n_frames)`` normalised spectrograms.
+            originals: autoencoder only: ``(batch, n_freq_bins, n_frames)`` normalised spectrograms
+                (``(batch, n_freq_bins, n_frames, n_channels)`` for a transform with channels).
             label: class-conditional DDIM only: a class name for every sample (None: unconditional).
             prompt: text-conditional DDIM only: a text prompt for every sample (None: unconditional).
             guidance_scale: classifier-free guidance with ``label`` or ``prompt`` (None: the run's ``guidance_scale``).
@@ -122,7 +131,8 @@ class TrainedModel:
             clip_sample: DDIM only: clip every step's x0 estimate to the data's range (static thresholding;
                 None: the run's ``clip_sample``, False before it).
         Returns:
-            float32 ``(batch, n_freq_bins, n_frames)`` normalised spectrograms (nominally [0, 1]).
+            float32 ``(batch, n_freq_bins, n_frames)`` normalised spectrograms (nominally [0, 1]);
+            for a transform with channels ``(batch, n_freq_bins, n_frames, n_channels)`` (the score roll).
         Raises:
             ParameterError: if the input the model kind needs is missing, a label is given to a
                 model that takes none or is not one of its classes, or ``guidance_scale`` < 0.
@@ -161,14 +171,16 @@ class TrainedModel:
                                             clip_sample=clip_sample)
             if self.latent_decoder is not None:
                 generated = self.latent_decoder.predict(np.asarray(generated), verbose=0)
-            return np.asarray(generated)[..., 0]
+            return model_output_values(generated)
         if self.kind == "vae":
             if seeds is None:
                 raise ParameterError("A VAE samples from seeds. Received: seeds=None")
             from models.vae import sample_latents
 
             latents = sample_latents(seeds, tuple(int(d) for d in self.model.inputs[0].shape[1:]))
-            return np.asarray(self.model.predict(latents, verbose=0))[..., 0]
+            return model_output_values(self.model.predict(latents, verbose=0))
         if originals is None:
             raise ParameterError("An autoencoder reconstructs given spectrograms. Received: originals=None")
-        return np.asarray(self.model.predict(np.asarray(originals)[..., None], verbose=0))[..., 0]
+        originals = np.asarray(originals)
+        inputs = originals if originals.ndim == len(self.model.inputs[0].shape) else originals[..., None]
+        return model_output_values(self.model.predict(inputs, verbose=0))

@@ -69,11 +69,38 @@ class SpectrogramCodec:
         """
         return self.normalise(self.transform.extract(source))
 
+    def model_values(self, normalised) -> np.ndarray:
+        """A model's array of one clip as the transform's values shape, float32, not denormalised.
+
+        A model sees every clip with a channel axis: ``(n_freq_bins, n_frames, 1)`` for a
+        transform of one channel, ``(n_freq_bins, n_frames, n_channels)`` for one with
+        channels (the score roll: 2). The transform's values have no channel axis in the
+        first case (`preprocessing.transform.Transform.values_shape`).
+
+        Args:
+            normalised: float array ``(n_freq_bins, n_frames[, 1])``, or ``(n_freq_bins,
+                n_frames, n_channels)`` for a transform with channels.
+        Returns:
+            float32 array of the transform's `values_shape`.
+        Raises:
+            ParameterError: for another rank or channel count (``Received: spectrogram.shape=...``).
+        """
+        normalised = np.asarray(normalised, dtype=np.float32)
+        channels = self.transform.n_channels
+        if channels == 1 and normalised.ndim == 3 and normalised.shape[-1] == 1:
+            normalised = normalised[..., 0]
+        fits = normalised.ndim == 2 if channels == 1 else normalised.ndim == 3 and normalised.shape[-1] == channels
+        if not fits:
+            expected = "(n_freq_bins, n_frames[, 1])" if channels == 1 else f"(n_freq_bins, n_frames, {channels})"
+            raise ParameterError(f"A spectrogram must be {expected}. Received: spectrogram.shape={normalised.shape}")
+        return normalised
+
     def to_audio(self, normalised, length=None, **options) -> np.ndarray:
         """Audio of one normalised array: denormalise, then the transform's inverse.
 
         Args:
-            normalised: float array ``(n_freq_bins, n_frames)`` or ``(n_freq_bins, n_frames, 1)``,
+            normalised: float array ``(n_freq_bins, n_frames)`` or ``(n_freq_bins, n_frames, 1)``
+                (a transform with channels: ``(n_freq_bins, n_frames, n_channels)``, `model_values`),
                 nominally in [0, 1] (values outside are clipped).
             length: int > 0 or None: samples returned; None: the transform's
                 ``samples_for(n_frames)``.
@@ -85,11 +112,4 @@ class SpectrogramCodec:
             ParameterError: for a wrong shape, non-finite values, or an option the
                 transform does not take (naming it).
         """
-        normalised = np.asarray(normalised, dtype=np.float32)
-        if normalised.ndim == 3 and normalised.shape[-1] == 1:
-            normalised = normalised[..., 0]
-        if normalised.ndim != 2:
-            raise ParameterError(
-                f"A spectrogram must be (n_freq_bins, n_frames[, 1]). Received: spectrogram.shape={normalised.shape}"
-            )
-        return self.transform.invert(self.denormalise(normalised), length=length, **options)
+        return self.transform.invert(self.denormalise(self.model_values(normalised)), length=length, **options)

@@ -226,8 +226,8 @@ class DatasetFolder:
 
     @cached_property
     def spectrogram_shape(self) -> tuple:
-        """Shape of the stored clips, from the first train clip: ``(n_freq_bins, n_frames)``, or a
-        latent data set's ``(height, width, channels)``.
+        """Shape of the stored clips, from the first train clip: ``(n_freq_bins, n_frames)``, a score
+        roll's ``(n_pitches, n_steps, 2)``, or a latent data set's ``(height, width, channels)``.
 
         Raises:
             ParameterError: if the training split holds no clips, or its first clip is unreadable.
@@ -251,7 +251,7 @@ class DatasetFolder:
 
     def load_clip(self, path) -> np.ndarray:
         """One clip file as float32 `clip_shape()`: a spectrogram normalised to [0, 1] with a channel
-        axis, or a latent as stored.
+        axis (a transform with channels, the score roll: its own), or a latent as stored.
 
         Args:
             path: str, bytes or Path of a clip file (`paths`).
@@ -265,10 +265,12 @@ class DatasetFolder:
             )
         if self.latent_info is not None:
             return values.astype("float32")
-        return self.normaliser.normalise(values)[..., None]
+        normalised = self.normaliser.normalise(values)
+        return normalised if normalised.ndim == 3 else normalised[..., None]
 
     def clip_shape(self, crop_frames=None) -> tuple:
-        """``(n_freq_bins, n_frames, 1)`` (a latent data set: ``(height, width, channels)``) of the
+        """``(n_freq_bins, n_frames, 1)`` (a latent data set: ``(height, width, channels)``; a transform
+        with channels: ``(n_freq_bins, n_frames, n_channels)``, the score roll's ``(48, 64, 2)``) of the
         clips `load_clip` gives, with ``n_frames`` replaced by ``crop_frames`` when given.
 
         Raises:
@@ -279,7 +281,7 @@ class DatasetFolder:
             raise ParameterError(
                 f"random_time_crop must be in [1, {frames}] (the clips' frame count). Received: random_time_crop={crop_frames}"
             )
-        channels = self.spectrogram_shape[2] if self.latent_info is not None else 1
+        channels = self.spectrogram_shape[2] if len(self.spectrogram_shape) == 3 else 1
         return (self.spectrogram_shape[0], crop_frames or frames, channels)
 
     def class_names(self, split="train", column="label") -> list:

@@ -73,12 +73,8 @@ def test_pipeline_writes_the_representation(dataset):
     assert (levels, summary is None) == (({True}, True) if name in MIDI_NAMES else ({False}, False))
 
 
-def test_both_models_train_and_sample_through_it(dataset, tmp_path, request):
+def test_both_models_train_and_sample_through_it(dataset, tmp_path):
     name, _, shape, data_dir, _ = dataset
-    if name == "score_roll":
-        request.applymarker(pytest.mark.xfail(
-            strict=True, reason="train/ and generate/ read 2-D clips only; the score roll's (rows, steps, 2) "
-            "clips are issue 16's model part"))
     transform = load_transform(data_dir / "transform.json")
     for kind, cli in (("ddim", train_diffusion), ("autoencoder", train_autoencoder)):
         run_dir = tmp_path / kind

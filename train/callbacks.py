@@ -54,7 +54,8 @@ class SpectrogramSamples(keras.callbacks.Callback):
             takes them, sample ``i`` seeded ``i``), scaled down to a peak of 1 if they exceed
             it, and written with ``tf.summary.audio``; if it holds a latent decoder (a
             latent DDIM), the samples are decoded to spectrograms first.
-    Images (``tf.summary.image``) have low frequencies at the bottom; values are the model's [0, 1] scale.
+    Images (``tf.summary.image``) have low frequencies at the bottom; values are the model's [0, 1] scale
+    (the mean of the channels for a sample of 2 channels, the score roll).
     """
 
     def __init__(self, log_dir, every=1, num_images=2, diffusion_steps=10, run=None):
@@ -75,6 +76,8 @@ class SpectrogramSamples(keras.callbacks.Callback):
         if self.decoder is not None:  # a latent DDIM: its samples are latents, decoded to spectrograms
             samples = np.asarray(self.decoder.predict(samples, verbose=0))
         images = np.clip(samples[:, ::-1], 0.0, 1.0)  # frequency axis flipped: low bins at the bottom
+        if images.shape[-1] not in (1, 3, 4):  # channels an image cannot hold (the score roll's 2): their mean
+            images = images.mean(axis=-1, keepdims=True)
         if self.writer is None:
             self.writer = tf.summary.create_file_writer(self.log_dir)
         with self.writer.as_default():
@@ -86,7 +89,7 @@ class SpectrogramSamples(keras.callbacks.Callback):
                 audio = np.stack([
                     self.codec.to_audio(
                         sample, **transform.applicable_options(n_iter=SAMPLE_GRIFFIN_LIM_ITERATIONS, random_state=seed))
-                    for sample, seed in zip(samples[..., 0], seeds)
+                    for sample, seed in zip(samples, seeds)
                 ])
                 peak = max(float(np.abs(audio).max()), 1e-9)
                 tf.summary.audio("generated_audio", (audio / max(peak, 1.0))[..., None].astype("float32"),

@@ -31,6 +31,21 @@ def test_from_folder_pairs_the_data_sets_transform_and_normaliser(tiny_dataset):
     assert audio.shape == (8192,) and codec.to_audio(values, length=1000, n_iter=2).shape == (1000,)
 
 
+def test_a_transform_with_channels_keeps_them_and_refuses_other_shapes():
+    from preprocessing.score_roll import ScoreRollTransform
+
+    codec = SpectrogramCodec(ScoreRollTransform(sample_rate=8000), MinMaxNormaliser(0.0, 1.0))
+    roll = np.zeros((48, 16, 2), np.float32)
+    roll[12, 0:4, 1] = roll[12, 0, 0] = 1.0  # C3, a quarter note
+    assert codec.model_values(roll).shape == (48, 16, 2)
+    assert codec.transform.decode(codec.model_values(roll)).tolist() == [[48, 0, 4]]
+    for shape in ((48, 16), (48, 16, 1)):
+        with pytest.raises(ParameterError, match=r"must be \(n_freq_bins, n_frames, 2\)\. Received: spectrogram.shape"):
+            codec.model_values(np.zeros(shape, np.float32))
+    with pytest.raises(ParameterError, match=r"Received: spectrogram.shape=\(128, 16, 2\)"):
+        SpectrogramCodec(MdctTransform(8000, frame_length=256), MinMaxNormaliser(0.0, 1.0)).model_values(np.zeros((128, 16, 2)))
+
+
 def test_sound_generator_inverts_through_its_codec_with_the_options_that_apply(tiny_dataset):
     codec = DatasetFolder(tiny_dataset).codec
     generator = SoundGenerator(codec.transform, codec.normaliser, n_iter=3)
