@@ -36,7 +36,9 @@ nearer than 95% of half B's (5% expected by chance) and a one-sided
 Mann-Whitney p-value; ``memorisation.png`` shows the distributions.
 
 Writes ``evaluation.json`` (settings, rows, timings) into ``--out`` and prints
-the table. Exit status 0, or 2 for a bad argument, model folder or file.
+the table. It also writes ``index.html`` there, a listening page (`generate.listening_page`):
+the settings, the score table with floor and ceilings, and beside each row players and
+spectrograms of its first ``--listen`` clips (``clips/``). Exit status 0, or 2 for a bad argument, model folder or file.
 """
 
 import argparse
@@ -54,6 +56,7 @@ from evaluation.compare import AudioSet, format_table, score_sets
 from evaluation.memorisation import memorisation_rows
 from evaluation.real_clips import context_sets, dataset_clips, folder_clips, halves
 from evaluation.spectrogram_metrics import paired_spectrogram_metrics
+from generate.listening_page import write_evaluation_page
 from generate.trained_model import TrainedModel
 from preprocessing.transform import GRIFFIN_LIM_ITERATIONS, MIDI
 
@@ -95,8 +98,11 @@ def parse_args(argv):
     parser.add_argument("--train-clips", type=int, default=1000,
                         help="training clips the memorisation check compares with, spread over the train split "
                              "(default 1000; 0: no check)")
-    parser.add_argument("--out", default="outputs/evaluation", help="folder for evaluation.json")
+    parser.add_argument("--out", default="outputs/evaluation", help="folder for evaluation.json and index.html")
+    parser.add_argument("--listen", type=int, default=3, help="clips of each set on the listening page (default 3)")
     args = parser.parse_args(argv)
+    if args.listen < 1:
+        raise ParameterError(f"--listen must be >= 1. Received: listen={args.listen}")
     if args.num < 0:
         raise ParameterError(f"--num must be >= 0. Received: num={args.num}")
     if args.train_clips < 0:
@@ -283,7 +289,8 @@ def run(args):
     }
     out = Path(args.out) / "evaluation.json"
     atomic_write_json(out, report)
-    print(f"Wrote {out}")
+    page = write_evaluation_page(Path(args.out), report, reference, sets, sample_rate, args.listen)
+    print(f"Wrote {out} and {page}")
     return report
 
 

@@ -11,7 +11,10 @@ Usage:
 
 Each writes its WAV(s) atomically and a JSON report beside them (``<out>.json``, or
 ``report.json`` in the interpolation folder) with timings and the seam measure
-(`evaluation.seams.seam_ratio`), and prints one line per window. Exit status:
+(`evaluation.seams.seam_ratio`), and prints one line per window. A listening page
+goes beside them too (`generate.listening_page`): ``<out stem>.html`` with a player and
+the spectrogram (``<out stem>.png``, window joins dashed), or ``index.html`` in the
+interpolation folder. Exit status:
 0 on success, 2 for a bad argument, model folder or input file (nothing is written then).
 See `generate.long_form` for the method.
 """
@@ -26,7 +29,7 @@ from common.atomic import atomic_write_json
 from common.cli import exit_status
 from common.errors import ParameterError
 from evaluation.seams import seam_ratio
-from generate import long_form
+from generate import long_form, listening_page
 from generate.trained_model import DEFAULT_MODEL, TrainedModel
 from generate.wav_file import write_wav
 from preprocessing.transform import GRIFFIN_LIM_ITERATIONS
@@ -111,10 +114,43 @@ def run_crossfade(args):
     report.update(mode="crossfade", input=args.input, input_b=args.input_b, sample_rate=sample_rate,
                   audio_seconds=round(len(audio) / sample_rate, 4), audio_samples=len(audio))
     atomic_write_json(out.with_suffix(".json"), report)
-    print(f"Wrote {out}: {len(audio) / sample_rate:.2f} s; tempo {report['tempo_a_bpm']} -> {report['tempo_b_bpm']} BPM "
+    fade = [report["fade_start_a_s"], min(len(audio) / sample_rate, report["fade_start_a_s"] + report["fade_s"])]
+    listening_page.write_piece_page(out, dict(report, fade_beats=args.fade_beats), audio, sample_rate, fade)
+    print(f"Wrote {out} (and {out.with_suffix('.html')}): {len(audio) / sample_rate:.2f} s; tempo {report['tempo_a_bpm']} -> {report['tempo_b_bpm']} BPM "
           f"({report['tempo_difference_bpm']:+} BPM), fade {report['fade_s']} s from {report['fade_start_a_s']} s.",
           flush=True)
     return report
+
+
+def run_interpolation(args, model, sound_generator, steps, overlap, progress, out, report):
+    """The interpolate mode: write ``interpolation_XX.wav`` and ``continuous.wav`` into ``out``; update ``report``.
+
+    Returns:
+        ``(clips, audio, joins)``: the clips' and the continuous piece's float32 audio, and the
+        continuous piece's window joins in samples.
+    """
+    transform, sr, width = sound_generator.transform, sound_generator.transform.sample_rate, int(model.data_shape[1])
+    seed_b = args.seed + 1 if args.seed_b is None else args.seed_b
+    if (args.input is None) != (args.input_b is None):
+        raise ParameterError(f"Give both --input and --input-b, or neither. Received: input={args.input!r}, input_b={args.input_b!r}")
+    if args.input is not None:
+        clips, audio, _ = long_form.clip_interpolation(
+            model, sound_generator, args.input, args.input_b, args.num, steps, args.seed
+        )
+        report.update(input=args.input, input_b=args.input_b)
+        joins = [k * len(clips[0]) for k in range(1, args.num)]  # the clips joined end to end
+    else:
+        clips, audio, _ = long_form.interpolation(
+            model, sound_generator, args.seed, seed_b, args.num, steps, args.duration, overlap, progress,
+            args.max_duration,
+        )
+        known = np.zeros(transform.frames_covering(len(audio)), bool)  # outpainted like a long piece
+        joins = long_form.piece_joins(long_form.window_plan(known, width, overlap), transform.hop_length)
+    for i, clip in enumerate(clips):
+        write_wav(out / f"interpolation_{i:02d}.wav", clip, sr)
+    write_wav(out / "continuous.wav", audio, sr)
+    report.update(seed_b=seed_b, num=args.num)
+    return clips, audio, joins
 
 
 def run(args):
@@ -146,23 +182,7 @@ def run(args):
               "overlap_frames": overlap, "resample": args.resample, "eta": args.eta,
               "griffin_lim_iters": args.griffin_lim_iters}
     if args.mode == "interpolate":
-        seed_b = args.seed + 1 if args.seed_b is None else args.seed_b
-        if (args.input is None) != (args.input_b is None):
-            raise ParameterError(f"Give both --input and --input-b, or neither. Received: input={args.input!r}, input_b={args.input_b!r}")
-        if args.input is not None:
-            clips, audio, _ = long_form.clip_interpolation(
-                model, sound_generator, args.input, args.input_b, args.num, steps, args.seed
-            )
-            report.update(input=args.input, input_b=args.input_b)
-        else:
-            clips, audio, _ = long_form.interpolation(
-                model, sound_generator, args.seed, seed_b, args.num, steps, args.duration, overlap, progress,
-                args.max_duration,
-            )
-        for i, clip in enumerate(clips):
-            write_wav(out / f"interpolation_{i:02d}.wav", clip, sr)
-        write_wav(out / "continuous.wav", audio, sr)
-        report.update(seed_b=seed_b, num=args.num)
+        clips, audio, joins = run_interpolation(args, model, sound_generator, steps, overlap, progress, out, report)
         report_path = out / "report.json"
         what = f"{args.num} clips interpolation_XX.wav and continuous.wav in {out}/"
         seams = None
@@ -178,10 +198,11 @@ def run(args):
         else:
             duration = args.duration or transform.samples_for(width) / sr
             audio, _, plan = long_form.loop(model, sound_generator, duration, **common, **extra)
+        joins = long_form.piece_joins(plan, transform.hop_length)
         if args.mode == "loop":
             seams = seam_ratio(np.tile(audio, 2), sr, [len(audio)])
         else:
-            seams = seam_ratio(audio, sr, long_form.piece_joins(plan, transform.hop_length))
+            seams = seam_ratio(audio, sr, joins)
         write_wav(out, audio, sr)
         report.update(windows=len(plan), seams=seams)
         report_path = out.with_suffix(".json")
@@ -191,8 +212,13 @@ def run(args):
     report.update(audio_seconds=round(seconds, 4), audio_samples=len(audio), wall_seconds=round(elapsed, 3),
                   real_time_factor=round(seconds / elapsed, 3))
     atomic_write_json(report_path, report)
+    marks = [j / sr for j in joins if j <= len(audio)]
+    if args.mode == "interpolate":
+        page = listening_page.write_interpolation_page(out, report, clips, audio, sr, marks)
+    else:
+        page = listening_page.write_piece_page(out, report, audio, sr, marks)
     seam_text = "" if not seams else f"; seam flux ratio {seams['ratio']:.3f} (joins {seams['join_flux_db']:.2f} dB, within {seams['within_flux_db']:.2f} dB)"
-    print(f"Wrote {what}: {seconds:.2f} s of audio in {elapsed:.1f} s, {seconds / elapsed:.2f}x real time{seam_text}.",
+    print(f"Wrote {what} and {page}: {seconds:.2f} s of audio in {elapsed:.1f} s, {seconds / elapsed:.2f}x real time{seam_text}.",
           flush=True)
     return report
 

@@ -21,6 +21,10 @@ and a line says so. For a piano-roll model it also writes
 their rolls rendered. Exit status: 0 on success, 2 for a bad model folder or
 argument.
 
+It also writes ``index.html``, a listening page (`generate.listening_page`): each
+generated clip's player and spectrogram (``generated_XX.png``) beside its original's,
+the settings and the timings; it opens offline, from the file system.
+
 Timings, printed and in ``report.json`` (``timing``), come in two figures. *Warm*
 (``real_time_factor``) is the batch at steady state: sampling (or reconstructing)
 every clip and inverting it to audio. *Cold* (``cold_real_time_factor``) is what a
@@ -49,6 +53,7 @@ from common.atomic import atomic_write_json
 from common.cli import exit_status
 from common.errors import ParameterError
 from evaluation.audio_statistics import mean_statistics
+from generate.listening_page import write_sounds_page
 from generate.long_form_cli import MODES as LONG_FORM_MODES
 from generate.plots import plot_comparison
 from generate.trained_model import DEFAULT_MODEL, TrainedModel
@@ -299,6 +304,7 @@ def run(args):
     report = build_report(args, model, rows, batch, original_audio, load_s)
     atomic_write_json(out_dir / "report.json", report)
     print_summary(args, out_dir, model, batch, report, load_s)
+    print(f"Listen: {write_sounds_page(out_dir, report, batch['audio'], original_audio, sound_generator.transform.sample_rate)}")
     return report
 
 
