@@ -53,6 +53,8 @@ def test_crossfade_cli_writes_wav_and_report(tmp_path):
     audio, rate = sf.read(out)
     report = json.loads(out.with_suffix(".json").read_text())
     assert rate == SR and len(audio) == report["audio_samples"] and report["tempo_difference_bpm"] < 0
+    page = out.with_suffix(".html").read_text()  # the listening page: one player, the fade's ends marked
+    assert 'src="x.wav"' in page and 'src="x.png"' in page and (tmp_path / "x.png").is_file()
 
 
 def test_crossfade_bad_input(tmp_path, capsys):

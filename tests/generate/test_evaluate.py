@@ -28,6 +28,8 @@ def test_evaluate_scores_both_models_with_floor_and_ceilings(runs, tmp_path, cap
     for row in (autoencoder, inversion):
         assert -1 <= row["ssim"] <= 1 and row["mse"] >= 0
     assert inversion["ssim"] > autoencoder["ssim"]  # an untrained autoencoder is worse than the inversion alone
+    page = (out / "index.html").read_text()  # the listening page: 3 players for half A and for each of the 6 rows
+    assert page.count("<audio") == 7 * 3 == len(list((out / "clips").glob("*.wav"))) and "floor" in page
     assert "FAD needs more than 200" in capsys.readouterr().out
     # 3 held-out clips are too few for the memorisation threshold: skipped, and said so
     assert "needs at least 20" in report["memorisation"]["skipped"]

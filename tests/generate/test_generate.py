@@ -50,6 +50,7 @@ def test_generate_cli_writes_wavs_plot_and_report(runs, tmp_path, kind):
         assert generated.shape == original.shape == (8192,)
         assert np.abs(original).max() > 0.01
     assert (out / "comparison.png").stat().st_size > 1000
+    assert (out / "index.html").read_text().count("<audio") == 4 and (out / "generated_01.png").is_file()
     report = json.loads((out / "report.json").read_text())
     assert report["kind"] == ("ddim" if kind == "ddim" else "autoencoder")
     timing = report["timing"]

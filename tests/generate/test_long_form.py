@@ -107,6 +107,7 @@ def test_cli_writes_the_piece_and_report(runs, tmp_path, capsys):
     audio, sr = sf.read(out)
     assert sr == SR and len(audio) == int(1.5 * SR)
     assert (tmp_path / "long.json").is_file()
+    assert 'src="long.wav"' in (tmp_path / "long.html").read_text() and (tmp_path / "long.png").is_file()
     assert "window 1/" in capsys.readouterr().out
 
 
