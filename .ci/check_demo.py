@@ -2,6 +2,7 @@
 
 For every model the demo samples: generated and original WAVs that decode, are
 finite, not silent and not clipped flat; a comparison PNG that decodes; a
+listening page (index.html) with a player and a spectrogram PNG for every WAV; a
 report.json with timings. Exits 1 naming every problem, 0 when all hold.
 """
 
@@ -40,6 +41,14 @@ def problems_of(out_dir):
         print(f"ok {png}: {pixels.shape[1]} x {pixels.shape[0]} px")
     except Exception as err:  # noqa: BLE001 - any failure to decode is the finding
         problems.append(f"{png}: unreadable ({type(err).__name__}: {err})")
+    page = out_dir / "index.html"  # the listening page: a player and a spectrogram per WAV
+    text = page.read_text() if page.is_file() else ""
+    unlinked = [w.name for w in sorted(out_dir.glob("*.wav"))
+                if f'src="{w.name}"' not in text or not w.with_suffix(".png").is_file()]
+    if not text or unlinked:
+        problems.append(f"{page}: missing, or without a player and spectrogram for {', '.join(unlinked)}")
+    else:
+        print(f"ok {page}: {text.count('<audio')} players")
     try:
         report = json.loads((out_dir / "report.json").read_text())
         print(f"ok {out_dir / 'report.json'}: {report.get('real_time_factor')}x real time")

@@ -4,5 +4,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# Headless Chromium for the listening pages' browser test (tests/generate/test_listening_page_browser.py,
+# skipped without it). Debian's apt has a real package; Ubuntu's `chromium` is a snap stub, so only where
+# `apt-cache policy` offers a candidate that is not the snap transition package. Never fatal.
+if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 \
+        && apt-cache policy chromium 2>/dev/null | grep -q "Candidate: [0-9]" \
+        && ! apt-cache show chromium 2>/dev/null | grep -qi "snap"; then
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    echo "Installing chromium (headless, for the listening pages' browser test) with apt-get..."
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null \
+        || echo "note: chromium not installed; the browser test will be skipped"
+fi
 export TF_CPP_MIN_LOG_LEVEL=2 CUDA_VISIBLE_DEVICES=""
 .venv/bin/python -m pytest -q "$@"
