@@ -16,6 +16,11 @@ Run (about 3 to 4 minutes on 2 CPU cores at 16 kHz)::
 
     python -m preprocessing.chorales --out data/chorales
 
+The chorales on several instruments, labelled by instrument (one render per program, then
+one folder of links and a captions file: `preprocessing.recipes.chorales.instruments`)::
+
+    python -m preprocessing.chorales --out data/chorales_instruments --programs organ piano
+
 Output folder::
 
     <out>/wav/<piece>.wav      mono, 16-bit PCM, peak -1 dBFS
@@ -48,9 +53,11 @@ import argparse
 import sys
 
 from common.cli import exit_status
+from common.errors import ParameterError
 from preprocessing.midi import DEFAULT_MAX_DURATION_S, DEFAULT_PROGRAM, DEFAULT_SAMPLE_RATE, SYSTEM_SOUNDFONT
 from preprocessing.recipes.chorales import SPLITS, build_chorales
 from preprocessing.recipes.chorales.build import DEFAULT_TIMEOUT_S, DEFAULT_WORKERS
+from preprocessing.recipes.chorales.instruments import INSTRUMENTS, build_instruments, parse_program
 from preprocessing.recipes.chorales.manifest import FAILURES_FILE, MANIFEST_FILE
 from preprocessing.recipes.chorales.splits import DEFAULT_FRACTIONS
 
@@ -71,6 +78,13 @@ def _parse_args(argv):
         "--program", type=int, default=DEFAULT_PROGRAM,
         help="General MIDI program (0-based) for every part: 19 Church Organ, 52 Choir Aahs",
     )
+    parser.add_argument(
+        "--programs", nargs="+", default=None, metavar="NAME[=PROGRAM]",
+        help=f"render once per instrument and join them in --out, one folder each, with captions.csv "
+             f"(known names: {', '.join(f'{k}={v}' for k, v in INSTRUMENTS.items())}; others as NAME=PROGRAM)",
+    )
+    parser.add_argument("--renders", default=None,
+                        help="with --programs: folder of the per-instrument renders (default <out>_renders)")
     parser.add_argument(
         "--soundfont", default=None,
         help=f".sf2 file; default {SYSTEM_SOUNDFONT} if present, else pretty_midi's TimGM6mb.sf2",
@@ -93,27 +107,49 @@ def _parse_args(argv):
     return parser.parse_args(argv)
 
 
+def build_options(args) -> dict:
+    """`build_chorales`'s keyword arguments from the parsed arguments, but ``program`` and the folder."""
+    return dict(sample_rate=args.sample_rate, soundfont=args.soundfont, seed=args.seed, fractions=args.fractions,
+                limit=args.limit, workers=args.workers, overwrite=args.overwrite, max_duration_s=args.max_duration_s,
+                timeout_s=args.timeout_s)
+
+
+def instruments_from_args(args) -> int:
+    """``--programs``: run `build_instruments` and print one line per instrument to stderr.
+
+    Returns:
+        0 if every piece of every instrument is in place, 1 if some were skipped (listed).
+    Raises:
+        ParameterError: for a bad program, a repeated name, or anything `build_chorales` raises.
+    """
+    if args.program != DEFAULT_PROGRAM:
+        raise ParameterError(f"--programs names every instrument; leave out --program. Received: program={args.program}")
+    programs = [parse_program(text) for text in args.programs]
+    reports = build_instruments(args.out, programs, args.renders, **build_options(args))
+    failed = False
+    for name, report in reports.items():
+        print(f"{name}: {len(report.rows)} pieces linked in {args.out}/{name}/ from {report.out_dir} "
+              f"({len(report.rendered)} rendered, {len(report.resumed)} kept, {len(report.failures)} skipped) "
+              f"in {report.wall_s:.1f} s", file=sys.stderr)
+        for piece, reason in report.failures:
+            print(f"  {piece}: {reason}", file=sys.stderr)
+        failed = failed or bool(report.failures)
+    print(f"Captions: {args.out}/captions.csv. Next: python -m preprocessing.run --config "
+          f"configs/chorales_instruments_stft.yaml", file=sys.stderr)
+    return 1 if failed else 0
+
+
 def render_from_args(args) -> int:
-    """Run `build_chorales` for parsed arguments and print the report to stderr.
+    """Run `build_chorales` (with ``--programs``: `instruments_from_args`) and print the report to stderr.
 
     Returns:
         0 if every piece is in the manifest, 1 if some were skipped (listed).
     Raises:
         ParameterError: for an invalid argument, a missing SoundFont or FluidSynth.
     """
-    report = build_chorales(
-        args.out,
-        sample_rate=args.sample_rate,
-        program=args.program,
-        soundfont=args.soundfont,
-        seed=args.seed,
-        fractions=args.fractions,
-        limit=args.limit,
-        workers=args.workers,
-        overwrite=args.overwrite,
-        max_duration_s=args.max_duration_s,
-        timeout_s=args.timeout_s,
-    )
+    if args.programs:
+        return instruments_from_args(args)
+    report = build_chorales(args.out, program=args.program, **build_options(args))
     durations = report.split_durations_s()
     counts = report.split_counts()
     print(

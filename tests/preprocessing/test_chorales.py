@@ -9,8 +9,11 @@ without it.
 
 import csv
 import io
+import json
 import math
+import os
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -358,3 +361,35 @@ def test_a_dead_worker_is_a_failed_piece_not_a_crash_of_the_build():
     settings = {"seed": 0, "fractions": (0.8, 0.1, 0.1), "sample_rate": 16000}
     rows, failures, unanalysed = build._manifest_rows([result], settings)[:3]
     assert rows == [] and failures == [("bwv269", result["reason"])] and unanalysed == []
+
+
+def test_cli_programs_make_the_instrument_folder(tmp_path, capsys):
+    from preprocessing.sources import folder_records
+
+    out = tmp_path / "instruments"
+    argv = ["--out", str(out), "--programs", "organ", "harpsichord=6", "--limit", "1", "--sample-rate", "8000",
+            "--workers", "1"]
+    assert main(argv) == 0
+    assert "organ: 1 pieces linked" in capsys.readouterr().err
+    links = sorted(out.glob("*/*.wav"))
+    assert [link.parent.name for link in links] == ["harpsichord", "organ"]
+    for link in links:  # relative links into the renders beside the folder, to 8 kHz audio
+        assert link.is_symlink() and not Path(os.readlink(link)).is_absolute()
+        assert (tmp_path / "instruments_renders") in link.resolve().parents
+        assert soundfile.info(str(link)).samplerate == 8000
+    assert json.loads((tmp_path / "instruments_renders" / "harpsichord" / "recipe.json").read_text())["program"] == 6
+    header, rows = _read_csv(out / "captions.csv")
+    assert header == ["file", "caption"] and [r["file"] for r in rows] == [f"organ/{links[0].name}", f"harpsichord/{links[0].name}"]
+    assert "church organ" in rows[0]["caption"] and "harpsichord" in rows[1]["caption"]
+    records = folder_records(out, validation_fraction=0.0, test_fraction=0.0)
+    assert sorted(r.label for r in records) == ["harpsichord", "organ"]
+    assert main(argv) == 0  # a rerun keeps the renders and remakes the links
+    assert len(list(out.glob("*/*.wav"))) == 2
+
+
+@pytest.mark.parametrize("programs, message", [(["organ", "organ"], "each once"), (["flute"], "Unknown instrument"),
+                                               (["harp=128"], "harp=128"), (["Harp=6"], "Harp=6")])
+def test_cli_programs_bad_arguments_exit_2(tmp_path, capsys, programs, message):
+    assert main(["--out", str(tmp_path / "x"), "--limit", "1", "--programs", *programs]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()

@@ -22,11 +22,13 @@ Modules, each importing only those above it in this list:
     manifest   the output folder: file names, `ManifestRow`, the CSV and JSON files
     render     `render_piece`, `render_job`: one piece from score to files
     build      `build_chorales`, `ChoralesReport`: all pieces in a process pool
+    instruments `build_instruments`, `parse_program`: one render per program, joined by instrument
 """
 
 from preprocessing.recipes.chorales.analysis import DEFAULT_TEMPO_BPM, KEY_ANALYSIS_METHOD, ScoreAnalysis, analyze_score
 from preprocessing.recipes.chorales.build import ChoralesReport, build_chorales
 from preprocessing.recipes.chorales.corpus import ChoraleSource, list_chorales
+from preprocessing.recipes.chorales.instruments import INSTRUMENTS, build_instruments, parse_program
 from preprocessing.recipes.chorales.manifest import ANALYSIS_COLUMNS, FAILURE_COLUMNS, MANIFEST_COLUMNS, ManifestRow
 from preprocessing.recipes.chorales.render import render_job, render_piece
 from preprocessing.recipes.chorales.score import parse_score, score_to_midi
@@ -39,6 +41,7 @@ __all__ = [
     "DEFAULT_FRACTIONS",
     "DEFAULT_TEMPO_BPM",
     "FAILURE_COLUMNS",
+    "INSTRUMENTS",
     "KEY_ANALYSIS_METHOD",
     "MANIFEST_COLUMNS",
     "ManifestRow",
@@ -47,7 +50,9 @@ __all__ = [
     "analyze_score",
     "assign_split",
     "build_chorales",
+    "build_instruments",
     "list_chorales",
+    "parse_program",
     "parse_score",
     "render_job",
     "render_piece",
