@@ -208,10 +208,12 @@ def write_sounds_page(out_dir, report, generated_audio, original_audio, sample_r
         rows.append([f"clip {i}"])
         clips.append([draw_clip(out_dir, f"generated_{i:02d}.wav", generated, sample_rate, f"generated {i}"),
                       draw_clip(out_dir, f"original_{i:02d}.wav", original, sample_rate, f"original {i}")])
+    midi = [(path.name, path.name) for path in sorted(out_dir.glob("*.mid"))]  # a piano-roll model's MIDI files
     sections = [("Settings", settings_table(settings)),
                 ("Clips", data_table(["clip"], rows, clips)),
                 ("Files", paragraph("All clips on one colour scale, and the full report:",
-                                    [("comparison.png", "comparison.png"), ("report.json", "report.json")]))]
+                                    [("comparison.png", "comparison.png"), ("report.json", "report.json")])
+                 + (paragraph("MIDI:", midi) if midi else ""))]
     return write_page(out_dir / "index.html", f"generate.sounds: {Path(str(report.get('model_dir'))).name}", sections)
 
 
@@ -344,4 +346,7 @@ def write_evaluation_page(out_dir, report, reference_clips, sets, sample_rate, p
                     "the floor is the other half of the real clips, the ceilings are real clips degraded.")
                  + data_table(header, table, clips)),
                 ("Files", paragraph("All rows and timings:", [("evaluation.json", "evaluation.json")]))]
+    if (out_dir / "memorisation.png").is_file():  # written by the memorisation check (evaluation.memorisation)
+        sections.insert(2, ("Distance to the nearest training clip",
+                            '<img src="memorisation.png" alt="memorisation distances">'))
     return write_page(out_dir / "index.html", "generate.evaluate", sections)

@@ -21,4 +21,4 @@ fi
 $PY -m generate.sounds --model saved_models/chorales_ddim --num 4 --out outputs/chorales_ddim
 $PY -m generate.sounds --model saved_models/chorales_autoencoder --num 4 --out outputs/chorales_autoencoder
 $PY -m generate.sounds --model saved_models/chorales_latent_ddim --num 4 --out outputs/chorales_latent_ddim   # latent diffusion
-echo "Listen: outputs/chorales_ddim/generated_*.wav beside original_*.wav; look: outputs/*/comparison.png"
+echo "Listen: open outputs/chorales_ddim/index.html (players and spectrograms; also outputs/*/index.html), or the WAVs and outputs/*/comparison.png"

@@ -117,6 +117,7 @@ def test_sounds_page_references_every_wav_with_its_spectrogram(tmp_path):
         write_wav(tmp_path / f"generated_{i:02d}.wav", generated[i], SR)
         write_wav(tmp_path / f"original_{i:02d}.wav", originals[i], SR)
     (tmp_path / "comparison.png").write_bytes(b"png")
+    (tmp_path / "generated_00.mid").write_bytes(b"MThd")  # a piano-roll model's MIDI: linked
     (tmp_path / "report.json").write_text(json.dumps(sounds_report()))
     page = listening_page.write_sounds_page(tmp_path, sounds_report(), generated, originals, SR)
     assert page == tmp_path / "index.html"
@@ -127,6 +128,7 @@ def test_sounds_page_references_every_wav_with_its_spectrogram(tmp_path):
     images = [link for tag, link in parser.links if tag == "img"]
     assert sorted(images) == sorted(Path(a).with_suffix(".png").name for a in audio)
     text = page.read_text()
+    assert ("a", "generated_00.mid") in parser.links
     for expected in ("12.5", "2.25", "a &lt;chorale&gt;", "saved_models/&lt;ddim&gt;", ">10<", "0, 1"):
         assert expected in text
 
@@ -153,6 +155,7 @@ def test_evaluation_page_has_the_scores_and_players_per_row(tmp_path):
              "kid_std": 0.001} for k, s in enumerate(sets)]
     report = {"rows": rows, "models": ["ddim/x"], "n_per_set": 4}
     (tmp_path / "evaluation.json").write_text(json.dumps(report))
+    write_spectrogram_png(tmp_path / "memorisation.png", tone(1.0), SR)  # stands in for the check's plot
     page = listening_page.write_evaluation_page(tmp_path, report, reference, sets, SR, per_row=3)
     parser = check_self_contained(page)
     audio = [link for tag, link in parser.links if tag == "audio"]
@@ -160,7 +163,7 @@ def test_evaluation_page_has_the_scores_and_players_per_row(tmp_path):
     assert sorted(audio) == sorted(str(p.relative_to(tmp_path)) for p in (tmp_path / "clips").glob("*.wav"))
     text = page.read_text()
     assert text.count("<tr>") == 9 + 1 + 1 + len(sets)  # the settings; the scores: header, half A, the sets
-    assert "0.0246" in text and "floor" in text
+    assert "0.0246" in text and "floor" in text and ("img", "memorisation.png") in parser.links
     with pytest.raises(ParameterError, match="per_row=0"):
         listening_page.write_evaluation_page(tmp_path, report, reference, sets, SR, per_row=0)
     with pytest.raises(ParameterError, match="len\\(sets\\)=2"):
