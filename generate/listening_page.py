@@ -35,7 +35,9 @@ body { font-family: sans-serif; margin: 1.5em; color: #222; }
 table { border-collapse: collapse; margin: 0.5em 0 1.5em; }
 th, td { border: 1px solid #ccc; padding: 4px 8px; text-align: left; vertical-align: top; }
 td.number { text-align: right; font-variant-numeric: tabular-nums; }
-figure { display: inline-block; margin: 4px; }
+figure { display: inline-block; margin: 4px; vertical-align: top; }
+td.listen { white-space: nowrap; }
+td.listen figcaption { white-space: normal; }
 figcaption { font-size: 0.85em; }
 figure img { display: block; }
 audio { display: block; width: 272px; }
@@ -77,7 +79,8 @@ def relative_link(path):
     """``path`` as a relative URL: percent-encoded POSIX path segments.
 
     Raises:
-        ParameterError: for an absolute path, a Windows drive, a URL scheme or a ``..`` segment.
+        ParameterError: for an empty or absolute path, a ``..`` segment, or any colon (a Windows drive,
+            a URL scheme).
     """
     from urllib.parse import quote
 
@@ -118,18 +121,34 @@ def clip_figure(clip):
             f"</figure>")
 
 
+def is_number(value):
+    """True for an int or float (not a bool), or a string that reads as one (a score formatted already)."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, (int, float)):
+        return True
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def score(value, digits=4):
+    """A score as fixed-point text (``digits`` decimals, like `evaluation.compare.format_table`), None as is."""
+    return None if value is None else f"{value:.{digits}f}"
+
+
 def data_table(header, rows, clips_by_row=None):
     """An HTML table: ``header`` strings, ``rows`` of cell values (numbers right-aligned), and an
     optional last column of clip figures per row (``clips_by_row[i]``: a list of `Clip`)."""
     head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header) + ("<th>listen</th>" if clips_by_row else "")
     lines = [f"<table>\n<tr>{head}</tr>"]
     for i, row in enumerate(rows):
-        cells = "".join(
-            f"<td class=\"number\">{html.escape(format_value(v))}</td>" if isinstance(v, (int, float)) and not isinstance(v, bool)
-            else f"<td>{html.escape(format_value(v))}</td>" for v in row
-        )
+        cells = "".join(f"<td class=\"number\">{html.escape(format_value(v))}</td>" if is_number(v)
+                        else f"<td>{html.escape(format_value(v))}</td>" for v in row)
         if clips_by_row:
-            cells += "<td>" + "".join(clip_figure(c) for c in clips_by_row[i]) + "</td>"
+            cells += "<td class=\"listen\">" + "".join(clip_figure(c) for c in clips_by_row[i]) + "</td>"
         lines.append(f"<tr>{cells}</tr>")
     return "\n".join(lines) + "\n</table>"
 
@@ -332,8 +351,8 @@ def write_evaluation_page(out_dir, report, reference_clips, sets, sample_rate, p
     table = [["real, half A (reference)", "reference", len(reference_clips), None, None, None, None, None]]
     clips = [players("reference half A", reference_clips)]
     for row, audio_set in zip(rows, sets):
-        table.append([row["name"], row["role"], row["n_candidate"], row.get("fad"), row.get("kid"),
-                      row.get("kid_std"), row.get("ssim"), row.get("real_time_factor")])
+        table.append([row["name"], row["role"], row["n_candidate"], score(row.get("fad")), score(row.get("kid")),
+                      score(row.get("kid_std")), score(row.get("ssim")), row.get("real_time_factor")])
         clips.append(players(row["name"], audio_set.clips))
     settings = [("models", report.get("models")), ("real clips", report.get("real_clips")),
                 ("clips per set", report.get("n_per_set")), ("clip (s)", report.get("clip_seconds")),

@@ -163,7 +163,7 @@ def test_evaluation_page_has_the_scores_and_players_per_row(tmp_path):
     assert sorted(audio) == sorted(str(p.relative_to(tmp_path)) for p in (tmp_path / "clips").glob("*.wav"))
     text = page.read_text()
     assert text.count("<tr>") == 9 + 1 + 1 + len(sets)  # the settings; the scores: header, half A, the sets
-    assert "0.0246" in text and "floor" in text and ("img", "memorisation.png") in parser.links
+    assert ">0.0246<" in text and ">0.0010<" in text and "floor" in text and ("img", "memorisation.png") in parser.links
     with pytest.raises(ParameterError, match="per_row=0"):
         listening_page.write_evaluation_page(tmp_path, report, reference, sets, SR, per_row=0)
     with pytest.raises(ParameterError, match="len\\(sets\\)=2"):
