@@ -67,7 +67,8 @@ def open_in_browser(page, tmp_path):
     harness.write_text(HARNESS.replace("PAGE", Path(page).name))
     try:
         result = subprocess.run(
-            [BROWSER, "--headless", "--no-sandbox", "--disable-gpu", "--allow-file-access-from-files",
+            [BROWSER, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+             "--allow-file-access-from-files",  # the harness reads the page's iframe: both are file:// URLs
              f"--user-data-dir={tmp_path / 'chromium-profile'}", "--virtual-time-budget=15000", "--dump-dom",
              harness.resolve().as_uri()],
             capture_output=True, text=True, timeout=60,
