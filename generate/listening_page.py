@@ -272,9 +272,10 @@ def write_piece_page(wav_path, report, audio, sample_rate, marks_s=()):
     wav_path = Path(wav_path)
     what = "crossfade" if report.get("mode") == "crossfade" else "window joins dashed"
     piece = draw_clip(wav_path.parent, wav_path.name, audio, sample_rate, f"{wav_path.name}, {what}", marks_s, piece=True)
+    report_name = wav_path.with_suffix(".json").name
     sections = [("Settings", settings_table(long_form_settings(report))),
                 ("Piece", clip_figure(piece)),
-                ("Files", paragraph("The full report:", [(wav_path.with_suffix(".json").name, wav_path.with_suffix(".json").name)]))]
+                ("Files", paragraph("The full report:", [(report_name, report_name)]))]
     return write_page(wav_path.with_suffix(".html"), f"generate.sounds {report.get('mode', '')}: {wav_path.name}", sections)
 
 
