@@ -31,9 +31,8 @@ import numpy as np
 from common.atomic import atomic_path, atomic_save_npy, atomic_write_json, atomic_write_text
 from common.config import load_saved_config, save_config
 from common.errors import ParameterError
-from common.json_file import read_json_mapping
-from common.keras_file import load_keras_model
 from preprocessing.codec import SpectrogramCodec
+from preprocessing.latent_files import LatentFiles
 from preprocessing.config import PreprocessConfig
 from preprocessing.loudness import LEVELS_KEY, summarise_levels
 from preprocessing.manifest import (
@@ -50,7 +49,7 @@ _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _NPY_READ_LOCK = threading.Lock()
 
 
-class DatasetFolder:
+class DatasetFolder(LatentFiles):
     """One preprocessed data set folder (module docstring): its file names, reads and writes.
 
     Nothing is read when the object is made; what is read (the manifest, the transform,
@@ -66,8 +65,6 @@ class DatasetFolder:
     CONFIG_FILE = "config.yaml"
     SKIPPED_FILE = "skipped.csv"
     IGNORED_FILE = "ignored.csv"
-    LATENT_INFO_FILE = "latent.json"
-    LATENT_DECODER_FILE = "latent_decoder.keras"
     SPECTROGRAM_DIR = "spectrograms"
     LATENT_DIR = "latents"
 
@@ -102,14 +99,6 @@ class DatasetFolder:
     @property
     def ignored_path(self) -> Path:
         return self.path / self.IGNORED_FILE
-
-    @property
-    def latent_info_path(self) -> Path:
-        return self.path / self.LATENT_INFO_FILE
-
-    @property
-    def latent_decoder_path(self) -> Path:
-        return self.path / self.LATENT_DECODER_FILE
 
     def clip_relative(self, split, clip_id, latent=False) -> str:
         """The clip file's path relative to the folder, POSIX style, as the manifest's ``path`` holds it:
@@ -190,27 +179,6 @@ class DatasetFolder:
     def codec(self) -> SpectrogramCodec:
         """The transform and the normaliser as a `SpectrogramCodec` (the transform is read first)."""
         return SpectrogramCodec(self.transform, self.normaliser)
-
-    @cached_property
-    def latent_info(self):
-        """``latent.json`` as a dict for a latent data set; None for a spectrogram data set.
-
-        Raises:
-            ParameterError: naming the file, if it is there but not a JSON mapping.
-        """
-        path = self.latent_info_path
-        return read_json_mapping(path, self.LATENT_INFO_FILE) if path.is_file() else None
-
-    def load_latent_decoder(self):
-        """A latent data set's decoder (``keras.Model``, latents -> float32 ``(n, n_freq_bins, n_frames, 1)``
-        in [0, 1]); None when the folder has none.
-
-        Raises:
-            ParameterError: naming the file, if it is there but unreadable or corrupt.
-        """
-        if not self.latent_decoder_path.is_file():
-            return None
-        return load_keras_model(self.latent_decoder_path, "Latent decoder file")
 
     def read_config(self):
         """The `preprocessing.config.PreprocessConfig` the data set was built with (``config.yaml``).

@@ -27,16 +27,15 @@ from pathlib import Path
 from common.atomic import atomic_path, atomic_write_json, atomic_write_text
 from common.config import load_saved_config, save_config
 from common.errors import ParameterError
-from common.json_file import read_json_mapping
-from common.keras_file import load_keras_model
 from preprocessing.codec import SpectrogramCodec
 from preprocessing.dataset_folder import DatasetFolder
+from preprocessing.latent_files import LatentFiles
 from train.checkpoint import TrainingCheckpoint
 
 KINDS = ("ddim", "autoencoder", "vae")
 
 
-class RunFolder:
+class RunFolder(LatentFiles):
     """One training run's folder (module docstring): its file names, the run's kind, reads and writes.
 
     Nothing is read when the object is made; the kind, the config and the latent info are read
@@ -55,8 +54,6 @@ class RunFolder:
     # copied from the data set trained on, under its names
     TRANSFORM_FILE = DatasetFolder.TRANSFORM_FILE
     NORMALISATION_FILE = DatasetFolder.NORMALISATION_FILE
-    LATENT_INFO_FILE = DatasetFolder.LATENT_INFO_FILE
-    LATENT_DECODER_FILE = DatasetFolder.LATENT_DECODER_FILE
 
     def __init__(self, path):
         self.path = Path(path)
@@ -77,14 +74,6 @@ class RunFolder:
     @property
     def normalisation_path(self) -> Path:
         return self.path / self.NORMALISATION_FILE
-
-    @property
-    def latent_info_path(self) -> Path:
-        return self.path / self.LATENT_INFO_FILE
-
-    @property
-    def latent_decoder_path(self) -> Path:
-        return self.path / self.LATENT_DECODER_FILE
 
     @property
     def history_path(self) -> Path:
@@ -161,27 +150,6 @@ class RunFolder:
             ParameterError: naming the file, if either is missing or unreadable.
         """
         return SpectrogramCodec.from_files(self.transform_path, self.normalisation_path)
-
-    @cached_property
-    def latent_info(self):
-        """A latent DDIM's ``latent.json`` (its latent data set's) as a dict; None for other runs.
-
-        Raises:
-            ParameterError: naming the file, if it is there but not a JSON mapping.
-        """
-        path = self.latent_info_path
-        return read_json_mapping(path, self.LATENT_INFO_FILE) if path.is_file() else None
-
-    def load_latent_decoder(self):
-        """A latent DDIM's decoder (``keras.Model``, latents -> float32 ``(n, n_freq_bins, n_frames, 1)``
-        in [0, 1]); None when the folder has none.
-
-        Raises:
-            ParameterError: naming the file, if it is there but unreadable or corrupt.
-        """
-        if not self.latent_decoder_path.is_file():
-            return None
-        return load_keras_model(self.latent_decoder_path, "Latent decoder file")
 
     def load_model(self):
         """The model the run samples or reconstructs with, by `kind`: the `models.diffusion.DiffusionModel`

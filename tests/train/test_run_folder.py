@@ -26,7 +26,8 @@ FOLDER_FILE_NAMES = {
     "checkpoints", "checkpoint.npz", "tensorboard",
 }
 OWNERS = {
-    "preprocessing/dataset_folder.py", "train/run_folder.py", "models/sampler_folder.py", "models/first_stage.py",
+    "preprocessing/dataset_folder.py", "preprocessing/latent_files.py", "train/run_folder.py", "models/sampler_folder.py",
+    "models/first_stage.py",
     "train/checkpoint.py",  # checkpoints/checkpoint.npz: the file inside the folder RunFolder names
     # the chorales recipe's own output folder (its manifest.csv is another file, of pieces, not clips):
     "preprocessing/recipes/chorales/manifest.py", "preprocessing/sources.py",
