@@ -26,7 +26,8 @@ Written into ``--out``: ``melody.mid``, ``harmonised_XX.mid`` and ``harmonised_X
 program), with ``test:``: ``original.mid`` and ``original.wav`` (the chorale's roll, the
 same rows and steps); ``comparison.png`` (each harmonisation above the chorale, or above
 the melody) and ``report.json`` (`evaluation.harmonisation` measures per variant and
-their means, seeds, steps, timing).
+their means, seeds, steps, and the seconds of sampling and of writing and rendering,
+with their real-time factor: seconds of music per second of both).
 """
 
 import time
@@ -48,7 +49,7 @@ TEST_PREFIX = "test:"
 TEST_PART = "Soprano"  # the chorale recipe's name of the melody's part
 
 
-def test_pieces(data_dir) -> dict:
+def pieces_of_test_split(data_dir) -> dict:
     """``{piece name: source MIDI path}`` of the test split of a score-roll data set, sorted by name.
 
     Raises:
@@ -83,7 +84,7 @@ def choose_melody(source, transform, data_dir=None, part=None):
     if not source.startswith(TEST_PREFIX):
         part = int(part) if isinstance(part, str) and part.isdigit() else part
         return melody_notes(source, transform.steps_per_quarter, part), None, source
-    pieces = test_pieces(data_dir)
+    pieces = pieces_of_test_split(data_dir)
     key = source[len(TEST_PREFIX):]
     names = list(pieces)
     if key.isdigit() and int(key) < len(names):
@@ -186,7 +187,9 @@ def run(args, model, load_s):
     pieces, known = harmonise(model.model, sound_generator.codec, melody, steps, seeds, args.resample,
                               progress=lambda k, n, s: print(f"  window {k + 1}/{n} from step {s}", flush=True))
     model_s = time.monotonic() - start
+    start = time.monotonic()
     generated_values, originals, _ = write_outputs(out_dir, transform, sound_generator, pieces, known, reference, seeds)
+    render_s = time.monotonic() - start
     plot_comparison(generated_values, originals, transform, out_dir / "comparison.png",
                     f"{model.model_dir.name}: {name} harmonised ({'above Bach' if reference is not None else 'above the melody'})")
     length = pieces.shape[2]
@@ -194,7 +197,9 @@ def run(args, model, load_s):
                 for v in generated_values]
     report = {"model_dir": str(model.model_dir), "melody": name, "melody_notes": int(len(melody)), "n_steps": length,
               "seeds": seeds, "diffusion_steps": steps, "resample": args.resample, "load_seconds": round(load_s, 3),
-              "model_seconds": round(model_s, 3), "measures": measures, "mean": mean_measures(measures)}
+              "model_seconds": round(model_s, 3), "render_seconds": round(render_s, 3),
+              "real_time_factor": round(len(seeds) * length * transform.step_s / (model_s + render_s), 2),
+              "measures": measures, "mean": mean_measures(measures)}
     if reference is not None:
         report["reference"] = measure_harmonisation(reference, melody, length, transform.steps_per_quarter)
     atomic_write_json(out_dir / "report.json", report)
