@@ -50,7 +50,10 @@ TEST_PART = "Soprano"  # the chorale recipe's name of the melody's part
 
 
 def pieces_of_test_split(data_dir) -> dict:
-    """``{piece name: source MIDI path}`` of the test split of a score-roll data set, sorted by name.
+    """``{piece name: (source MIDI path, lead in seconds)}`` of the test split of a score-roll data set, sorted by name.
+
+    The lead is how far before the piece's start its first clip starts (``-offset_s``, 0 or more): the
+    pipeline starts clips on bar lines, so a piece with a pickup begins with the rest of a bar.
 
     Raises:
         ParameterError: if the data set's manifest is missing or its test split is empty.
@@ -59,7 +62,10 @@ def pieces_of_test_split(data_dir) -> dict:
     if not data.manifest_path.is_file():
         raise ParameterError(f"--harmonise test:N reads the test split of the model's data set, which is not there; "
                              f"build it or pass --data. Received: data_dir={str(data_dir)!r}")
-    pieces = {row["piece"] or Path(row["source_path"]).stem: row["source_path"] for row in data.split_rows("test")}
+    pieces = {}
+    for row in data.split_rows("test"):
+        path, lead_s = pieces.get(row["piece"], (row["source_path"], 0.0))
+        pieces[row["piece"]] = (path, max(lead_s, -float(row["offset_s"])))
     if not pieces:
         raise ParameterError(f"The data set has no test clips. Received: data_dir={str(data_dir)!r}")
     return dict(sorted(pieces.items()))
@@ -74,8 +80,10 @@ def choose_melody(source, transform, data_dir=None, part=None):
         data_dir: the model's data set (for ``test:``).
         part: the melody's part in a MIDI file (name or index); None: the only part (``test:``: Soprano).
     Returns:
-        ``(melody, reference, name)``: int64 ``(n_notes, 3)`` (pitch, start step, end step), the
-        chorale's notes or None, and a name for messages.
+        ``(melody, reference, name, lead_steps)``: int64 ``(n_notes, 3)`` (pitch, start step, end step), the
+        chorale's notes or None, a name for messages, and the silent steps before the melody that
+        put its bar lines where the model's clips have them (a test chorale's pickup; 0 for a file,
+        which is taken to start on a bar line).
     Raises:
         ParameterError: naming the value, for an unparseable or missing MIDI file, a missing
             part, an unknown piece or an index outside the test split.
@@ -83,7 +91,7 @@ def choose_melody(source, transform, data_dir=None, part=None):
     source = str(source)
     if not source.startswith(TEST_PREFIX):
         part = int(part) if isinstance(part, str) and part.isdigit() else part
-        return melody_notes(source, transform.steps_per_quarter, part), None, source
+        return melody_notes(source, transform.steps_per_quarter, part), None, source, 0
     pieces = pieces_of_test_split(data_dir)
     key = source[len(TEST_PREFIX):]
     names = list(pieces)
@@ -92,11 +100,12 @@ def choose_melody(source, transform, data_dir=None, part=None):
     if key not in pieces:
         raise ParameterError(f"--harmonise test:N takes a piece of the test split, N in [0, {len(names) - 1}] or a name "
                              f"({', '.join(names[:3])}, ...). Received: harmonise={source!r}")
-    path = pieces[key]
-    return melody_notes(path, transform.steps_per_quarter, part or TEST_PART), transform.notes(path), key
+    path, lead_s = pieces[key]
+    melody = melody_notes(path, transform.steps_per_quarter, part or TEST_PART)
+    return melody, transform.notes(path), key, int(round(lead_s / transform.step_s))
 
 
-def harmonise(model, codec, melody, steps, seeds, resample=1, progress=None):
+def harmonise(model, codec, melody, steps, seeds, resample=1, lead_steps=0, progress=None):
     """Inpaint the voices below ``melody`` with a score-roll DDIM, window after window (module docstring).
 
     Args:
@@ -105,6 +114,8 @@ def harmonise(model, codec, melody, steps, seeds, resample=1, progress=None):
         melody: int array ``(n_notes, 3)``: MIDI pitch, start step, end step, one voice.
         steps: int >= 1, DDIM steps per window; resample: int >= 1, RePaint's U.
         seeds: list of ints, one per variant.
+        lead_steps: int >= 0, known silent steps put before the melody while sampling, then cut
+            (`choose_melody`: the model's windows start on its bar lines).
         progress: optional callable ``(k, n_windows, start_step)``.
     Returns:
         ``(pieces, known_values)``: float32 ``(len(seeds), n_pitches, T, 2)`` normalised ([0, 1])
@@ -116,9 +127,12 @@ def harmonise(model, codec, melody, steps, seeds, resample=1, progress=None):
     transform = codec.transform
     known_values, keep = harmonisation_mask(melody, transform.lowest_pitch, transform.highest_pitch,
                                             max_steps=MAX_MELODY_STEPS)
-    width, length = int(model.data_shape[1]), known_values.shape[1]
-    if length < width:  # one window: the steps after the melody are generated, then cut
-        pad = ((0, 0), (0, width - length), (0, 0))
+    length = known_values.shape[1]
+    lead = ((0, 0), (lead_steps, 0), (0, 0))  # known silence, as the data set's first clip of a piece with a pickup
+    known_values, keep = np.pad(known_values, lead), np.pad(keep, lead, constant_values=1.0)
+    width = int(model.data_shape[1])
+    if known_values.shape[1] < width:  # one window: the steps after the melody are generated, then cut
+        pad = ((0, 0), (0, width - known_values.shape[1]), (0, 0))
         known_values, keep = np.pad(known_values, pad), np.pad(keep, pad)
     pieces = np.repeat(codec.normalise(known_values)[None], len(seeds), axis=0).astype(np.float32)
     keep = keep.astype(bool)
@@ -133,7 +147,8 @@ def harmonise(model, codec, melody, steps, seeds, resample=1, progress=None):
                                diffusion_steps=steps, seeds=[window_seed(seed, k) for seed in seeds], resample=resample)
         pieces[:, :, window] = filled
         done[window] = True
-    return pieces[:, :, :length], codec.normalise(known_values[:, :length])
+    cut = slice(lead_steps, lead_steps + length)
+    return pieces[:, :, cut], codec.normalise(known_values[:, cut])
 
 
 def write_outputs(out_dir, transform, sound_generator, pieces, known, reference, seeds):
@@ -177,14 +192,14 @@ def run(args, model, load_s):
     check_model(model)
     sound_generator = model.sound_generator
     transform = sound_generator.transform
-    melody, reference, name = choose_melody(args.harmonise, transform, args.data or model.data_dir, args.part)
+    melody, reference, name, lead_steps = choose_melody(args.harmonise, transform, args.data or model.data_dir, args.part)
     steps = args.steps or model.default_steps()
     seeds = [args.seed + i for i in range(args.num)]
     out_dir = Path(args.out or Path("outputs") / f"{model.model_dir.name}_harmonised")
     print(f"Harmonising {name}: {len(melody)} melody notes, {int(melody[:, 2].max())} steps; "
           f"{args.num} variant(s), {steps} steps x resample {args.resample}.", flush=True)
     start = time.monotonic()
-    pieces, known = harmonise(model.model, sound_generator.codec, melody, steps, seeds, args.resample,
+    pieces, known = harmonise(model.model, sound_generator.codec, melody, steps, seeds, args.resample, lead_steps,
                               progress=lambda k, n, s: print(f"  window {k + 1}/{n} from step {s}", flush=True))
     model_s = time.monotonic() - start
     start = time.monotonic()

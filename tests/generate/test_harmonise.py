@@ -42,9 +42,10 @@ def test_a_test_split_chorale_is_harmonised_from_its_soprano_beside_the_original
                         "--resample", "1", "--out", str(out)]) == 0
     report = json.loads((out / "report.json").read_text())
     transform = load_transform(run_dir / "transform.json")
-    soprano, reference, name = choose_melody("test:0", transform, data_dir)
+    soprano, reference, name, lead_steps = choose_melody("test:0", transform, data_dir)
     assert report["melody"] == name and name.startswith("piece") and report["melody_notes"] == len(soprano)
     assert soprano[:, 0].min() >= 72 and reference.shape[0] == 4 * len(soprano)  # four parts, the top one taken
+    assert lead_steps == 0  # the pieces start on a bar line
     assert report["reference"]["melody_on_top"] == 1.0 and report["mean"]["key_agreement"] is not None
     assert (out / "original.mid").is_file() and sf.read(out / "original.wav")[0].shape == (transform.samples_for(report["n_steps"]),)
 
