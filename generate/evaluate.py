@@ -216,7 +216,7 @@ def model_set(model, args, seeds, held_out_spectrograms, clip_samples):
     else:
         name = f"{model.model_dir.name} (reconstructions of half B)"
         extra.update(paired_spectrogram_metrics(spectrograms, held_out_spectrograms))
-    print(f"{name}: {len(seeds)} clips in {model_s:.1f} s + {generator_s:.1f} s Griffin-Lim", flush=True)
+    print(f"{name}: {len(seeds)} clips in {model_s:.1f} s + {generator_s:.1f} s {generator.inverse_name()}", flush=True)
     return AudioSet(name, audio, sample_rate, "model", extra)
 
 
