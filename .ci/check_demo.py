@@ -3,7 +3,9 @@
 For every model the demo samples: generated and original WAVs that decode, are
 finite, not silent and not clipped flat; a comparison PNG that decodes; a
 listening page (index.html) with a player and a spectrogram PNG for every WAV; a
-report.json with timings. Exits 1 naming every problem, 0 when all hold.
+report.json with timings. For the score-roll model (sampled, and harmonising a
+test chorale's soprano) every WAV has its Standard MIDI File beside it.
+Exits 1 naming every problem, 0 when all hold.
 """
 
 import json
@@ -14,14 +16,29 @@ import numpy as np
 import soundfile as sf
 from matplotlib import image
 
-RUNS = ("chorales_ddim", "chorales_autoencoder", "chorales_latent_ddim")
+# output folder -> the prefixes of its WAVs
+RUNS = {"chorales_ddim": ("generated", "original"), "chorales_autoencoder": ("generated", "original"),
+        "chorales_latent_ddim": ("generated", "original"), "chorales_score_roll_ddim": ("generated", "original"),
+        "chorales_score_roll_harmonised": ("harmonised", "original")}
+MIDI_RUNS = ("chorales_score_roll_ddim", "chorales_score_roll_harmonised")  # a .mid beside every WAV
 SILENT_DBFS = -60.0  # RMS below this is silence, not music
 
 
-def problems_of(out_dir):
+def midi_problems(out_dir):
     problems = []
-    for kind in ("generated", "original"):
-        wavs = sorted(out_dir.glob(f"{kind}_*.wav"))
+    for wav in sorted(out_dir.glob("*.wav")):
+        midi = wav.with_suffix(".mid")
+        if not midi.is_file() or midi.read_bytes()[:4] != b"MThd":
+            problems.append(f"{midi}: missing or not a Standard MIDI File")
+        else:
+            print(f"ok {midi}: {midi.stat().st_size} bytes")
+    return problems
+
+
+def problems_of(out_dir, kinds=("generated", "original")):
+    problems = []
+    for kind in kinds:
+        wavs = sorted(out_dir.glob(f"{kind}*.wav"))
         if not wavs:
             problems.append(f"{out_dir}: no {kind}_*.wav")
         for wav in wavs:
@@ -58,7 +75,8 @@ def problems_of(out_dir):
 
 
 def main():
-    problems = [p for run in RUNS for p in problems_of(Path("outputs") / run)]
+    problems = [p for run, kinds in RUNS.items() for p in problems_of(Path("outputs") / run, kinds)]
+    problems += [p for run in MIDI_RUNS for p in midi_problems(Path("outputs") / run)]
     for problem in problems:
         print(f"PROBLEM {problem}", file=sys.stderr)
     return 1 if problems else 0

@@ -16,6 +16,7 @@ from common.errors import ParameterError
 from evaluation.compare import AudioSet
 from evaluation.degradations import add_white_noise, low_pass
 from preprocessing.dataset_folder import DatasetFolder
+from preprocessing.transform import MIDI
 
 
 def fit_length(audio, n_samples):
@@ -27,6 +28,11 @@ def fit_length(audio, n_samples):
 def dataset_clips(data_dir, splits, clip_samples, sample_rate, rows=None):
     """Original audio of the dataset's clips in ``splits`` (or of the manifest ``rows`` given), each
     ``(clip_samples,)`` float32.
+
+    A data set of a representation read from MIDI (the piano and score rolls) has no audio
+    in its manifest: its clips are the rolls rendered by the data set's transform (FluidSynth
+    on its program, at ``sample_rate``, which must be the transform's), the same renderer its
+    models' samples go through.
 
     Args:
         data_dir: str or Path of the data set (`preprocessing.dataset_folder.DatasetFolder`).
@@ -52,6 +58,11 @@ def dataset_clips(data_dir, splits, clip_samples, sample_rate, rows=None):
         rows = [row for row in data.rows if row["split"] in splits]
     if not rows:
         raise ParameterError(f"The dataset has no clips in splits {list(splits)}. Received: data_dir={str(data_dir)!r}")
+    transform = data.transform
+    if transform.input_kind == MIDI:
+        if transform.sample_rate != sample_rate:
+            raise ParameterError(f"The data set's rolls render at {transform.sample_rate} Hz. Received: sample_rate={sample_rate}")
+        return [fit_length(transform.invert(data.read_clip(data.clip_path(row["path"]))), clip_samples) for row in rows]
     return [
         fit_length(Loader(sample_rate, offset_s=row["offset_s"], duration_s=row["duration_s"]).load(row["source_path"]), clip_samples)
         for row in rows

@@ -7,8 +7,10 @@ Usage:
 
 The real clips are the held-out clips of the model's dataset (the validation
 and test splits, neither trained on: ``--splits``), read from the original
-audio files named in its manifest, or ``--reference``: every audio file in a
-folder, cut into clips of the model's length. They are shuffled (``--seed``)
+audio files named in its manifest (a model on piano or score rolls: the held-out
+rolls rendered by the data set's transform, the renderer its samples go through,
+so there is no row through the representation), or ``--reference``: every audio
+file in a folder, cut into clips of the model's length. They are shuffled (``--seed``)
 and split into two disjoint halves of ``n`` clips (``--num`` caps n): half A is
 the reference every row is scored against; half B gives the context rows:
 
@@ -112,19 +114,21 @@ def parse_args(argv):
     return args
 
 
-def clip_format(models, patch_seconds):
+def clip_format(models, patch_seconds, args_reference=None):
     """The sample rate (Hz) and clip length (samples) every model shares.
 
     Raises:
-        ParameterError: for a model whose representation reads MIDI, models whose rate or
+        ParameterError: for a model whose representation reads MIDI with ``args_reference`` (a
+            ``--reference`` folder; its real clips are its data set's rolls rendered), models whose rate or
             length differ, or clips shorter than one musicnn patch of ``patch_seconds``.
     """
     transforms = [model.sound_generator.transform for model in models]  # every run's codec read first
     sample_rate, clip_samples = transforms[0].sample_rate, transforms[0].samples_for(models[0].data_shape[1])
     for model, transform in zip(models, transforms):
-        if transform.input_kind == MIDI:
+        if transform.input_kind == MIDI and args_reference:
             raise ParameterError(
-                f"Evaluation compares audio clips; this model's representation reads MIDI. Received: model={str(model.model_dir)!r}"
+                f"A model of a representation read from MIDI is scored against its data set's rolls rendered, not a "
+                f"--reference folder. Received: model={str(model.model_dir)!r}"
             )
         length = transform.samples_for(model.data_shape[1])
         if (transform.sample_rate, length) != (sample_rate, clip_samples):
@@ -218,7 +222,7 @@ def model_set(model, args, seeds, held_out_spectrograms, clip_samples):
     else:
         name = f"{model.model_dir.name} (reconstructions of half B)"
         extra.update(paired_spectrogram_metrics(spectrograms, held_out_spectrograms))
-    print(f"{name}: {len(seeds)} clips in {model_s:.1f} s + {generator_s:.1f} s Griffin-Lim", flush=True)
+    print(f"{name}: {len(seeds)} clips in {model_s:.1f} s + {generator_s:.1f} s {generator.inverse_name()}", flush=True)
     return AudioSet(name, audio, sample_rate, "model", extra)
 
 
@@ -255,13 +259,15 @@ def score(args, reference, sets, data_dir, clip_samples, sample_rate):
 def run(args):
     """Build the sets, score them, print the table and write ``evaluation.json``; returns the report."""
     models = [TrainedModel(path, n_iter=args.griffin_lim_iters) for path in args.model]
-    sample_rate, clip_samples = clip_format(models, args.patch_seconds)
+    sample_rate, clip_samples = clip_format(models, args.patch_seconds, args.reference)
     reference, held_out, source, data_dir = real_halves(args, models[0], clip_samples, sample_rate)
     sets = context_sets(held_out, sample_rate)
-    representation, held_out_spectrograms, inversion_s = representation_set(
-        models[0].sound_generator, held_out, args.griffin_lim_iters
-    )
-    sets.append(representation)
+    held_out_spectrograms, inversion_s = None, 0.0
+    if models[0].sound_generator.transform.input_kind != MIDI:  # a roll's real clips are its rendering already
+        representation, held_out_spectrograms, inversion_s = representation_set(
+            models[0].sound_generator, held_out, args.griffin_lim_iters
+        )
+        sets.append(representation)
     seeds = [args.seed + i for i in range(len(reference))]
     for model in models:
         sets.append(model_set(model, args, seeds, held_out_spectrograms, clip_samples))

@@ -37,6 +37,9 @@ librosa and matplotlib (about 0.5 s), reading the originals, writing the files,
 the plot or the descriptors. The warm-up costs one extra step on one sample;
 without it the batch would pay the same one-time costs itself.
 
+Harmonisation (score-roll DDIM runs): ``--harmonise melody.mid`` or ``--harmonise test:N``
+keeps the melody as the top voice and inpaints the voices below it; see `generate.harmonise`.
+
 Long pieces, continuations, gap filling, loops and interpolations are modes named by
 the first argument (``python -m generate.sounds long --duration 60``); see
 `generate.long_form_cli`.
@@ -127,11 +130,18 @@ def parse_args(argv):
                              "default: the run's clip_sample, off for older runs)")
     parser.add_argument("--sampler", default=None,
                         help="DDIM runs: ddim or dpm++2m (DPM-Solver++(2M), Lu et al. 2022) (default: the run's sampler, ddim)")
+    parser.add_argument("--harmonise", default=None, metavar="MELODY",
+                        help="score-roll DDIM runs: harmonise a melody, a MIDI file or test:N (the soprano of the test "
+                             "split's N-th chorale), instead of sampling (generate.harmonise)")
+    parser.add_argument("--part", default=None, help="with --harmonise: the melody's part in the MIDI file (name or index)")
+    parser.add_argument("--resample", type=int, default=2, help="with --harmonise: RePaint resampling rounds per step (default 2)")
     args = parser.parse_args(argv)
     if args.num < 1:
         raise ParameterError(f"--num must be >= 1. Received: num={args.num}")
     if args.steps is not None and args.steps < 1:
         raise ParameterError(f"--steps must be >= 1. Received: steps={args.steps}")
+    if args.resample < 1:
+        raise ParameterError(f"--resample must be >= 1. Received: resample={args.resample}")
     return args
 
 
@@ -292,6 +302,10 @@ def run(args):
     # the run, opened once: the process's first model also imports TensorFlow and Keras
     model = TrainedModel(args.model, n_iter=args.griffin_lim_iters, data_dir=args.data)
     load_s = time.monotonic() - start
+    if args.harmonise is not None:
+        from generate import harmonise
+
+        return harmonise.run(args, model, load_s)
     sound_generator = model.sound_generator
     data = DatasetFolder(args.data or model.data_dir)
     out_dir = Path(args.out or Path("outputs") / model.model_dir.name)

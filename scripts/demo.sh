@@ -2,9 +2,11 @@
 # The main job on the built-in default: installs everything, renders the Bach
 # chorales (real music, from music21's corpus), preprocesses them into log-STFT
 # clips, and samples the shipped DDIM (the autoencoder baseline and the latent DDIM too), writing
-# generated WAVs beside original test clips into outputs/.
+# generated WAVs beside original test clips into outputs/. The score-roll DDIM writes MIDI
+# (rendered to WAV by FluidSynth) and harmonises a test chorale's soprano.
 # Usage: bash scripts/demo.sh            (about 6 minutes on a 2-core CPU)
-#        TRAIN=1 bash scripts/demo.sh    (also retrain both models first, about an hour)
+#        TRAIN=1 bash scripts/demo.sh    (also retrain both models first, about an hour, and the two stages
+#                                         of the score-roll DDIM, 73 minutes more)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -14,11 +16,18 @@ PY=.venv/bin/python
 # Steps below skip what is already done, so the script can be re-run.
 $PY -m preprocessing.chorales --out data/chorales || [ $? -eq 1 ]          # 1 = some pieces skipped (listed)
 [ -f data/chorales_stft/manifest.csv ] || $PY -m preprocessing.run --config configs/chorales_stft.yaml || [ $? -eq 1 ]
+[ -f data/chorales_score_roll/manifest.csv ] || $PY -m preprocessing.run --config configs/chorales_score_roll.yaml || [ $? -eq 1 ]
 if [ "${TRAIN:-0}" = 1 ]; then
     $PY -m train.autoencoder --config configs/chorales_autoencoder.yaml
     $PY -m train.diffusion --config configs/chorales_ddim.yaml
+    $PY -m train.diffusion --config configs/chorales_score_roll_ddim_mae.yaml   # score roll, stage 1 (MAE)
+    $PY -m train.diffusion --config configs/chorales_score_roll_ddim.yaml       # stage 2 (MSE fine-tuning)
 fi
 $PY -m generate.sounds --model saved_models/chorales_ddim --num 4 --out outputs/chorales_ddim
 $PY -m generate.sounds --model saved_models/chorales_autoencoder --num 4 --out outputs/chorales_autoencoder
 $PY -m generate.sounds --model saved_models/chorales_latent_ddim --num 4 --out outputs/chorales_latent_ddim   # latent diffusion
+# score rolls: MIDI files and their FluidSynth renderings; then a test chorale's soprano harmonised
+$PY -m generate.sounds --model saved_models/chorales_score_roll_ddim --num 4 --out outputs/chorales_score_roll_ddim
+$PY -m generate.sounds --model saved_models/chorales_score_roll_ddim --harmonise test:0 --num 1 \
+    --out outputs/chorales_score_roll_harmonised
 echo "Listen: open outputs/chorales_ddim/index.html (players and spectrograms; also outputs/*/index.html), or the WAVs and outputs/*/comparison.png"

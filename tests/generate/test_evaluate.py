@@ -6,6 +6,7 @@ import math
 import pytest
 
 from generate import evaluate
+from tests.generate.score_roll_run import roll_run  # noqa: F401 (a fixture)
 
 
 def test_evaluate_scores_both_models_with_floor_and_ceilings(runs, tmp_path, capsys):
@@ -80,3 +81,17 @@ def test_evaluate_bad_input_exits_2_naming_the_value(runs, tmp_path, capsys, ext
     assert evaluate.main(["--model", str(runs / "ae"), "--patch-seconds", "1", "--out", str(out), *extra][: None]) == 2
     assert message in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_a_score_roll_model_is_scored_against_its_held_out_rolls_rendered(roll_run, tmp_path, capsys):
+    run_dir, data_dir = roll_run
+    out = tmp_path / "eval"
+    argv = ["--model", str(run_dir), "--num", "3", "--steps", "2", "--patch-seconds", "1", "--no-statistics",
+            "--train-clips", "0", "--out", str(out)]
+    assert evaluate.main(argv) == 0
+    report = json.loads((out / "evaluation.json").read_text())
+    # no "through the representation" row: the real clips are the rolls rendered by the same transform
+    assert [row["role"] for row in report["rows"]] == ["floor", "ceiling", "ceiling", "model"]
+    assert report["n_per_set"] == 3 and report["clip_seconds"] == 2.0 and math.isfinite(report["rows"][0]["kid"])
+    argv = ["--model", str(run_dir), "--reference", str(data_dir), "--out", str(out)]
+    assert evaluate.main(argv) == 2 and "not a --reference folder" in capsys.readouterr().err
