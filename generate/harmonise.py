@@ -27,7 +27,9 @@ program), with ``test:``: ``original.mid`` and ``original.wav`` (the chorale's r
 same rows and steps); ``comparison.png`` (each harmonisation above the chorale, or above
 the melody) and ``report.json`` (`evaluation.harmonisation` measures per variant and
 their means, seeds, steps, and the seconds of sampling and of writing and rendering,
-with their real-time factor: seconds of music per second of both).
+with their real-time factor: seconds of music per second of both); ``index.html``, the
+listening page (`generate.listening_page.write_harmonisation_page`): a player and a
+spectrogram for each harmonisation and for the chorale.
 """
 
 import time
@@ -39,6 +41,7 @@ from common.atomic import atomic_write_json
 from common.errors import ParameterError
 from evaluation.harmonisation import mean_measures, measure_harmonisation
 from generate.long_form import DEFAULT_OVERLAP, overlap_frames, window_plan, window_seed
+from generate.listening_page import write_harmonisation_page
 from generate.plots import plot_comparison
 from generate.wav_file import write_wav
 from preprocessing.dataset_folder import DatasetFolder
@@ -152,7 +155,12 @@ def harmonise(model, codec, melody, steps, seeds, resample=1, lead_steps=0, prog
 
 
 def write_outputs(out_dir, transform, sound_generator, pieces, known, reference, seeds):
-    """Write the module docstring's MIDI and WAV files; returns ``(generated_values, originals)`` for the plot."""
+    """Write the module docstring's MIDI and WAV files.
+
+    Returns:
+        ``(generated_values, originals, audio, original_audio)``: the plot's rolls, the harmonisations'
+        audio, and the chorale's (None without a reference).
+    """
     sample_rate = transform.sample_rate
     length = pieces.shape[2]
     generated_values = [sound_generator.codec.denormalise(piece) for piece in pieces]
@@ -162,14 +170,14 @@ def write_outputs(out_dir, transform, sound_generator, pieces, known, reference,
         transform.write_midi(values, out_dir / f"harmonised_{i:02d}.mid")
         write_wav(out_dir / f"harmonised_{i:02d}.wav", audio[i], sample_rate)
     if reference is None:
-        return generated_values, [sound_generator.codec.denormalise(known)] * len(pieces), audio
+        return generated_values, [sound_generator.codec.denormalise(known)] * len(pieces), audio, None
     from preprocessing.note_grid import notes_to_roll
 
     original = notes_to_roll(reference, length, transform.lowest_pitch, transform.highest_pitch)
     transform.write_midi(original, out_dir / "original.mid")
-    write_wav(out_dir / "original.wav", sound_generator.spectrogram_to_audio(sound_generator.codec.normalise(original)),
-              sample_rate)
-    return generated_values, [original] * len(pieces), audio
+    original_audio = sound_generator.spectrogram_to_audio(sound_generator.codec.normalise(original))
+    write_wav(out_dir / "original.wav", original_audio, sample_rate)
+    return generated_values, [original] * len(pieces), audio, original_audio
 
 
 def check_model(model):
@@ -203,7 +211,7 @@ def run(args, model, load_s):
                               progress=lambda k, n, s: print(f"  window {k + 1}/{n} from step {s}", flush=True))
     model_s = time.monotonic() - start
     start = time.monotonic()
-    generated_values, originals, _ = write_outputs(out_dir, transform, sound_generator, pieces, known, reference, seeds)
+    generated_values, originals, audio, original_audio = write_outputs(out_dir, transform, sound_generator, pieces, known, reference, seeds)
     render_s = time.monotonic() - start
     plot_comparison(generated_values, originals, transform, out_dir / "comparison.png",
                     f"{model.model_dir.name}: {name} harmonised ({'above Bach' if reference is not None else 'above the melody'})")
@@ -218,6 +226,7 @@ def run(args, model, load_s):
     if reference is not None:
         report["reference"] = measure_harmonisation(reference, melody, length, transform.steps_per_quarter)
     atomic_write_json(out_dir / "report.json", report)
+    write_harmonisation_page(out_dir, report, audio, original_audio, transform.sample_rate)
     print(f"Wrote melody.mid, {args.num} x harmonised_XX.mid/.wav{', original.mid/.wav' if reference is not None else ''}, "
-          f"comparison.png and report.json to {out_dir}/ ({model_s:.1f} s sampling). Mean: {report['mean']}", flush=True)
+          f"comparison.png, report.json and index.html to {out_dir}/ ({model_s:.1f} s sampling). Mean: {report['mean']}", flush=True)
     return report

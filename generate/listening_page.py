@@ -279,6 +279,38 @@ def write_piece_page(wav_path, report, audio, sample_rate, marks_s=()):
     return write_page(wav_path.with_suffix(".html"), f"generate.sounds {report.get('mode', '')}: {wav_path.name}", sections)
 
 
+def write_harmonisation_page(out_dir, report, harmonised_audio, original_audio, sample_rate):
+    """``index.html`` of ``python -m generate.sounds --harmonise``: each harmonisation, and the chorale it
+    came from when the melody was a test chorale's soprano.
+
+    Args:
+        out_dir: the folder holding ``harmonised_XX.wav`` (and ``original.wav``), the MIDI files,
+            ``comparison.png`` and ``report.json`` (`generate.harmonise.run`).
+        report: the ``report.json`` dict.
+        harmonised_audio: list of float mono ``(n_samples,)``, one per ``harmonised_XX.wav``.
+        original_audio: float mono ``(n_samples,)`` of ``original.wav``, or None (a melody file).
+        sample_rate: Hz.
+    Returns:
+        The page's Path. Writes a PNG beside each WAV.
+    """
+    out_dir = Path(out_dir)
+    settings = [("model", report.get("model_dir")), ("melody", report.get("melody")),
+                ("seeds", report.get("seeds")), ("steps", report.get("diffusion_steps")),
+                ("RePaint resampling", report.get("resample")), ("sampling (s)", report.get("model_seconds")),
+                ("rendering (s)", report.get("render_seconds")), ("real-time factor", report.get("real_time_factor"))]
+    clips = [draw_clip(out_dir, f"harmonised_{i:02d}.wav", audio, sample_rate, f"harmonisation {i}", piece=True)
+             for i, audio in enumerate(harmonised_audio)]
+    if original_audio is not None:
+        clips.append(draw_clip(out_dir, "original.wav", original_audio, sample_rate, "the chorale (Bach)", piece=True))
+    midi = [(path.name, path.name) for path in sorted(out_dir.glob("*.mid"))]
+    sections = [("Settings", settings_table(settings)),
+                ("Pieces", "".join(clip_figure(clip) for clip in clips)),
+                ("Files", paragraph("All pieces' rolls, and the full report with the measures:",
+                                    [("comparison.png", "comparison.png"), ("report.json", "report.json")])
+                 + paragraph("MIDI:", midi))]
+    return write_page(out_dir / "index.html", f"generate.sounds --harmonise: {report.get('melody')}", sections)
+
+
 def write_interpolation_page(out_dir, report, clips, continuous, sample_rate, marks_s=()):
     """``index.html`` of an interpolation folder: every ``interpolation_XX.wav`` and ``continuous.wav``.
 

@@ -33,6 +33,9 @@ def test_a_melody_file_is_harmonised_below_itself_window_after_window(roll_run, 
         assert notes[:, 0].max() == 76 and notes[:, 2].max() <= 40  # nothing above the melody's highest note
     assert transform.notes(out / "melody.mid")[:, 0].tolist() == [p for p, _, _ in melody]
     assert (out / "comparison.png").stat().st_size > 1000 and not (out / "original.mid").exists()
+    page = (out / "index.html").read_text()  # the listening page: a player and a spectrogram per WAV, no original
+    assert all(f'src="harmonised_{i:02d}.wav"' in page and (out / f"harmonised_{i:02d}.png").is_file() for i in range(2))
+    assert "original.wav" not in page and 'href="melody.mid"' in page
 
 
 def test_a_test_split_chorale_is_harmonised_from_its_soprano_beside_the_original(roll_run, tmp_path):
@@ -48,6 +51,8 @@ def test_a_test_split_chorale_is_harmonised_from_its_soprano_beside_the_original
     assert lead_steps == 0  # the pieces start on a bar line
     assert report["reference"]["melody_on_top"] == 1.0 and report["mean"]["key_agreement"] is not None
     assert (out / "original.mid").is_file() and sf.read(out / "original.wav")[0].shape == (transform.samples_for(report["n_steps"]),)
+    page = (out / "index.html").read_text()
+    assert 'src="harmonised_00.wav"' in page and 'src="original.wav"' in page and (out / "original.png").is_file()
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,7 @@ import soundfile as sf
 from evaluation.compare import AudioSet
 from generate import listening_page, sounds
 from tests.conftest import TINY_SAMPLE_RATE
+from tests.generate.score_roll_run import roll_run  # noqa: F401 (a fixture)
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 BROWSER = next((shutil.which(name) for name in BROWSERS if shutil.which(name)), None)
@@ -108,6 +109,17 @@ def test_long_and_interpolation_pages_in_the_browser(runs, tmp_path):
     assert sounds.main(["interpolate", "--model", str(runs / "ddim"), "--num", "3", "--steps", "2",
                         "--out", str(interpolation)]) == 0
     check_in_browser(interpolation / "index.html", tmp_path, expected_players=4)
+
+
+def test_roll_and_harmonisation_pages_in_the_browser(roll_run, tmp_path):
+    run_dir, _ = roll_run
+    out = tmp_path / "roll"
+    assert sounds.main(["--model", str(run_dir), "--num", "2", "--steps", "2", "--out", str(out)]) == 0
+    check_in_browser(out / "index.html", tmp_path, expected_players=4)
+    harmonised = tmp_path / "harmonised"
+    assert sounds.main(["--model", str(run_dir), "--harmonise", "test:0", "--num", "2", "--steps", "2",
+                        "--out", str(harmonised)]) == 0
+    check_in_browser(harmonised / "index.html", tmp_path, expected_players=3)  # two harmonisations and Bach's
 
 
 def test_evaluation_page_in_the_browser(tmp_path):
