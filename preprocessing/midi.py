@@ -250,3 +250,26 @@ def _trim_trailing_silence(audio, top_db):
     threshold = np.max(np.abs(audio)) * 10.0 ** (-top_db / 20.0)
     loud = np.flatnonzero(np.abs(audio) > threshold)
     return audio[: loud[-1] + 1] if loud.size else audio[:0]
+
+
+def render_to_length(midi, length, sample_rate, program, soundfont, duration_s, piece):
+    """A ``pretty_midi.PrettyMIDI`` rendered by `midi_to_audio` to exactly ``length`` samples.
+
+    A MIDI object without notes renders as silence (zeros); the rendering (notes and up to 1 s
+    of release, at most ``ceil(duration_s) + 1`` seconds) is trimmed or zero-padded to ``length``.
+
+    Args:
+        midi: the MIDI object (its first instrument's notes decide silence); length: int >= 1, samples.
+        sample_rate, program, soundfont, piece: as `midi_to_audio`; duration_s: float > 0, the notes' span in seconds.
+    Returns:
+        float32 array ``(length,)`` at ``sample_rate`` Hz.
+    Raises:
+        ParameterError: as `midi_to_audio`.
+    """
+    if not midi.instruments or not midi.instruments[0].notes:
+        return np.zeros(length, dtype=np.float32)
+    buffer = io.BytesIO()
+    midi.write(buffer)
+    audio = midi_to_audio(buffer.getvalue(), sample_rate=sample_rate, program=program, soundfont=soundfont,
+                          max_duration_s=math.ceil(duration_s) + 1.0, piece=piece)[:length]
+    return np.pad(audio, (0, length - audio.shape[0])) if audio.shape[0] < length else audio

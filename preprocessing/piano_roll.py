@@ -32,8 +32,6 @@ comes back one frame shorter, and of two overlapping unison notes the first
 ends where the second starts and the second lasts to the later end.
 """
 
-import io
-import math
 import os
 from pathlib import Path
 
@@ -44,7 +42,7 @@ from common.errors import ParameterError
 from common.validation import finite_number as _finite_number
 from common.validation import integer as _check_int
 from preprocessing.mdct import check_rows
-from preprocessing.midi import DEFAULT_PROGRAM, DEFAULT_SAMPLE_RATE, midi_to_audio
+from preprocessing.midi import DEFAULT_PROGRAM, DEFAULT_SAMPLE_RATE, render_to_length
 from preprocessing.midi import parse_midi as _load_midi
 from preprocessing.transform import MIDI, Transform
 
@@ -301,21 +299,8 @@ class PianoRollTransform(Transform):
         """
         roll = check_rows("roll", roll, self.n_freq_bins)
         length = self.samples_for(roll.shape[1]) if length is None else _check_int("length", length, 1)
-        midi = self.to_midi(roll)
-        if not midi.instruments[0].notes:
-            return np.zeros(length, dtype=np.float32)
-        buffer = io.BytesIO()
-        midi.write(buffer)
-        audio = midi_to_audio(
-            buffer.getvalue(),
-            sample_rate=self.sample_rate,
-            program=self.program,
-            soundfont=self.soundfont,
-            max_duration_s=math.ceil(roll.shape[1] / self.frames_per_second) + 1.0,
-            piece="<piano roll>",
-        )
-        audio = audio[:length]
-        return np.pad(audio, (0, length - audio.shape[0])) if audio.shape[0] < length else audio
+        return render_to_length(self.to_midi(roll), length, self.sample_rate, self.program, self.soundfont,
+                                roll.shape[1] / self.frames_per_second, "<piano roll>")
 
     def inverse_name(self, **options) -> str:
         """``"MIDI rendered by FluidSynth"``. Raises ParameterError for any option (it takes none)."""

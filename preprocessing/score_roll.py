@@ -33,8 +33,6 @@ parts. 321 of the 350 are at 120 bpm, music21's tempo for a score without a
 metronome mark, the default ``tempo_bpm``.
 """
 
-import io
-import math
 import os
 from pathlib import Path
 
@@ -43,7 +41,7 @@ import numpy as np
 from common.atomic import atomic_path
 from common.errors import ParameterError
 from common.validation import finite_number, integer
-from preprocessing.midi import DEFAULT_PROGRAM, DEFAULT_SAMPLE_RATE, load_midi, midi_to_audio
+from preprocessing.midi import DEFAULT_PROGRAM, DEFAULT_SAMPLE_RATE, load_midi, render_to_length
 from preprocessing.note_grid import (
     N_CHANNELS,
     ONSET,
@@ -268,21 +266,8 @@ class ScoreRollTransform(Transform):
         """
         values = check_roll(values, self.n_freq_bins, "values")
         length = self.samples_for(values.shape[1]) if length is None else integer("length", length, 1)
-        midi = self.to_midi(values)
-        if not midi.instruments[0].notes:
-            return np.zeros(length, dtype=np.float32)
-        buffer = io.BytesIO()
-        midi.write(buffer)
-        audio = midi_to_audio(
-            buffer.getvalue(),
-            sample_rate=self.sample_rate,
-            program=self.program,
-            soundfont=self.soundfont,
-            max_duration_s=math.ceil(values.shape[1] * self.step_s) + 1.0,
-            piece="<score roll>",
-        )
-        audio = audio[:length]
-        return np.pad(audio, (0, length - audio.shape[0])) if audio.shape[0] < length else audio
+        return render_to_length(self.to_midi(values), length, self.sample_rate, self.program, self.soundfont,
+                                values.shape[1] * self.step_s, "<score roll>")
 
     def inverse_name(self, **options) -> str:
         """``"MIDI at <tempo> bpm rendered by FluidSynth"``. Raises ParameterError for any option (it takes none)."""
