@@ -25,6 +25,7 @@ SILENT_DBFS = -60.0  # RMS below this is silence, not music
 
 
 def midi_problems(out_dir):
+    """Problems (strings) of ``out_dir`` (Path): each WAV needs a Standard MIDI File (``MThd``) of its stem beside it."""
     problems = []
     for wav in sorted(out_dir.glob("*.wav")):
         midi = wav.with_suffix(".mid")
@@ -36,6 +37,8 @@ def midi_problems(out_dir):
 
 
 def problems_of(out_dir, kinds=("generated", "original")):
+    """Problems (strings) of one demo folder ``out_dir`` (Path): its ``<kind>*.wav`` files (decodable, finite, RMS
+    above ``SILENT_DBFS``, under 1 % of samples at full scale), ``comparison.png``, ``index.html`` and ``report.json``."""
     problems = []
     for kind in kinds:
         wavs = sorted(out_dir.glob(f"{kind}*.wav"))
@@ -75,6 +78,7 @@ def problems_of(out_dir, kinds=("generated", "original")):
 
 
 def main():
+    """Check every folder of ``RUNS`` and ``MIDI_RUNS`` under ``outputs/``; print each problem; exit status 1 if any, else 0."""
     problems = [p for run, kinds in RUNS.items() for p in problems_of(Path("outputs") / run, kinds)]
     problems += [p for run in MIDI_RUNS for p in midi_problems(Path("outputs") / run)]
     for problem in problems:
