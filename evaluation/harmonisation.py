@@ -20,6 +20,15 @@ Aarden-Essen profiles):
                       docs/MEASUREMENTS.md).
     key_agreement     with a reference: share of windows whose key is the reference's key
                       in the same window (None without a reference).
+
+Bars regenerated in a piece (`span_measures`), steps [start, stop):
+
+    span_notes        notes starting in the span.
+    span_voices       mean number of pitches sounding at a step of the span.
+    span_key          music21's key of the span's notes; ``span_in_key``: whether it is the
+                      key of the original piece (the whole of it).
+    span_same         share of the span's sounding cells (pitch, step) that are the original's
+                      too (intersection over union; 1.0: the bars came back unchanged).
 """
 
 import numpy as np
@@ -113,3 +122,30 @@ def mean_measures(results) -> dict:
         values = [r[name] for r in results if r.get(name) is not None]
         means[name] = round(float(np.mean(values)), 4) if values else None
     return means
+
+
+def span_measures(notes, original, start, stop, steps_per_quarter=4) -> dict:
+    """The module docstring's span measures of ``notes`` (a piece with steps [start, stop) regenerated).
+
+    Args:
+        notes, original: int arrays ``(n_notes, 3)``: the piece and the piece it was made from.
+        start, stop: ints, 0 <= start < stop: the regenerated steps.
+        steps_per_quarter: int >= 1, the grid's steps per quarter note.
+    Returns:
+        dict: ``span_notes`` (int), ``span_voices`` (float), ``span_key`` (str or None),
+        ``span_in_key`` (bool), ``span_same`` (float in [0, 1], 1.0 when neither sounds).
+    """
+    start, stop = integer("start", start, 0), integer("stop", stop, start + 1)
+    notes, original = check_notes(notes), check_notes(original)
+    sounding = [set(map(int, pitches)) for pitches in sounding_pitches(notes_in(notes, start, stop), stop - start)]
+    real = [set(map(int, pitches)) for pitches in sounding_pitches(notes_in(original, start, stop), stop - start)]
+    union = sum(len(a | b) for a, b in zip(sounding, real))
+    key, _ = analyse_key(notes_in(notes, start, stop), steps_per_quarter)
+    piece_key, _ = analyse_key(original, steps_per_quarter)
+    return {
+        "span_notes": int(np.sum((notes[:, 1] >= start) & (notes[:, 1] < stop))),
+        "span_voices": float(np.mean([len(pitches) for pitches in sounding])),
+        "span_key": key,
+        "span_in_key": key is not None and key == piece_key,
+        "span_same": float(sum(len(a & b) for a, b in zip(sounding, real)) / union) if union else 1.0,
+    }

@@ -95,17 +95,30 @@ def choose_melody(source, transform, data_dir=None, part=None):
     if not source.startswith(TEST_PREFIX):
         part = int(part) if isinstance(part, str) and part.isdigit() else part
         return melody_notes(source, transform.steps_per_quarter, part), None, source, 0
+    key, path, lead_s = test_piece(source, data_dir)
+    melody = melody_notes(path, transform.steps_per_quarter, part or TEST_PART)
+    return melody, transform.notes(path), key, int(round(lead_s / transform.step_s))
+
+
+def test_piece(source, data_dir, option="--harmonise"):
+    """The test-split piece that ``source`` (``"test:N"`` or ``"test:<piece>"``) names.
+
+    Returns:
+        ``(name, MIDI path, lead in seconds)`` (`pieces_of_test_split`).
+    Raises:
+        ParameterError: naming ``source``, for an unknown piece or an index outside the test split,
+            and as `pieces_of_test_split`.
+    """
     pieces = pieces_of_test_split(data_dir)
     key = source[len(TEST_PREFIX):]
     names = list(pieces)
     if key.isdigit() and int(key) < len(names):
         key = names[int(key)]
     if key not in pieces:
-        raise ParameterError(f"--harmonise test:N takes a piece of the test split, N in [0, {len(names) - 1}] or a name "
-                             f"({', '.join(names[:3])}, ...). Received: harmonise={source!r}")
+        raise ParameterError(f"{option} test:N takes a piece of the test split, N in [0, {len(names) - 1}] or a name "
+                             f"({', '.join(names[:3])}, ...). Received: {option.lstrip('-').replace('-', '_')}={source!r}")
     path, lead_s = pieces[key]
-    melody = melody_notes(path, transform.steps_per_quarter, part or TEST_PART)
-    return melody, transform.notes(path), key, int(round(lead_s / transform.step_s))
+    return key, path, lead_s
 
 
 def harmonise(model, codec, melody, steps, seeds, resample=1, lead_steps=0, progress=None):
@@ -137,9 +150,33 @@ def harmonise(model, codec, melody, steps, seeds, resample=1, lead_steps=0, prog
     if known_values.shape[1] < width:  # one window: the steps after the melody are generated, then cut
         pad = ((0, 0), (0, width - known_values.shape[1]), (0, 0))
         known_values, keep = np.pad(known_values, pad), np.pad(keep, pad)
-    pieces = np.repeat(codec.normalise(known_values)[None], len(seeds), axis=0).astype(np.float32)
-    keep = keep.astype(bool)
-    done = np.zeros(known_values.shape[1], bool)  # steps already generated
+    done = np.zeros(known_values.shape[1], bool)  # every step has cells to generate (the rows below the melody)
+    pieces = inpaint_windows(model, codec.normalise(known_values), keep, done, steps, seeds, resample, progress)
+    cut = slice(lead_steps, lead_steps + length)
+    return pieces[:, :, cut], codec.normalise(known_values[:, cut])
+
+
+def inpaint_windows(model, known_values, keep, done, steps, seeds, resample=1, progress=None):
+    """Masked DDIM over a roll longer than the model's window: window after window, left to right.
+
+    Each window starts half a window before the first step not yet done (`generate.long_form.window_plan`)
+    and knows the cells of ``keep`` and every step already done; window ``k`` of variant ``i`` samples
+    with seed `generate.long_form.window_seed` (``seeds[i]``, ``k``), RePaint resampling ``resample``
+    (Lugmayr et al. 2022, via `models.diffusion.DiffusionModel.inpaint`).
+
+    Args:
+        model: a `models.diffusion.DiffusionModel` whose data shape is ``(n_pitches, W, 2)``.
+        known_values: float32 ``(n_pitches, T, 2)``, normalised, T >= W: the known cells' values.
+        keep: ``(n_pitches, T, 2)``, 1 (or True) known, 0 generated.
+        done: bool ``(T,)``: steps taken as they are (no window is planned for them).
+        steps: int >= 1, DDIM steps per window; seeds: list of ints, one per variant.
+        progress: optional callable ``(k, n_windows, start_step)``.
+    Returns:
+        float32 ``(len(seeds), n_pitches, T, 2)``: the variants, normalised.
+    """
+    width = int(model.data_shape[1])
+    pieces = np.repeat(np.asarray(known_values, np.float32)[None], len(seeds), axis=0)
+    keep, done = np.asarray(keep).astype(bool), np.array(done, dtype=bool)
     plan = window_plan(done, width, overlap_frames(width, DEFAULT_OVERLAP))
     for k, (start, _) in enumerate(plan):
         if progress is not None:
@@ -150,8 +187,7 @@ def harmonise(model, codec, melody, steps, seeds, resample=1, lead_steps=0, prog
                                diffusion_steps=steps, seeds=[window_seed(seed, k) for seed in seeds], resample=resample)
         pieces[:, :, window] = filled
         done[window] = True
-    cut = slice(lead_steps, lead_steps + length)
-    return pieces[:, :, cut], codec.normalise(known_values[:, cut])
+    return pieces
 
 
 def write_outputs(out_dir, transform, sound_generator, pieces, known, reference, seeds):
@@ -180,10 +216,10 @@ def write_outputs(out_dir, transform, sound_generator, pieces, known, reference,
     return generated_values, [original] * len(pieces), audio, original_audio
 
 
-def check_model(model):
-    """Raise ParameterError unless ``model`` (a `TrainedModel`) is a DDIM on score rolls."""
+def check_model(model, option="--harmonise"):
+    """Raise ParameterError unless ``model`` (a `TrainedModel`) is a DDIM on score rolls (``option``: for the message)."""
     if model.kind != "ddim" or not isinstance(model.sound_generator.transform, ScoreRollTransform):
-        raise ParameterError(f"--harmonise needs a DDIM trained on score rolls (representation score_roll). "
+        raise ParameterError(f"{option} needs a DDIM trained on score rolls (representation score_roll). "
                              f"Received: model={str(model.model_dir)!r}")
 
 

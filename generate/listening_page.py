@@ -220,7 +220,8 @@ def write_sounds_page(out_dir, report, generated_audio, original_audio, sample_r
     settings = [("model", report.get("model_dir")), ("kind", report.get("kind")),
                 ("sampler", report.get("sampler")), ("steps", report.get("diffusion_steps")),
                 ("seeds", report.get("seeds")), ("label", report.get("label")), ("prompt", report.get("prompt")),
-                ("guidance scale", report.get("guidance_scale")),
+                ("guidance scale", report.get("guidance_scale")), ("guidance rescale", report.get("guidance_rescale")),
+                ("static thresholding (clip_sample)", report.get("clip_sample")),
                 ("Griffin-Lim iterations", report.get("griffin_lim_iters"))] + timing_settings(report)
     rows, clips = [], []
     for i, (generated, original) in enumerate(zip(generated_audio, original_audio)):
@@ -293,22 +294,41 @@ def write_harmonisation_page(out_dir, report, harmonised_audio, original_audio, 
     Returns:
         The page's Path. Writes a PNG beside each WAV.
     """
-    out_dir = Path(out_dir)
     settings = [("model", report.get("model_dir")), ("melody", report.get("melody")),
                 ("seeds", report.get("seeds")), ("steps", report.get("diffusion_steps")),
                 ("RePaint resampling", report.get("resample")), ("sampling (s)", report.get("model_seconds")),
                 ("rendering (s)", report.get("render_seconds")), ("real-time factor", report.get("real_time_factor"))]
-    clips = [draw_clip(out_dir, f"harmonised_{i:02d}.wav", audio, sample_rate, f"harmonisation {i}", piece=True)
-             for i, audio in enumerate(harmonised_audio)]
+    return write_pieces_page(out_dir, f"generate.sounds --harmonise: {report.get('melody')}", settings,
+                             ("harmonised", "harmonisation", harmonised_audio), original_audio, "the chorale (Bach)",
+                             sample_rate)
+
+
+def write_pieces_page(out_dir, title, settings, generated, original_audio, original_caption, sample_rate):
+    """``index.html`` of a folder of generated pieces (``<prefix>_XX.wav``), their MIDI files and an original.
+
+    Args:
+        out_dir: the folder holding the WAVs, ``*.mid``, ``comparison.png`` and ``report.json``.
+        title: str, the page's title; settings: ``(name, value)`` pairs for its settings table.
+        generated: ``(prefix, caption, audio)``: the WAVs' name prefix, the caption of piece i
+            (``"<caption> i"``) and a list of float mono ``(n_samples,)``, one per WAV.
+        original_audio: float mono ``(n_samples,)`` of ``original.wav``, or None; original_caption: its caption.
+        sample_rate: Hz.
+    Returns:
+        The page's Path. Writes a PNG beside each WAV.
+    """
+    out_dir = Path(out_dir)
+    prefix, caption, audio_list = generated
+    clips = [draw_clip(out_dir, f"{prefix}_{i:02d}.wav", audio, sample_rate, f"{caption} {i}", piece=True)
+             for i, audio in enumerate(audio_list)]
     if original_audio is not None:
-        clips.append(draw_clip(out_dir, "original.wav", original_audio, sample_rate, "the chorale (Bach)", piece=True))
+        clips.append(draw_clip(out_dir, "original.wav", original_audio, sample_rate, original_caption, piece=True))
     midi = [(path.name, path.name) for path in sorted(out_dir.glob("*.mid"))]
     sections = [("Settings", settings_table(settings)),
                 ("Pieces", "".join(clip_figure(clip) for clip in clips)),
                 ("Files", paragraph("All pieces' rolls, and the full report with the measures:",
                                     [("comparison.png", "comparison.png"), ("report.json", "report.json")])
                  + paragraph("MIDI:", midi))]
-    return write_page(out_dir / "index.html", f"generate.sounds --harmonise: {report.get('melody')}", sections)
+    return write_page(out_dir / "index.html", title, sections)
 
 
 def write_interpolation_page(out_dir, report, clips, continuous, sample_rate, marks_s=()):

@@ -39,6 +39,8 @@ without it the batch would pay the same one-time costs itself.
 
 Harmonisation (score-roll DDIM runs): ``--harmonise melody.mid`` or ``--harmonise test:N``
 keeps the melody as the top voice and inpaints the voices below it; see `generate.harmonise`.
+``--fill-bars START N --piece test:N`` (or a MIDI file) regenerates bars of a piece and keeps
+the rest; see `generate.bar_span`.
 
 Long pieces, continuations, gap filling, loops and interpolations are modes named by
 the first argument (``python -m generate.sounds long --duration 60``); see
@@ -134,7 +136,12 @@ def parse_args(argv):
                         help="score-roll DDIM runs: harmonise a melody, a MIDI file or test:N (the soprano of the test "
                              "split's N-th chorale), instead of sampling (generate.harmonise)")
     parser.add_argument("--part", default=None, help="with --harmonise: the melody's part in the MIDI file (name or index)")
-    parser.add_argument("--resample", type=int, default=2, help="with --harmonise: RePaint resampling rounds per step (default 2)")
+    parser.add_argument("--fill-bars", type=int, nargs=2, default=None, metavar=("START", "N"),
+                        help="score-roll DDIM runs: regenerate bars START..START+N-1 (0-based) of --piece, keeping the "
+                             "rest, instead of sampling (generate.bar_span)")
+    parser.add_argument("--piece", default=None, help="with --fill-bars: a MIDI file, or test:N (the test split's N-th chorale)")
+    parser.add_argument("--resample", type=int, default=2,
+                        help="with --harmonise or --fill-bars: RePaint resampling rounds per step (default 2)")
     args = parser.parse_args(argv)
     if args.num < 1:
         raise ParameterError(f"--num must be >= 1. Received: num={args.num}")
@@ -155,7 +162,9 @@ def sample_batch(model, args, originals):
         ``warmup_s``, ``model_s``, ``inversion_s``.
     """
     kind, sound_generator = model.kind, model.sound_generator
-    steps = (args.steps or model.default_steps()) if kind == "ddim" else None
+    options = model.sampling_options(args.steps, args.sampler, args.guidance_scale, args.guidance_rescale,
+                                     args.clip_sample, conditioned=args.label is not None or args.prompt is not None)
+    steps = options.get("steps")
     seeds = [args.seed + i for i in range(args.num)] if kind in ("ddim", "vae") else list(range(args.num))
     conditions = dict(label=args.label, guidance_scale=args.guidance_scale, prompt=args.prompt, sampler=args.sampler,
                       guidance_rescale=args.guidance_rescale, clip_sample=args.clip_sample)
@@ -169,7 +178,7 @@ def sample_batch(model, args, originals):
     start = time.monotonic()
     audio, limits = sound_generator.generate(generated, seeds=seeds, return_limits=True)
     inversion_s = time.monotonic() - start
-    return {"seeds": seeds, "steps": steps, "generated": generated, "audio": audio, "limits": limits,
+    return {"seeds": seeds, "steps": steps, "options": options, "generated": generated, "audio": audio, "limits": limits,
             "warmup_s": warmup_s, "model_s": model_s, "inversion_s": inversion_s}
 
 
@@ -204,12 +213,19 @@ def write_clips(out_dir, rows, batch, originals, sound_generator):
     return generated_values, original_values, original_audio
 
 
-def figure_title(args, kind, model_dir, steps):
-    """The comparison figure's title: the model, its condition and how it sampled."""
+SAMPLER_NAMES = {"ddim": "DDIM", "dpm++2m": "DPM-Solver++(2M)"}
+
+
+def figure_title(args, kind, model_dir, options):
+    """The comparison figure's title: the model, its condition and how it sampled (``options``: as
+    `generate.trained_model.TrainedModel.sampling_options` returns, empty for an autoencoder or a VAE)."""
+    sampled = ""
+    if options:
+        sampler = SAMPLER_NAMES.get(options["sampler"], options["sampler"])
+        sampled = f", {options['steps']} {sampler} steps" + (", static thresholding" if options["clip_sample"] else "")
     return f"{kind} {model_dir.name}" + (f", label {args.label}" if args.label else "") + (
         f", prompt {args.prompt!r}" if args.prompt else "") + (
-        f", {steps} DDIM steps" if steps else ", samples" if kind == "vae" else ", reconstructions of the test clips"
-    )
+        sampled or (", samples" if kind == "vae" else ", reconstructions of the test clips"))
 
 
 def timing_report(load_s, batch, audio_s):
@@ -252,10 +268,10 @@ def build_report(args, model, rows, batch, original_audio, load_s):
         "diffusion_steps": batch["steps"],
         "label": args.label,
         "prompt": args.prompt,
-        "guidance_scale": args.guidance_scale,
-        "guidance_rescale": args.guidance_rescale,
-        "clip_sample": args.clip_sample,
-        "sampler": (args.sampler or model.default_sampler()) if kind == "ddim" else None,
+        "guidance_scale": batch["options"].get("guidance_scale"),  # as sampled: the run's values where none was given
+        "guidance_rescale": batch["options"].get("guidance_rescale"),
+        "clip_sample": batch["options"].get("clip_sample"),
+        "sampler": batch["options"].get("sampler"),
         "seeds": batch["seeds"],
         "griffin_lim_iters": args.griffin_lim_iters,
         "audio_seconds": round(audio_s, 3),
@@ -302,10 +318,16 @@ def run(args):
     # the run, opened once: the process's first model also imports TensorFlow and Keras
     model = TrainedModel(args.model, n_iter=args.griffin_lim_iters, data_dir=args.data)
     load_s = time.monotonic() - start
+    if args.harmonise is not None and args.fill_bars is not None:
+        raise ParameterError("Give --harmonise or --fill-bars, not both. Received: both")
     if args.harmonise is not None:
         from generate import harmonise
 
         return harmonise.run(args, model, load_s)
+    if args.fill_bars is not None:
+        from generate import bar_span
+
+        return bar_span.run(args, model, load_s)
     sound_generator = model.sound_generator
     data = DatasetFolder(args.data or model.data_dir)
     out_dir = Path(args.out or Path("outputs") / model.model_dir.name)
@@ -314,7 +336,7 @@ def run(args):
     batch = sample_batch(model, args, originals)
     generated_values, original_values, original_audio = write_clips(out_dir, rows, batch, originals, sound_generator)
     plot_comparison(generated_values, original_values, sound_generator.transform, out_dir / "comparison.png",
-                    figure_title(args, model.kind, model.model_dir, batch["steps"]))
+                    figure_title(args, model.kind, model.model_dir, batch["options"]))
     report = build_report(args, model, rows, batch, original_audio, load_s)
     atomic_write_json(out_dir / "report.json", report)
     print_summary(args, out_dir, model, batch, report, load_s)

@@ -95,6 +95,30 @@ class TrainedModel:
         """The sampler the run was configured with (``"ddim"`` for runs before the key), None for an autoencoder or a VAE."""
         return str(self.config.sampler) if self.kind == "ddim" else None
 
+    def sampling_options(self, steps=None, sampler=None, guidance_scale=None, guidance_rescale=None,
+                         clip_sample=None, conditioned=False):
+        """The options a DDIM samples with, each None replaced by the run's value (what `spectrograms` uses).
+
+        Args:
+            steps, sampler, guidance_scale, guidance_rescale, clip_sample: as `spectrograms`, or None.
+            conditioned: whether a label or a prompt is given: without one, guidance is off
+                (``guidance_scale`` 1.0, ``guidance_rescale`` 0.0), whatever was asked.
+        Returns:
+            dict with ``steps`` (int), ``sampler`` (str), ``guidance_scale`` (float), ``guidance_rescale``
+            (float) and ``clip_sample`` (bool); an empty dict for an autoencoder or a VAE.
+        """
+        if self.kind != "ddim":
+            return {}
+        return {
+            "steps": int(steps or self.default_steps()),
+            "sampler": sampler or self.default_sampler(),
+            "guidance_scale": (float(self.config.guidance_scale) if guidance_scale is None else float(guidance_scale))
+            if conditioned else 1.0,
+            "guidance_rescale": (float(self.config.guidance_rescale) if guidance_rescale is None
+                                 else float(guidance_rescale)) if conditioned else 0.0,
+            "clip_sample": bool(self.config.clip_sample) if clip_sample is None else bool(clip_sample),
+        }
+
     def warm_up(self, seeds=None, originals=None, label=None, guidance_scale=None, prompt=None, sampler=None,
                 guidance_rescale=None, clip_sample=None):
         """Run the model once on one sample, so that later calls run at their steady-state speed.
@@ -144,9 +168,6 @@ class TrainedModel:
         if self.kind == "ddim":
             if seeds is None:
                 raise ParameterError("A DDIM samples from seeds. Received: seeds=None")
-            steps = steps or self.default_steps()
-            if guidance_scale is None:
-                guidance_scale = float(self.config.guidance_scale)
             context = None
             if prompt is not None:
                 if self.model.conditioning != "text":
@@ -158,17 +179,12 @@ class TrainedModel:
                     self._text_encoder = TextEncoder(max_tokens=self.model.context_shape[0])
                 tokens, mask, _ = self._text_encoder.encode([prompt])
                 context = (tokens[0], mask[0].astype("float32"))
-            conditioned = label is not None or prompt is not None
-            if sampler is None:
-                sampler = self.default_sampler()
-            if guidance_rescale is None:
-                guidance_rescale = float(self.config.guidance_rescale)
-            if clip_sample is None:
-                clip_sample = bool(self.config.clip_sample)
-            generated = self.model.generate(seeds=list(seeds), diffusion_steps=steps, labels=label, context=context,
-                                            guidance_scale=guidance_scale if conditioned else 1.0, sampler=sampler,
-                                            guidance_rescale=guidance_rescale if conditioned else 0.0,
-                                            clip_sample=clip_sample)
+            options = self.sampling_options(steps, sampler, guidance_scale, guidance_rescale, clip_sample,
+                                            conditioned=label is not None or prompt is not None)
+            generated = self.model.generate(seeds=list(seeds), diffusion_steps=options["steps"], labels=label,
+                                            context=context, guidance_scale=options["guidance_scale"],
+                                            sampler=options["sampler"], guidance_rescale=options["guidance_rescale"],
+                                            clip_sample=options["clip_sample"])
             if self.latent_decoder is not None:
                 generated = self.latent_decoder.predict(np.asarray(generated), verbose=0)
             return model_output_values(generated)

@@ -62,6 +62,24 @@ def test_generate_cli_writes_wavs_plot_and_report(runs, tmp_path, kind):
     assert report["statistics"]["original"]["rms_db"] > -40
     if kind == "ddim":
         assert report["seeds"] == [5, 6]
+        # the options as sampled, the run's values where none was given (unconditional: no guidance)
+        assert (report["sampler"], report["clip_sample"], report["guidance_scale"], report["guidance_rescale"]) == (
+            "ddim", False, 1.0, 0.0)
+    else:
+        assert report["sampler"] is report["clip_sample"] is report["diffusion_steps"] is None
+
+
+def test_the_figure_title_names_the_sampler_as_sampled(runs):
+    from argparse import Namespace
+
+    from generate.trained_model import TrainedModel
+
+    model = TrainedModel(runs / "ddim")
+    args = Namespace(label=None, prompt=None)
+    title = sounds.figure_title(args, "ddim", model.model_dir, model.sampling_options(sampler="dpm++2m", clip_sample=True))
+    assert title == "ddim ddim, 2 DPM-Solver++(2M) steps, static thresholding"
+    assert sounds.figure_title(args, "ddim", model.model_dir, model.sampling_options(steps=4)) == "ddim ddim, 4 DDIM steps"
+    assert sounds.figure_title(args, "vae", model.model_dir, {}) == "vae ddim, samples"
 
 
 def test_generated_full_scale_noise_is_limited_and_reported(runs, tmp_path, monkeypatch, capsys):
