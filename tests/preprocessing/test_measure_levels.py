@@ -9,6 +9,7 @@ from preprocessing.loudness import LEVELS_KEY, summarise_levels
 from preprocessing.measure_levels import measure_clip_levels
 from preprocessing.normaliser import load_normaliser
 from preprocessing.dataset_folder import DatasetFolder
+from tests.generate.score_roll_run import roll_run  # noqa: F401 (a fixture)
 
 
 def test_pipeline_writes_clip_levels_and_their_summary(tiny_dataset):
@@ -39,3 +40,28 @@ def test_cli_adds_the_summary_to_a_model_folder(tiny_dataset, tmp_path, capsys):
     assert "other_model" in capsys.readouterr().err
     assert LEVELS_KEY not in json.loads((other / "normalisation.json").read_text())
 
+
+
+def test_a_roll_data_set_is_measured_from_its_renderings_and_the_limiter_then_keeps_that_level(roll_run, tmp_path, capsys):
+    """A roll data set has no audio clips: its train clips are rendered (at most --max-clips), and a model
+    given the summary limits its renderings to the data's level instead of the fixed -18 dBFS."""
+    import shutil
+
+    from generate.trained_model import TrainedModel
+    from preprocessing.loudness import rms_dbfs
+
+    run_dir, data_dir = roll_run
+    model = tmp_path / "model"
+    shutil.copytree(run_dir, model)
+    assert TrainedModel(model).sound_generator.limiter.describe()["reference"] == "fixed"
+    assert measure_levels.main([str(data_dir), "--into", str(model), "--max-clips", "3"]) == 0
+    summary = json.loads((model / "normalisation.json").read_text())[LEVELS_KEY]
+    data = DatasetFolder(data_dir)
+    rows = data.split_rows("train")
+    assert summary["clips"] == 3 < len(rows)
+    first = rms_dbfs(data.transform.invert(data.read_clip(data.clip_path(rows[0]["path"]))))
+    assert -30.0 < first <= summary["max"] + 0.005 and summary["max"] > -18.0  # the renderings are louder than the fixed level
+    limiter = TrainedModel(model).sound_generator.limiter.describe()
+    assert limiter["reference"] != "fixed" and limiter["rms_ceiling_dbfs"] == summary["p95"]
+    assert measure_levels.main([str(data_dir), "--max-clips", "0"]) == 2
+    assert "max_clips=0" in capsys.readouterr().err
