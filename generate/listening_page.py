@@ -211,7 +211,8 @@ def write_sounds_page(out_dir, report, generated_audio, original_audio, sample_r
         out_dir: the folder holding ``generated_XX.wav``, ``original_XX.wav``, ``comparison.png``
             and ``report.json``.
         report: the ``report.json`` dict (`generate.sounds.build_report`).
-        generated_audio, original_audio: lists of float mono clips ``(n_samples,)``, one per WAV.
+        generated_audio, original_audio: lists of float mono clips ``(n_samples,)``, one per WAV
+            (``original_audio`` may be empty: samples without originals).
         sample_rate: Hz.
     Returns:
         The page's Path. Writes ``generated_XX.png`` and ``original_XX.png`` beside the WAVs.
@@ -224,10 +225,11 @@ def write_sounds_page(out_dir, report, generated_audio, original_audio, sample_r
                 ("static thresholding (clip_sample)", report.get("clip_sample")),
                 ("Griffin-Lim iterations", report.get("griffin_lim_iters"))] + timing_settings(report)
     rows, clips = [], []
-    for i, (generated, original) in enumerate(zip(generated_audio, original_audio)):
+    for i, generated in enumerate(generated_audio):  # originals: one per clip, or none (sampled without them)
         rows.append([f"clip {i}"])
-        clips.append([draw_clip(out_dir, f"generated_{i:02d}.wav", generated, sample_rate, f"generated {i}"),
-                      draw_clip(out_dir, f"original_{i:02d}.wav", original, sample_rate, f"original {i}")])
+        clips.append([draw_clip(out_dir, f"generated_{i:02d}.wav", generated, sample_rate, f"generated {i}")]
+                     + ([draw_clip(out_dir, f"original_{i:02d}.wav", original_audio[i], sample_rate, f"original {i}")]
+                        if i < len(original_audio) else []))
     midi = [(path.name, path.name) for path in sorted(out_dir.glob("*.mid"))]  # a piano-roll model's MIDI files
     sections = [("Settings", settings_table(settings)),
                 ("Clips", data_table(["clip"], rows, clips)),

@@ -18,8 +18,9 @@ generated clip whose RMS level is above the training clips' (their 95th
 percentile) or whose peak is above -1 dBFS is scaled down (`generate.limiter`),
 and a line says so. For a piano-roll model it also writes
 ``generated_XX.mid`` and ``original_XX.mid``, and the originals' WAVs are
-their rolls rendered. Exit status: 0 on success, 2 for a bad model folder or
-argument.
+their rolls rendered. When the model's own data set is not there and no ``--data``
+is given, a DDIM or a VAE samples without originals (a warning says so).
+Exit status: 0 on success, 2 for a bad model folder or argument.
 
 It also writes ``index.html``, a listening page (`generate.listening_page`): each
 generated clip's player and spectrogram (``generated_XX.png``) beside its original's,
@@ -89,6 +90,30 @@ def test_clips(data_dir, num, seed):
         raise ParameterError(f"The dataset has no test clips. Received: data_dir={str(data_dir)!r}")
     order = np.random.default_rng(seed).permutation(len(rows))[:num]
     return [rows[i] for i in sorted(order)]
+
+
+def originals_for(args, model):
+    """The test clips the samples are compared with, and their normalised spectrograms.
+
+    From ``--data``, else from the model's data set. When the model's own data set is not
+    there (a fresh clone holds only the demo's) and ``--data`` was not given, a DDIM or a VAE
+    samples without originals: one warning line on stderr says so and how to get them.
+
+    Returns:
+        ``(rows, originals)``: `test_clips`'s rows, and float32 ``(len(rows), ...)`` normalised
+        spectrograms (empty without originals).
+    Raises:
+        ParameterError: as `test_clips`, for a missing ``--data`` folder, or for an autoencoder
+            without its data set (it reconstructs the originals).
+    """
+    data = DatasetFolder(args.data or model.data_dir)
+    if args.data is None and model.kind != "autoencoder" and not data.manifest_path.is_file():
+        print(f"warning: the model's data set {str(data.path)!r} is not there, so the samples are written without "
+              "originals to compare with; build it (docs/MODELS.md) or pass --data", file=sys.stderr, flush=True)
+        return [], np.zeros((0,), np.float32)
+    rows = test_clips(data.path, args.num, args.seed)
+    codec = model.sound_generator.codec
+    return rows, np.stack([codec.normalise(data.read_clip(data.clip_path(row["path"]))) for row in rows])
 
 
 def print_limits(limiter, limits):
@@ -169,8 +194,8 @@ def sample_batch(model, args, originals):
     conditions = dict(label=args.label, guidance_scale=args.guidance_scale, prompt=args.prompt, sampler=args.sampler,
                       guidance_rescale=args.guidance_rescale, clip_sample=args.clip_sample)
     start = time.monotonic()
-    model.warm_up(seeds=seeds, originals=originals, **conditions)
-    sound_generator.warm_up(originals[0])
+    warm = model.warm_up(seeds=seeds, originals=originals, **conditions)
+    sound_generator.warm_up(originals[0] if len(originals) else warm[0])
     warmup_s = time.monotonic() - start
     start = time.monotonic()
     generated = model.spectrograms(seeds=seeds, steps=steps, originals=originals, **conditions)
@@ -199,10 +224,14 @@ def write_clips(out_dir, rows, batch, originals, sound_generator):
     original_values = [sound_generator.codec.denormalise(s) for s in originals]
     midi = transform.input_kind == MIDI  # a piano roll: MIDI files too, and the originals are rendered
     original_audio = []
-    for i, (row, clip) in enumerate(zip(rows, batch["audio"])):
+    for i, clip in enumerate(batch["audio"]):
         write_wav(out_dir / f"generated_{i:02d}.wav", clip, sample_rate)
         if midi:
             transform.write_midi(generated_values[i], out_dir / f"generated_{i:02d}.mid")
+        if i >= len(rows):  # sampled without originals (`originals_for`)
+            continue
+        row = rows[i]
+        if midi:
             transform.write_midi(original_values[i], out_dir / f"original_{i:02d}.mid")
             original = sound_generator.spectrogram_to_audio(originals[i])
         else:
@@ -282,7 +311,7 @@ def build_report(args, model, rows, batch, original_audio, load_s):
         },
         "statistics": {
             "generated": mean_statistics(batch["audio"], sample_rate),
-            "original": mean_statistics(original_audio, sample_rate),
+            "original": mean_statistics(original_audio, sample_rate) if original_audio else None,
         },
         "originals": [{"clip_id": r["clip_id"], "source_path": r["source_path"], "offset_s": r["offset_s"]} for r in rows],
     }
@@ -296,7 +325,7 @@ def print_summary(args, out_dir, model, batch, report, load_s):
     audio_s = sum(len(a) for a in batch["audio"]) / sound_generator.transform.sample_rate
     cold_s = load_s + warmup_s + model_s + inversion_s
     print(
-        f"Wrote {args.num} generated and {args.num} original clips to {out_dir}/ "
+        f"Wrote {args.num} generated and {len(report['originals'])} original clips to {out_dir}/ "
         f"(generated_XX.wav, original_XX.wav{', .mid' if midi else ''}, comparison.png, report.json).\n"
         f"{audio_s:.1f} s of audio. Warm (the batch at steady state): {model_s:.2f} s ({model.kind}) + {inversion_s:.2f} s "
         f"({sound_generator.inverse_name()}), {report['real_time_factor']}x real time. "
@@ -305,9 +334,10 @@ def print_summary(args, out_dir, model, batch, report, load_s):
         flush=True,
     )
     print_limits(sound_generator.limiter, batch["limits"])
-    print(f"{'mean over clips':<22}" + "".join(f"{key:>22}" for key in report["statistics"]["original"]))
+    print(f"{'mean over clips':<22}" + "".join(f"{key:>22}" for key in report["statistics"]["generated"]))
     for name, values in report["statistics"].items():
-        print(f"{name:<22}" + "".join(f"{value:>22.3f}" for value in values.values()))
+        if values is not None:
+            print(f"{name:<22}" + "".join(f"{value:>22.3f}" for value in values.values()))
 
 
 def run(args):
@@ -329,10 +359,8 @@ def run(args):
 
         return bar_span.run(args, model, load_s)
     sound_generator = model.sound_generator
-    data = DatasetFolder(args.data or model.data_dir)
     out_dir = Path(args.out or Path("outputs") / model.model_dir.name)
-    rows = test_clips(data.path, args.num, args.seed)
-    originals = np.stack([sound_generator.codec.normalise(data.read_clip(data.clip_path(row["path"]))) for row in rows])
+    rows, originals = originals_for(args, model)
     batch = sample_batch(model, args, originals)
     generated_values, original_values, original_audio = write_clips(out_dir, rows, batch, originals, sound_generator)
     plot_comparison(generated_values, original_values, sound_generator.transform, out_dir / "comparison.png",

@@ -127,12 +127,15 @@ class TrainedModel:
         once, `models.diffusion.DiffusionModel.ema_denoiser`; a latent DDIM's decoder runs too),
         or the VAE's decoder on ``seeds[0]``, or the autoencoder on ``originals[:1]``: the
         first call of a TensorFlow function traces and optimises its graph, and this is that
-        first call. Arguments as `spectrograms`; the output is thrown away.
+        first call. Arguments as `spectrograms`.
 
+        Returns:
+            The warm-up output, as `spectrograms` returns it, for one sample (a DDIM's after one step:
+            noise, useful only for its shape).
         Raises:
             ParameterError: as `spectrograms`.
         """
-        self.spectrograms(seeds=None if seeds is None else list(seeds)[:1], steps=1 if self.kind == "ddim" else None,
+        return self.spectrograms(seeds=None if seeds is None else list(seeds)[:1], steps=1 if self.kind == "ddim" else None,
                           originals=None if originals is None else np.asarray(originals)[:1], label=label,
                           guidance_scale=guidance_scale, prompt=prompt, sampler=sampler,
                           guidance_rescale=guidance_rescale, clip_sample=clip_sample)

@@ -188,6 +188,33 @@ def test_generate_cli_without_the_dataset(runs, tmp_path, capsys):
     assert "no_data" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("kind", ["ddim", "ae"])
+def test_without_its_own_data_set_a_model_samples_without_originals(runs, tmp_path, capsys, kind):
+    """A fresh clone has only the demo's data set: a shipped model trained on another one still samples
+    (one warning, no originals); an autoencoder, which reconstructs the originals, cannot."""
+    import shutil
+
+    import yaml
+
+    model = tmp_path / "model"
+    shutil.copytree(runs / kind, model)
+    config = yaml.safe_load((model / "config.yaml").read_text())
+    (model / "config.yaml").write_text(yaml.safe_dump({**config, "data_dir": str(tmp_path / "elsewhere")}))
+    out = tmp_path / "out"
+    status = sounds.main(["--model", str(model), "--num", "2", "--steps", "1", "--out", str(out)])
+    error = capsys.readouterr().err
+    if kind == "ae":
+        assert status == 2 and "elsewhere" in error and not out.exists()
+        return
+    assert status == 0 and error.count("warning: ") == 1 and "without originals" in error and "elsewhere" in error
+    assert sorted(p.name for p in out.glob("*.wav")) == ["generated_00.wav", "generated_01.wav"]
+    report = json.loads((out / "report.json").read_text())
+    assert report["originals"] == [] and report["statistics"]["original"] is None
+    assert report["statistics"]["generated"]["rms_db"] < 0
+    page = (out / "index.html").read_text()
+    assert page.count("<audio") == 2 and "original_00" not in page and (out / "comparison.png").is_file()
+
+
 @pytest.mark.parametrize("module_name, argv", [
     ("generate.sounds", ["--num", "1", "--steps", "1", "--out", "{tmp}/out"]),
     ("generate.sounds", ["loop", "--steps", "1", "--griffin-lim-iters", "1", "--out", "{tmp}/loop.wav"]),
