@@ -7,10 +7,12 @@ Usage:
 A piece of ``--duration`` seconds is ``ceil(duration / window)`` model windows
 (3.072 s each for the shipped DDIM: 4 for 10 s), sampled in one batch, one
 seed per window, at the model's default DDIM steps (its run's
-``sampling_steps``; ``--steps`` overrides); each window is inverted with
-Griffin-Lim (`SoundGenerator`'s default iterations), the windows are joined
-end to end, trimmed to ``duration`` and written as a 16-bit WAV (into
-``--out``, default a temporary folder, removed after).
+``sampling_steps``; ``--steps`` overrides); the windows' spectrograms are
+joined end to end and cut to the frames of ``duration``, the piece is
+inverted once with Griffin-Lim (`SoundGenerator`'s default iterations;
+before 2026-12-02 each whole window was inverted, then the audio was cut) and
+written as a 16-bit WAV (into ``--out``, default a temporary folder, removed
+after).
 
 Two measurements, each from noise to the WAV file on disk:
 
@@ -69,7 +71,10 @@ def piece(model, sound_generator, seeds, steps, duration_s, path):
     spectrograms = model.spectrograms(seeds=seeds, steps=steps)  # (windows, n_freq_bins, n_frames)
     network_s = time.perf_counter() - start
     start = time.perf_counter()
-    audio = np.concatenate(sound_generator.generate(spectrograms, seeds=seeds))[: int(round(duration_s * sample_rate))]
+    length = int(round(duration_s * sample_rate))
+    frames = sound_generator.transform.frames_for(length) + 1  # the frames the piece keeps (one more: no rounding short)
+    joined = np.concatenate(list(np.asarray(spectrograms)), axis=1)[:, :frames]
+    audio = sound_generator.generate([joined], seeds=seeds[:1])[0][:length]
     inversion_s = time.perf_counter() - start
     start = time.perf_counter()
     write_wav(path, audio, sample_rate)
