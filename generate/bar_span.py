@@ -15,8 +15,8 @@ sixteenths in 4/4, 12 in 3/4.
 every cell inside them generated; masked DDIM with RePaint resampling fills them window
 by window (`generate.harmonise.inpaint_windows`: each window starts half a window before
 the first step not yet generated, so the bars hear two bars of the piece before them and
-what the window holds after them). A piece shorter than the model's window is padded
-with generated steps, then cut.
+what the window holds after them; a piece shorter than the window is padded with
+generated steps, then cut).
 
 Written into ``--out`` (default ``outputs/<model folder name>_bars``): ``original.mid`` and
 ``original.wav`` (the piece on the model's grid and rows, rendered by the run's transform),
@@ -27,7 +27,6 @@ steps, timings, and `evaluation.harmonisation.span_measures` of each variant) an
 """
 
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -35,7 +34,7 @@ from common.atomic import atomic_write_json
 from common.errors import ParameterError
 from common.validation import integer
 from evaluation.harmonisation import span_measures
-from generate.harmonise import TEST_PREFIX, check_model, inpaint_windows, test_piece
+from generate.harmonise import TEST_PREFIX, check_model, inpaint_windows, inpainting_settings, print_window, test_piece
 from generate.listening_page import write_pieces_page
 from generate.plots import plot_comparison
 from generate.wav_file import write_wav
@@ -89,16 +88,10 @@ def fill_bars(model, codec, roll, start_bar, n_bars, steps_per_bar, steps, seeds
         ParameterError: as `bar_span_mask` (a span outside the roll, or over all of it), naming the value.
     """
     known_values, keep = bar_span_mask(roll, start_bar, n_bars, steps_per_bar)
-    length = roll.shape[1]
     generated_steps = np.flatnonzero(keep[0, :, 0] == 0)
     span = (int(generated_steps[0]), int(generated_steps[-1]) + 1)
-    width = int(model.data_shape[1])
-    if length < width:  # one window: the steps after the piece are generated, then cut
-        pad = ((0, 0), (0, width - length), (0, 0))
-        known_values, keep = np.pad(known_values, pad), np.pad(keep, pad)
     done = keep.all(axis=(0, 2))  # the steps outside the bars are kept as they are
-    pieces = inpaint_windows(model, codec.normalise(known_values), keep, done, steps, seeds, resample, progress)
-    return pieces[:, :, :length], span
+    return inpaint_windows(model, codec.normalise(known_values), keep, done, steps, seeds, resample, progress), span
 
 
 def run(args, model, load_s):
@@ -120,15 +113,13 @@ def run(args, model, load_s):
     notes, name, lead_steps, steps_per_bar = choose_piece(args.piece, transform, args.data or model.data_dir)
     length = lead_steps + int(notes[:, 2].max())
     roll = notes_to_roll(notes, length, transform.lowest_pitch, transform.highest_pitch, offset_steps=-lead_steps)
-    steps = args.steps or model.default_steps()
-    seeds = [args.seed + i for i in range(args.num)]
-    out_dir = Path(args.out or Path("outputs") / f"{model.model_dir.name}_bars")
+    steps, seeds, out_dir = inpainting_settings(args, model, "bars")
     print(f"Regenerating bars {start_bar}-{start_bar + n_bars - 1} of {name} ({steps_per_bar} steps per bar): "
           f"{args.num} variant(s), {steps} steps x resample {args.resample}.", flush=True)
     start = time.monotonic()
     pieces, (span_start, span_stop) = fill_bars(
         model.model, sound_generator.codec, roll, start_bar, n_bars, steps_per_bar, steps, seeds, args.resample,
-        progress=lambda k, n, s: print(f"  window {k + 1}/{n} from step {s}", flush=True))
+        progress=print_window)
     model_s = time.monotonic() - start
     start = time.monotonic()
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -146,10 +146,6 @@ def harmonise(model, codec, melody, steps, seeds, resample=1, lead_steps=0, prog
     length = known_values.shape[1]
     lead = ((0, 0), (lead_steps, 0), (0, 0))  # known silence, as the data set's first clip of a piece with a pickup
     known_values, keep = np.pad(known_values, lead), np.pad(keep, lead, constant_values=1.0)
-    width = int(model.data_shape[1])
-    if known_values.shape[1] < width:  # one window: the steps after the melody are generated, then cut
-        pad = ((0, 0), (0, width - known_values.shape[1]), (0, 0))
-        known_values, keep = np.pad(known_values, pad), np.pad(keep, pad)
     done = np.zeros(known_values.shape[1], bool)  # every step has cells to generate (the rows below the melody)
     pieces = inpaint_windows(model, codec.normalise(known_values), keep, done, steps, seeds, resample, progress)
     cut = slice(lead_steps, lead_steps + length)
@@ -164,9 +160,11 @@ def inpaint_windows(model, known_values, keep, done, steps, seeds, resample=1, p
     with seed `generate.long_form.window_seed` (``seeds[i]``, ``k``), RePaint resampling ``resample``
     (Lugmayr et al. 2022, via `models.diffusion.DiffusionModel.inpaint`).
 
+    A roll shorter than a window (T < W) is padded to one window with steps to generate, cut after.
+
     Args:
         model: a `models.diffusion.DiffusionModel` whose data shape is ``(n_pitches, W, 2)``.
-        known_values: float32 ``(n_pitches, T, 2)``, normalised, T >= W: the known cells' values.
+        known_values: float32 ``(n_pitches, T, 2)``, normalised: the known cells' values.
         keep: ``(n_pitches, T, 2)``, 1 (or True) known, 0 generated.
         done: bool ``(T,)``: steps taken as they are (no window is planned for them).
         steps: int >= 1, DDIM steps per window; seeds: list of ints, one per variant.
@@ -174,9 +172,11 @@ def inpaint_windows(model, known_values, keep, done, steps, seeds, resample=1, p
     Returns:
         float32 ``(len(seeds), n_pitches, T, 2)``: the variants, normalised.
     """
-    width = int(model.data_shape[1])
-    pieces = np.repeat(np.asarray(known_values, np.float32)[None], len(seeds), axis=0)
-    keep, done = np.asarray(keep).astype(bool), np.array(done, dtype=bool)
+    width, length = int(model.data_shape[1]), int(np.shape(known_values)[1])
+    pad = max(width - length, 0)
+    known_values = np.pad(np.asarray(known_values, np.float32), ((0, 0), (0, pad), (0, 0)))
+    keep, done = np.pad(np.asarray(keep).astype(bool), ((0, 0), (0, pad), (0, 0))), np.pad(np.array(done, dtype=bool), (0, pad))
+    pieces = np.repeat(known_values[None], len(seeds), axis=0)
     plan = window_plan(done, width, overlap_frames(width, DEFAULT_OVERLAP))
     for k, (start, _) in enumerate(plan):
         if progress is not None:
@@ -187,7 +187,20 @@ def inpaint_windows(model, known_values, keep, done, steps, seeds, resample=1, p
                                diffusion_steps=steps, seeds=[window_seed(seed, k) for seed in seeds], resample=resample)
         pieces[:, :, window] = filled
         done[window] = True
-    return pieces
+    return pieces[:, :, :length]
+
+
+def inpainting_settings(args, model, folder_suffix):
+    """``(steps, seeds, out_dir)`` of an inpainting mode of `generate.sounds`: ``--steps`` (else the run's),
+    ``--seed + i`` for variant i of ``--num``, and ``--out`` (else ``outputs/<model folder>_<folder_suffix>``)."""
+    steps = args.steps or model.default_steps()
+    seeds = [args.seed + i for i in range(args.num)]
+    return steps, seeds, Path(args.out or Path("outputs") / f"{model.model_dir.name}_{folder_suffix}")
+
+
+def print_window(k, n_windows, start):
+    """The progress line of window ``k`` (0-based) of ``n_windows``, starting at step ``start``."""
+    print(f"  window {k + 1}/{n_windows} from step {start}", flush=True)
 
 
 def write_outputs(out_dir, transform, sound_generator, pieces, known, reference, seeds):
@@ -237,14 +250,12 @@ def run(args, model, load_s):
     sound_generator = model.sound_generator
     transform = sound_generator.transform
     melody, reference, name, lead_steps = choose_melody(args.harmonise, transform, args.data or model.data_dir, args.part)
-    steps = args.steps or model.default_steps()
-    seeds = [args.seed + i for i in range(args.num)]
-    out_dir = Path(args.out or Path("outputs") / f"{model.model_dir.name}_harmonised")
+    steps, seeds, out_dir = inpainting_settings(args, model, "harmonised")
     print(f"Harmonising {name}: {len(melody)} melody notes, {int(melody[:, 2].max())} steps; "
           f"{args.num} variant(s), {steps} steps x resample {args.resample}.", flush=True)
     start = time.monotonic()
     pieces, known = harmonise(model.model, sound_generator.codec, melody, steps, seeds, args.resample, lead_steps,
-                              progress=lambda k, n, s: print(f"  window {k + 1}/{n} from step {s}", flush=True))
+                              progress=print_window)
     model_s = time.monotonic() - start
     start = time.monotonic()
     generated_values, originals, audio, original_audio = write_outputs(out_dir, transform, sound_generator, pieces, known, reference, seeds)
