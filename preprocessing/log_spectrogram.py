@@ -15,6 +15,7 @@ import numpy as np
 
 from common.errors import ParameterError
 from common.validation import positive_int as _positive_int
+from preprocessing.griffin_lim import coarse_to_fine_griffin_lim
 from preprocessing.transform import GRIFFIN_LIM_ITERATIONS, GriffinLimInverse, Transform
 
 
@@ -212,31 +213,47 @@ class LogSpectrogramExtractor(GriffinLimInverse, Transform):
             )
         if not np.all(np.isfinite(spectrogram_db)):
             raise ParameterError("log_spectrogram_db holds non-finite values. Received: log_spectrogram_db=<non-finite>")
+        magnitudes = np.power(10.0, spectrogram_db.astype(np.float64) / 20.0)
+        return self.invert_magnitudes(
+            magnitudes, length=length, n_iter=n_iter, random_state=random_state, momentum=momentum, init=init
+        )
+
+    def invert_magnitudes(self, magnitudes, length=None, n_iter=GRIFFIN_LIM_ITERATIONS, random_state=None,
+                          momentum=0.99, init="random", coarse_to_fine=False):
+        """Audio whose STFT magnitude approximates ``magnitudes`` (linear, not dB): the Griffin-Lim of `invert`.
+
+        Args:
+            magnitudes: float array, shape `(n_fft // 2, n_frames)`, n_frames >= 1,
+                finite and >= 0, linear STFT magnitudes (``10**(S_db / 20)``).
+            length, n_iter, random_state, momentum, init: as in `_invert`.
+            coarse_to_fine: bool; False runs `librosa.griffinlim` on the STFT's grid,
+                True `preprocessing.griffin_lim.coarse_to_fine_griffin_lim` (win_length
+                even and dividing n_fft; several times faster for a zero-padded window).
+        Returns:
+            float32 array, shape `(length,)`, at ``sample_rate`` Hz.
+        Raises:
+            ParameterError: if ``n_iter``, ``momentum`` or ``length`` is out of range,
+                or the grid does not allow ``coarse_to_fine``.
+        """
         n_iter = _positive_int("n_iter", n_iter)
         if not np.isfinite(momentum) or momentum < 0:
             raise ParameterError(f"momentum must be finite and >= 0. Received: momentum={momentum!r}")
-        n_frames = spectrogram_db.shape[1]
+        n_frames = magnitudes.shape[1]
         length = self.samples_for(n_frames) if length is None else _positive_int("length", length)
-        magnitudes = np.power(10.0, spectrogram_db.astype(np.float64) / 20.0)
         # Undo extract's trimming so every Griffin-Lim re-analysis has the same
         # shape: the zero Nyquist row, and the last (center=True) frame, which is
         # approximated by repeating the final one. n_frames * hop_length samples
         # then analyse to exactly n_frames + 1 frames.
-        magnitudes = np.concatenate([magnitudes, magnitudes[:, -1:]], axis=1)
-        magnitudes = np.concatenate([magnitudes, np.zeros((1, n_frames + 1))], axis=0)  # (n_fft//2 + 1, n_frames + 1)
-        audio = librosa.griffinlim(
-            magnitudes.astype(np.float32),
-            n_iter=n_iter,
-            hop_length=self.hop_length,
-            win_length=self.win_length,
-            n_fft=self.n_fft,
-            window=self.window,
-            center=True,
-            length=n_frames * self.hop_length,
-            momentum=float(momentum),
-            init=init,
-            random_state=random_state,
-        )
+        full_grid = np.zeros((self.n_fft // 2 + 1, n_frames + 1), np.float32)
+        full_grid[:-1, :-1] = magnitudes
+        full_grid[:-1, -1] = magnitudes[:, -1]
+        options = {"n_fft": self.n_fft, "hop_length": self.hop_length, "win_length": self.win_length,
+                   "window": self.window, "length": n_frames * self.hop_length, "momentum": float(momentum),
+                   "init": init, "random_state": random_state}
+        if coarse_to_fine:
+            audio = coarse_to_fine_griffin_lim(full_grid, n_iter=n_iter, **options)
+        else:
+            audio = librosa.griffinlim(full_grid, n_iter=n_iter, center=True, **options)
         if length != audio.shape[0]:
             audio = audio[:length] if length < audio.shape[0] else np.pad(audio, (0, length - audio.shape[0]))
         return audio.astype(np.float32)

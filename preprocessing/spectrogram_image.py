@@ -86,7 +86,7 @@ def riffusion_transform():
     """
     return MelSpectrogramExtractor(
         44100, n_fft=17640, win_length=4410, hop_length=441, n_mels=512, fmin=0.0, fmax=10000.0, power=1.0,
-        htk=True, norm=None, log=False, inverse="nnls",
+        htk=True, norm=None, log=False, inverse="nnls", nnls_iterations=20, griffin_lim="coarse_to_fine",
     )
 
 

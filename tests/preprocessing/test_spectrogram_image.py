@@ -168,6 +168,7 @@ def test_riffusion_preset_gives_512_by_512_for_5_12_seconds():
     assert (config["sample_rate"], config["hop_length"], config["win_length"], config["n_fft"]) == (44100, 441, 4410, 17640)
     assert (config["n_mels"], config["fmin"], config["fmax"], config["power"]) == (512, 0.0, 10000.0, 1.0)
     assert (config["htk"], config["norm"], config["log"]) == (True, None, False)
+    assert (config["nnls_iterations"], config["griffin_lim"]) == (20, "coarse_to_fine")  # the fast inverse
     n_samples = round(5.12 * 44100)
     assert transform.frames_for(n_samples) == 512
     t = np.arange(n_samples) / 44100
