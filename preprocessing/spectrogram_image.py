@@ -3,6 +3,7 @@
 Usage:
     python -m preprocessing.spectrogram_image to-image IN.wav OUT.png [--preset riffusion|default] [--bit-depth 8|16]
     python -m preprocessing.spectrogram_image to-audio IN.png OUT.wav [--griffin-lim-iters N] [--seed S]
+    python -m preprocessing.spectrogram_image to-audio riffusion.png OUT.wav --preset riffusion
 
 An image holds one spectrogram ``(n_rows, n_frames)``: one pixel per value, row 0
 (the lowest frequency) at the bottom of the image, frames from left to right,
@@ -32,9 +33,18 @@ tEXt chunk, keyword ``spectrogram``, holding JSON:
   ``1 / (2 * full * p * (v / m)**p)`` (8-bit: 0.8 % at m, 8 % 80 dB below it),
   and values below ``m * (1 / (2 * full))**(1 / p)`` read as 0.
 
+A PNG without this metadata, such as one Riffusion made, is read with
+``to-audio --preset riffusion`` (`load_preset_png`): 8-bit greyscale or RGB (of RGB
+the red channel, as Riffusion's reader takes for a mono image), 512 rows, the
+power scaling with p = 0.25 and m = `RIFFUSION_MAX_VALUE`, `riffusion_transform`,
+and ``n_samples = width * 441``; one warning line on stderr says so. A PNG that
+carries the metadata is read with it, and ``--preset`` is ignored with one
+warning line.
+
 Exit status of the CLI: 0 on success, 2 for bad input (missing or undecodable
-file, a PNG without this module's metadata, a bad argument), with one line that
-names the culprit; nothing is written then.
+file, a PNG without this module's metadata and no ``--preset``, a preset image of
+the wrong height or mode, a bad argument), with one line that names the culprit;
+nothing is written then.
 """
 
 import argparse
@@ -68,6 +78,10 @@ _MODES = {8: ("L",), 16: ("I;16", "I;16B", "I")}  # what Pillow may read a 16-bi
 # (power 1) through an HTK filterbank without normalisation; images scaled with
 # power 0.25 (Riffusion: the image's max; see the module docstring).
 RIFFUSION_IMAGE_SCALING = {"scaling": "power", "power": 0.25, "max_value": None}
+# the max Riffusion's reader assumes (riffusion/util/image_util.py, spectrogram_from_image:
+# max_value=30e6 for audio as int16), for audio in [-1, 1]: 30e6 / 32768, about 915.5
+RIFFUSION_MAX_VALUE = 30e6 / 32768
+RIFFUSION_MODES = ("L", "RGB")
 DEFAULT_IMAGE_SCALING = {"scaling": "linear"}
 
 
@@ -201,6 +215,76 @@ def save_png(values, path, bit_depth=8, scaling="linear", power=0.25, min_value=
     return Path(path)
 
 
+def _read_png(path):
+    """``(pixels, text chunks, mode, format)`` of the image at ``path`` (a Path).
+
+    Raises:
+        ParameterError: naming the file, if it is missing or cannot be decoded.
+    """
+    if not path.is_file():
+        raise ParameterError(f"Image file not found. Received: path={str(path)!r}")
+    try:
+        with Image.open(path) as image:
+            image.load()
+            return np.asarray(image), dict(getattr(image, "text", {})), image.mode, image.format
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
+        raise ParameterError(f"Image file could not be read ({err}). Received: path={str(path)!r}") from err
+
+
+def has_metadata(path) -> bool:
+    """True if ``path`` is a PNG carrying this module's text chunk (ParameterError if it cannot be read)."""
+    _pixels, text, _mode, fmt = _read_png(Path(path))
+    return fmt == "PNG" and METADATA_KEY in text
+
+
+def load_preset_png(path, preset="riffusion"):
+    """Read an image without this module's metadata (e.g. Riffusion's) by the preset's conventions.
+
+    Riffusion's conventions (riffusion/util/image_util.py, spectrogram_from_image):
+    loud is dark, ``v = m (1 - pixel / 255)**(1 / 0.25)`` with m = `RIFFUSION_MAX_VALUE`
+    (its reader's 30e6 for int16 audio, rescaled to audio in [-1, 1]), row 0 of the
+    values the bottom row of the image, 512 mel rows of `riffusion_transform`, hop
+    441 samples, so ``width * 441`` samples of audio.
+
+    Args:
+        path: str or Path of an 8-bit PNG (or any image Pillow reads) of mode "L"
+            (greyscale) or "RGB" (the red channel is read, as Riffusion's reader
+            does for a mono image; Riffusion writes mono images with R = G = B).
+        preset: "riffusion", the only preset with an image convention to assume.
+    Returns:
+        ``(values, metadata)`` as `load_png`: float32 `(512, width)`, >= 0, in STFT
+        magnitude units of audio in [-1, 1]; and a metadata dict with ``shape``,
+        ``bit_depth`` 8, ``scaling``, ``transform`` and ``n_samples``, as `save_png`
+        would have stored them.
+    Raises:
+        ParameterError: naming the value and the file, if the file is missing or
+            undecodable, its mode is not "L" or "RGB", or its height is not 512.
+    """
+    if preset != "riffusion":
+        raise ParameterError(f"Only the riffusion preset has an image convention to assume. Received: preset={preset!r}")
+    path = Path(path)
+    pixels, _text, mode, _fmt = _read_png(path)
+    if mode not in RIFFUSION_MODES:
+        raise ParameterError(
+            f"A Riffusion image is 8-bit greyscale or RGB (mode L or RGB). Received: mode={mode!r}, path={str(path)!r}"
+        )
+    transform = riffusion_transform()
+    if pixels.shape[0] != transform.n_mels:
+        raise ParameterError(
+            f"A Riffusion image has {transform.n_mels} mel rows (its height). "
+            f"Received: height={pixels.shape[0]}, path={str(path)!r}"
+        )
+    grey = pixels[..., 0] if mode == "RGB" else pixels  # (n_mels, n_frames), top row = highest band
+    scaling = {"kind": "power", "power": RIFFUSION_IMAGE_SCALING["power"], "max_value": RIFFUSION_MAX_VALUE}
+    values = _unscale(grey[::-1].astype(np.float64) / 255.0, scaling).astype(np.float32)
+    metadata = {
+        "format": FORMAT_NAME, "version": FORMAT_VERSION, "shape": list(values.shape), "bit_depth": 8,
+        "scaling": scaling, "transform": {"class": type(transform).__name__, "config": transform.get_config()},
+        "n_samples": transform.samples_for(values.shape[1]),
+    }
+    return values, metadata
+
+
 def load_png(path):
     """Read a PNG written by `save_png` back into values.
 
@@ -216,19 +300,11 @@ def load_png(path):
             this module's metadata or disagrees with it.
     """
     path = Path(path)
-    if not path.is_file():
-        raise ParameterError(f"Image file not found. Received: path={str(path)!r}")
-    try:
-        with Image.open(path) as image:
-            image.load()
-            text, mode, fmt = dict(getattr(image, "text", {})), image.mode, image.format
-            pixels = np.asarray(image)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
-        raise ParameterError(f"Image file could not be read ({err}). Received: path={str(path)!r}") from err
+    pixels, text, mode, fmt = _read_png(path)
     if fmt != "PNG" or METADATA_KEY not in text:
         raise ParameterError(
-            f"Not a spectrogram image of preprocessing.spectrogram_image (no {METADATA_KEY!r} PNG text chunk). "
-            f"Received: path={str(path)!r}"
+            f"Not a spectrogram image of preprocessing.spectrogram_image (no {METADATA_KEY!r} PNG text chunk; "
+            f"to-audio --preset riffusion reads a Riffusion image without it). Received: path={str(path)!r}"
         )
     try:
         metadata = json.loads(text[METADATA_KEY])
@@ -279,11 +355,27 @@ def to_image(args):
     print(f"{args.output}: {values.shape[0]} x {values.shape[1]}, {args.bit_depth}-bit, {args.preset} preset")
 
 
+def _read_for_audio(path, preset):
+    """`load_png`, or `load_preset_png` for a PNG without metadata when ``preset`` is given; warns on stderr."""
+    if has_metadata(path):
+        if preset is not None:
+            print(f"warning: {path} carries its own spectrogram metadata, which is used; --preset {preset} ignored",
+                  file=sys.stderr)
+        return load_png(path)
+    if preset is None:
+        return load_png(path)  # refuses it, naming the file and --preset riffusion
+    values, metadata = load_preset_png(path, preset)
+    print(f"warning: {path} carries no spectrogram metadata; scaling (power {metadata['scaling']['power']:g}, "
+          f"max_value {RIFFUSION_MAX_VALUE:.1f}, Riffusion's 30e6 for int16 audio) and transform assumed from the "
+          f"{preset} preset", file=sys.stderr)
+    return values, metadata
+
+
 def to_audio(args):
     """PNG -> values -> the stored transform's inverse -> 16-bit WAV."""
     if args.griffin_lim_iters < 1:
         raise ParameterError(f"--griffin-lim-iters must be >= 1. Received: griffin_lim_iters={args.griffin_lim_iters}")
-    values, metadata = load_png(args.input)
+    values, metadata = _read_for_audio(args.input, args.preset)
     transform = transform_from_metadata(metadata, args.input)
     # the Griffin-Lim settings apply to the transforms that take them (`Transform.applicable_options`)
     options = transform.applicable_options(n_iter=args.griffin_lim_iters, random_state=args.seed)
@@ -309,11 +401,15 @@ def build_parser():
     image.add_argument("--bit-depth", type=int, choices=BIT_DEPTHS, default=8, help="bits per pixel (default 8)")
     image.set_defaults(job=to_image)
     audio = verbs.add_parser("to-audio", help="spectrogram PNG written by to-image -> WAV")
-    audio.add_argument("input", help="PNG written by to-image (or save_png with a transform)")
+    audio.add_argument("input", help="PNG written by to-image (or save_png with a transform), or by Riffusion")
     audio.add_argument("output", help="WAV written (16-bit PCM, at the transform's sample rate)")
     audio.add_argument("--griffin-lim-iters", type=int, default=GRIFFIN_LIM_ITERATIONS,
                        help=f"Griffin-Lim iterations (default {GRIFFIN_LIM_ITERATIONS})")
     audio.add_argument("--seed", type=int, default=0, help="seed of Griffin-Lim's random initial phase (default 0)")
+    audio.add_argument("--preset", choices=["riffusion"], default=None,
+                       help="for a PNG without this tool's metadata: read it by Riffusion's conventions (8-bit RGB "
+                            "or greyscale, 512 mel rows, power 0.25, max 915.5 for audio in [-1, 1], the riffusion "
+                            "transform, 441 samples per column); a PNG with metadata ignores it")
     audio.set_defaults(job=to_audio)
     return parser
 

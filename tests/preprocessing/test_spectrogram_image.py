@@ -12,7 +12,9 @@ from preprocessing.log_spectrogram import LogSpectrogramExtractor
 from preprocessing.mel_spectrogram import MelSpectrogramExtractor
 from preprocessing.spectrogram_image import (
     METADATA_KEY,
+    RIFFUSION_MAX_VALUE,
     load_png,
+    load_preset_png,
     main,
     riffusion_transform,
     save_png,
@@ -32,6 +34,31 @@ def png_text(path):
 def write_tone(path, frequency, seconds, sample_rate=16000, amplitude=0.4):
     t = np.arange(round(seconds * sample_rate)) / sample_rate
     sf.write(path, (amplitude * np.sin(2 * np.pi * frequency * t)).astype(np.float32), sample_rate)
+
+
+def riffusion_chords(n_frames=30):
+    """float32 `(n_frames * 441,)` at 44.1 kHz: C, A minor and G major triads in turn, peak about 0.7."""
+    n_samples = n_frames * 441
+    t = np.arange(n_samples // 3) / 44100
+    chords = [(261.63, 329.63, 392.0), (220.0, 261.63, 329.63), (196.0, 246.94, 293.66)]
+    signal = np.concatenate([sum(np.sin(2 * np.pi * f * t) for f in chord) for chord in chords])
+    return (0.25 * np.pad(signal, (0, n_samples - len(signal)))).astype(np.float32)
+
+
+def write_riffusion_png(path, mel, mode="RGB"):
+    """Write ``mel`` as Riffusion does: 255 - 255 (v / max)**0.25 truncated to 8 bits, high bands on top, no metadata."""
+    pixels = (255 - 255 * (mel / mel.max()) ** 0.25).astype(np.uint8)[::-1]
+    if mode == "RGB":
+        pixels = np.repeat(pixels[:, :, None], 3, axis=2)
+    elif mode == "RGBA":
+        pixels = np.concatenate([np.repeat(pixels[:, :, None], 3, axis=2), np.full(pixels.shape + (1,), 255, np.uint8)], 2)
+    elif mode == "I;16":
+        pixels = pixels.astype(np.uint16) * 257
+    Image.fromarray(pixels).save(path)
+
+
+def correlation(a, b):
+    return float(np.corrcoef(np.ravel(a), np.ravel(b))[0, 1])
 
 
 # === Round trips ===
@@ -203,6 +230,65 @@ def test_cli_riffusion_preset(tmp_path):
     assert main(["to-audio", str(tmp_path / "r.png"), str(tmp_path / "r.wav"), "--griffin-lim-iters", "2"]) == 0
     assert sf.info(str(tmp_path / "r.wav")).samplerate == 44100
     assert sf.info(str(tmp_path / "r.wav")).frames == round(0.3 * 44100)
+
+
+def test_cli_imports_a_riffusion_image_with_the_preset(tmp_path, capsys):
+    transform = riffusion_transform()
+    mel = transform.extract(riffusion_chords(30))  # (512, 30)
+    write_riffusion_png(tmp_path / "riff.png", mel)
+    argv = ["to-audio", str(tmp_path / "riff.png"), str(tmp_path / "riff.wav"), "--griffin-lim-iters", "8"]
+    assert main(argv) == 2  # without the preset: refused, naming the file and the preset
+    err = capsys.readouterr().err
+    assert "no 'spectrogram' PNG text chunk" in err and "--preset riffusion" in err and "riff.png" in err
+    assert not (tmp_path / "riff.wav").exists()
+    assert main(argv + ["--preset", "riffusion"]) == 0
+    err_lines = capsys.readouterr().err.splitlines()
+    assert len(err_lines) == 1 and err_lines[0].startswith("warning: ") and "riff.png" in err_lines[0]
+    assert "riffusion preset" in err_lines[0] and "915.5" in err_lines[0] and "no spectrogram metadata" in err_lines[0]
+    audio, sample_rate = sf.read(tmp_path / "riff.wav", dtype="float32")
+    assert sample_rate == 44100 and audio.shape == (30 * 441,)
+    heard = transform.extract(audio) ** 0.25  # on Riffusion's own scale, (512, 30)
+    assert correlation(heard, mel**0.25) > 0.8
+    assert correlation(heard, mel[:, ::-1] ** 0.25) < correlation(heard, mel**0.25) - 0.1  # the chords in their order
+
+
+def test_load_preset_png_reads_riffusions_scale(tmp_path):
+    mel = riffusion_transform().extract(riffusion_chords(12))
+    for mode in ("RGB", "L"):
+        write_riffusion_png(tmp_path / f"{mode}.png", mel, mode=mode)
+        values, metadata = load_preset_png(tmp_path / f"{mode}.png")
+        assert values.dtype == np.float32 and values.shape == (512, 12)
+        assert metadata["scaling"] == {"kind": "power", "power": 0.25, "max_value": RIFFUSION_MAX_VALUE}
+        assert metadata["n_samples"] == 12 * 441 and metadata["transform"]["config"]["n_mels"] == 512
+        # the image's own max reads as Riffusion's assumed one; below it, truncation to 8 bits loses < 1 grey level
+        assert values.max() == pytest.approx(RIFFUSION_MAX_VALUE, rel=1e-6)
+        u, u_read = (mel / mel.max()) ** 0.25, (values / RIFFUSION_MAX_VALUE) ** 0.25
+        assert np.all(u_read >= u - 1e-6) and np.all(u_read - u < 1 / 255 + 1e-6)
+    assert RIFFUSION_MAX_VALUE == pytest.approx(30e6 / 32768)
+
+
+def test_cli_preset_refuses_wrong_height_and_mode(tmp_path, capsys):
+    mel = riffusion_transform().extract(riffusion_chords(12))
+    write_riffusion_png(tmp_path / "short.png", mel[:500])
+    write_riffusion_png(tmp_path / "alpha.png", mel, mode="RGBA")
+    write_riffusion_png(tmp_path / "deep.png", mel, mode="I;16")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    for name, culprit in [("short.png", "height=500"), ("alpha.png", "mode='RGBA'"), ("deep.png", "mode='I;16'")]:
+        assert main(["to-audio", str(tmp_path / name), str(tmp_path / "out.wav"), "--preset", "riffusion"]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and err.count("\n") == 1 and culprit in err and name in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_cli_metadata_wins_over_the_preset(tmp_path, capsys):
+    write_tone(tmp_path / "in.wav", 660.0, seconds=0.305, sample_rate=44100)  # 13450 samples: not 30 x 441
+    assert main(["to-image", str(tmp_path / "in.wav"), str(tmp_path / "own.png"), "--preset", "riffusion"]) == 0
+    capsys.readouterr()
+    argv = ["to-audio", str(tmp_path / "own.png"), str(tmp_path / "own.wav"), "--griffin-lim-iters", "2"]
+    assert main(argv + ["--preset", "riffusion"]) == 0
+    err_lines = capsys.readouterr().err.splitlines()
+    assert len(err_lines) == 1 and "--preset riffusion ignored" in err_lines[0] and "own.png" in err_lines[0]
+    assert sf.info(str(tmp_path / "own.wav")).frames == 13450  # the stored length, not width * 441
 
 
 def test_cli_bad_input_exits_2_and_writes_nothing(tmp_path, capsys):
