@@ -3,6 +3,7 @@
 Usage:
     python -m benchmarks.reconstruction                              # 3 chorales, 10 s each, every representation
     python -m benchmarks.reconstruction --input my/music --files 5 --only log_stft mdct
+    python -m benchmarks.reconstruction --riffusion --files 2 --seconds 5.12   # Riffusion images, GL before/after
 
 For each audio file (the first ``--seconds`` of ``--files`` files under
 ``--input``), every representation in `CASES` extracts and inverts the audio;
@@ -22,9 +23,20 @@ the table gives, averaged over files:
 The piano roll's row compares the audio rendered from a file's MIDI roll with
 the same file's audio (for the chorales, rendered from the same MIDI); it needs
 ``<name>.mid`` in ``--midi`` (default: ``midi/`` beside ``--input``).
+
+``--riffusion`` instead sends each clip (at 44.1 kHz) through Riffusion's preset
+and an 8-bit PNG (`preprocessing.spectrogram_image`) and back with 32 Griffin-Lim
+iterations (seed 0), once with `RIFFUSION_FULL_GRID` (the preset's inverse before
+issue 17: NNLS 200 steps, Griffin-Lim at n_fft 17640) and once with the preset as
+it is (`riffusion_transform`: NNLS 20, coarse-to-fine Griffin-Lim); it prints the
+seconds of the inverse (mel to STFT and Griffin-Lim, not the PNG reading; the
+filterbank is built before timing) and the spectral convergence in the preset's
+own domain, ``||V - V_hat||_F / ||V||_F`` with V the linear mel spectrogram of the
+clip and V_hat that of the reconstruction.
 """
 
 import argparse
+import tempfile
 import time
 from pathlib import Path
 
@@ -37,6 +49,7 @@ from preprocessing.mdct import MdctTransform
 from preprocessing.mel_spectrogram import MelSpectrogramExtractor
 from preprocessing.piano_roll import PianoRollTransform
 from preprocessing.sources import AUDIO_EXTENSIONS
+from preprocessing.spectrogram_image import load_png, riffusion_transform, save_png
 from preprocessing.transform import MIDI
 
 # (representation, parameters shown, transform factory taking the sample rate, Griffin-Lim iterations or None)
@@ -131,6 +144,33 @@ def measure(audio_files, midi_files, sample_rate, seconds, cases):
     return rows
 
 
+# the Riffusion preset's inverse as it was before issue 17 (full-grid Griffin-Lim, 200 NNLS steps)
+RIFFUSION_FULL_GRID = {"nnls_iterations": 200, "griffin_lim": "full"}
+
+
+def measure_riffusion(audio_files, seconds, n_iter=32):
+    """Rows of (case, file, seconds of the inverse, spectral convergence) for Riffusion's preset through 8-bit PNGs."""
+    after = riffusion_transform()
+    before = MelSpectrogramExtractor(**{**after.get_config(), **RIFFUSION_FULL_GRID})
+    loader = Loader(after.sample_rate, duration_s=seconds or None)
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        for path in audio_files:
+            clip = loader.load(path)
+            reference = after.extract(clip)  # (512, n_frames), the same forward for both cases
+            image = save_png(reference, Path(folder) / "clip.png", scaling="power", n_samples=len(clip))
+            values, _metadata = load_png(image)
+            for case, transform in (("before: full grid, NNLS 200", before), ("after: coarse-to-fine, NNLS 20", after)):
+                transform.stft_magnitude(values[:, :1])  # builds the filterbank and its solver, not timed
+                start = time.perf_counter()
+                estimate = transform.invert(values, length=len(clip), n_iter=n_iter, random_state=0)
+                took = time.perf_counter() - start
+                convergence = np.linalg.norm(transform.extract(estimate) - reference) / np.linalg.norm(reference)
+                rows.append({"case": case, "file": f"{Path(path).name} ({len(clip) / after.sample_rate:.2f} s)",
+                             "seconds": took, "sc": float(convergence)})
+    return rows
+
+
 def format_table(rows):
     """The rows of `measure` as a Markdown table."""
     lines = ["| representation | parameters | SNR dB (phase kept) | spectral convergence, own domain | "
@@ -153,6 +193,8 @@ def main(argv=None):
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--sample-rate", type=int, default=16000)
     parser.add_argument("--only", nargs="+", default=None, help="representations to run (default: all)")
+    parser.add_argument("--riffusion", action="store_true",
+                        help="time Riffusion's preset inverse before and after issue 17 instead (--seconds 0: whole files)")
     args = parser.parse_args(argv)
 
     folder = Path(args.input)
@@ -160,6 +202,11 @@ def main(argv=None):
     if not files:
         print(f"error: no audio files under {folder}")
         return 2
+    if args.riffusion:
+        print("| case | clip | seconds of the inverse | spectral convergence (mel, own domain) |\n|---|---|---|---|")
+        for row in measure_riffusion(files, args.seconds):
+            print(f"| {row['case']} | {row['file']} | {row['seconds']:.2f} | {row['sc']:.4f} |")
+        return 0
     midi_dir = Path(args.midi) if args.midi else folder.parent / "midi"
     midi_files = [midi_dir / f"{p.stem}.mid" if (midi_dir / f"{p.stem}.mid").is_file() else None for p in files]
     cases = [case for case in CASES if args.only is None or case[0] in args.only]

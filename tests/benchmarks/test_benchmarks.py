@@ -27,6 +27,15 @@ def test_reconstruction_benchmark_table(tiny_dataset, capsys):
     assert float(cells[1][4]) < float(cells[0][4])
 
 
+def test_reconstruction_benchmark_riffusion_rows(tiny_dataset, capsys):
+    argv = ["--input", str(tiny_dataset.parent / "audio"), "--files", "1", "--seconds", "0.3", "--riffusion"]
+    assert reconstruction.main(argv) == 0
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in capsys.readouterr().out.splitlines()
+            if line.startswith("| before") or line.startswith("| after")]
+    assert [row[0].split(":")[0] for row in rows] == ["before", "after"]
+    assert all("(0.30 s)" in row[1] and float(row[2]) > 0 and 0 < float(row[3]) < 1 for row in rows)  # no speed asserted
+
+
 # === The benchmark suite: preprocessing, training, end-to-end sampling, the runner ===
 
 import argparse  # noqa: E402
