@@ -90,11 +90,14 @@ def riffusion_transform():
 
     44.1 kHz, hop 441 (10 ms), win_length 4410 (100 ms), n_fft 17640 (400 ms),
     512 HTK mel bands of 0-10 kHz, norm None, power 1 (magnitude), linear
-    (``log=False``); images with `RIFFUSION_IMAGE_SCALING`. Inverted with NNLS:
-    on 5.12 s of two Bach chorales, spectral convergence 0.091-0.102 after 32
-    Griffin-Lim iterations against 0.102-0.115 with "pinv", for about 11 s
-    rather than 7.5 s on 2 CPU cores (Griffin-Lim with this n_fft is most of it;
-    an 8-bit image changes the figure by < 0.001). Differences from Riffusion's
+    (``log=False``); images with `RIFFUSION_IMAGE_SCALING`. Inverted with 20
+    NNLS steps and coarse-to-fine Griffin-Lim (`preprocessing.griffin_lim`):
+    through 8-bit images of Bach chorales, 2.2-2.4 s per 5.12 s and 16.8 s for
+    29 s, against 11.9-12.2 s and 96 s with the full-grid inverse used before
+    (200 NNLS steps, Griffin-Lim at n_fft 17640), at the same spectral
+    convergence of the mel values, 0.057-0.062 against 0.060-0.062 (2 busy CPU
+    cores; `python -m benchmarks.reconstruction --riffusion`; "pinv" instead of
+    NNLS was worse by about 0.01, measured before). Differences from Riffusion's
     torchaudio code: "constant" rather than "reflect" STFT padding (the first
     and last 50 ms), and the last centred frame dropped (513 -> 512 frames).
     """
