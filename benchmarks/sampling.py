@@ -17,7 +17,6 @@ import time
 from common.cli import exit_status
 from common.errors import ParameterError
 from generate.trained_model import TrainedModel
-from preprocessing.transform import GRIFFIN_LIM_ITERATIONS
 
 
 def main(argv=None):
@@ -26,7 +25,8 @@ def main(argv=None):
     parser.add_argument("--model", default="saved_models/chorales_ddim")
     parser.add_argument("--num", type=int, default=8, help="clips per measurement")
     parser.add_argument("--steps", type=int, nargs="+", default=[10, 20], help="DDIM step counts to time")
-    parser.add_argument("--griffin-lim-iters", type=int, default=GRIFFIN_LIM_ITERATIONS)
+    parser.add_argument("--griffin-lim-iters", type=int, default=None,
+                        help="Griffin-Lim iterations (default: the run's griffin_lim_iters, else 32)")
     args = parser.parse_args(argv)
 
     return exit_status(measure, args)

@@ -92,7 +92,9 @@ def parse_args(argv):
     parser.add_argument("--clip-sample", default=None, action=argparse.BooleanOptionalAction,
                         help="DDIM runs: clip every step's x0 estimate to the data's range (default: each run's clip_sample)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--griffin-lim-iters", type=int, default=GRIFFIN_LIM_ITERATIONS)
+    parser.add_argument("--griffin-lim-iters", type=int, default=None,
+                        help=f"Griffin-Lim iterations (default: the run's griffin_lim_iters, else "
+                             f"{GRIFFIN_LIM_ITERATIONS}; the representation row uses the first model's)")
     parser.add_argument("--embedding", default="MSD_musicnn", help="musicnn checkpoint: MSD_musicnn or MTT_musicnn")
     parser.add_argument("--patch-seconds", type=float, default=3.0,
                         help="musicnn patch length (3 s is what it was trained on; clips must be at least this long)")
@@ -265,7 +267,7 @@ def run(args):
     held_out_spectrograms, inversion_s = None, 0.0
     if models[0].sound_generator.transform.input_kind != MIDI:  # a roll's real clips are its rendering already
         representation, held_out_spectrograms, inversion_s = representation_set(
-            models[0].sound_generator, held_out, args.griffin_lim_iters
+            models[0].sound_generator, held_out, models[0].n_iter
         )
         sets.append(representation)
     seeds = [args.seed + i for i in range(len(reference))]
@@ -285,7 +287,7 @@ def run(args):
         "sample_rate": sample_rate,
         "embedding": f"musicnn {args.embedding} penultimate layer (200-d), {args.patch_seconds:g} s patches at 16 kHz",
         "seed": args.seed,
-        "griffin_lim_iters": args.griffin_lim_iters,
+        "griffin_lim_iters": {str(m.model_dir): m.n_iter for m in models},
         "reference_statistics": reference_statistics,
         "inversion_seconds_half_b": round(inversion_s, 2),
         "scoring_seconds": round(score_s, 2),

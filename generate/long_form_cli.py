@@ -59,8 +59,9 @@ def parse_args(argv):
                        help=f"known context per window, fraction of a window (default {long_form.DEFAULT_OVERLAP})")
         p.add_argument("--resample", type=int, default=1, help="RePaint resampling rounds per step (default 1: none)")
         p.add_argument("--eta", type=float, default=0.0, help="DDIM eta in [0, 1] (default 0)")
-        p.add_argument("--griffin-lim-iters", type=int, default=GRIFFIN_LIM_ITERATIONS,
-                       help=f"Griffin-Lim iterations (default {GRIFFIN_LIM_ITERATIONS})")
+        p.add_argument("--griffin-lim-iters", type=int, default=None,
+                       help=f"Griffin-Lim iterations (default: the run's griffin_lim_iters, else "
+                            f"{GRIFFIN_LIM_ITERATIONS})")
         p.add_argument("--max-duration", type=float, default=long_form.MAX_DURATION_S,
                        help=f"largest --duration accepted, seconds (default {long_form.MAX_DURATION_S:g})")
         if mode in ("continue", "inpaint"):
@@ -180,7 +181,7 @@ def run(args):
     extra = dict(eta=args.eta, resample=args.resample, max_duration_s=args.max_duration)
     report = {"mode": args.mode, "model_dir": str(model_dir), "seed": args.seed, "diffusion_steps": steps,
               "overlap_frames": overlap, "resample": args.resample, "eta": args.eta,
-              "griffin_lim_iters": args.griffin_lim_iters}
+              "griffin_lim_iters": trained.n_iter}
     if args.mode == "interpolate":
         clips, audio, joins = run_interpolation(args, model, sound_generator, steps, overlap, progress, out, report)
         report_path = out / "report.json"

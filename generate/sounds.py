@@ -140,8 +140,9 @@ def parse_args(argv):
     parser.add_argument("--seed", type=int, default=0, help="sample i uses seed SEED+i (default 0)")
     parser.add_argument("--out", default=None, help="output folder (default outputs/<model folder name>)")
     parser.add_argument("--data", default=None, help="preprocessed dataset for the originals (default: the model's data_dir)")
-    parser.add_argument("--griffin-lim-iters", type=int, default=GRIFFIN_LIM_ITERATIONS,
-                        help=f"Griffin-Lim iterations (default {GRIFFIN_LIM_ITERATIONS}; unused by exact inverses)")
+    parser.add_argument("--griffin-lim-iters", type=int, default=None,
+                        help=f"Griffin-Lim iterations (default: the run's griffin_lim_iters, else "
+                             f"{GRIFFIN_LIM_ITERATIONS}; unused by exact inverses)")
     parser.add_argument("--label", default=None,
                         help="class-conditional DDIM: the class to sample (e.g. minor); default unconditional")
     parser.add_argument("--prompt", default=None,
@@ -302,7 +303,7 @@ def build_report(args, model, rows, batch, original_audio, load_s):
         "clip_sample": batch["options"].get("clip_sample"),
         "sampler": batch["options"].get("sampler"),
         "seeds": batch["seeds"],
-        "griffin_lim_iters": args.griffin_lim_iters,
+        "griffin_lim_iters": model.n_iter,
         "audio_seconds": round(audio_s, 3),
         **timing_report(load_s, batch, audio_s),
         "loudness": {

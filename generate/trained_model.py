@@ -30,7 +30,8 @@ class TrainedModel:
 
     Args:
         model_dir: a run folder written by ``train.diffusion`` or ``train.autoencoder``.
-        n_iter: int >= 1, the sound generator's Griffin-Lim iterations (where the transform takes them).
+        n_iter: int >= 1, the sound generator's Griffin-Lim iterations (where the transform takes them);
+            None: the run's ``griffin_lim_iters``, else `GRIFFIN_LIM_ITERATIONS` (32).
         data_dir: the data set the run was trained on, for the limiter's level (and the
             originals a caller compares with); None: the run's own (`RunFolder.spectrogram_data_dir`).
     Attributes:
@@ -43,7 +44,7 @@ class TrainedModel:
             ``.keras`` file is missing or unreadable or corrupt (`common.keras_file.load_keras_model`).
     """
 
-    def __init__(self, model_dir, n_iter=GRIFFIN_LIM_ITERATIONS, data_dir=None):
+    def __init__(self, model_dir, n_iter=None, data_dir=None):
         self.run = RunFolder(model_dir)
         self.model_dir = self.run.path
         self.kind = self.run.kind
@@ -52,7 +53,9 @@ class TrainedModel:
         self.model = self.run.load_model()
         # latent diffusion: samples are decoded
         self.latent_decoder = self.run.load_latent_decoder() if self.kind == "ddim" else None
-        self.n_iter = n_iter
+        # Griffin-Lim iterations: as asked, else the run's default (a DDIM's griffin_lim_iters), else 32
+        self.n_iter = n_iter if n_iter is not None else (getattr(self.config, "griffin_lim_iters", None)
+                                                         or GRIFFIN_LIM_ITERATIONS)
         self.data_dir = str(data_dir) if data_dir is not None else self.run.spectrogram_data_dir()
 
     @cached_property

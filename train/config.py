@@ -186,6 +186,9 @@ class DiffusionTrainConfig(TrainingOptions):
             ``guidance_scale`` (>= 0) is the default guidance of ``generate.sounds``.
         sampler, sampling_steps: the default sampler of ``generate.sounds`` (``ddim`` or
             ``dpm++2m``: DPM-Solver++(2M), Lu et al. 2022) and its steps.
+        griffin_lim_iters: null or >= 1, the default Griffin-Lim iterations when the sampling
+            CLIs turn this run's spectrograms into audio (null: `preprocessing.transform.GRIFFIN_LIM_ITERATIONS`,
+            32; ``--griffin-lim-iters`` overrides; unused by exact inverses).
         guidance_rescale: in [0, 1], the default guidance rescale with a label or prompt
             (Lin et al. 2024; 0: plain classifier-free guidance).
         clip_sample: whether sampling clips every step's x0 estimate to the data's range
@@ -238,6 +241,7 @@ class DiffusionTrainConfig(TrainingOptions):
     max_train_minutes: Optional[float] = None
     sampling_steps: int = 10
     sampler: str = "ddim"
+    griffin_lim_iters: Optional[int] = None
     strategy: str = "auto"
     seed: int = 0
 
@@ -258,6 +262,8 @@ class DiffusionTrainConfig(TrainingOptions):
             raise ParameterError(f"widths must be positive integers. Received: widths={self.widths}")
         if self.loss_type not in ("mae", "mse"):
             raise ParameterError(f"loss_type must be 'mae' or 'mse'. Received: loss_type={self.loss_type!r}")
+        if self.griffin_lim_iters is not None:
+            _positive(self, "griffin_lim_iters")
         if self.sampler not in SAMPLERS:
             raise ParameterError(f"sampler must be one of {SAMPLERS}. Received: sampler={self.sampler!r}")
         if not 0.0 <= self.guidance_rescale <= 1.0:

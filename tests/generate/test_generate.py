@@ -233,3 +233,22 @@ def test_a_cli_opens_the_run_once(runs, tmp_path, monkeypatch, module_name, argv
     argv = [arg.format(tmp=tmp_path) for arg in argv] + ["--model", str(runs / "ddim")]
     assert importlib.import_module(module_name).main(argv) == 0
     assert sorted(calls) == ["codec", "load_model"]
+
+
+def test_griffin_lim_iterations_come_from_the_call_else_the_run_else_the_constant(runs, tmp_path):
+    import shutil
+
+    import yaml
+
+    from generate.trained_model import TrainedModel
+    from preprocessing.transform import GRIFFIN_LIM_ITERATIONS
+
+    assert TrainedModel(runs / "ddim").n_iter == GRIFFIN_LIM_ITERATIONS  # a run without the key
+    model = tmp_path / "model"
+    shutil.copytree(runs / "ddim", model)
+    config = yaml.safe_load((model / "config.yaml").read_text())
+    (model / "config.yaml").write_text(yaml.safe_dump({**config, "griffin_lim_iters": 3}))
+    assert TrainedModel(model).n_iter == 3 and TrainedModel(model, n_iter=5).n_iter == 5
+    out = tmp_path / "out"
+    assert sounds.main(["--model", str(model), "--num", "1", "--steps", "1", "--out", str(out)]) == 0
+    assert json.loads((out / "report.json").read_text())["griffin_lim_iters"] == 3
