@@ -9,7 +9,7 @@ A piece of ``--duration`` seconds is ``ceil(duration / window)`` model windows
 seed per window, at the model's default DDIM steps (its run's
 ``sampling_steps``; ``--steps`` overrides); the windows' spectrograms are
 joined end to end and cut to the frames of ``duration``, the piece is
-inverted once with Griffin-Lim (`SoundGenerator`'s default iterations;
+inverted once with Griffin-Lim (the run's ``griffin_lim_iters``, else 32;
 before 2026-12-02 each whole window was inverted, then the audio was cut) and
 written as a 16-bit WAV (into ``--out``, default a temporary folder, removed
 after).
@@ -43,7 +43,7 @@ import numpy as np  # noqa: E402
 from benchmarks.report import add_json_argument, print_peak_rss, significant, write_results  # noqa: E402
 from common.cli import exit_status  # noqa: E402
 from common.errors import ParameterError  # noqa: E402
-from generate.sounds import DEFAULT_MODEL  # noqa: E402
+from generate.sounds import DEFAULT_MODEL, SAMPLER_NAMES  # noqa: E402
 from generate.trained_model import TrainedModel  # noqa: E402
 from generate.wav_file import write_wav  # noqa: E402
 
@@ -118,7 +118,8 @@ def measure(model_dir, out_dir, duration_s=10.0, steps=None, repeats=3):
         for k in range(1, repeats + 1)
     ]
     warm_s = statistics.median(sum(stages.values()) for stages in warm)
-    setting = f"{duration_s:g} s piece, {windows} windows, {steps} DDIM steps"
+    sampler = SAMPLER_NAMES.get(model.default_sampler(), model.default_sampler())
+    setting = f"{duration_s:g} s piece, {windows} windows, {steps} {sampler} steps, Griffin-Lim {model.n_iter}"
     return [
         {"setting": f"{setting}, cold",
          "figures": {"wall s": significant(cold_s), "x real time": significant(duration_s / cold_s),
@@ -134,7 +135,7 @@ def run(args):
     with tempfile.TemporaryDirectory(prefix="bench_end_to_end_") as tmp:
         out_dir = Path(args.out or tmp)
         rows = measure(args.model, out_dir, args.duration, args.steps, args.repeats)
-    print(f"model {args.model}: noise to WAV, Griffin-Lim with SoundGenerator's default iterations")
+    print(f"model {args.model}: noise to WAV, Griffin-Lim with the run's iterations (griffin_lim_iters, else 32)")
     print(
         f"{'piece':<58} {'wall s':>8} {'x real time':>12} {'network s':>10} {'Griffin-Lim s':>14} {'write s':>8} "
         f"{'imports s':>10}"
