@@ -461,25 +461,28 @@ def interpolation(model, sound_generator, seed_a, seed_b, num, steps, duration_s
     return clips, invert(sound_generator, piece, n_samples, seed_a), piece
 
 
+MIN_INVERSION_STEPS = 50  # DDIM inversion and resampling of real clips take at least this many steps
+
+
 def clip_interpolation(model, sound_generator, path_a, path_b, num, steps, seed=0):
     """Clips between two real clips: DDIM-invert the first window of each file, slerp, sample.
 
     Each file's first model window (its stored-scale spectrogram) is inverted to noise
-    with `DiffusionModel.invert_to_noise` (``steps`` steps); clip ``i`` of ``num`` is the
-    deterministic DDIM sample (``steps`` steps) of ``slerp(noise_a, noise_b, i / (num - 1))``,
-    so the first and last clips approximate the two real clips. The continuous file is
+    with `DiffusionModel.invert_to_noise`; clip ``i`` of ``num`` is the deterministic DDIM
+    sample of ``slerp(noise_a, noise_b, i / (num - 1))``, so the first and last clips
+    approximate the two real clips. Both take ``max(steps, MIN_INVERSION_STEPS)`` steps (the default
+    model's round trip error: 107 % of the variance at 20, 8 % at 50). The continuous file is
     the clips' spectrograms joined end to end and inverted once.
 
     Returns:
         ``(clips, audio, piece)``: ``num`` float32 audio arrays of ``samples_for(W)`` samples,
         the continuous audio (``num`` times that), and its spectrogram ``(n_bins, num * W)``.
     Raises:
-        ParameterError: for ``num`` < 2, a piano-roll model, or an input file that is missing,
-            unreadable or shorter than one window (naming it).
+        ParameterError: for ``num`` < 2, a piano-roll model, or a missing, unreadable or too short input (named).
     """
     if int(num) < 2:
         raise ParameterError(f"--num must be >= 2 for an interpolation. Received: num={num}")
-    width = int(model.data_shape[1])
+    width, steps = int(model.data_shape[1]), max(int(steps), MIN_INVERSION_STEPS)
     windows = [load_input(sound_generator, path, width)[1][:, :width] for path in (path_a, path_b)]
     noise_a, noise_b = model.invert_to_noise(np.stack(windows)[..., None], steps)
     noises = np.stack([slerp(noise_a, noise_b, i / (num - 1)) for i in range(num)])

@@ -167,7 +167,7 @@ def test_models_written_and_loaded_by_kind(tmp_path):
 
 
 @pytest.mark.parametrize("name, kind", [
-    ("chorales_ddim", "ddim"), ("chorales_ddim_instrument", "ddim"), ("chorales_ddim_instrument_text", "ddim"),
+    ("chorales_ddim", "ddim"), ("chorales_ddim_quick", "ddim"), ("chorales_ddim_instrument", "ddim"), ("chorales_ddim_instrument_text", "ddim"),
     ("chorales_latent_ddim", "ddim"), ("chorales_autoencoder", "autoencoder"), ("chorales_latent_autoencoder", "vae"),
 ])
 def test_the_shipped_runs_read(name, kind):
@@ -178,12 +178,12 @@ def test_the_shipped_runs_read(name, kind):
     assert run.spectrogram_data_dir() == "data/chorales_stft" or "instrument" in name
 
 
-@pytest.mark.skipif(not (SHIPPED / "chorales_ddim").is_dir(), reason="the shipped DDIM is not here")
+@pytest.mark.skipif(not (SHIPPED / "chorales_ddim_quick").is_dir(), reason="the shipped quick DDIM is not here")
 def test_a_config_written_before_keys_were_added_or_removed_loads_and_samples_the_same(tmp_path):
     from generate.trained_model import TrainedModel
 
     old = tmp_path / "old_ddim"
-    shutil.copytree(SHIPPED / "chorales_ddim", old)
+    shutil.copytree(SHIPPED / "chorales_ddim_quick", old)
     values = yaml.safe_load((old / "config.yaml").read_text())
     added = ["sampler", "guidance_rescale", "block_type", "conditioning", "text_max_tokens", "label_dropout",
              "guidance_scale", "init_from", "checkpoint_every", "worker_timeout_s", "cache_clips",
@@ -193,8 +193,8 @@ def test_a_config_written_before_keys_were_added_or_removed_loads_and_samples_th
     values["shuffle_buffer"] = 512  # a key removed since
     (old / "config.yaml").write_text(yaml.safe_dump(values))
     assert "block_type" not in (old / "config.yaml").read_text()
-    assert RunFolder(old).config == RunFolder(SHIPPED / "chorales_ddim").config
+    assert RunFolder(old).config == RunFolder(SHIPPED / "chorales_ddim_quick").config
 
-    old_model, shipped = TrainedModel(old), TrainedModel(SHIPPED / "chorales_ddim")
+    old_model, shipped = TrainedModel(old), TrainedModel(SHIPPED / "chorales_ddim_quick")
     assert (old_model.default_steps(), old_model.default_sampler()) == (10, "ddim")
     np.testing.assert_array_equal(old_model.spectrograms(seeds=[3], steps=2), shipped.spectrograms(seeds=[3], steps=2))
