@@ -111,7 +111,7 @@ def test_long_and_interpolation_pages_in_the_browser(runs, tmp_path):
     check_in_browser(interpolation / "index.html", tmp_path, expected_players=4)
 
 
-def test_roll_and_harmonisation_pages_in_the_browser(roll_run, tmp_path):
+def test_roll_harmonisation_and_bar_pages_in_the_browser(roll_run, tmp_path):
     run_dir, _ = roll_run
     out = tmp_path / "roll"
     assert sounds.main(["--model", str(run_dir), "--num", "2", "--steps", "2", "--out", str(out)]) == 0
@@ -120,6 +120,10 @@ def test_roll_and_harmonisation_pages_in_the_browser(roll_run, tmp_path):
     assert sounds.main(["--model", str(run_dir), "--harmonise", "test:0", "--num", "2", "--steps", "2",
                         "--out", str(harmonised)]) == 0
     check_in_browser(harmonised / "index.html", tmp_path, expected_players=3)  # two harmonisations and Bach's
+    bars = tmp_path / "bars"
+    assert sounds.main(["--model", str(run_dir), "--fill-bars", "0", "1", "--piece", "test:0", "--num", "2",
+                        "--steps", "1", "--resample", "1", "--out", str(bars)]) == 0
+    check_in_browser(bars / "index.html", tmp_path, expected_players=3)  # two variants and the original
 
 
 def test_evaluation_page_in_the_browser(tmp_path):
