@@ -124,13 +124,15 @@ def mean_measures(results) -> dict:
     return means
 
 
-def span_measures(notes, original, start, stop, steps_per_quarter=4) -> dict:
+def span_measures(notes, original, start, stop, steps_per_quarter=4, piece_key=None) -> dict:
     """The module docstring's span measures of ``notes`` (a piece with steps [start, stop) regenerated).
 
     Args:
         notes, original: int arrays ``(n_notes, 3)``: the piece and the piece it was made from.
         start, stop: ints, 0 <= start < stop: the regenerated steps.
         steps_per_quarter: int >= 1, the grid's steps per quarter note.
+        piece_key: the original's key as `evaluation.symbolic.analyse_key` names it, when the caller
+            has it already (None: analysed here).
     Returns:
         dict: ``span_notes`` (int), ``span_voices`` (float), ``span_key`` (str or None),
         ``span_in_key`` (bool), ``span_same`` (float in [0, 1], 1.0 when neither sounds).
@@ -141,7 +143,8 @@ def span_measures(notes, original, start, stop, steps_per_quarter=4) -> dict:
     real = [set(map(int, pitches)) for pitches in sounding_pitches(notes_in(original, start, stop), stop - start)]
     union = sum(len(a | b) for a, b in zip(sounding, real))
     key, _ = analyse_key(notes_in(notes, start, stop), steps_per_quarter)
-    piece_key, _ = analyse_key(original, steps_per_quarter)
+    if piece_key is None:
+        piece_key, _ = analyse_key(original, steps_per_quarter)
     return {
         "span_notes": int(np.sum((notes[:, 1] >= start) & (notes[:, 1] < stop))),
         "span_voices": float(np.mean([len(pitches) for pitches in sounding])),

@@ -34,6 +34,7 @@ from common.atomic import atomic_write_json
 from common.errors import ParameterError
 from common.validation import integer
 from evaluation.harmonisation import span_measures
+from evaluation.symbolic import analyse_key
 from generate.harmonise import TEST_PREFIX, check_model, inpaint_windows, inpainting_settings, print_window, test_piece
 from generate.listening_page import write_pieces_page
 from generate.plots import plot_comparison
@@ -135,6 +136,7 @@ def run(args, model, load_s):
     plot_comparison(values, [roll] * len(values), transform, out_dir / "comparison.png",
                     f"{model.model_dir.name}: bars {start_bar}-{start_bar + n_bars - 1} of {name} regenerated (above the original)")
     original_notes = transform.decode(roll)
+    piece_key, _ = analyse_key(original_notes, transform.steps_per_quarter)  # once, for every variant's measures
     report = {"model_dir": str(model.model_dir), "piece": name, "bars": [start_bar, n_bars], "steps_per_bar": steps_per_bar,
               "lead_steps": lead_steps, "span_steps": [span_start, span_stop],
               "span_seconds": [round((span_start - lead_steps) * transform.step_s, 3),
@@ -142,8 +144,9 @@ def run(args, model, load_s):
               "n_steps": length, "seeds": seeds, "diffusion_steps": steps, "resample": args.resample,
               "load_seconds": round(load_s, 3), "model_seconds": round(model_s, 3), "render_seconds": round(render_s, 3),
               "measures": [span_measures(transform.decode(v), original_notes, span_start, span_stop,
-                                         transform.steps_per_quarter) for v in values],
-              "original": span_measures(original_notes, original_notes, span_start, span_stop, transform.steps_per_quarter)}
+                                         transform.steps_per_quarter, piece_key) for v in values],
+              "original": span_measures(original_notes, original_notes, span_start, span_stop,
+                                        transform.steps_per_quarter, piece_key)}
     atomic_write_json(out_dir / "report.json", report)
     settings = [("model", report["model_dir"]), ("piece", name), ("bars regenerated", f"{start_bar} to {start_bar + n_bars - 1}"),
                 ("seconds regenerated", report["span_seconds"]), ("seeds", seeds), ("steps", steps),

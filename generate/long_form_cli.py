@@ -138,7 +138,8 @@ def run_interpolation(args, model, sound_generator, steps, overlap, progress, ou
         clips, audio, _ = long_form.clip_interpolation(
             model, sound_generator, args.input, args.input_b, args.num, steps, args.seed
         )
-        report.update(input=args.input, input_b=args.input_b)
+        report.update(input=args.input, input_b=args.input_b,
+                      diffusion_steps=max(steps, long_form.MIN_INVERSION_STEPS))  # the steps inversion took
         joins = [k * len(clips[0]) for k in range(1, args.num)]  # the clips joined end to end
     else:
         clips, audio, _ = long_form.interpolation(
