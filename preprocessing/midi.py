@@ -139,14 +139,19 @@ def load_midi(midi):
     """A `pretty_midi.PrettyMIDI` from a MIDI file's path or bytes (see `parse_midi` for long files).
 
     Args:
-        midi: str or path-like of a Standard MIDI File, or its bytes.
+        midi: str or path-like of a Standard MIDI File, or its bytes, or a `pretty_midi.PrettyMIDI`
+            (returned as is).
     Returns:
         A `pretty_midi.PrettyMIDI`.
     Raises:
-        ParameterError: if ``midi`` is neither a path nor bytes, the file is
+        ParameterError: if ``midi`` is neither a path, bytes nor a PrettyMIDI, the file is
             missing, or it cannot be parsed; the message names the file
             (``"<bytes>"`` for bytes).
     """
+    import pretty_midi
+
+    if isinstance(midi, pretty_midi.PrettyMIDI):
+        return midi
     if isinstance(midi, (str, os.PathLike)):
         name = str(midi)
         if not Path(midi).is_file():
@@ -155,7 +160,7 @@ def load_midi(midi):
     elif isinstance(midi, (bytes, bytearray)):
         name, data = "<bytes>", bytes(midi)
     else:
-        raise ParameterError(f"midi must be a path or bytes. Received: midi={type(midi).__name__}")
+        raise ParameterError(f"midi must be a path, bytes or a PrettyMIDI. Received: midi={type(midi).__name__}")
     try:
         return parse_midi(data)
     except Exception as err:  # mido and pretty_midi raise many types for a bad file

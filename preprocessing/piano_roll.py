@@ -43,7 +43,7 @@ from common.validation import finite_number as _finite_number
 from common.validation import integer as _check_int
 from preprocessing.mdct import check_rows
 from preprocessing.midi import DEFAULT_PROGRAM, DEFAULT_SAMPLE_RATE, render_to_length
-from preprocessing.midi import parse_midi as _load_midi
+from preprocessing.midi import load_midi
 from preprocessing.transform import MIDI, Transform
 
 MODES = ("velocity", "binary")
@@ -147,30 +147,12 @@ class PianoRollTransform(Transform):
     # === Forward ===
 
     def load_midi(self, midi):
-        """A `pretty_midi.PrettyMIDI` from a path, MIDI bytes or a PrettyMIDI (returned as is).
+        """A `pretty_midi.PrettyMIDI` from a path, MIDI bytes or a PrettyMIDI (`preprocessing.midi.load_midi`).
 
         Raises:
             ParameterError: if the file is missing or cannot be parsed (naming it).
         """
-        import pretty_midi
-
-        if isinstance(midi, pretty_midi.PrettyMIDI):
-            return midi
-        if isinstance(midi, (str, os.PathLike)):
-            name = str(midi)
-            if not Path(midi).is_file():
-                raise ParameterError(f"MIDI file not found. Received: path={name!r}")
-            data = Path(midi).read_bytes()
-        elif isinstance(midi, (bytes, bytearray)):
-            name, data = "<bytes>", bytes(midi)
-        else:
-            raise ParameterError(f"midi must be a path, bytes or a PrettyMIDI. Received: midi={type(midi).__name__}")
-        try:
-            return _load_midi(data)
-        except Exception as err:  # mido and pretty_midi raise many types for a bad file
-            raise ParameterError(
-                f"Cannot parse the MIDI ({type(err).__name__}: {err}). Received: path={name!r}"
-            ) from err
+        return load_midi(midi)
 
     def extract_midi(self, midi, offset_s=0.0, n_frames=None) -> np.ndarray:
         """Piano roll of ``midi`` (module docstring): drums excluded, instruments merged by max.
