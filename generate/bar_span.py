@@ -43,13 +43,14 @@ from preprocessing.harmonisation import MAX_MELODY_STEPS, bar_span_mask
 from preprocessing.note_grid import notes_to_roll
 
 
-def choose_piece(source, transform, data_dir=None):
+def choose_piece(source, transform, data_dir=None, option="--piece"):
     """The piece whose bars are regenerated: its notes, name, lead and bar length.
 
     Args:
         source: str, a MIDI file's path, or ``"test:N"`` / ``"test:<piece>"`` (module docstring).
         transform: the run's `preprocessing.score_roll.ScoreRollTransform`.
         data_dir: the model's data set (for ``test:``).
+        option: the CLI option that gave ``source``, for messages.
     Returns:
         ``(notes, name, lead_steps, steps_per_bar)``: int64 ``(n_notes, 3)`` (pitch, start step, end step),
         a name for messages, the silent steps put before the piece so that its first bar line is step 0
@@ -60,13 +61,14 @@ def choose_piece(source, transform, data_dir=None):
     """
     source = str(source)
     name, path, lead_s = (source, source, 0.0) if not source.startswith(TEST_PREFIX) else test_piece(
-        source, data_dir, option="--piece")
+        source, data_dir, option=option)
     notes = transform.notes(path)
+    key = option.lstrip("-").replace("-", "_")
     if not len(notes):
-        raise ParameterError(f"The piece has no notes. Received: piece={source!r}")
+        raise ParameterError(f"The piece has no notes. Received: {key}={source!r}")
     n_steps = int(notes[:, 2].max())
     if n_steps > MAX_MELODY_STEPS:
-        raise ParameterError(f"The piece lasts {n_steps} steps, more than {MAX_MELODY_STEPS}. Received: piece={source!r}")
+        raise ParameterError(f"The piece lasts {n_steps} steps, more than {MAX_MELODY_STEPS}. Received: {key}={source!r}")
     lines = transform.bar_lines(path, max(n_steps, 2 * 4 * transform.steps_per_quarter))
     steps_per_bar = int(lines[1] - lines[0]) if len(lines) > 1 else 4 * transform.steps_per_quarter
     return notes, name, int(round(lead_s / transform.step_s)), steps_per_bar
@@ -92,7 +94,8 @@ def fill_bars(model, codec, roll, start_bar, n_bars, steps_per_bar, steps, seeds
     generated_steps = np.flatnonzero(keep[0, :, 0] == 0)
     span = (int(generated_steps[0]), int(generated_steps[-1]) + 1)
     done = keep.all(axis=(0, 2))  # the steps outside the bars are kept as they are
-    return inpaint_windows(model, codec.normalise(known_values), keep, done, steps, seeds, resample, progress), span
+    pieces, _ = inpaint_windows(model, codec.normalise(known_values), keep, done, steps, seeds, resample, progress)
+    return pieces, span
 
 
 def run(args, model, load_s):

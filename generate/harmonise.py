@@ -147,16 +147,16 @@ def harmonise(model, codec, melody, steps, seeds, resample=1, lead_steps=0, prog
     lead = ((0, 0), (lead_steps, 0), (0, 0))  # known silence, as the data set's first clip of a piece with a pickup
     known_values, keep = np.pad(known_values, lead), np.pad(keep, lead, constant_values=1.0)
     done = np.zeros(known_values.shape[1], bool)  # every step has cells to generate (the rows below the melody)
-    pieces = inpaint_windows(model, codec.normalise(known_values), keep, done, steps, seeds, resample, progress)
+    pieces, _ = inpaint_windows(model, codec.normalise(known_values), keep, done, steps, seeds, resample, progress)
     cut = slice(lead_steps, lead_steps + length)
     return pieces[:, :, cut], codec.normalise(known_values[:, cut])
 
 
-def inpaint_windows(model, known_values, keep, done, steps, seeds, resample=1, progress=None):
+def inpaint_windows(model, known_values, keep, done, steps, seeds, resample=1, progress=None, grid=1):
     """Masked DDIM over a roll longer than the model's window: window after window, left to right.
 
-    Each window starts half a window before the first step not yet done (`generate.long_form.window_plan`)
-    and knows the cells of ``keep`` and every step already done; window ``k`` of variant ``i`` samples
+    Each window starts half a window before the first step not yet done, moved left onto a multiple
+    of ``grid`` steps (`generate.long_form.window_plan`), and knows the cells of ``keep`` and every step already done; window ``k`` of variant ``i`` samples
     with seed `generate.long_form.window_seed` (``seeds[i]``, ``k``), RePaint resampling ``resample``
     (Lugmayr et al. 2022, via `models.diffusion.DiffusionModel.inpaint`).
 
@@ -169,15 +169,19 @@ def inpaint_windows(model, known_values, keep, done, steps, seeds, resample=1, p
         done: bool ``(T,)``: steps taken as they are (no window is planned for them).
         steps: int >= 1, DDIM steps per window; seeds: list of ints, one per variant.
         progress: optional callable ``(k, n_windows, start_step)``.
+        grid: int >= 1, steps window starts are multiples of (a bar's steps: windows start on bar lines).
     Returns:
-        float32 ``(len(seeds), n_pitches, T, 2)``: the variants, normalised.
+        ``(pieces, plan)``: float32 ``(len(seeds), n_pitches, T, 2)``, the variants, normalised, and the
+        `window_plan` (``(start, first)`` per window).
+    Raises:
+        ParameterError: for a ``grid`` larger than half a window.
     """
     width, length = int(model.data_shape[1]), int(np.shape(known_values)[1])
     pad = max(width - length, 0)
     known_values = np.pad(np.asarray(known_values, np.float32), ((0, 0), (0, pad), (0, 0)))
     keep, done = np.pad(np.asarray(keep).astype(bool), ((0, 0), (0, pad), (0, 0))), np.pad(np.array(done, dtype=bool), (0, pad))
     pieces = np.repeat(known_values[None], len(seeds), axis=0)
-    plan = window_plan(done, width, overlap_frames(width, DEFAULT_OVERLAP))
+    plan = window_plan(done, width, overlap_frames(width, DEFAULT_OVERLAP), grid)
     for k, (start, _) in enumerate(plan):
         if progress is not None:
             progress(k, len(plan), start)
@@ -187,7 +191,7 @@ def inpaint_windows(model, known_values, keep, done, steps, seeds, resample=1, p
                                diffusion_steps=steps, seeds=[window_seed(seed, k) for seed in seeds], resample=resample)
         pieces[:, :, window] = filled
         done[window] = True
-    return pieces[:, :, :length]
+    return pieces[:, :, :length], plan
 
 
 def inpainting_settings(args, model, folder_suffix):

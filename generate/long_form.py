@@ -74,25 +74,37 @@ def overlap_frames(width, overlap):
     return frames
 
 
-def window_plan(known, width, overlap):
+def window_plan(known, width, overlap, grid=1):
     """The start frames of the windows that fill every unknown frame, left to right.
 
     Each window starts ``overlap`` frames before the first unknown frame (at 0 for
-    the first one of an empty piece), moved left so that it ends within the piece.
+    the first one of an empty piece), moved left so that it ends within the piece,
+    then moved left onto a multiple of ``grid`` (a score roll's bar lines: the model's
+    training clips start on them) unless it would then end before that frame (a last
+    window of a piece whose length is not on the grid).
 
     Args:
         known: bool array ``(T,)``, T >= ``width``: frames already known.
         width: int, frames per window.
         overlap: int, frames of known context before the first unknown frame.
+        grid: int in [1, width - overlap], the frames window starts are multiples of (1: any frame).
     Returns:
         List of ``(start, first)`` int pairs: the window's first frame, in [0, T - width],
         and its first unknown frame (where its new frames join the known ones).
+    Raises:
+        ParameterError: for a ``grid`` outside [1, width - overlap], which could leave a window
+            without a new frame.
     """
+    if not 1 <= int(grid) <= width - overlap:
+        raise ParameterError(f"A window grid must be in [1, {width - overlap}] frames (the window's new frames). "
+                             f"Received: grid={grid!r}")
     known = np.array(known, dtype=bool)
     plan = []
     while not known.all():
         first = int(np.argmin(known))
         start = min(max(first - overlap, 0), len(known) - width)
+        if start - start % int(grid) + width > first:  # only when it still reaches the first unknown frame
+            start -= start % int(grid)
         plan.append((start, first))
         known[start : start + width] = True
     return plan

@@ -9,6 +9,9 @@ Usage:
     python -m generate.sounds interpolate --input a.wav --input-b b.wav --num 5   # two real clips, DDIM inversion
     python -m generate.sounds crossfade --input a.wav --input-b b.wav --fade-beats 4 --out outputs/crossfade.wav
 
+A score-roll model does ``long`` and ``continue`` (``--input`` a MIDI file or ``test:N``,
+``--prompt-bars N``) on its bar grid and writes MIDI beside the WAV: `generate.roll_long_form`.
+
 Each writes its WAV(s) atomically and a JSON report beside them (``<out>.json``, or
 ``report.json`` in the interpolation folder) with timings and the seam measure
 (`evaluation.seams.seam_ratio`), and prints one line per window. A listening page
@@ -29,10 +32,10 @@ from common.atomic import atomic_write_json
 from common.cli import exit_status
 from common.errors import ParameterError
 from evaluation.seams import seam_ratio
-from generate import long_form, listening_page
+from generate import long_form, listening_page, roll_long_form
 from generate.trained_model import DEFAULT_MODEL, TrainedModel
 from generate.wav_file import write_wav
-from preprocessing.transform import GRIFFIN_LIM_ITERATIONS
+from preprocessing.transform import GRIFFIN_LIM_ITERATIONS, MIDI
 
 MODES = ("long", "continue", "inpaint", "loop", "interpolate", "crossfade")
 
@@ -65,7 +68,11 @@ def parse_args(argv):
         p.add_argument("--max-duration", type=float, default=long_form.MAX_DURATION_S,
                        help=f"largest --duration accepted, seconds (default {long_form.MAX_DURATION_S:g})")
         if mode in ("continue", "inpaint"):
-            p.add_argument("--input", required=True, help="the audio file to continue or to fill")
+            p.add_argument("--input", required=True, help="the audio file to continue or to fill (a score-roll model "
+                                                          "continues a MIDI file, or test:N)")
+        if mode == "continue":
+            p.add_argument("--prompt-bars", type=int, default=None,
+                           help="score-roll models: continue after the input's first N bars (default: after all of it)")
         if mode == "inpaint":
             p.add_argument("--gap", type=float, nargs=2, required=True, metavar=("START", "END"), help="seconds")
         else:
@@ -164,6 +171,11 @@ def run(args):
     model_dir = trained.model_dir
     if trained.kind != "ddim" or trained.latent_decoder is not None:
         raise ParameterError(f"The long-form modes need a pixel-space DDIM model folder. Received: model={str(model_dir)!r}")
+    if trained.sound_generator.transform.input_kind == MIDI:
+        return roll_long_form.run(args, trained)
+    if getattr(args, "prompt_bars", None) is not None:
+        raise ParameterError(f"--prompt-bars is for score-roll models; continue an audio file by cutting it. "
+                             f"Received: prompt_bars={args.prompt_bars}")
     sound_generator = trained.sound_generator
     model = trained.model
     transform = sound_generator.transform

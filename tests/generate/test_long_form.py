@@ -53,6 +53,18 @@ def test_window_plan_covers_every_frame_with_known_context():
     assert long_form.window_plan(gap, 128, 64) == [(86, 150)]
 
 
+def test_window_plan_on_a_grid_starts_windows_on_its_lines_and_still_covers_every_frame():
+    plan = long_form.window_plan(np.zeros(320, bool), 64, 32, grid=16)
+    assert [start for start, _ in plan] == [0, 32, 64, 96, 128, 160, 192, 224, 256]
+    prompt = np.arange(100) < 43  # a prompt ending mid-bar: the next window starts on the bar line before 43 - 32
+    plan = long_form.window_plan(prompt, 64, 32, grid=16)
+    assert plan[:2] == [(0, 43), (32, 64)]
+    assert plan[2] == (36, 96)  # the last window must reach frame 99: it leaves the grid rather than miss a frame
+    for grid in (0, 33):
+        with pytest.raises(ParameterError, match=f"grid={grid}"):
+            long_form.window_plan(prompt, 64, 32, grid=grid)
+
+
 def test_long_piece_exact_length_reproducible_and_seamless(tiny):
     model, sound_generator = tiny
     audio, piece, plan = long_form.long_piece(model, sound_generator, 2.5, STEPS, seed=7)
