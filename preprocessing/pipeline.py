@@ -10,7 +10,8 @@ bar lines (`PreprocessingPipeline.bar_clip_ranges`), the first at the bar line
 at or before the piece's start (zero-padded before a pickup). Bad files (missing, undecodable, empty, silent, shorter than one
 clip) are reported and skipped; the rest are written. The normaliser is then
 fitted on the train split, and saved with the train clips' level summary
-(each clip's RMS level in dBFS is a manifest column, `preprocessing.loudness`).
+(each clip's RMS level in dBFS is a manifest column, `preprocessing.loudness`;
+a roll data set's is measured on up to 200 of its train clips rendered).
 A representation whose section still needs a data set statistic (the MDCT
 without a configured ``scale``: `preprocessing.representations.MdctSettings`)
 first fits it on up to `FIT_FILES` train files; the fitted value is saved in
@@ -343,7 +344,7 @@ class PreprocessingPipeline:
                     file=progress,
                     flush=True,
                 )
-        normaliser = self._write(tally, ignored, len(records))
+        normaliser = self._write(tally, ignored, len(records), progress)
         return PreprocessReport(
             output_dir=Path(config.output_dir),
             clips_per_split=tally.clips_per_split,
@@ -401,8 +402,13 @@ class PreprocessingPipeline:
                 report(k, futures[future])
         return results
 
-    def _write(self, tally, ignored, n_records):
+    def _write(self, tally, ignored, n_records, progress=None):
         """Write the manifest, the file lists, the transform and config, and the fitted normaliser; return it.
+
+        A roll data set has no audio clips to take levels from: up to
+        `preprocessing.measure_levels.MAX_ROLL_CLIPS` of its train clips are rendered by its
+        transform (FluidSynth) and measured (`measure_roll_levels`), so that its models' samples
+        are limited to the level of the real renderings.
 
         Raises:
             ParameterError: if no train clip was written.
@@ -421,7 +427,12 @@ class PreprocessingPipeline:
                 f"({len(tally.skipped)} of {n_records} files skipped). Received: input_dir={config.input_dir!r}"
             )
         normaliser = MinMaxNormaliser.fit([r["min_db"] for r in train_rows], [r["max_db"] for r in train_rows])
-        self.saver.save_normaliser(normaliser, clip_levels=[r["rms_dbfs"] for r in train_rows])
+        levels = [r["rms_dbfs"] for r in train_rows]
+        if self.transform.input_kind == MIDI:
+            from preprocessing.measure_levels import measure_roll_levels
+
+            levels = measure_roll_levels(self.saver.folder, train_rows, progress=progress or None).tolist()
+        self.saver.save_normaliser(normaliser, clip_levels=levels)
         return normaliser
 
 

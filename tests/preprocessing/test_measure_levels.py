@@ -44,20 +44,26 @@ def test_cli_adds_the_summary_to_a_model_folder(tiny_dataset, tmp_path, capsys):
 
 def test_a_roll_data_set_is_measured_from_its_renderings_and_the_limiter_then_keeps_that_level(roll_run, tmp_path, capsys):
     """A roll data set has no audio clips: its train clips are rendered (at most --max-clips), and a model
-    given the summary limits its renderings to the data's level instead of the fixed -18 dBFS."""
+    given the summary limits its renderings to the data's level instead of the fixed -18 dBFS. The pipeline
+    measures a new roll data set that way itself; measure_levels gives the summary to older ones."""
     import shutil
 
     from generate.trained_model import TrainedModel
     from preprocessing.loudness import rms_dbfs
 
     run_dir, data_dir = roll_run
-    model = tmp_path / "model"
-    shutil.copytree(run_dir, model)
-    assert TrainedModel(model).sound_generator.limiter.describe()["reference"] == "fixed"
-    assert measure_levels.main([str(data_dir), "--into", str(model), "--max-clips", "3"]) == 0
-    summary = json.loads((model / "normalisation.json").read_text())[LEVELS_KEY]
     data = DatasetFolder(data_dir)
     rows = data.split_rows("train")
+    written = json.loads(data.normalisation_path.read_text())[LEVELS_KEY]  # by the pipeline: every train clip
+    assert written["clips"] == len(rows) and written["max"] > -18.0
+    model = tmp_path / "model"
+    shutil.copytree(run_dir, model)
+    assert TrainedModel(model).sound_generator.limiter.describe()["rms_ceiling_dbfs"] == written["p95"]
+    statistics = json.loads((model / "normalisation.json").read_text())
+    del statistics[LEVELS_KEY]  # a model saved before the pipeline measured rolls
+    (model / "normalisation.json").write_text(json.dumps(statistics))
+    assert measure_levels.main([str(data_dir), "--into", str(model), "--max-clips", "3"]) == 0
+    summary = json.loads((model / "normalisation.json").read_text())[LEVELS_KEY]
     assert summary["clips"] == 3 < len(rows)
     first = rms_dbfs(data.transform.invert(data.read_clip(data.clip_path(rows[0]["path"]))))
     assert -30.0 < first <= summary["max"] + 0.005 and summary["max"] > -18.0  # the renderings are louder than the fixed level
