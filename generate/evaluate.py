@@ -37,7 +37,7 @@ gives each set's median distance, the ratio to half B's, the share of clips
 nearer than 95% of half B's (5% expected by chance) and a one-sided
 Mann-Whitney p-value; ``memorisation.png`` shows the distributions.
 
-Writes ``evaluation.json`` (settings, rows, timings) into ``--out`` and prints
+Writes ``evaluation.json`` (settings, each model's loudness limiter, rows, timings) into ``--out`` and prints
 the table. It also writes ``index.html`` there, a listening page (`generate.listening_page`):
 the settings, the score table with floor and ceilings, and beside each row players and
 spectrograms of its first ``--listen`` clips (``clips/``). Exit status 0, or 2 for a bad argument, model folder or file.
@@ -288,6 +288,7 @@ def run(args):
         "embedding": f"musicnn {args.embedding} penultimate layer (200-d), {args.patch_seconds:g} s patches at 16 kHz",
         "seed": args.seed,
         "griffin_lim_iters": {str(m.model_dir): m.n_iter for m in models},
+        "limiter": {str(m.model_dir): m.sound_generator.limiter.describe() for m in models},  # the level samples got
         "reference_statistics": reference_statistics,
         "inversion_seconds_half_b": round(inversion_s, 2),
         "scoring_seconds": round(score_s, 2),

@@ -17,6 +17,7 @@ def test_evaluate_scores_both_models_with_floor_and_ceilings(runs, tmp_path, cap
     report = json.loads((out / "evaluation.json").read_text())
     rows = {row["name"]: row for row in report["rows"]}
     assert report["n_per_set"] == 3 and len(rows) == 6
+    assert {report["limiter"][str(runs / name)]["reference"] for name in ("ddim", "ae")} <= {"model", "data set", "fixed"}
     assert [row["role"] for row in report["rows"]] == ["floor", "ceiling", "ceiling", "ceiling", "model", "model"]
     for row in report["rows"]:
         assert row["n_reference"] == row["n_candidate"] == 3
