@@ -3,8 +3,10 @@
 For every model the demo samples: generated and original WAVs that decode, are
 finite, not silent and not clipped flat; a comparison PNG that decodes; a
 listening page (index.html) with a player and a spectrogram PNG for every WAV; a
-report.json with timings. For the score-roll model (sampled, and harmonising a
-test chorale's soprano) every WAV has its Standard MIDI File beside it.
+report.json with timings. For the score-roll model (sampled, harmonising a test
+chorale's soprano, and continuing one) every WAV has its Standard MIDI File
+beside it; the continuation, a long-form piece, has its JSON report and its
+listening page (``<stem>.html``, with a player) beside it too.
 Exits 1 naming every problem, 0 when all hold.
 """
 
@@ -20,7 +22,8 @@ from matplotlib import image
 RUNS = {"chorales_ddim": ("generated", "original"), "chorales_autoencoder": ("generated", "original"),
         "chorales_latent_ddim": ("generated", "original"), "chorales_score_roll_ddim": ("generated", "original"),
         "chorales_score_roll_harmonised": ("harmonised", "original")}
-MIDI_RUNS = ("chorales_score_roll_ddim", "chorales_score_roll_harmonised")  # a .mid beside every WAV
+MIDI_RUNS = ("chorales_score_roll_ddim", "chorales_score_roll_harmonised", "chorales_score_roll_continued")
+PIECES = ("chorales_score_roll_continued/continued.wav",)  # long-form outputs: WAV, <stem>.json, <stem>.html
 SILENT_DBFS = -60.0  # RMS below this is silence, not music
 
 
@@ -36,6 +39,39 @@ def midi_problems(out_dir):
     return problems
 
 
+def wav_problems(wav):
+    """Problems (strings) of one WAV (Path): it must decode, be finite, have RMS above ``SILENT_DBFS`` and
+    fewer than 1 % of its samples at full scale."""
+    try:
+        audio, sample_rate = sf.read(wav, dtype="float32")
+    except Exception as err:  # noqa: BLE001 - any failure to decode is the finding
+        return [f"{wav}: unreadable ({type(err).__name__}: {err})"]
+    rms_dbfs = 20 * np.log10(np.sqrt(np.mean(audio**2)) + 1e-12) if audio.size else -np.inf
+    if audio.size == 0 or not np.all(np.isfinite(audio)):
+        return [f"{wav}: empty or non-finite"]
+    if rms_dbfs < SILENT_DBFS:
+        return [f"{wav}: silent ({rms_dbfs:.1f} dBFS RMS)"]
+    if np.mean(np.abs(audio) >= 0.999) > 0.01:
+        return [f"{wav}: clipped ({100 * np.mean(np.abs(audio) >= 0.999):.1f}% of samples at full scale)"]
+    print(f"ok {wav}: {audio.size / sample_rate:.2f} s at {sample_rate} Hz, {rms_dbfs:.1f} dBFS RMS")
+    return []
+
+
+def piece_problems(wav):
+    """Problems (strings) of one long-form output ``wav`` (Path): `wav_problems`, a readable ``<stem>.json`` and a
+    ``<stem>.html`` page with a player of the WAV."""
+    problems = wav_problems(wav)
+    try:
+        report = json.loads(wav.with_suffix(".json").read_text())
+        print(f"ok {wav.with_suffix('.json')}: {report.get('real_time_factor')}x real time")
+    except Exception as err:  # noqa: BLE001
+        problems.append(f"{wav.with_suffix('.json')}: unreadable ({type(err).__name__}: {err})")
+    page = wav.with_suffix(".html")
+    if not page.is_file() or f'src="{wav.name}"' not in page.read_text():
+        problems.append(f"{page}: missing, or without a player for {wav.name}")
+    return problems
+
+
 def problems_of(out_dir, kinds=("generated", "original")):
     """Problems (strings) of one demo folder ``out_dir`` (Path): its ``<kind>*.wav`` files (decodable, finite, RMS
     above ``SILENT_DBFS``, under 1 % of samples at full scale), ``comparison.png``, ``index.html`` and ``report.json``."""
@@ -45,16 +81,7 @@ def problems_of(out_dir, kinds=("generated", "original")):
         if not wavs:
             problems.append(f"{out_dir}: no {kind}_*.wav")
         for wav in wavs:
-            audio, sample_rate = sf.read(wav, dtype="float32")
-            rms_dbfs = 20 * np.log10(np.sqrt(np.mean(audio**2)) + 1e-12)
-            if audio.size == 0 or not np.all(np.isfinite(audio)):
-                problems.append(f"{wav}: empty or non-finite")
-            elif rms_dbfs < SILENT_DBFS:
-                problems.append(f"{wav}: silent ({rms_dbfs:.1f} dBFS RMS)")
-            elif np.mean(np.abs(audio) >= 0.999) > 0.01:
-                problems.append(f"{wav}: clipped ({100 * np.mean(np.abs(audio) >= 0.999):.1f}% of samples at full scale)")
-            else:
-                print(f"ok {wav}: {audio.size / sample_rate:.2f} s at {sample_rate} Hz, {rms_dbfs:.1f} dBFS RMS")
+            problems += wav_problems(wav)
     png = out_dir / "comparison.png"
     try:
         pixels = image.imread(png)
@@ -78,9 +105,11 @@ def problems_of(out_dir, kinds=("generated", "original")):
 
 
 def main():
-    """Check every folder of ``RUNS`` and ``MIDI_RUNS`` under ``outputs/``; print each problem; exit status 1 if any, else 0."""
+    """Check every folder of ``RUNS`` and ``MIDI_RUNS`` and every piece of ``PIECES`` under ``outputs/``; print each
+    problem; exit status 1 if any, else 0."""
     problems = [p for run, kinds in RUNS.items() for p in problems_of(Path("outputs") / run, kinds)]
     problems += [p for run in MIDI_RUNS for p in midi_problems(Path("outputs") / run)]
+    problems += [p for piece in PIECES for p in piece_problems(Path("outputs") / piece)]
     for problem in problems:
         print(f"PROBLEM {problem}", file=sys.stderr)
     return 1 if problems else 0

@@ -3,7 +3,7 @@
 # chorales (real music, from music21's corpus), preprocesses them into log-STFT
 # clips, and samples the shipped DDIM (the autoencoder baseline and the latent DDIM too), writing
 # generated WAVs beside original test clips into outputs/. The score-roll DDIM writes MIDI
-# (rendered to WAV by FluidSynth) and harmonises a test chorale's soprano.
+# (rendered to WAV by FluidSynth), harmonises a test chorale's soprano and continues that chorale after 4 bars.
 # Usage: bash scripts/demo.sh            (about 6 minutes on a 2-core CPU)
 #        TRAIN=1 bash scripts/demo.sh    (also retrain the models first: the autoencoder, 10 min; the default DDIM,
 #                                         its 5900 steps, about 2.5 hours; the score-roll DDIM's two stages, 73 min)
@@ -31,4 +31,7 @@ $PY -m generate.sounds --model saved_models/chorales_latent_ddim --num 4 --out o
 $PY -m generate.sounds --model saved_models/chorales_score_roll_ddim --num 4 --out outputs/chorales_score_roll_ddim
 $PY -m generate.sounds --model saved_models/chorales_score_roll_ddim --harmonise test:0 --num 1 \
     --out outputs/chorales_score_roll_harmonised
+# ... and the same chorale continued after its first 4 bars, on the bar grid (Bach's own continuation beside it)
+$PY -m generate.sounds continue --model saved_models/chorales_score_roll_ddim --input test:0 --prompt-bars 4 --duration 12 \
+    --out outputs/chorales_score_roll_continued/continued.wav
 echo "Listen: open outputs/chorales_ddim/index.html (players and spectrograms; also outputs/*/index.html), or the WAVs and outputs/*/comparison.png"
