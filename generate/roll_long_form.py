@@ -39,10 +39,11 @@ import numpy as np
 from common.atomic import atomic_write_json
 from common.errors import ParameterError
 from common.validation import integer
+from evaluation.harmonisation import notes_in
 from evaluation.symbolic import analyse_key, measure_set
 from generate import listening_page
 from generate.bar_span import choose_piece
-from generate.harmonise import check_model, inpaint_windows
+from generate.harmonise import TEST_PREFIX, check_model, inpaint_windows
 from generate.long_form import DEFAULT_OVERLAP, check_duration, overlap_frames
 from generate.wav_file import write_wav
 from preprocessing.note_grid import notes_to_roll
@@ -90,30 +91,27 @@ def outpaint(model, codec, prompt, n_steps, steps, seed, grid, resample=1, progr
 
 
 def piece_clips(notes, n_steps, width):
-    """``(notes, steps)`` of each whole ``width``-step clip of a piece (`measure_set`'s input), notes cut at the clip's ends."""
-    clips = []
-    for start in range(0, n_steps - width + 1, width):
-        inside = notes[(notes[:, 1] < start + width) & (notes[:, 2] > start)].copy()
-        inside[:, 1:] = np.clip(inside[:, 1:] - start, 0, width)
-        clips.append((inside, width))
+    """``(notes, steps)`` of each whole ``width``-step clip of a piece (`measure_set`'s input), notes cut at the
+    clip's ends (`evaluation.harmonisation.notes_in`)."""
+    clips = [(notes_in(notes, start, start + width), width) for start in range(0, n_steps - width + 1, width)]
     return clips or [(notes, n_steps)]
 
 
-def measures(transform, roll, first_step, width):
-    """`evaluation.symbolic.measure_set` of steps ``first_step:`` of a roll ``(n_pitches, T, 2)`` in 0/1 values,
-    cut into ``width``-step clips."""
-    part = roll[:, first_step:]
-    notes = transform.decode(part)
-    return measure_set(piece_clips(notes, part.shape[1], width), transform.steps_per_quarter, transform.tempo_bpm)
+def part_measures(transform, roll, prompt_steps, width):
+    """What the report says of a roll ``(n_pitches, T, 2)`` in 0/1 values whose first ``prompt_steps`` were given.
 
-
-def prompt_keys(transform, roll, prompt_steps):
-    """music21's keys (`evaluation.symbolic.analyse_key`) of a roll's prompt and of the steps after it:
-    ``{"prompt": name or None, "continuation": name or None}`` (None: no notes)."""
-    found = {}
-    for part, values in (("prompt", roll[:, :prompt_steps]), ("continuation", roll[:, prompt_steps:])):
-        found[part] = analyse_key(transform.decode(values), transform.steps_per_quarter)[0] if values.shape[1] else None
-    return found
+    Returns:
+        ``(measures, keys)``: `evaluation.symbolic.measure_set` of the steps after the prompt, cut into
+        ``width``-step clips, and music21's keys (`evaluation.symbolic.analyse_key`) of the prompt and of
+        those steps, ``{"prompt": name or None, "continuation": name or None}`` (None: no steps or notes).
+    """
+    prompt, continuation = (transform.decode(roll[:, part]) if roll[:, part].shape[1] else np.zeros((0, 3), np.int64)
+                            for part in (slice(None, prompt_steps), slice(prompt_steps, None)))
+    n_steps = roll.shape[1] - prompt_steps
+    keys = {name: analyse_key(notes, transform.steps_per_quarter)[0] if len(notes) else None
+            for name, notes in (("prompt", prompt), ("continuation", continuation))}
+    clips = piece_clips(continuation, n_steps, width)
+    return measure_set(clips, transform.steps_per_quarter, transform.tempo_bpm), keys
 
 
 def load_prompt(args, transform, data_dir):
@@ -136,7 +134,7 @@ def load_prompt(args, transform, data_dir):
     if bars * steps_per_bar >= length:
         raise ParameterError(f"--prompt-bars must leave part of the piece ({length} steps, {steps_per_bar} per bar) "
                              f"to continue. Received: prompt_bars={args.prompt_bars}")
-    reference = full if str(args.input).startswith("test:") else None
+    reference = full if str(args.input).startswith(TEST_PREFIX) else None
     return full[:, : bars * steps_per_bar], reference, name, steps_per_bar, lead_steps
 
 
@@ -189,16 +187,15 @@ def run(args, trained):
     report = {"mode": args.mode, "model_dir": str(trained.model_dir), "input": name, "seed": args.seed,
               "diffusion_steps": steps, "resample": args.resample, "windows": len(plan), "window_plan": [list(map(int, p)) for p in plan],
               "steps_per_bar": steps_per_bar, "window_grid_steps": grid, "lead_steps": lead,
-              "prompt_steps": prompt_steps, "n_steps": n_steps,
-              "measures": measures(transform, values, prompt_steps, width), "keys": prompt_keys(transform, values, prompt_steps)}
+              "prompt_steps": prompt_steps, "n_steps": n_steps}
+    report["measures"], report["keys"] = part_measures(transform, values, prompt_steps, width)
     if reference is not None:
         stem = out.with_name(f"{out.stem}_original")
         original = reference[:, :n_steps]
         original_audio = sound_generator.generate([codec.normalise(original[:, lead:])], seeds=[args.seed])[0]
         write_wav(stem.with_suffix(".wav"), original_audio, transform.sample_rate)
         transform.write_midi(original[:, lead:], stem.with_suffix(".mid"))
-        report["original_measures"] = measures(transform, original, prompt_steps, width)
-        report["original_keys"] = prompt_keys(transform, original, prompt_steps)
+        report["original_measures"], report["original_keys"] = part_measures(transform, original, prompt_steps, width)
     elapsed = time.monotonic() - started
     seconds = len(audio) / transform.sample_rate
     report.update(audio_seconds=round(seconds, 4), model_seconds=round(model_s, 3), wall_seconds=round(elapsed, 3),
