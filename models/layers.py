@@ -188,3 +188,41 @@ class ScaleShift(layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[0])
+
+
+@keras.saving.register_keras_serializable(package="musicgen")
+class FrequencyMixing(layers.Layer):
+    """Mix every frame's features across the whole frequency axis with a learned matrix.
+
+    ``y = x + P(M GN(x)) + b``, where GN is GroupNorm, ``M`` a learned ``(height, height)``
+    matrix applied along the frequency (height) axis at every frame and channel, and ``P`` a
+    1x1 projection over channels. The frequency-wise fully connected layer of the frequency
+    transformation block (Yin et al., "PHASEN: A Phase-and-Harmonics-Aware Speech Enhancement
+    Network", AAAI 2020, Sec. 3.2): on a linear-frequency spectrogram a note's partials lie
+    a whole multiple of its fundamental apart, farther than a convolution's reach, and one
+    matrix over the frequency axis links them at any distance. ``M`` starts as the identity
+    and ``P``, ``b`` at zero, so the layer starts as the identity (a trained network keeps
+    its output when it is added, as `ConditionBias` does).
+
+    Input: float ``(batch, height, width, channels)``, height = frequency bins (or pitches)
+    at this level, known when the layer is built; output like the input.
+    """
+
+    def build(self, input_shape):
+        height, channels = input_shape[1], input_shape[-1]
+        if height is None:
+            raise ValueError(f"FrequencyMixing needs a known height. Received: input_shape={tuple(input_shape)}")
+        self.norm = layers.GroupNormalization(groups=min(8, channels), epsilon=1e-5, name="norm")
+        self.norm.build(tuple(input_shape))
+        self.mixing = self.add_weight(
+            shape=(height, height), initializer=keras.initializers.Identity(), name="mixing"
+        )
+        self.projection = layers.Dense(channels, kernel_initializer="zeros", name="projection")
+        self.projection.build(tuple(input_shape))
+
+    def call(self, x):
+        h = ops.einsum("gf,bftc->bgtc", ops.cast(self.mixing, x.dtype), self.norm(x))
+        return x + self.projection(h)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)

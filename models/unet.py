@@ -11,6 +11,9 @@ changes that make it cheap enough for a CPU on large spectrograms:
   works at 1/``patch_size`` of the input resolution without losing the input's
   detail in a fixed transform;
 * self-attention only at the resolutions listed in ``attention_levels``;
+* optionally, frequency mixing (`models.layers.FrequencyMixing`) after the blocks of the
+  levels in ``frequency_mixing_levels``: one learned matrix over the frequency axis links a
+  note's partials, which lie farther apart than a convolution reaches;
 * a zero-initialised output layer, so the untrained network predicts zero noise
   (Ho et al. 2020 reference implementation; Nichol and Dhariwal 2021).
 """
@@ -20,6 +23,7 @@ from keras import layers
 
 from models.layers import (
     ConditionBias,
+    FrequencyMixing,
     MaskedMean,
     ScaleShift,
     SinusoidalEmbedding,
@@ -73,6 +77,7 @@ def build_unet(
     widths=(32, 64, 96, 128),
     block_depth=2,
     attention_levels=(3,),
+    frequency_mixing_levels=(),
     patch_size=4,
     embedding_dims=32,
     embedding_max_frequency=1000.0,
@@ -94,6 +99,9 @@ def build_unet(
         block_depth: residual blocks per level on the way down (and up).
         attention_levels: level indices (0 = finest) whose blocks are followed by
             self-attention.
+        frequency_mixing_levels: level indices whose blocks are followed by a
+            `models.layers.FrequencyMixing` layer (mixing along the height axis, the
+            frequency bins); () for none (the shipped audio models before it).
         patch_size: side of the square patches of the stem (1 = no patching).
         embedding_dims: size of the sinusoidal noise-variance embedding (even).
         embedding_max_frequency: highest embedding frequency.
@@ -129,7 +137,8 @@ def build_unet(
         ValueError: if the input size does not divide, or an argument is out of range.
     """
     height, width, channels = input_shape
-    _check_arguments(input_shape, widths, block_depth, attention_levels, patch_size, num_classes, context_shape, block_type)
+    _check_arguments(input_shape, widths, block_depth, attention_levels, patch_size, num_classes, context_shape, block_type,
+                     frequency_mixing_levels)
     noisy_images = keras.Input(shape=(height, width, channels), name="noisy_images")
     noise_variances = keras.Input(shape=(1, 1, 1), name="noise_variances")
 
@@ -138,9 +147,24 @@ def build_unet(
     e = SinusoidalEmbedding(embedding_dims, embedding_max_frequency, name="noise_embedding")(noise_variances)
     condition_inputs, condition, context = _condition_inputs(num_classes, context_shape, embedding_dims)
     x, residual_block = _noise_level_path(x, e, block_type, condition, embedding_dims, norm_groups)
-    x = _u_path(x, widths, block_depth, attention_levels, residual_block, _attention(num_heads, context))
+    attend = _attention(num_heads, context)
+    x = _u_path(x, widths, block_depth, _follow_up(attention_levels, frequency_mixing_levels, attend), residual_block)
     outputs = _patch_head(x, channels, patch_size, block_type, min(norm_groups, widths[0]))
     return keras.Model([noisy_images, noise_variances, *condition_inputs], outputs, name=name)
+
+
+def _follow_up(attention_levels, frequency_mixing_levels, attend):
+    """``follow(x, level, block_name)``: what comes after a residual block at ``level``: frequency
+    mixing if the level is in ``frequency_mixing_levels``, then attention if in ``attention_levels``."""
+
+    def follow(x, level, block_name):
+        if level in frequency_mixing_levels:
+            x = FrequencyMixing(name=f"{block_name}_fmix")(x)
+        if level in attention_levels:
+            x = attend(x, block_name.replace("_res", "_attn"))
+        return x
+
+    return follow
 
 
 def _attention(num_heads, context):
@@ -166,7 +190,7 @@ def _patch_head(x, channels, patch_size, block_type, groups):
 
 
 def _check_arguments(input_shape, widths, block_depth, attention_levels, patch_size, num_classes, context_shape,
-                     block_type):
+                     block_type, frequency_mixing_levels=()):
     """`build_unet`'s argument checks: ValueError naming the value."""
     height, width, _ = input_shape
     levels = len(widths)
@@ -184,6 +208,10 @@ def _check_arguments(input_shape, widths, block_depth, attention_levels, patch_s
     bad_levels = [lvl for lvl in attention_levels if not 0 <= lvl < levels]
     if bad_levels:
         raise ValueError(f"attention_levels must index widths. Received: attention_levels={tuple(attention_levels)}")
+    if [lvl for lvl in frequency_mixing_levels if not 0 <= lvl < levels]:
+        raise ValueError(
+            f"frequency_mixing_levels must index widths. Received: frequency_mixing_levels={tuple(frequency_mixing_levels)}"
+        )
     if num_classes is not None and not (isinstance(num_classes, int) and num_classes >= 1):
         raise ValueError(f"num_classes must be None or an int >= 1. Received: num_classes={num_classes!r}")
     if block_type not in BLOCK_TYPES:
@@ -224,28 +252,26 @@ def _noise_level_path(x, e, block_type, condition, embedding_dims, norm_groups):
     return x, lambda block_width, block_name: _film_residual_block(block_width, block_name, e, condition, norm_groups)
 
 
-def _u_path(x, widths, block_depth, attention_levels, residual_block, attend):
-    """The U: residual blocks (and attention) down each level, at the bottleneck and back up with skips."""
+def _u_path(x, widths, block_depth, follow, residual_block):
+    """The U: residual blocks (each followed by ``follow``: frequency mixing, attention) down each
+    level, at the bottleneck and back up with skips."""
     skips = []
     for level, level_width in enumerate(widths[:-1]):
         for block in range(block_depth):
             x = residual_block(level_width, f"down{level}_res{block}")(x)
-            if level in attention_levels:
-                x = attend(x, f"down{level}_attn{block}")
+            x = follow(x, level, f"down{level}_res{block}")
             skips.append(x)
         x = layers.AveragePooling2D(2, name=f"down{level}_pool")(x)
 
     bottom = len(widths) - 1
     for block in range(block_depth):
         x = residual_block(widths[-1], f"mid_res{block}")(x)
-        if bottom in attention_levels:
-            x = attend(x, f"mid_attn{block}")
+        x = follow(x, bottom, f"mid_res{block}")
 
     for level in reversed(range(len(widths) - 1)):
         x = layers.UpSampling2D(2, interpolation="bilinear", name=f"up{level}_upsample")(x)
         for block in range(block_depth):
             x = layers.Concatenate(name=f"up{level}_skip{block}")([x, skips.pop()])
             x = residual_block(widths[level], f"up{level}_res{block}")(x)
-            if level in attention_levels:
-                x = attend(x, f"up{level}_attn{block}")
+            x = follow(x, level, f"up{level}_res{block}")
     return x

@@ -66,6 +66,7 @@ def build_model(config, data_shape, data_mean, data_std, class_names=None, conte
             block_type=config.block_type,
             block_depth=config.block_depth,
             attention_levels=config.attention_levels,
+            frequency_mixing_levels=config.frequency_mixing_levels,
             patch_size=config.patch_size,
             embedding_dims=config.embedding_dims,
             num_heads=config.num_heads,

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from models.layers import SinusoidalEmbedding, SpatialSelfAttention
+from models.layers import FrequencyMixing, SinusoidalEmbedding, SpatialSelfAttention
 from models.unet import build_unet
 
 
@@ -43,6 +43,7 @@ def test_save_and_reload_safe_mode(tmp_path):
         (dict(patch_size=3), "divisible"),
         (dict(attention_levels=(5,)), "attention_levels"),
         (dict(block_depth=0), "block_depth"),
+        (dict(frequency_mixing_levels=(2,)), "frequency_mixing_levels=\\(2,\\)"),
     ],
 )
 def test_bad_arguments(kwargs, message):
@@ -96,3 +97,39 @@ def test_film_blocks_start_as_identity_reload_and_take_the_noise_level_in_every_
 def test_unknown_block_type_is_refused():
     with pytest.raises(ValueError, match="block_type must be one of .*Received: block_type='resnet'"):
         tiny_unet(block_type="resnet")
+
+
+def test_frequency_mixing_starts_as_identity_and_links_distant_frequencies(tmp_path):
+    layer = FrequencyMixing()
+    x = np.random.default_rng(0).standard_normal((2, 16, 3, 8)).astype("float32")
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(layer(x)), x, atol=1e-6)  # identity before training
+    layer.set_weights([np.random.default_rng(1).standard_normal(w.shape).astype("float32") for w in layer.get_weights()])
+    # a change in the lowest bin reaches the highest one in one layer (a 3x3 conv reaches one bin)
+    poked = x.copy()
+    poked[:, 0] += 1.0
+    change = keras.ops.convert_to_numpy(layer(poked)) - keras.ops.convert_to_numpy(layer(x))
+    assert np.abs(change[:, -1]).max() > 1e-3
+
+
+def test_frequency_mixing_levels_add_identity_layers_that_reload(tmp_path):
+    plain = tiny_unet(block_type="film")
+    mixed = tiny_unet(block_type="film", frequency_mixing_levels=(0, 1))
+    names = sorted(layer.name for layer in mixed.layers if isinstance(layer, FrequencyMixing))
+    assert names == ["down0_res0_fmix", "mid_res0_fmix", "up0_res0_fmix"]
+    _randomise(plain)
+    for layer in plain.layers:  # the same weights in the layers both networks have (init_from)
+        if layer.get_weights():
+            mixed.get_layer(layer.name).set_weights(layer.get_weights())
+    images = np.random.default_rng(0).standard_normal((2, 32, 16, 1)).astype("float32")
+    variances = np.full((2, 1, 1, 1), 0.4, "float32")
+    expected = plain.predict([images, variances], verbose=0)
+    np.testing.assert_allclose(mixed.predict([images, variances], verbose=0), expected, atol=1e-5)
+    for layer in mixed.layers:
+        if isinstance(layer, FrequencyMixing):
+            layer.set_weights([np.random.default_rng(2).standard_normal(w.shape).astype("float32") * 0.1
+                               for w in layer.get_weights()])
+    out = mixed.predict([images, variances], verbose=0)
+    assert np.abs(out - expected).max() > 1e-4
+    mixed.save(tmp_path / "mixed.keras")
+    reloaded = keras.saving.load_model(tmp_path / "mixed.keras", safe_mode=True)
+    np.testing.assert_allclose(reloaded.predict([images, variances], verbose=0), out, atol=1e-5)
