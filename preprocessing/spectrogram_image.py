@@ -35,7 +35,9 @@ tEXt chunk, keyword ``spectrogram``, holding JSON:
 
 A PNG without this metadata, such as one Riffusion made, is read with
 ``to-audio --preset riffusion`` (`load_preset_png`): 8-bit greyscale or RGB (of RGB
-the red channel, as Riffusion's reader takes for a mono image), 512 rows, the
+the red channel, as Riffusion's reader takes for a mono image; of a stereo image,
+whose red channel Riffusion leaves 0, the mean of the green (left) and blue (right)
+channels' values, as the pipeline is mono), 512 rows, the
 power scaling with p = 0.25 and m = `RIFFUSION_MAX_VALUE`, `riffusion_transform`,
 and ``n_samples = width * 441``; one warning line on stderr says so. A PNG that
 carries the metadata is read with it, and ``--preset`` is ignored with one
@@ -251,8 +253,13 @@ def load_preset_png(path, preset="riffusion"):
 
     Args:
         path: str or Path of an 8-bit PNG (or any image Pillow reads) of mode "L"
-            (greyscale) or "RGB" (the red channel is read, as Riffusion's reader
-            does for a mono image; Riffusion writes mono images with R = G = B).
+            (greyscale) or "RGB". Riffusion writes a mono image with R = G = B, whose
+            red channel is read (as its reader does), and a stereo one with R = 0, G the
+            left channel and B the right (``image_from_spectrogram``); an RGB image whose
+            red channel is 0 everywhere (with the convention: the loudest value at every
+            pixel) and whose green or blue is not is read as stereo, and its values are
+            the mean of the left and right channels' values (the mixes' magnitudes are at
+            most that mean; the pipeline is mono). ``metadata["stereo"]`` says which.
         preset: "riffusion", the only preset with an image convention to assume.
     Returns:
         ``(values, metadata)`` as `load_png`: float32 `(512, width)`, >= 0, in STFT
@@ -277,11 +284,14 @@ def load_preset_png(path, preset="riffusion"):
             f"A Riffusion image has {transform.n_mels} mel rows (its height). "
             f"Received: height={pixels.shape[0]}, path={str(path)!r}"
         )
-    grey = pixels[..., 0] if mode == "RGB" else pixels  # (n_mels, n_frames), top row = highest band
+    stereo = mode == "RGB" and not pixels[..., 0].any() and bool(pixels[..., 1:].any())
+    channels = [pixels[..., 1], pixels[..., 2]] if stereo else [pixels[..., 0] if mode == "RGB" else pixels]
     scaling = {"kind": "power", "power": RIFFUSION_IMAGE_SCALING["power"], "max_value": RIFFUSION_MAX_VALUE}
-    values = _unscale(grey[::-1].astype(np.float64) / 255.0, scaling).astype(np.float32)
+    # each channel (n_mels, n_frames), top row = the highest band
+    values = np.mean([_unscale(c[::-1].astype(np.float64) / 255.0, scaling) for c in channels], axis=0)
+    values = values.astype(np.float32)
     metadata = {
-        "format": FORMAT_NAME, "version": FORMAT_VERSION, "shape": list(values.shape), "bit_depth": 8,
+        "format": FORMAT_NAME, "version": FORMAT_VERSION, "shape": list(values.shape), "bit_depth": 8, "stereo": stereo,
         "scaling": scaling, "transform": {"class": type(transform).__name__, "config": transform.get_config()},
         "n_samples": transform.samples_for(values.shape[1]),
     }
@@ -370,7 +380,8 @@ def _read_for_audio(path, preset):
     values, metadata = load_preset_png(path, preset)
     print(f"warning: {path} carries no spectrogram metadata; scaling (power {metadata['scaling']['power']:g}, "
           f"max_value {RIFFUSION_MAX_VALUE:.1f}, Riffusion's 30e6 for int16 audio) and transform assumed from the "
-          f"{preset} preset", file=sys.stderr)
+          f"{preset} preset" + ("; stereo (R = 0): the mean of the left (G) and right (B) channels"
+                                if metadata["stereo"] else ""), file=sys.stderr)
     return values, metadata
 
 

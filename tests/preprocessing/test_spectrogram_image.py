@@ -267,6 +267,28 @@ def test_load_preset_png_reads_riffusions_scale(tmp_path):
     assert RIFFUSION_MAX_VALUE == pytest.approx(30e6 / 32768)
 
 
+def test_load_preset_png_reads_a_stereo_image_as_the_mean_of_its_channels(tmp_path, capsys):
+    mel = riffusion_transform().extract(riffusion_chords(12))
+    quiet = mel * 0.1  # the right channel, 20 dB below the left
+    scale = max(mel.max(), quiet.max())
+    grey = [(255 - 255 * (m / scale) ** 0.25).astype(np.uint8)[::-1] for m in (mel, quiet)]
+    # Riffusion's stereo layout: R = 0, G = left, B = right
+    Image.fromarray(np.stack([np.zeros_like(grey[0]), grey[0], grey[1]], axis=2)).save(tmp_path / "stereo.png")
+    write_riffusion_png(tmp_path / "left.png", mel)
+    values, metadata = load_preset_png(tmp_path / "stereo.png")
+    left, left_metadata = load_preset_png(tmp_path / "left.png")
+    assert metadata["stereo"] is True and left_metadata["stereo"] is False
+    assert values.shape == (512, 12) and np.isfinite(values).all()
+    # the mean of the two channels: 0.55 of the left's (not the red channel's "loudest everywhere")
+    loud = left > 0.01 * left.max()
+    ratio = np.median(values[loud] / left[loud])
+    assert ratio == pytest.approx(0.55, rel=0.05)
+    assert values.max() < RIFFUSION_MAX_VALUE
+    argv = ["to-audio", str(tmp_path / "stereo.png"), str(tmp_path / "out.wav"), "--preset", "riffusion"]
+    assert main(argv) == 0
+    assert "stereo (R = 0)" in capsys.readouterr().err
+
+
 def test_cli_preset_refuses_wrong_height_and_mode(tmp_path, capsys):
     mel = riffusion_transform().extract(riffusion_chords(12))
     write_riffusion_png(tmp_path / "short.png", mel[:500])
