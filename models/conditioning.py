@@ -2,8 +2,11 @@
 
 A diffusion model is unconditional (``None``), class-conditional (``"label"``: the network
 of `models.unet.build_unet` with ``num_classes`` takes ``[noisy_images, noise_variances,
-class_labels]``) or text-conditional (``"text"``: with ``context_shape`` it takes
-``[noisy_images, noise_variances, context_tokens, context_mask]``). The kind is stored in
+class_labels]``), text-conditional (``"text"``: with ``context_shape`` it takes
+``[noisy_images, noise_variances, context_tokens, context_mask]``) or conditioned on a known
+part of the sample (``"mask"``: with ``known_inputs`` it takes ``[noisy_images,
+noise_variances, known_images, known_mask]``; Saharia et al., "Palette: Image-to-Image
+Diffusion Models", SIGGRAPH 2022). The kind is stored in
 the model's config (``conditioning``); `legacy_conditioning` infers it for the files
 written before it was, and only loading code calls it.
 
@@ -13,6 +16,9 @@ Conditions, as the network is given them:
             Diffusion Guidance", 2022)
     text    ``(tokens (batch, T, D), mask (batch, T))`` float32, a prompt's token embeddings
             (`models.text_encoder.TextEncoder.encode`) and its 0/1 mask of real tokens
+    mask    ``(known (batch, *data_shape), mask (batch, *data_shape))`` float32: the known
+            values in the standardised scale (0 where unknown) and 1 where known, 0 where
+            generated; all zeros is "nothing known", the unconditional model
 """
 
 import numpy as np
@@ -20,12 +26,13 @@ from keras import ops
 
 from common.errors import ParameterError
 
-CONDITIONINGS = (None, "label", "text")
+CONDITIONINGS = (None, "label", "text", "mask")
 # the network inputs of each kind (models.unet.build_unet)
 NETWORK_INPUTS = {
     None: ("noisy_images", "noise_variances"),
     "label": ("noisy_images", "noise_variances", "class_labels"),
     "text": ("noisy_images", "noise_variances", "context_tokens", "context_mask"),
+    "mask": ("noisy_images", "noise_variances", "known_images", "known_mask"),
 }
 
 
@@ -50,12 +57,15 @@ def check_conditioning(network, conditioning, class_names=None):
             names for another kind, or class names that are not one per class.
     """
     if conditioning not in CONDITIONINGS:
-        raise ParameterError(f"conditioning must be None, 'label' or 'text'. Received: conditioning={conditioning!r}")
+        raise ParameterError(f"conditioning must be None, 'label', 'text' or 'mask'. Received: conditioning={conditioning!r}")
     expected = NETWORK_INPUTS[conditioning]
     if len(network.inputs) != len(expected):
         names = [getattr(i, "name", "?") for i in network.inputs]
         raise ParameterError(f"A model with conditioning {conditioning} needs a network with inputs {list(expected)}; "
                              f"this one takes {len(names)}: {names}. Received: conditioning={conditioning!r}")
+    if conditioning == "mask" and tuple(network.inputs[2].shape[1:]) != tuple(network.inputs[0].shape[1:]):
+        raise ParameterError(f"A model with conditioning mask needs known_images of the noisy images' shape "
+                             f"{tuple(network.inputs[0].shape[1:])}. Received: {tuple(network.inputs[2].shape[1:])}")
     if conditioning != "label":
         if class_names:
             raise ParameterError(f"class_names given for a model that is not class-conditional (conditioning "
@@ -93,13 +103,17 @@ def legacy_conditioning(config, network):
     return config
 
 
-def null_conditions(conditioning, batch, num_classes=None, context_shape=None):
+def null_conditions(conditioning, batch, num_classes=None, context_shape=None, data_shape=None):
     """The "no condition" of classifier-free guidance for ``batch`` samples (None for an unconditional model).
 
     Class models: the class index ``num_classes``, int32 ``(batch,)``. Text models: all-zero
     token embeddings ``(batch, T, D)`` with only the first token marked real in the mask
-    ``(batch, T)`` (attention needs one key).
+    ``(batch, T)`` (attention needs one key). Mask models: nothing known, zeros
+    ``(batch, *data_shape)`` for both the known values and the mask.
     """
+    if conditioning == "mask":
+        zeros = ops.zeros((batch,) + tuple(data_shape))
+        return zeros, zeros
     if conditioning == "label":
         return ops.full((batch,), num_classes, dtype="int32")
     if conditioning == "text":
@@ -113,7 +127,7 @@ def network_inputs(conditioning, noisy_images, noise_rates, conditions):
     """The network's input list ``[noisy_images, noise_variances, *conditions]`` for ``conditioning``.
 
     Args:
-        conditioning: None, ``"label"`` or ``"text"``.
+        conditioning: None, ``"label"``, ``"text"`` or ``"mask"``.
         noisy_images: float32 ``(batch, *data_shape)``; noise_rates: float32 ``(batch, 1, 1, 1)``.
         conditions: as the module docstring says (ignored for an unconditional model).
     """

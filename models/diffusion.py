@@ -95,9 +95,11 @@ class DiffusionModel(keras.Model):
         class_names: class-conditional models: the name of each class of the network
             (default ``"0"``, ``"1"``, ...); given, they make ``conditioning`` default to ``"label"``.
         conditioning: None (unconditional), ``"label"`` (class-conditional: the network takes
-            ``class_labels``) or ``"text"`` (the network takes ``context_tokens`` and
-            ``context_mask``); see `models.conditioning`. Default: ``"label"`` with
-            ``class_names``, else None.
+            ``class_labels``), ``"text"`` (the network takes ``context_tokens`` and
+            ``context_mask``) or ``"mask"`` (the network takes ``known_images`` and
+            ``known_mask``: trained on `models.training_draws.mask_draws`, it fills the unknown
+            part of a sample in `inpaint`; Palette, Saharia et al. 2022); see
+            `models.conditioning`. Default: ``"label"`` with ``class_names``, else None.
     Raises:
         ParameterError: for a bad ``loss_type``, ``data_std``, ``ema_momentum``,
             ``prediction``, ``min_snr_gamma`` or auxiliary weight, a ``conditioning`` whose
@@ -188,7 +190,7 @@ class DiffusionModel(keras.Model):
 
     def null_conditions(self, batch):
         """The "no condition" of classifier-free guidance for ``batch`` samples (`models.conditioning.null_conditions`)."""
-        return null_conditions(self.conditioning, batch, self.num_classes, self.context_shape)
+        return null_conditions(self.conditioning, batch, self.num_classes, self.context_shape, self.data_shape)
 
     def label_indices(self, labels, count, guidance_scale=1.0):
         """Class indices int32 ``(count,)`` for ``labels`` (None, one label, or one per sample), or None.
@@ -331,16 +333,22 @@ class DiffusionModel(keras.Model):
 
         A batch is a tensor of images, the ``(images, noises, diffusion_times)`` of
         `models.training_draws.forward_draws`, or those and the conditions of
-        `models.training_draws.conditional_draws`: a label, or a prompt's tokens and mask.
+        `models.training_draws.conditional_draws`: a label, or a prompt's tokens and mask; or
+        the mask of `models.training_draws.mask_draws`, from which the known values are the
+        standardised images where it is 1.
         """
         if not isinstance(data, (tuple, list)):
             return None, self._noised(data)
         images, noises, diffusion_times, *conditions = data
+        noised = self._noised(images, noises, diffusion_times)
         if not conditions:
             labels = None
+        elif self.conditioning == "mask":
+            mask = ops.cast(conditions[0], noised[0].dtype)
+            labels = (noised[0] * mask, mask)
         else:
             labels = conditions[0] if self.conditioning == "label" else tuple(conditions)
-        return labels, self._noised(images, noises, diffusion_times)
+        return labels, noised
 
     def train_step(self, data):
         """One optimisation step on a batch (``(batch, *data_shape)`` images in the stored scale, or `forward_draws` tuples).
@@ -428,7 +436,8 @@ class DiffusionModel(keras.Model):
     def ema_denoiser(self, labels=None, guidance_scale=1.0, guidance_rescale=0.0, clip_sample=False):
         """The traced EMA-network call ``(x_t, n, s) -> (pred_noises, pred_images)``: the denoiser of `models.samplers`.
 
-        ``labels`` (int32 ``(batch,)``, or a text model's ``(tokens, mask)`` pair), ``guidance_scale`` and
+        ``labels`` (int32 ``(batch,)``, a text model's ``(tokens, mask)`` pair, or a mask model's
+        ``(known, mask)``), ``guidance_scale`` and
         ``guidance_rescale`` condition it. ``clip_sample`` (static thresholding, Saharia et al., "Photorealistic
         Text-to-Image Diffusion Models with Deep Language Understanding", NeurIPS 2022, Sec. 2.3; diffusers'
         ``clip_sample``): every x0 estimate is clipped to the data's range (``clip_range``, standardised) and the
@@ -457,6 +466,8 @@ class DiffusionModel(keras.Model):
             elif kind == "text":
                 tokens, dims = self.context_shape
                 signature.append((tf.TensorSpec((None, tokens, dims), tf.float32), tf.TensorSpec((None, tokens), tf.float32)))
+            elif kind == "mask":
+                signature.append((signature[0], signature[0]))
 
             def denoise(x, n, s, *conditions):
                 pred_noises, pred_images = self.denoise(x, n, s, False, conditions[0] if conditions else None, scale, rescale)

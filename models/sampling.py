@@ -83,7 +83,9 @@ def inpaint(model, known, mask, diffusion_steps=20, seeds=None, eta=0.0, resampl
     no ``initial_noise``, the result equals `generate` for the same seeds.
 
     Args:
-        model: an unconditional `DiffusionModel` (a conditional one samples unconditionally).
+        model: an unconditional `DiffusionModel` (a label or text one samples unconditionally),
+            or one with ``conditioning="mask"``, whose network is also given the known values
+            and the mask at every step (Palette, Saharia et al. 2022).
         known: float array ``(batch, *data_shape)`` (or without the channel axis), stored
             scale; only its values where ``mask`` is 1 are used (finite there).
         mask: array broadcastable to ``known``, 1 (True) where the data are known, 0 where
@@ -117,7 +119,11 @@ def inpaint(model, known, mask, diffusion_steps=20, seeds=None, eta=0.0, resampl
     else:
         initial_noise = ops.convert_to_tensor(np.asarray(initial_noise, dtype="float32").reshape(known.shape))
     known_images = np.where(mask > 0, (known - model.data_mean) / model.data_std, 0.0).astype("float32")
-    pred_images = sampler.sample(model.ema_denoiser(), initial_noise, ops.convert_to_tensor(known_images), mask, noise.draw)
+    denoiser = model.ema_denoiser()
+    if model.conditioning == "mask":  # trained to fill a masked sample: shown the known part at every step
+        mask_tensor = ops.convert_to_tensor(mask.astype("float32"))
+        denoiser = model.ema_denoiser((ops.convert_to_tensor(known_images), mask_tensor))
+    pred_images = sampler.sample(denoiser, initial_noise, ops.convert_to_tensor(known_images), mask, noise.draw)
     images = ops.convert_to_numpy(model.destandardise(pred_images))
     return np.where(mask > 0, known, images).astype("float32")
 

@@ -2,7 +2,8 @@
 
 `forward_draws` draws what the forward process q(x_t | x_0) (Ho et al. 2020, eq. 4) needs,
 the noise and the diffusion time; `conditional_draws` adds classifier-free guidance's
-condition dropout. Both run inside a ``tf.data`` map (`train.data.SpectrogramData.stream`),
+condition dropout, and `mask_draws` the known region of a model that learns to fill in
+(``conditioning: mask``). Both run inside a ``tf.data`` map (`train.data.SpectrogramData.stream`),
 so that an example's noise depends on its seeds only.
 """
 
@@ -61,3 +62,85 @@ def conditional_draws(label_dropout, null_label, context_table=None):
         return image, noise, diffusion_time, tf.gather(table[0], label), tf.gather(table[1], label)
 
     return draw
+
+
+MASK_KINDS = ("none", "prefix", "suffix", "span", "top_voice")
+
+
+def mask_draws(mask_kinds, sounding_channel=1):
+    """`forward_draws` for a model conditioned on a known part of the sample (Palette).
+
+    Returns ``f(image, seeds) -> (image, noise, diffusion_time, mask)``, where ``mask`` float32
+    (the image's shape, 1 known, 0 to be generated) is one of ``mask_kinds``, drawn uniformly
+    (name a kind twice to draw it twice as often) from stateless seeds derived from ``seeds[1]``.
+    Training on such masks teaches one network inpainting, outpainting and (with ``"none"``)
+    unconditional sampling (Saharia et al., "Palette: Image-to-Image Diffusion Models",
+    SIGGRAPH 2022, Sec. 4, where the masks are drawn the same way). The kinds, on the image's
+    ``(rows, columns, channels)`` = (frequency bins or pitches, frames or steps, channels):
+
+    - ``none``: nothing known: the unconditional task;
+    - ``prefix``: the first k columns known, k uniform in [1, columns - 1] (continuation);
+    - ``suffix``: the last k columns known (a lead-in);
+    - ``span``: a span of L columns unknown, L uniform in [1, columns - 1], at a uniform start,
+      the rest known (filling a gap, such as bars of a piece);
+    - ``top_voice``: score rolls only: at each column, the highest sounding row and every row
+      above it known (the melody and the silence above it, as
+      `preprocessing.harmonisation.harmonisation_mask` makes it for harmonisation); where
+      nothing sounds, the rows from the melody's lowest row up. A roll with no note: nothing known.
+
+    Args:
+        mask_kinds: non-empty sequence of names of `MASK_KINDS`.
+        sounding_channel: ``top_voice`` only: the channel that is 1 (> 0.5) while a note
+            sounds (a score roll's sustain channel, 1).
+    Raises:
+        ParameterError: for an empty ``mask_kinds`` or an unknown kind, naming it.
+    """
+    import tensorflow as tf
+
+    from common.errors import ParameterError
+
+    kinds = tuple(mask_kinds)
+    unknown = [k for k in kinds if k not in MASK_KINDS]
+    if not kinds or unknown:
+        raise ParameterError(f"mask_kinds must name some of {MASK_KINDS}. Received: mask_kinds={list(kinds)}")
+
+    def columns_mask(known_columns, image):
+        return tf.broadcast_to(tf.cast(known_columns, tf.float32)[None, :, None], tf.shape(image))
+
+    def draw(image, seeds):
+        image, noise, diffusion_time = forward_draws(image, seeds)
+        base = tf.reverse(seeds[1], [0]) + tf.constant([1, 2], seeds.dtype)  # apart from the dropout of conditional_draws
+        columns = tf.shape(image)[1]
+        picks = tf.random.stateless_uniform((3,), seed=base, dtype=tf.float32)
+        kind = tf.minimum(tf.cast(picks[0] * len(kinds), tf.int32), len(kinds) - 1)
+        index = tf.range(columns)
+        # k in [1, columns - 1]: a cut with both parts non-empty
+        cut = 1 + tf.minimum(tf.cast(picks[1] * tf.cast(columns - 1, tf.float32), tf.int32), columns - 2)
+        start = tf.minimum(tf.cast(picks[2] * tf.cast(columns - cut + 1, tf.float32), tf.int32), columns - cut)
+        masks = {
+            "none": lambda: tf.zeros_like(image),
+            "prefix": lambda: columns_mask(index < cut, image),
+            "suffix": lambda: columns_mask(index >= columns - cut, image),
+            "span": lambda: columns_mask((index < start) | (index >= start + cut), image),
+            "top_voice": lambda: _top_voice_mask(image, sounding_channel),
+        }
+        branches = [masks[k] for k in kinds]
+        mask = tf.switch_case(kind, branches) if len(branches) > 1 else branches[0]()
+        return image, noise, diffusion_time, mask
+
+    return draw
+
+
+def _top_voice_mask(image, sounding_channel):
+    """``top_voice`` of `mask_draws`: 1 at and above each column's highest sounding row (float32, the image's shape)."""
+    import tensorflow as tf
+
+    rows = tf.shape(image)[0]
+    sounding = image[:, :, sounding_channel] > 0.5  # (rows, columns)
+    row_index = tf.range(rows)[:, None]
+    highest = tf.reduce_max(tf.where(sounding, row_index, -1), axis=0)  # (columns,), -1 where silent
+    any_note = tf.reduce_any(highest >= 0)
+    lowest_melody = tf.reduce_min(tf.where(highest >= 0, highest, rows))
+    ceiling = tf.where(highest >= 0, highest, lowest_melody)
+    known = tf.logical_and(row_index >= ceiling[None, :], any_note)
+    return tf.broadcast_to(tf.cast(known, tf.float32)[:, :, None], tf.shape(image))

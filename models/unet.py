@@ -84,6 +84,7 @@ def build_unet(
     num_heads=4,
     num_classes=None,
     context_shape=None,
+    known_inputs=False,
     block_type="concat",
     norm_groups=8,
     name="unet",
@@ -120,6 +121,14 @@ def build_unet(
             residual block through a zero-initialised projection (`models.layers.ConditionBias`),
             and gated cross-attention (`models.layers.SpatialCrossAttention`) follows every
             self-attention block. Not together with ``num_classes``.
+        known_inputs: True for a network conditioned on a known part of the sample
+            (Palette: Saharia et al., "Palette: Image-to-Image Diffusion Models", SIGGRAPH
+            2022, where the condition image is concatenated to the noisy one): it then takes
+            ``known_images`` float32 ``(batch, *input_shape)`` (the known values, standardised,
+            0 where unknown) and ``known_mask`` float32 ``(batch, *input_shape)`` (1 known, 0
+            unknown), which a zero-initialised patch convolution (``known_stem``) adds to the
+            stem's features, so an unconditional network given them starts as it was. Not
+            together with ``num_classes`` or ``context_shape``.
         block_type: ``"concat"``: the Keras DDIM example's layout (the shipped models'):
             the noise embedding is concatenated to the stem's features once, and the
             residual blocks are BatchNorm, conv, conv. ``"film"``: the ADM layout
@@ -131,7 +140,8 @@ def build_unet(
     Returns:
         A functional ``keras.Model`` taking ``[noisy_images (batch, *input_shape),
         noise_variances (batch, 1, 1, 1)]`` (plus ``class_labels`` when ``num_classes``,
-        or ``context_tokens, context_mask`` with ``context_shape``) and returning
+        ``context_tokens, context_mask`` with ``context_shape``, or ``known_images, known_mask``
+        with ``known_inputs``) and returning
         predicted noises of shape ``(batch, *input_shape)``.
     Raises:
         ValueError: if the input size does not divide, or an argument is out of range.
@@ -139,6 +149,9 @@ def build_unet(
     height, width, channels = input_shape
     _check_arguments(input_shape, widths, block_depth, attention_levels, patch_size, num_classes, context_shape, block_type,
                      frequency_mixing_levels)
+    if known_inputs and (num_classes is not None or context_shape is not None):
+        raise ValueError(f"known_inputs takes no class or text condition besides. Received: num_classes={num_classes}, "
+                         f"context_shape={context_shape}")
     noisy_images = keras.Input(shape=(height, width, channels), name="noisy_images")
     noise_variances = keras.Input(shape=(1, 1, 1), name="noise_variances")
 
@@ -146,6 +159,11 @@ def build_unet(
     x = layers.Conv2D(widths[0], patch_size, strides=patch_size, name="patch_stem")(noisy_images)
     e = SinusoidalEmbedding(embedding_dims, embedding_max_frequency, name="noise_embedding")(noise_variances)
     condition_inputs, condition, context = _condition_inputs(num_classes, context_shape, embedding_dims)
+    if known_inputs:
+        condition_inputs = [keras.Input(shape=(height, width, channels), name=name) for name in ("known_images", "known_mask")]
+        known = layers.Concatenate(name="known_concat")(condition_inputs)
+        known = layers.Conv2D(widths[0], patch_size, strides=patch_size, kernel_initializer="zeros", name="known_stem")(known)
+        x = layers.Add(name="known_add")([x, known])
     x, residual_block = _noise_level_path(x, e, block_type, condition, embedding_dims, norm_groups)
     attend = _attention(num_heads, context)
     x = _u_path(x, widths, block_depth, _follow_up(attention_levels, frequency_mixing_levels, attend), residual_block)

@@ -220,7 +220,9 @@ def test_conditioning_must_match_the_network():
         DiffusionModel(tiny_network(num_classes=2))  # a class network needs conditioning="label" (or class names)
     with pytest.raises(ParameterError, match=r"Received: conditioning='text'$"):
         DiffusionModel(tiny_network(num_classes=2), conditioning="text")
-    with pytest.raises(ParameterError, match=r"conditioning must be None, 'label' or 'text'\. Received: conditioning='audio'$"):
+    with pytest.raises(ParameterError, match=r"conditioning must be None, 'label', 'text' or 'mask'\. Received: conditioning='audio'$"):
         DiffusionModel(tiny_network(), conditioning="audio")
+    with pytest.raises(ParameterError, match=r"conditioning mask needs known_images of the noisy images' shape"):
+        DiffusionModel(tiny_network(context_shape=(3, 6)), conditioning="mask")  # four inputs, but a text network's
     with pytest.raises(ParameterError, match=r"not class-conditional .*Received: class_names=\['a', 'b'\]$"):
         DiffusionModel(tiny_network(context_shape=(3, 6)), class_names=["a", "b"], conditioning="text")

@@ -10,6 +10,7 @@ from typing import Optional
 from common.errors import ParameterError
 from models.autoencoder import BOTTLENECKS
 from models.objective import PREDICTIONS
+from models.training_draws import MASK_KINDS
 from models.noise_schedule import SCHEDULE_NAMES
 from models.samplers import SAMPLERS
 from models.unet import BLOCK_TYPES
@@ -184,6 +185,11 @@ class DiffusionTrainConfig(TrainingOptions):
             cross-attention; trained for classifier-free guidance (Ho and Salimans 2022)
             with the label or caption dropped with probability ``label_dropout``;
             ``guidance_scale`` (>= 0) is the default guidance of ``generate.sounds``.
+            ``mask``: conditioned on a known part of the clip (Palette, Saharia et al. 2022),
+            drawn from ``mask_kinds`` (`models.training_draws.mask_draws`: ``none``,
+            ``prefix``, ``suffix``, ``span``, ``top_voice``); such a model fills in
+            (``generate.sounds`` continue, long, inpaint, harmonise) and samples
+            unconditionally.
         sampler, sampling_steps: the default sampler of ``generate.sounds`` (``ddim`` or
             ``dpm++2m``: DPM-Solver++(2M), Lu et al. 2022) and its steps.
         griffin_lim_iters: null or >= 1, the default Griffin-Lim iterations when the sampling
@@ -229,6 +235,7 @@ class DiffusionTrainConfig(TrainingOptions):
     spectral_norm_weight: float = 0.0
     time_derivative_weight: float = 0.0
     conditioning: Optional[str] = None
+    mask_kinds: tuple[str, ...] = ("none", "prefix", "suffix", "span")
     text_max_tokens: int = 16
     label_dropout: float = 0.1
     guidance_scale: float = 3.0
@@ -279,8 +286,13 @@ class DiffusionTrainConfig(TrainingOptions):
             raise ParameterError(f"prediction must be one of {PREDICTIONS}. Received: prediction={self.prediction!r}")
         if self.min_snr_gamma is not None:
             _positive(self, "min_snr_gamma")
-        if self.conditioning not in (None, "label", "text"):
-            raise ParameterError(f"conditioning must be null, 'label' or 'text'. Received: conditioning={self.conditioning!r}")
+        if self.conditioning not in (None, "label", "text", "mask"):
+            raise ParameterError(
+                f"conditioning must be null, 'label', 'text' or 'mask'. Received: conditioning={self.conditioning!r}"
+            )
+        bad_kinds = [k for k in self.mask_kinds if k not in MASK_KINDS]
+        if not self.mask_kinds or bad_kinds:
+            raise ParameterError(f"mask_kinds must name some of {MASK_KINDS}. Received: mask_kinds={list(self.mask_kinds)}")
         if not 3 <= self.text_max_tokens <= 256:
             raise ParameterError(f"text_max_tokens must be in [3, 256]. Received: text_max_tokens={self.text_max_tokens!r}")
         if not 0.0 <= self.label_dropout < 1.0:

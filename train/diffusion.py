@@ -28,7 +28,7 @@ from common.errors import ParameterError
 from models.diffusion import DiffusionModel
 from models.noise_schedule import build_schedule
 from models.sampler_folder import load_sampler
-from models.training_draws import conditional_draws, forward_draws
+from models.training_draws import conditional_draws, forward_draws, mask_draws
 from models.unet import build_unet
 from train.callbacks import tensorboard_callbacks
 from train.config import DiffusionTrainConfig
@@ -72,6 +72,7 @@ def build_model(config, data_shape, data_mean, data_std, class_names=None, conte
             num_heads=config.num_heads,
             num_classes=len(class_names) if class_names else None,
             context_shape=context_shape,
+            known_inputs=config.conditioning == "mask",
         )
     except ValueError as err:
         raise ParameterError(str(err)) from err
@@ -151,7 +152,7 @@ def train(config):
     data_shape = data.clip_shape(config.random_time_crop)
     data_mean, data_std = data.moments("train", seed=config.seed)
     class_names, captions = None, None
-    if config.conditioning:
+    if config.conditioning in ("label", "text"):
         column = "label" if config.conditioning == "label" else "caption"
         values = data.class_names("train", column)
         if not values:
@@ -180,6 +181,9 @@ def train(config):
         element_fn = conditional_draws(config.label_dropout, len(values), context_table)
         conditions = lambda split: data.label_indices(split, values, column)  # noqa: E731
         print(f"Conditional on {len(values)} {column}s (dropout {config.label_dropout}): {values[:3]}...", flush=True)
+    elif config.conditioning == "mask":
+        element_fn, conditions = mask_draws(config.mask_kinds), None
+        print(f"Conditional on a known part of each clip, drawn from {list(config.mask_kinds)}", flush=True)
     else:
         element_fn, conditions = forward_draws, None
     history, seconds, start_step = fit_on_data(

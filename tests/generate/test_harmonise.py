@@ -10,7 +10,13 @@ from generate import sounds
 from generate.harmonise import choose_melody
 from preprocessing.harmonisation import MAX_MELODY_STEPS
 from preprocessing.transform_io import load_transform
-from tests.generate.score_roll_run import chorale_like, roll_run, write_midi  # noqa: F401 (roll_run: a fixture)
+from models.sampler_folder import load_sampler
+from tests.generate.score_roll_run import (  # noqa: F401 (roll_run, mask_roll_run: fixtures)
+    chorale_like,
+    mask_roll_run,
+    roll_run,
+    write_midi,
+)
 
 
 def test_a_melody_file_is_harmonised_below_itself_window_after_window(roll_run, tmp_path):
@@ -96,3 +102,25 @@ def test_only_a_score_roll_ddim_harmonises(runs, tmp_path, capsys):
     assert "Received: model=" in capsys.readouterr().err
     assert sounds.main(["--model", str(runs / "ddim"), "--harmonise", "test:0", "--resample", "0"]) == 2
     assert "Received: resample=0" in capsys.readouterr().err
+
+
+def test_a_mask_conditioned_model_harmonises_continues_and_samples_from_the_cli(mask_roll_run, tmp_path):
+    run_dir, _ = mask_roll_run
+    model = load_sampler(run_dir)
+    assert model.conditioning == "mask"
+    assert [i.name for i in model.network.inputs][2:] == ["known_images", "known_mask"]
+    melody = [(76, 0, 8), (74, 8, 16), (72, 16, 24)]
+    path = write_midi(tmp_path / "melody.mid", {"melody": melody})
+    out = tmp_path / "harmonised"
+    assert sounds.main(["--model", str(run_dir), "--harmonise", str(path), "--num", "1", "--steps", "2",
+                        "--out", str(out)]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["measures"][0]["melody_kept"] == 1.0 and report["measures"][0]["melody_on_top"] == 1.0
+    out = tmp_path / "continued"
+    assert sounds.main(["continue", "--model", str(run_dir), "--input", str(path), "--duration", "3",
+                        "--out", str(out / "piece")]) == 0
+    notes = load_transform(run_dir / "transform.json").notes(out / "piece.mid")
+    assert {(p, s, e) for p, s, e in notes.tolist()} >= {tuple(n) for n in melody}  # the prompt is kept
+    out = tmp_path / "sampled"  # nothing known: the unconditional model
+    assert sounds.main(["--model", str(run_dir), "--num", "2", "--steps", "2", "--out", str(out)]) == 0
+    assert len(list(out.glob("generated_*.mid"))) == 2
