@@ -205,3 +205,28 @@ def test_scale_benchmark_reports_memory_at_1x_and_4x_data(tiny_dataset, tmp_path
     printed = capsys.readouterr().out
     assert "| memory | 4x data" in printed and "python -m benchmarks.training --model ddim" in printed
     assert "<4x copy>" in four["command"]
+
+
+def test_band_fad_filters_keep_one_side_of_the_cutoff_and_bad_cutoffs_are_named(capsys):
+    import numpy as np
+    import pytest
+
+    from benchmarks import band_fad
+    from common.errors import ParameterError
+
+    sample_rate = 16000
+    t = np.arange(sample_rate) / sample_rate
+    low, high = np.sin(2 * np.pi * 300 * t), np.sin(2 * np.pi * 3000 * t)
+    (kept_low,), (kept_high,) = (band_fad.band_filter([low + high], kind, 1000, sample_rate)
+                                 for kind in ("lowpass", "highpass"))
+    middle = slice(2000, -2000)  # away from the edges
+    assert np.abs(kept_low - low)[middle].max() < 0.01 and np.abs(kept_high - high)[middle].max() < 0.01
+    assert band_fad.band_filter([low], "none", 0.0, sample_rate)[0] is low
+    assert band_fad.parse_cutoff("highpass:2000") == ("highpass", 2000.0)
+    for text in ("bandpass:100", "lowpass:x", "lowpass:-5"):
+        with pytest.raises(ParameterError, match=f"Received: cutoff='{text}'"):
+            band_fad.parse_cutoff(text)
+    with pytest.raises(ParameterError, match="Nyquist"):
+        band_fad.band_filter([low], "lowpass", 9000, sample_rate)
+    assert band_fad.main(["--cutoffs", "treble"]) == 2
+    assert "Received: cutoff='treble'" in capsys.readouterr().err
