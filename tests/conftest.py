@@ -27,7 +27,8 @@ from preprocessing.pipeline import PreprocessingPipeline  # noqa: E402
 TINY_SAMPLE_RATE = 8000
 # ``--set`` overrides that make the default configs' models tiny (seconds to train on the tiny dataset)
 TINY_MODELS = {
-    "ddim": ["batch_size=4", "widths=[8,16]", "block_depth=1", "attention_levels=[]", "embedding_dims=8"],
+    "ddim": ["batch_size=4", "widths=[8,16]", "block_depth=1", "attention_levels=[]", "frequency_mixing_levels=[]",
+             "embedding_dims=8"],
     "autoencoder": ["batch_size=4", "conv_filters=[4,8]", "conv_kernels=[3,3]", "conv_strides=[2,2]", "latent_dim=8"],
 }
 
