@@ -56,19 +56,28 @@ def band_filter(clips, kind, hz, sample_rate):
 
 
 def main(argv=None):
+    """CLI entry point: prints one row per band (floor FAD, model FAD, model KID) and returns the exit status.
+
+    Args:
+        argv: ``generate.evaluate``'s arguments (one ``--model``; the first is scored) plus
+            ``--cutoffs`` (default `DEFAULT_CUTOFFS`); None reads ``sys.argv``.
+    Returns:
+        0, or 2 after one ``error:`` line on stderr for bad input (a cutoff that is not
+        none, lowpass:HZ or highpass:HZ, a cutoff at or above Nyquist, or what
+        ``generate.evaluate`` refuses).
+    """
+    import argparse
+
     from evaluation.compare import AudioSet, score_sets
     from evaluation.embeddings import MusicnnEmbedder
     from generate.evaluate import clip_format, model_set, parse_args, real_halves
     from generate.trained_model import TrainedModel
 
-    argv = list(sys.argv[1:] if argv is None else argv)
-    cutoffs = list(DEFAULT_CUTOFFS)
-    if "--cutoffs" in argv:
-        at = argv.index("--cutoffs")
-        end = next((i for i in range(at + 1, len(argv)) if argv[i].startswith("--")), len(argv))
-        cutoffs, argv = argv[at + 1 : end], argv[:at] + argv[end:]
+    own = argparse.ArgumentParser(add_help=False)
+    own.add_argument("--cutoffs", nargs="+", default=list(DEFAULT_CUTOFFS))
+    known, argv = own.parse_known_args(sys.argv[1:] if argv is None else argv)
     try:
-        bands = [parse_cutoff(c) for c in cutoffs]
+        bands = [parse_cutoff(c) for c in known.cutoffs]
         args = parse_args(argv)
         model = TrainedModel(args.model[0], n_iter=args.griffin_lim_iters)
         sample_rate, clip_samples = clip_format([model], args.patch_seconds)

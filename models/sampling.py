@@ -118,12 +118,12 @@ def inpaint(model, known, mask, diffusion_steps=20, seeds=None, eta=0.0, resampl
         initial_noise = noise.draw()
     else:
         initial_noise = ops.convert_to_tensor(np.asarray(initial_noise, dtype="float32").reshape(known.shape))
-    known_images = np.where(mask > 0, (known - model.data_mean) / model.data_std, 0.0).astype("float32")
-    denoiser = model.ema_denoiser()
-    if model.conditioning == "mask":  # trained to fill a masked sample: shown the known part at every step
-        mask_tensor = ops.convert_to_tensor(mask.astype("float32"))
-        denoiser = model.ema_denoiser((ops.convert_to_tensor(known_images), mask_tensor))
-    pred_images = sampler.sample(denoiser, initial_noise, ops.convert_to_tensor(known_images), mask, noise.draw)
+    known_images = ops.convert_to_tensor(
+        np.where(mask > 0, (known - model.data_mean) / model.data_std, 0.0).astype("float32")
+    )
+    # a mask model was trained to fill a masked sample: it is shown the known part at every step
+    conditions = (known_images, ops.convert_to_tensor(mask.astype("float32"))) if model.conditioning == "mask" else None
+    pred_images = sampler.sample(model.ema_denoiser(conditions), initial_noise, known_images, mask, noise.draw)
     images = ops.convert_to_numpy(model.destandardise(pred_images))
     return np.where(mask > 0, known, images).astype("float32")
 

@@ -3,11 +3,13 @@
 `forward_draws` draws what the forward process q(x_t | x_0) (Ho et al. 2020, eq. 4) needs,
 the noise and the diffusion time; `conditional_draws` adds classifier-free guidance's
 condition dropout, and `mask_draws` the known region of a model that learns to fill in
-(``conditioning: mask``). Both run inside a ``tf.data`` map (`train.data.SpectrogramData.stream`),
+(``conditioning: mask``). All three run inside a ``tf.data`` map (`train.data.SpectrogramData.stream`),
 so that an example's noise depends on its seeds only.
 """
 
 import numpy as np
+
+from common.errors import ParameterError
 
 
 def forward_draws(image, seeds):
@@ -67,6 +69,18 @@ def conditional_draws(label_dropout, null_label, context_table=None):
 MASK_KINDS = ("none", "prefix", "suffix", "span", "top_voice")
 
 
+def check_mask_kinds(mask_kinds):
+    """``mask_kinds`` as a tuple if it is a non-empty sequence of names of `MASK_KINDS`.
+
+    Raises:
+        ParameterError: for an empty sequence or an unknown kind, naming them.
+    """
+    kinds = tuple(mask_kinds)
+    if not kinds or any(k not in MASK_KINDS for k in kinds):
+        raise ParameterError(f"mask_kinds must name some of {MASK_KINDS}. Received: mask_kinds={list(kinds)}")
+    return kinds
+
+
 def mask_draws(mask_kinds, sounding_channel=1):
     """`forward_draws` for a model conditioned on a known part of the sample (Palette).
 
@@ -97,12 +111,7 @@ def mask_draws(mask_kinds, sounding_channel=1):
     """
     import tensorflow as tf
 
-    from common.errors import ParameterError
-
-    kinds = tuple(mask_kinds)
-    unknown = [k for k in kinds if k not in MASK_KINDS]
-    if not kinds or unknown:
-        raise ParameterError(f"mask_kinds must name some of {MASK_KINDS}. Received: mask_kinds={list(kinds)}")
+    kinds = check_mask_kinds(mask_kinds)
 
     def columns_mask(known_columns, image):
         return tf.broadcast_to(tf.cast(known_columns, tf.float32)[None, :, None], tf.shape(image))

@@ -223,13 +223,9 @@ def _check_arguments(input_shape, widths, block_depth, attention_levels, patch_s
             f"Input height and width must be divisible by patch_size * 2**(len(widths)-1) = {factor}. "
             f"Received: input_shape={tuple(input_shape)}"
         )
-    bad_levels = [lvl for lvl in attention_levels if not 0 <= lvl < levels]
-    if bad_levels:
-        raise ValueError(f"attention_levels must index widths. Received: attention_levels={tuple(attention_levels)}")
-    if [lvl for lvl in frequency_mixing_levels if not 0 <= lvl < levels]:
-        raise ValueError(
-            f"frequency_mixing_levels must index widths. Received: frequency_mixing_levels={tuple(frequency_mixing_levels)}"
-        )
+    for name, chosen in (("attention_levels", attention_levels), ("frequency_mixing_levels", frequency_mixing_levels)):
+        if any(not 0 <= lvl < levels for lvl in chosen):
+            raise ValueError(f"{name} must index widths. Received: {name}={tuple(chosen)}")
     if num_classes is not None and not (isinstance(num_classes, int) and num_classes >= 1):
         raise ValueError(f"num_classes must be None or an int >= 1. Received: num_classes={num_classes!r}")
     if block_type not in BLOCK_TYPES:

@@ -10,7 +10,7 @@ from typing import Optional
 from common.errors import ParameterError
 from models.autoencoder import BOTTLENECKS
 from models.objective import PREDICTIONS
-from models.training_draws import MASK_KINDS
+from models.training_draws import check_mask_kinds
 from models.noise_schedule import SCHEDULE_NAMES
 from models.samplers import SAMPLERS
 from models.unet import BLOCK_TYPES
@@ -290,9 +290,7 @@ class DiffusionTrainConfig(TrainingOptions):
             raise ParameterError(
                 f"conditioning must be null, 'label', 'text' or 'mask'. Received: conditioning={self.conditioning!r}"
             )
-        bad_kinds = [k for k in self.mask_kinds if k not in MASK_KINDS]
-        if not self.mask_kinds or bad_kinds:
-            raise ParameterError(f"mask_kinds must name some of {MASK_KINDS}. Received: mask_kinds={list(self.mask_kinds)}")
+        check_mask_kinds(self.mask_kinds)
         if not 3 <= self.text_max_tokens <= 256:
             raise ParameterError(f"text_max_tokens must be in [3, 256]. Received: text_max_tokens={self.text_max_tokens!r}")
         if not 0.0 <= self.label_dropout < 1.0:
