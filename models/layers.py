@@ -226,3 +226,63 @@ class FrequencyMixing(layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
+
+
+@keras.saving.register_keras_serializable(package="musicgen")
+class FrequencyAttention(layers.Layer):
+    """Gated residual self-attention along the frequency axis, one frame at a time.
+
+    ``y = x + tanh(g) * MHA(GN(x) + p)`` where the tokens of one attention are the ``height``
+    positions (frequency bins, or pitches) of one frame, so every frame attends within itself
+    only: the frequency half of axial attention (Ho et al., "Axial Attention in
+    Multidimensional Transformers", 2019, Sec. 3). ``p`` is a learned ``(height, channels)``
+    position embedding (a bin's place on the frequency axis, which convolutions do not see).
+    Where `FrequencyMixing` links bins with one matrix for every input, this links them by
+    content: which bins are active in this frame (a note's partials, or the pitches already
+    sounding in a chord). The scalar gate ``g`` starts at 0 (Alayrac et al., "Flamingo",
+    NeurIPS 2022, eq. 1), so the layer starts as the identity and can be added to a trained
+    network and fine-tuned.
+
+    Args:
+        num_heads: int >= 1, dividing the channels.
+    Input: float ``(batch, height, width, channels)``, height known when the layer is built;
+    output like the input.
+    Raises:
+        ValueError: at build, for an unknown height or channels not divisible by ``num_heads``.
+    """
+
+    def __init__(self, num_heads=4, **kwargs):
+        super().__init__(**kwargs)
+        self.num_heads = int(num_heads)
+
+    def build(self, input_shape):
+        height, channels = input_shape[1], input_shape[-1]
+        if height is None:
+            raise ValueError(f"FrequencyAttention needs a known height. Received: input_shape={tuple(input_shape)}")
+        if channels % self.num_heads:
+            raise ValueError(
+                f"channels must be divisible by num_heads. Received: channels={channels}, num_heads={self.num_heads}"
+            )
+        self.norm = layers.GroupNormalization(groups=min(8, channels), epsilon=1e-5, name="norm")
+        self.norm.build(tuple(input_shape))
+        self.position = self.add_weight(
+            shape=(height, channels), initializer=keras.initializers.RandomNormal(stddev=0.02), name="position"
+        )
+        self.attention = layers.MultiHeadAttention(self.num_heads, channels // self.num_heads, name="attention")
+        self.attention.build((None, height, channels), (None, height, channels))
+        self.gate = self.add_weight(shape=(), initializer="zeros", name="gate")
+
+    def call(self, x):
+        shape = ops.shape(x)  # (batch, height, width, channels)
+        h = self.norm(x) + ops.cast(self.position, x.dtype)[None, :, None, :]
+        tokens = ops.reshape(ops.transpose(h, (0, 2, 1, 3)), (shape[0] * shape[2], shape[1], shape[3]))
+        attended = ops.reshape(self.attention(tokens, tokens), (shape[0], shape[2], shape[1], shape[3]))
+        return x + ops.tanh(ops.cast(self.gate, x.dtype)) * ops.transpose(attended, (0, 2, 1, 3))
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"num_heads": self.num_heads})
+        return config

@@ -14,6 +14,9 @@ changes that make it cheap enough for a CPU on large spectrograms:
 * optionally, frequency mixing (`models.layers.FrequencyMixing`) after the blocks of the
   levels in ``frequency_mixing_levels``: one learned matrix over the frequency axis links a
   note's partials, which lie farther apart than a convolution reaches;
+* optionally, frequency attention (`models.layers.FrequencyAttention`) after the blocks of
+  the levels in ``frequency_attention_levels``: self-attention along the frequency axis within
+  each frame, which links bins by what sounds in that frame;
 * a zero-initialised output layer, so the untrained network predicts zero noise
   (Ho et al. 2020 reference implementation; Nichol and Dhariwal 2021).
 """
@@ -23,6 +26,7 @@ from keras import layers
 
 from models.layers import (
     ConditionBias,
+    FrequencyAttention,
     FrequencyMixing,
     MaskedMean,
     ScaleShift,
@@ -78,6 +82,7 @@ def build_unet(
     block_depth=2,
     attention_levels=(3,),
     frequency_mixing_levels=(),
+    frequency_attention_levels=(),
     patch_size=4,
     embedding_dims=32,
     embedding_max_frequency=1000.0,
@@ -103,6 +108,9 @@ def build_unet(
         frequency_mixing_levels: level indices whose blocks are followed by a
             `models.layers.FrequencyMixing` layer (mixing along the height axis, the
             frequency bins); () for none (the shipped audio models before it).
+        frequency_attention_levels: level indices whose blocks are followed by a
+            `models.layers.FrequencyAttention` layer (attention along the height axis within
+            each frame, after the mixing where both are chosen); () for none.
         patch_size: side of the square patches of the stem (1 = no patching).
         embedding_dims: size of the sinusoidal noise-variance embedding (even).
         embedding_max_frequency: highest embedding frequency.
@@ -148,7 +156,7 @@ def build_unet(
     """
     height, width, channels = input_shape
     _check_arguments(input_shape, widths, block_depth, attention_levels, patch_size, num_classes, context_shape, block_type,
-                     frequency_mixing_levels)
+                     frequency_mixing_levels, frequency_attention_levels)
     if known_inputs and (num_classes is not None or context_shape is not None):
         raise ValueError(f"known_inputs takes no class or text condition besides. Received: num_classes={num_classes}, "
                          f"context_shape={context_shape}")
@@ -166,18 +174,23 @@ def build_unet(
         x = layers.Add(name="known_add")([x, known])
     x, residual_block = _noise_level_path(x, e, block_type, condition, embedding_dims, norm_groups)
     attend = _attention(num_heads, context)
-    x = _u_path(x, widths, block_depth, _follow_up(attention_levels, frequency_mixing_levels, attend), residual_block)
+    x = _u_path(x, widths, block_depth, _follow_up(attention_levels, frequency_mixing_levels,
+                                                                frequency_attention_levels, num_heads, attend),
+                residual_block)
     outputs = _patch_head(x, channels, patch_size, block_type, min(norm_groups, widths[0]))
     return keras.Model([noisy_images, noise_variances, *condition_inputs], outputs, name=name)
 
 
-def _follow_up(attention_levels, frequency_mixing_levels, attend):
+def _follow_up(attention_levels, frequency_mixing_levels, frequency_attention_levels, num_heads, attend):
     """``follow(x, level, block_name)``: what comes after a residual block at ``level``: frequency
-    mixing if the level is in ``frequency_mixing_levels``, then attention if in ``attention_levels``."""
+    mixing if the level is in ``frequency_mixing_levels``, frequency attention if in
+    ``frequency_attention_levels``, then attention if in ``attention_levels``."""
 
     def follow(x, level, block_name):
         if level in frequency_mixing_levels:
             x = FrequencyMixing(name=f"{block_name}_fmix")(x)
+        if level in frequency_attention_levels:
+            x = FrequencyAttention(num_heads, name=f"{block_name}_fattn")(x)
         if level in attention_levels:
             x = attend(x, block_name.replace("_res", "_attn"))
         return x
@@ -208,7 +221,7 @@ def _patch_head(x, channels, patch_size, block_type, groups):
 
 
 def _check_arguments(input_shape, widths, block_depth, attention_levels, patch_size, num_classes, context_shape,
-                     block_type, frequency_mixing_levels=()):
+                     block_type, frequency_mixing_levels=(), frequency_attention_levels=()):
     """`build_unet`'s argument checks: ValueError naming the value."""
     height, width, _ = input_shape
     levels = len(widths)
@@ -223,7 +236,8 @@ def _check_arguments(input_shape, widths, block_depth, attention_levels, patch_s
             f"Input height and width must be divisible by patch_size * 2**(len(widths)-1) = {factor}. "
             f"Received: input_shape={tuple(input_shape)}"
         )
-    for name, chosen in (("attention_levels", attention_levels), ("frequency_mixing_levels", frequency_mixing_levels)):
+    for name, chosen in (("attention_levels", attention_levels), ("frequency_mixing_levels", frequency_mixing_levels),
+                         ("frequency_attention_levels", frequency_attention_levels)):
         if any(not 0 <= lvl < levels for lvl in chosen):
             raise ValueError(f"{name} must index widths. Received: {name}={tuple(chosen)}")
     if num_classes is not None and not (isinstance(num_classes, int) and num_classes >= 1):

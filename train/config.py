@@ -204,6 +204,9 @@ class DiffusionTrainConfig(TrainingOptions):
             scales and shifts every block; Dhariwal and Nichol 2021).
         frequency_mixing_levels: U-Net levels whose blocks are followed by a learned
             matrix over the frequency axis (`models.layers.FrequencyMixing`); () for none.
+        frequency_attention_levels: U-Net levels whose blocks are followed by gated
+            self-attention along the frequency axis within each frame
+            (`models.layers.FrequencyAttention`); () for none.
         init_from: null, or a trained DDIM folder whose weights initialise every layer of
             the same name and shape (fine-tuning, e.g. an unconditional model into a
             conditional one); a resumed run restores its checkpoint instead.
@@ -222,6 +225,7 @@ class DiffusionTrainConfig(TrainingOptions):
     block_depth: int = 1
     attention_levels: tuple[int, ...] = (3,)
     frequency_mixing_levels: tuple[int, ...] = ()
+    frequency_attention_levels: tuple[int, ...] = ()
     patch_size: int = 4
     embedding_dims: int = 32
     num_heads: int = 4

@@ -67,6 +67,7 @@ def build_model(config, data_shape, data_mean, data_std, class_names=None, conte
             block_depth=config.block_depth,
             attention_levels=config.attention_levels,
             frequency_mixing_levels=config.frequency_mixing_levels,
+            frequency_attention_levels=config.frequency_attention_levels,
             patch_size=config.patch_size,
             embedding_dims=config.embedding_dims,
             num_heads=config.num_heads,

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from models.layers import FrequencyMixing, SinusoidalEmbedding, SpatialSelfAttention
+from models.layers import FrequencyAttention, FrequencyMixing, SinusoidalEmbedding, SpatialSelfAttention
 from models.unet import build_unet
 
 
@@ -44,6 +44,7 @@ def test_save_and_reload_safe_mode(tmp_path):
         (dict(attention_levels=(5,)), "attention_levels"),
         (dict(block_depth=0), "block_depth"),
         (dict(frequency_mixing_levels=(2,)), "frequency_mixing_levels=\\(2,\\)"),
+        (dict(frequency_attention_levels=(-1,)), "frequency_attention_levels=\\(-1,\\)"),
     ],
 )
 def test_bad_arguments(kwargs, message):
@@ -132,4 +133,41 @@ def test_frequency_mixing_levels_add_identity_layers_that_reload(tmp_path):
     assert np.abs(out - expected).max() > 1e-4
     mixed.save(tmp_path / "mixed.keras")
     reloaded = keras.saving.load_model(tmp_path / "mixed.keras", safe_mode=True)
+    np.testing.assert_allclose(reloaded.predict([images, variances], verbose=0), out, atol=1e-5)
+
+
+def test_frequency_attention_starts_as_identity_and_attends_within_each_frame_only():
+    layer = FrequencyAttention(num_heads=2)
+    x = np.random.default_rng(0).standard_normal((2, 16, 5, 8)).astype("float32")
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(layer(x)), x, atol=1e-6)  # gate 0: identity
+    layer.gate.assign(1.0)
+    poked = x.copy()  # frame 2's lowest and highest bins swapped (GroupNorm's statistics stay the same)
+    poked[:, [0, -1], 2] = x[:, [-1, 0], 2]
+    change = np.abs(keras.ops.convert_to_numpy(layer(poked)) - keras.ops.convert_to_numpy(layer(x)))
+    assert change[:, 8, 2].max() > 1e-3  # reaches a middle bin of the same frame
+    np.testing.assert_allclose(change[:, :, [0, 1, 3, 4]], 0.0, atol=1e-5)  # and no other frame
+    with pytest.raises(ValueError, match="channels=6, num_heads=4"):
+        FrequencyAttention(num_heads=4)(np.zeros((1, 8, 2, 6), "float32"))
+
+
+def test_frequency_attention_levels_add_identity_layers_that_reload(tmp_path):
+    plain = tiny_unet(block_type="film")
+    attended = tiny_unet(block_type="film", frequency_attention_levels=(0,))
+    names = sorted(layer.name for layer in attended.layers if isinstance(layer, FrequencyAttention))
+    assert names == ["down0_res0_fattn", "up0_res0_fattn"]
+    _randomise(plain)
+    for layer in plain.layers:
+        if layer.get_weights():
+            attended.get_layer(layer.name).set_weights(layer.get_weights())
+    images = np.random.default_rng(0).standard_normal((2, 32, 16, 1)).astype("float32")
+    variances = np.full((2, 1, 1, 1), 0.4, "float32")
+    expected = plain.predict([images, variances], verbose=0)
+    np.testing.assert_allclose(attended.predict([images, variances], verbose=0), expected, atol=1e-5)
+    for layer in attended.layers:
+        if isinstance(layer, FrequencyAttention):
+            layer.gate.assign(0.5)
+    out = attended.predict([images, variances], verbose=0)
+    assert np.abs(out - expected).max() > 1e-4
+    attended.save(tmp_path / "attended.keras")
+    reloaded = keras.saving.load_model(tmp_path / "attended.keras", safe_mode=True)
     np.testing.assert_allclose(reloaded.predict([images, variances], verbose=0), out, atol=1e-5)
