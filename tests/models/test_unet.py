@@ -112,27 +112,33 @@ def test_frequency_mixing_starts_as_identity_and_links_distant_frequencies(tmp_p
     assert np.abs(change[:, -1]).max() > 1e-3
 
 
-def test_frequency_mixing_levels_add_identity_layers_that_reload(tmp_path):
+@pytest.mark.parametrize(
+    "kwargs, layer_type, names",
+    [
+        (dict(frequency_mixing_levels=(0, 1)), FrequencyMixing, ["down0_res0_fmix", "mid_res0_fmix", "up0_res0_fmix"]),
+        (dict(frequency_attention_levels=(0,)), FrequencyAttention, ["down0_res0_fattn", "up0_res0_fattn"]),
+    ],
+)
+def test_frequency_levels_add_identity_layers_that_reload(tmp_path, kwargs, layer_type, names):
     plain = tiny_unet(block_type="film")
-    mixed = tiny_unet(block_type="film", frequency_mixing_levels=(0, 1))
-    names = sorted(layer.name for layer in mixed.layers if isinstance(layer, FrequencyMixing))
-    assert names == ["down0_res0_fmix", "mid_res0_fmix", "up0_res0_fmix"]
+    extended = tiny_unet(block_type="film", **kwargs)
+    assert sorted(layer.name for layer in extended.layers if isinstance(layer, layer_type)) == names
     _randomise(plain)
     for layer in plain.layers:  # the same weights in the layers both networks have (init_from)
         if layer.get_weights():
-            mixed.get_layer(layer.name).set_weights(layer.get_weights())
+            extended.get_layer(layer.name).set_weights(layer.get_weights())
     images = np.random.default_rng(0).standard_normal((2, 32, 16, 1)).astype("float32")
     variances = np.full((2, 1, 1, 1), 0.4, "float32")
     expected = plain.predict([images, variances], verbose=0)
-    np.testing.assert_allclose(mixed.predict([images, variances], verbose=0), expected, atol=1e-5)
-    for layer in mixed.layers:
-        if isinstance(layer, FrequencyMixing):
-            layer.set_weights([np.random.default_rng(2).standard_normal(w.shape).astype("float32") * 0.1
+    np.testing.assert_allclose(extended.predict([images, variances], verbose=0), expected, atol=1e-5)
+    for layer in extended.layers:
+        if isinstance(layer, layer_type):  # weights (and the attention's gate) away from the identity
+            layer.set_weights([np.random.default_rng(2).standard_normal(w.shape).astype("float32") * 0.5
                                for w in layer.get_weights()])
-    out = mixed.predict([images, variances], verbose=0)
+    out = extended.predict([images, variances], verbose=0)
     assert np.abs(out - expected).max() > 1e-4
-    mixed.save(tmp_path / "mixed.keras")
-    reloaded = keras.saving.load_model(tmp_path / "mixed.keras", safe_mode=True)
+    extended.save(tmp_path / "extended.keras")
+    reloaded = keras.saving.load_model(tmp_path / "extended.keras", safe_mode=True)
     np.testing.assert_allclose(reloaded.predict([images, variances], verbose=0), out, atol=1e-5)
 
 
@@ -148,26 +154,3 @@ def test_frequency_attention_starts_as_identity_and_attends_within_each_frame_on
     np.testing.assert_allclose(change[:, :, [0, 1, 3, 4]], 0.0, atol=1e-5)  # and no other frame
     with pytest.raises(ValueError, match="channels=6, num_heads=4"):
         FrequencyAttention(num_heads=4)(np.zeros((1, 8, 2, 6), "float32"))
-
-
-def test_frequency_attention_levels_add_identity_layers_that_reload(tmp_path):
-    plain = tiny_unet(block_type="film")
-    attended = tiny_unet(block_type="film", frequency_attention_levels=(0,))
-    names = sorted(layer.name for layer in attended.layers if isinstance(layer, FrequencyAttention))
-    assert names == ["down0_res0_fattn", "up0_res0_fattn"]
-    _randomise(plain)
-    for layer in plain.layers:
-        if layer.get_weights():
-            attended.get_layer(layer.name).set_weights(layer.get_weights())
-    images = np.random.default_rng(0).standard_normal((2, 32, 16, 1)).astype("float32")
-    variances = np.full((2, 1, 1, 1), 0.4, "float32")
-    expected = plain.predict([images, variances], verbose=0)
-    np.testing.assert_allclose(attended.predict([images, variances], verbose=0), expected, atol=1e-5)
-    for layer in attended.layers:
-        if isinstance(layer, FrequencyAttention):
-            layer.gate.assign(0.5)
-    out = attended.predict([images, variances], verbose=0)
-    assert np.abs(out - expected).max() > 1e-4
-    attended.save(tmp_path / "attended.keras")
-    reloaded = keras.saving.load_model(tmp_path / "attended.keras", safe_mode=True)
-    np.testing.assert_allclose(reloaded.predict([images, variances], verbose=0), out, atol=1e-5)
