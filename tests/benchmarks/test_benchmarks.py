@@ -230,3 +230,23 @@ def test_band_fad_filters_keep_one_side_of_the_cutoff_and_bad_cutoffs_are_named(
         band_fad.band_filter([low], "lowpass", 9000, sample_rate)
     assert band_fad.main(["--cutoffs", "treble"]) == 2
     assert "Received: cutoff='treble'" in capsys.readouterr().err
+
+
+def test_prompt_sensitivity_separates_the_prompt_from_the_noise(runs, capsys):
+    import numpy as np
+
+    from benchmarks import prompt_sensitivity
+    from generate.trained_model import TrainedModel
+
+    trained = TrainedModel(runs / "ddim")
+    clips = prompt_sensitivity.test_clips(trained, 2)
+    assert clips.shape == (2, *trained.model.data_shape)
+    same = np.stack([clips[0], clips[0]])  # one prompt twice: only the seed can change the sampled half
+    prompt_effect, noise_effect = prompt_sensitivity.sensitivity(trained.model, same, steps=2)
+    assert prompt_effect == 0.0 and noise_effect > 0.0
+    assert prompt_sensitivity.main(["--model", str(runs / "ddim"), "--pairs", "1", "--steps", "2"]) == 0
+    assert "ratio" in capsys.readouterr().out
+    assert prompt_sensitivity.main(["--model", str(runs / "ddim"), "--pairs", "1000"]) == 2
+    assert "fewer than the 2000 asked for" in capsys.readouterr().err
+    assert prompt_sensitivity.main(["--model", str(runs / "ae")]) == 2
+    assert "Only a DDIM" in capsys.readouterr().err
