@@ -6,7 +6,7 @@
 # (rendered to WAV by FluidSynth), harmonises a test chorale's soprano and continues that chorale after 4 bars.
 # Usage: bash scripts/demo.sh            (about 6 minutes on a 2-core CPU)
 #        TRAIN=1 bash scripts/demo.sh    (also retrain the models first: the autoencoder, 10 min; the default DDIM,
-#                                         its 9100 + 2250 steps, about 5 hours; the score-roll DDIM's 6050 steps, about an hour)
+#                                         its 9100 + 2250 steps, about 5 hours; the score-roll DDIM's 6050 + 2000 steps, about 2 hours)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -25,8 +25,12 @@ if [ "${TRAIN:-0}" = 1 ]; then
         --set frequency_mixing_levels=[] --set run_dir=outputs/runs/chorales_ddim_stage1
     $PY -m train.diffusion --config configs/chorales_ddim.yaml --set max_train_minutes=null --set epochs=45 \
         --set init_from=outputs/runs/chorales_ddim_stage1 --set ema_momentum=0.999 --set warmup_steps=200
-    # the score-roll DDIM for the shipped model's 6050 steps in one start (it trained in two, 80 min of a shared CPU)
-    $PY -m train.diffusion --config configs/chorales_score_roll_ddim.yaml --set max_train_minutes=null --set epochs=121
+    # the score-roll DDIM as the shipped one was made: 6050 steps unconditional (two starts, 80 min of a shared CPU),
+    # then 2000 steps with masks and frequency attention, initialised from them
+    $PY -m train.diffusion --config configs/chorales_score_roll_ddim.yaml --set max_train_minutes=null --set epochs=121 \
+        --set conditioning=null --set frequency_attention_levels=[] --set run_dir=outputs/runs/chorales_score_roll_stage1
+    $PY -m train.diffusion --config configs/chorales_score_roll_ddim.yaml --set max_train_minutes=null --set epochs=40 \
+        --set init_from=outputs/runs/chorales_score_roll_stage1 --set ema_momentum=0.999 --set warmup_steps=200
 fi
 $PY -m generate.sounds --model saved_models/chorales_ddim --num 4 --out outputs/chorales_ddim
 $PY -m generate.sounds --model saved_models/chorales_autoencoder --num 4 --out outputs/chorales_autoencoder
