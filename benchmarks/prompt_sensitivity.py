@@ -27,27 +27,22 @@ DEFAULT_PAIRS = 16
 
 
 def test_clips(trained, count):
-    """``count`` test clips of the model's data set in its stored scale, float32 ``(count, *data_shape)``.
+    """The first ``count`` test clips of the model's data set as the model was trained on them
+    (`DatasetFolder.load_split`: normalised, with a channel axis), float32 ``(count, *data_shape)``.
 
     Raises:
-        ParameterError: if the test split has fewer clips, or a clip's shape is not the model's.
+        ParameterError: if the test split has fewer clips, or their shape is not the model's.
     """
     from preprocessing.dataset_folder import DatasetFolder
 
-    folder = DatasetFolder(trained.data_dir)
-    rows = folder.split_rows("test")
-    if len(rows) < count:
-        raise ParameterError(f"The test split has {len(rows)} clips, fewer than the {count} asked for. "
+    clips = DatasetFolder(trained.data_dir).load_split("test", count)
+    if len(clips) < count:
+        raise ParameterError(f"The test split has {len(clips)} clips, fewer than the {count} asked for. "
                              f"Received: data_dir={trained.data_dir!r}")
-    shape = tuple(trained.model.data_shape)
-    clips = []
-    for row in rows[:count]:
-        values = np.asarray(folder.read_clip(folder.clip_path(row["path"])), np.float32)
-        values = values.reshape(values.shape + (1,) * (len(shape) - values.ndim))
-        if values.shape != shape:
-            raise ParameterError(f"A test clip's shape is not the model's {shape}. Received: {row['path']} {values.shape}")
-        clips.append(values)
-    return np.stack(clips)
+    if clips.shape[1:] != tuple(trained.model.data_shape):
+        raise ParameterError(f"The test clips' shape is not the model's {tuple(trained.model.data_shape)}. "
+                             f"Received: {clips.shape[1:]}")
+    return clips
 
 
 def sensitivity(model, clips, steps, resample=1, seed=0):
