@@ -221,8 +221,13 @@ class FrequencyMixing(layers.Layer):
         self.projection.build(tuple(input_shape))
 
     def call(self, x):
-        h = ops.einsum("gf,bftc->bgtc", ops.cast(self.mixing, x.dtype), self.norm(x))
-        return x + self.projection(h)
+        # M @ (batch, height, width * channels): one broadcast matrix product with no transposes.
+        # The einsum "gf,bftc->bgtc" computes the same but moved the frequency axis to the front
+        # and back (shipped DDIM, batch 4, 2-core CPU: 12 % of the network's time).
+        shape = ops.shape(x)
+        h = ops.reshape(self.norm(x), (-1, shape[1], shape[2] * shape[3]))
+        h = ops.matmul(ops.cast(self.mixing, x.dtype), h)
+        return x + self.projection(ops.reshape(h, shape))
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)

@@ -110,6 +110,10 @@ def test_frequency_mixing_starts_as_identity_and_links_distant_frequencies(tmp_p
     poked[:, 0] += 1.0
     change = keras.ops.convert_to_numpy(layer(poked)) - keras.ops.convert_to_numpy(layer(x))
     assert np.abs(change[:, -1]).max() > 1e-3
+    # the formula, y = x + P(M GN(x)) + b, in numpy
+    mixing, projection, bias = (keras.ops.convert_to_numpy(w) for w in (layer.mixing, layer.projection.kernel, layer.projection.bias))
+    expected = x + np.einsum("gf,bftc->bgtc", mixing, keras.ops.convert_to_numpy(layer.norm(x))) @ projection + bias
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(layer(x)), expected, rtol=1e-4, atol=1e-4)
 
 
 @pytest.mark.parametrize(
