@@ -66,6 +66,7 @@ from common.atomic import atomic_write_json
 from common.cli import exit_status
 from common.errors import ParameterError
 from common.validation import finite_number, integer
+from preprocessing.keys import analyse_key
 from preprocessing.note_grid import check_notes
 
 KEY_CORRELATION_THRESHOLD = 0.8  # real test-split chorale clips: median 0.895, 90 % at or above 0.8 (docs/MEASUREMENTS.md)
@@ -135,26 +136,6 @@ def parallel_motions(steps) -> dict:
                 elif first % 12 == 0 and second % 12 == 0 and first and second:
                     counts["parallel_octaves"] += 1
     return counts
-
-
-def analyse_key(notes, steps_per_quarter):
-    """music21's key of ``notes``: ``(key name "<tonic> <mode>", correlation)``, or ``(None, nan)`` without notes.
-
-    The method is the chorales recipe's (`preprocessing.recipes.chorales.analysis.KEY_ANALYSIS_METHOD`,
-    Aarden-Essen profiles), on the notes' durations.
-    """
-    from music21 import note, stream
-
-    from preprocessing.recipes.chorales.analysis import KEY_ANALYSIS_METHOD
-
-    notes = check_notes(notes)
-    if not notes.size:
-        return None, float("nan")
-    part = stream.Stream()
-    for pitch, start, end in notes:
-        part.insert(start / steps_per_quarter, note.Note(int(pitch), quarterLength=(end - start) / steps_per_quarter))
-    found = part.analyze(KEY_ANALYSIS_METHOD)
-    return f"{found.tonic.name} {found.mode}", float(found.correlationCoefficient)
 
 
 def pitch_class_histogram(clips) -> np.ndarray:
