@@ -10,7 +10,9 @@ Usage (from the repository root; the data set written by ``preprocessing.run`` w
 Each set is a list of clips; a clip is its notes (int ``(n, 3)``: MIDI pitch, start
 step, end step, `preprocessing.note_grid`) and its length ``n_steps``. A data set's
 clips are decoded with its own transform (`ScoreRollTransform.decode`), so real and
-generated clips go through the same rule. Per set (`measure_set`):
+generated clips go through the same rule; a key-normalised data set's clips are decoded in
+their pieces' own keys (minus the manifest's ``transposition``), as `generate.sounds` writes
+the originals beside its samples. Per set (`measure_set`):
 
     notes_per_second    notes per clip / the clip's seconds at the transform's tempo
                         (a note held into the clip counts), mean and standard deviation.
@@ -307,7 +309,7 @@ def dataset_clips(data_dir, split, limit=None):
     clips = []
     for row in rows:
         values = folder.read_clip(folder.clip_path(row["path"]))
-        clips.append((transform.decode(values), values.shape[1]))
+        clips.append((transform.decode(values, transposition=-(row["transposition"] or 0)), values.shape[1]))
     return clips, transform
 
 
