@@ -324,8 +324,8 @@ class ScoreRollTransform(Transform):
         """
         values = check_roll(values, self.n_freq_bins, "values")
         length = self.samples_for(values.shape[1]) if length is None else integer("length", length, 1)
-        return render_to_length(self.to_midi(values, transposition=transposition), length, self.sample_rate, self.program, self.soundfont,
-                                values.shape[1] * self.step_s, "<score roll>")
+        return render_to_length(self.to_midi(values, transposition=transposition), length, self.sample_rate,
+                                self.program, self.soundfont, values.shape[1] * self.step_s, "<score roll>")
 
     def inverse_name(self, **options) -> str:
         """``"MIDI at <tempo> bpm rendered by FluidSynth"`` (``", transposed +5 semitones"`` with a ``transposition``).
@@ -333,7 +333,8 @@ class ScoreRollTransform(Transform):
         Raises ParameterError for any other option."""
         self.check_inverse_options(options)
         moved = int(options.get("transposition") or 0)
-        return f"MIDI at {self.tempo_bpm:g} bpm rendered by FluidSynth" + (f", transposed {moved:+d} semitones" if moved else "")
+        return f"MIDI at {self.tempo_bpm:g} bpm rendered by FluidSynth" + (
+            f", transposed {moved:+d} semitones" if moved else "")
 
     # === Display ===
 
