@@ -10,7 +10,9 @@ Usage (from the repository root; the data set written by ``preprocessing.run`` w
 Each set is a list of clips; a clip is its notes (int ``(n, 3)``: MIDI pitch, start
 step, end step, `preprocessing.note_grid`) and its length ``n_steps``. A data set's
 clips are decoded with its own transform (`ScoreRollTransform.decode`), so real and
-generated clips go through the same rule. Per set (`measure_set`):
+generated clips go through the same rule; a key-normalised data set's clips are decoded in
+their pieces' own keys (minus the manifest's ``transposition``), as `generate.sounds` writes
+the originals beside its samples. Per set (`measure_set`):
 
     notes_per_second    notes per clip / the clip's seconds at the transform's tempo
                         (a note held into the clip counts), mean and standard deviation.
@@ -66,6 +68,7 @@ from common.atomic import atomic_write_json
 from common.cli import exit_status
 from common.errors import ParameterError
 from common.validation import finite_number, integer
+from preprocessing.keys import analyse_key
 from preprocessing.note_grid import check_notes
 
 KEY_CORRELATION_THRESHOLD = 0.8  # real test-split chorale clips: median 0.895, 90 % at or above 0.8 (docs/MEASUREMENTS.md)
@@ -135,26 +138,6 @@ def parallel_motions(steps) -> dict:
                 elif first % 12 == 0 and second % 12 == 0 and first and second:
                     counts["parallel_octaves"] += 1
     return counts
-
-
-def analyse_key(notes, steps_per_quarter):
-    """music21's key of ``notes``: ``(key name "<tonic> <mode>", correlation)``, or ``(None, nan)`` without notes.
-
-    The method is the chorales recipe's (`preprocessing.recipes.chorales.analysis.KEY_ANALYSIS_METHOD`,
-    Aarden-Essen profiles), on the notes' durations.
-    """
-    from music21 import note, stream
-
-    from preprocessing.recipes.chorales.analysis import KEY_ANALYSIS_METHOD
-
-    notes = check_notes(notes)
-    if not notes.size:
-        return None, float("nan")
-    part = stream.Stream()
-    for pitch, start, end in notes:
-        part.insert(start / steps_per_quarter, note.Note(int(pitch), quarterLength=(end - start) / steps_per_quarter))
-    found = part.analyze(KEY_ANALYSIS_METHOD)
-    return f"{found.tonic.name} {found.mode}", float(found.correlationCoefficient)
 
 
 def pitch_class_histogram(clips) -> np.ndarray:
@@ -326,7 +309,7 @@ def dataset_clips(data_dir, split, limit=None):
     clips = []
     for row in rows:
         values = folder.read_clip(folder.clip_path(row["path"]))
-        clips.append((transform.decode(values), values.shape[1]))
+        clips.append((transform.decode(values, transposition=-(row["transposition"] or 0)), values.shape[1]))
     return clips, transform
 
 

@@ -27,6 +27,8 @@ _EXPORTS = {
     "DEFAULT_MODEL": "generate.trained_model",
     "TrainedModel": "generate.trained_model",
     "write_wav": "generate.wav_file",
+    "key_transposition": "generate.written_key",
+    "sample_transpositions": "generate.written_key",
 }
 __all__ = sorted(_EXPORTS)
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -18,6 +18,11 @@ the first step not yet generated, so the bars hear two bars of the piece before 
 what the window holds after them; a piece shorter than the window is padded with
 generated steps, then cut).
 
+A model trained with key normalisation (C major / A minor) regenerates the bars of the piece
+moved into its key (`generate.written_key.given_shift`: a test chorale's key from its
+manifest, else music21's key of the piece), and the variants are written moved back
+(notes the move puts outside the rows are lost from the kept bars, as notes outside them always are).
+
 Written into ``--out`` (default ``outputs/<model folder name>_bars``): ``original.mid`` and
 ``original.wav`` (the piece on the model's grid and rows, rendered by the run's transform),
 ``filled_XX.mid`` and ``filled_XX.wav`` (one per variant, ``--seed + i``), ``comparison.png``
@@ -39,7 +44,9 @@ from generate.harmonise import TEST_PREFIX, check_model, inpaint_windows, inpain
 from generate.listening_page import write_pieces_page
 from generate.plots import plot_comparison
 from generate.wav_file import write_wav
+from generate.written_key import given_shift, written, written_roll
 from preprocessing.harmonisation import MAX_MELODY_STEPS, bar_span_mask
+from preprocessing.keys import transpose_notes
 from preprocessing.note_grid import notes_to_roll
 
 
@@ -114,15 +121,20 @@ def run(args, model, load_s):
     start_bar, n_bars = integer("start_bar", args.fill_bars[0], 0), integer("n_bars", args.fill_bars[1], 1)
     sound_generator = model.sound_generator
     transform = sound_generator.transform
-    notes, name, lead_steps, steps_per_bar = choose_piece(args.piece, transform, args.data or model.data_dir)
+    data_dir = args.data or model.data_dir
+    notes, name, lead_steps, steps_per_bar = choose_piece(args.piece, transform, data_dir)
     length = lead_steps + int(notes[:, 2].max())
     roll = notes_to_roll(notes, length, transform.lowest_pitch, transform.highest_pitch, offset_steps=-lead_steps)
+    # a key-normalised model samples in C major / A minor: the piece moved there, the variants moved back
+    shift = given_shift(transform, notes, data_dir, name if str(args.piece).startswith(TEST_PREFIX) else None)
+    model_roll = roll if not shift else notes_to_roll(transpose_notes(notes, shift), length, transform.lowest_pitch,
+                                                      transform.highest_pitch, offset_steps=-lead_steps)
     steps, seeds, out_dir = inpainting_settings(args, model, "bars")
     print(f"Regenerating bars {start_bar}-{start_bar + n_bars - 1} of {name} ({steps_per_bar} steps per bar): "
           f"{args.num} variant(s), {steps} steps x resample {args.resample}.", flush=True)
     start = time.monotonic()
     pieces, (span_start, span_stop) = fill_bars(
-        model.model, sound_generator.codec, roll, start_bar, n_bars, steps_per_bar, steps, seeds, args.resample,
+        model.model, sound_generator.codec, model_roll, start_bar, n_bars, steps_per_bar, steps, seeds, args.resample,
         progress=print_window)
     model_s = time.monotonic() - start
     start = time.monotonic()
@@ -131,22 +143,23 @@ def run(args, model, load_s):
     original_audio = sound_generator.spectrogram_to_audio(sound_generator.codec.normalise(roll))
     write_wav(out_dir / "original.wav", original_audio, transform.sample_rate)
     values = [sound_generator.codec.denormalise(piece) for piece in pieces]
-    audio = sound_generator.generate(list(pieces), seeds=seeds)
+    audio = sound_generator.generate(list(pieces), seeds=seeds, transpositions=[-shift] * len(pieces))
     for i, piece in enumerate(values):
-        transform.write_midi(piece, out_dir / f"filled_{i:02d}.mid")
+        transform.write_midi(piece, out_dir / f"filled_{i:02d}.mid", **written(-shift))
         write_wav(out_dir / f"filled_{i:02d}.wav", audio[i], transform.sample_rate)
     render_s = time.monotonic() - start
-    plot_comparison(values, [roll] * len(values), transform, out_dir / "comparison.png",
+    plot_comparison([written_roll(transform, v, -shift) for v in values], [roll] * len(values), transform,
+                    out_dir / "comparison.png",
                     f"{model.model_dir.name}: bars {start_bar}-{start_bar + n_bars - 1} of {name} regenerated (above the original)")
     original_notes = transform.decode(roll)
     piece_key, _ = analyse_key(original_notes, transform.steps_per_quarter)  # once, for every variant's measures
     report = {"model_dir": str(model.model_dir), "piece": name, "bars": [start_bar, n_bars], "steps_per_bar": steps_per_bar,
-              "lead_steps": lead_steps, "span_steps": [span_start, span_stop],
+              "lead_steps": lead_steps, "transposition": -shift, "span_steps": [span_start, span_stop],
               "span_seconds": [round((span_start - lead_steps) * transform.step_s, 3),
                                round((span_stop - lead_steps) * transform.step_s, 3)],
               "n_steps": length, "seeds": seeds, "diffusion_steps": steps, "resample": args.resample,
               "load_seconds": round(load_s, 3), "model_seconds": round(model_s, 3), "render_seconds": round(render_s, 3),
-              "measures": [span_measures(transform.decode(v), original_notes, span_start, span_stop,
+              "measures": [span_measures(transform.decode(v, **written(-shift)), original_notes, span_start, span_stop,
                                          transform.steps_per_quarter, piece_key) for v in values],
               "original": span_measures(original_notes, original_notes, span_start, span_stop,
                                         transform.steps_per_quarter, piece_key)}

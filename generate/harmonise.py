@@ -19,7 +19,11 @@ the model's window (64 steps) is harmonised window after window, left to right o
 beat grid, each window starting half a window (2 bars) before the first step not yet
 generated, with the steps already generated known (`generate.long_form.window_plan`).
 Window ``k`` of variant ``i`` samples with seed `generate.long_form.window_seed`
-(``--seed + i``, ``k``).
+(``--seed + i``, ``k``). A model trained with key normalisation (C major / A minor)
+harmonises the melody moved into its key (`generate.written_key.given_shift`: a test
+chorale's key from its manifest, else music21's key of the melody), and everything is
+written moved back, so the melody comes out exactly as given; the melody must fit the
+model's rows after the move.
 
 Written into ``--out``: ``melody.mid``, ``harmonised_XX.mid`` and ``harmonised_XX.wav``
 (the roll decoded and rendered by the run's transform: FluidSynth on its General MIDI
@@ -44,8 +48,10 @@ from generate.long_form import DEFAULT_OVERLAP, overlap_frames, window_plan, win
 from generate.listening_page import write_harmonisation_page
 from generate.plots import plot_comparison
 from generate.wav_file import write_wav
+from generate.written_key import given_shift, written, written_roll
 from preprocessing.dataset_folder import DatasetFolder
 from preprocessing.harmonisation import MAX_MELODY_STEPS, harmonisation_mask, melody_notes
+from preprocessing.keys import transpose_notes
 from preprocessing.score_roll import ScoreRollTransform
 
 TEST_PREFIX = "test:"
@@ -207,23 +213,28 @@ def print_window(k, n_windows, start):
     print(f"  window {k + 1}/{n_windows} from step {start}", flush=True)
 
 
-def write_outputs(out_dir, transform, sound_generator, pieces, known, reference, seeds):
+def write_outputs(out_dir, transform, sound_generator, pieces, known, reference, seeds, transposition=0):
     """Write the module docstring's MIDI and WAV files.
 
+    Args:
+        transposition: int, semitones the harmonisations and the melody are written with (minus the
+            shift that moved the melody into a key-normalised model's key; 0 otherwise).
     Returns:
-        ``(generated_values, originals, audio, original_audio)``: the plot's rolls, the harmonisations'
-        audio, and the chorale's (None without a reference).
+        ``(generated_values, originals, audio, original_audio)``: the plot's rolls (the harmonisations'
+        in the written key), the harmonisations' audio, and the chorale's (None without a reference).
     """
     sample_rate = transform.sample_rate
     length = pieces.shape[2]
     generated_values = [sound_generator.codec.denormalise(piece) for piece in pieces]
-    transform.write_midi(sound_generator.codec.denormalise(known), out_dir / "melody.mid")
-    audio = sound_generator.generate(list(pieces), seeds=seeds)
+    melody = sound_generator.codec.denormalise(known)
+    transform.write_midi(melody, out_dir / "melody.mid", **written(transposition))
+    audio = sound_generator.generate(list(pieces), seeds=seeds, transpositions=[transposition] * len(pieces))
     for i, values in enumerate(generated_values):
-        transform.write_midi(values, out_dir / f"harmonised_{i:02d}.mid")
+        transform.write_midi(values, out_dir / f"harmonised_{i:02d}.mid", **written(transposition))
         write_wav(out_dir / f"harmonised_{i:02d}.wav", audio[i], sample_rate)
+    generated_values = [written_roll(transform, values, transposition) for values in generated_values]
     if reference is None:
-        return generated_values, [sound_generator.codec.denormalise(known)] * len(pieces), audio, None
+        return generated_values, [written_roll(transform, melody, transposition)] * len(pieces), audio, None
     from preprocessing.note_grid import notes_to_roll
 
     original = notes_to_roll(reference, length, transform.lowest_pitch, transform.highest_pitch)
@@ -253,23 +264,30 @@ def run(args, model, load_s):
     check_model(model)
     sound_generator = model.sound_generator
     transform = sound_generator.transform
-    melody, reference, name, lead_steps = choose_melody(args.harmonise, transform, args.data or model.data_dir, args.part)
+    data_dir = args.data or model.data_dir
+    melody, reference, name, lead_steps = choose_melody(args.harmonise, transform, data_dir, args.part)
+    # a key-normalised model harmonises in C major / A minor: the melody moved there, the output moved back
+    shift = given_shift(transform, melody if reference is None else reference, data_dir,
+                        name if args.harmonise.startswith(TEST_PREFIX) else None)
     steps, seeds, out_dir = inpainting_settings(args, model, "harmonised")
     print(f"Harmonising {name}: {len(melody)} melody notes, {int(melody[:, 2].max())} steps; "
-          f"{args.num} variant(s), {steps} steps x resample {args.resample}.", flush=True)
+          f"{args.num} variant(s), {steps} steps x resample {args.resample}"
+          + (f"; moved {shift:+d} semitones into the model's key and back." if shift else "."), flush=True)
     start = time.monotonic()
-    pieces, known = harmonise(model.model, sound_generator.codec, melody, steps, seeds, args.resample, lead_steps,
-                              progress=print_window)
+    pieces, known = harmonise(model.model, sound_generator.codec, transpose_notes(melody, shift), steps, seeds,
+                              args.resample, lead_steps, progress=print_window)
     model_s = time.monotonic() - start
     start = time.monotonic()
-    generated_values, originals, audio, original_audio = write_outputs(out_dir, transform, sound_generator, pieces, known, reference, seeds)
+    generated_values, originals, audio, original_audio = write_outputs(out_dir, transform, sound_generator, pieces,
+                                                                       known, reference, seeds, -shift)
     render_s = time.monotonic() - start
     plot_comparison(generated_values, originals, transform, out_dir / "comparison.png",
                     f"{model.model_dir.name}: {name} harmonised ({'above Bach' if reference is not None else 'above the melody'})")
     length = pieces.shape[2]
-    measures = [measure_harmonisation(transform.decode(v), melody, length, transform.steps_per_quarter, reference)
-                for v in generated_values]
+    measures = [measure_harmonisation(transform.decode(sound_generator.codec.denormalise(piece), **written(-shift)),
+                                      melody, length, transform.steps_per_quarter, reference) for piece in pieces]
     report = {"model_dir": str(model.model_dir), "melody": name, "melody_notes": int(len(melody)), "n_steps": length,
+              "transposition": -shift,  # semitones the rolls were written with (the melody moved by minus this to sample)
               "seeds": seeds, "diffusion_steps": steps, "resample": args.resample, "load_seconds": round(load_s, 3),
               "model_seconds": round(model_s, 3), "render_seconds": round(render_s, 3),
               "real_time_factor": round(len(seeds) * length * transform.step_s / (model_s + render_s), 2),

@@ -10,7 +10,8 @@ Usage:
     python -m generate.sounds crossfade --input a.wav --input-b b.wav --fade-beats 4 --out outputs/crossfade.wav
 
 A score-roll model does ``long`` and ``continue`` (``--input`` a MIDI file or ``test:N``,
-``--prompt-bars N``) on its bar grid and writes MIDI beside the WAV: `generate.roll_long_form`.
+``--prompt-bars N``) on its bar grid and writes MIDI beside the WAV: `generate.roll_long_form`;
+one trained with key normalisation writes ``long`` in ``--key`` (`generate.written_key`).
 
 Each writes its WAV(s) atomically and a JSON report beside them (``<out>.json``, or
 ``report.json`` in the interpolation folder) with timings and the seam measure
@@ -70,6 +71,10 @@ def parse_args(argv):
         if mode in ("continue", "inpaint"):
             p.add_argument("--input", required=True, help="the audio file to continue or to fill (a score-roll model "
                                                           "continues a MIDI file, or test:N)")
+        if mode == "long":
+            p.add_argument("--key", default=None,
+                           help="score-roll runs trained with key normalisation: the key the piece is written in, e.g. "
+                                "'D minor' or G (default: a key drawn from the training data, by seed)")
         if mode == "continue":
             p.add_argument("--prompt-bars", type=int, default=None,
                            help="score-roll models: continue after the input's first N bars (default: after all of it)")
@@ -173,6 +178,8 @@ def run(args):
         raise ParameterError(f"The long-form modes need a pixel-space DDIM model folder. Received: model={str(model_dir)!r}")
     if trained.sound_generator.transform.input_kind == MIDI:
         return roll_long_form.run(args, trained)
+    if getattr(args, "key", None) is not None:
+        raise ParameterError(f"--key is for score-roll models trained with key normalisation. Received: key={args.key!r}")
     if getattr(args, "prompt_bars", None) is not None:
         raise ParameterError(f"--prompt-bars is for score-roll models; continue an audio file by cutting it. "
                              f"Received: prompt_bars={args.prompt_bars}")

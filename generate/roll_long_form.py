@@ -14,6 +14,13 @@ bar), so that the last window starts on a bar line too, and cut afterwards. Note
 window join is one note), so there is no seam in the audio: the whole piece is decoded to
 notes once and rendered once by the run's transform (FluidSynth).
 
+A model trained with key normalisation samples in C major / A minor: ``long`` writes the
+piece in ``--key`` (else in a key drawn from the training clips' by ``--seed``), and
+``continue`` moves the prompt into the model's key first (a test chorale's key from its
+manifest, else music21's key of the prompt's notes) and writes the whole piece moved back,
+so the prompt keeps its key (`generate.written_key`; notes the move puts outside the rows
+are lost, as notes outside them always are).
+
 ``long`` starts from nothing, in 4/4. ``continue`` keeps ``--input`` (a MIDI file, all of its
 parts, taken to start on a bar line, or ``test:N`` / ``test:<piece>``, a chorale of the model's
 test split: `generate.bar_span.choose_piece`), or only its first ``--prompt-bars`` bars, on
@@ -46,6 +53,8 @@ from generate.bar_span import choose_piece
 from generate.harmonise import TEST_PREFIX, check_model, inpaint_windows
 from generate.long_form import DEFAULT_OVERLAP, check_duration, overlap_frames
 from generate.wav_file import write_wav
+from generate.written_key import given_shift, sample_transpositions, written
+from preprocessing.keys import transpose_notes
 from preprocessing.note_grid import notes_to_roll
 
 MODES = ("long", "continue")
@@ -97,15 +106,17 @@ def piece_clips(notes, n_steps, width):
     return clips or [(notes, n_steps)]
 
 
-def part_measures(transform, roll, prompt_steps, width):
-    """What the report says of a roll ``(n_pitches, T, 2)`` in 0/1 values whose first ``prompt_steps`` were given.
+def part_measures(transform, roll, prompt_steps, width, transposition=0):
+    """What the report says of a roll ``(n_pitches, T, 2)`` in 0/1 values whose first ``prompt_steps`` were given,
+    its notes moved by ``transposition`` semitones (the key it is written in).
 
     Returns:
         ``(measures, keys)``: `evaluation.symbolic.measure_set` of the steps after the prompt, cut into
         ``width``-step clips, and music21's keys (`evaluation.symbolic.analyse_key`) of the prompt and of
         those steps, ``{"prompt": name or None, "continuation": name or None}`` (None: no steps or notes).
     """
-    prompt, continuation = (transform.decode(roll[:, part]) if roll[:, part].shape[1] else np.zeros((0, 3), np.int64)
+    prompt, continuation = (transform.decode(roll[:, part], **written(transposition)) if roll[:, part].shape[1]
+                            else np.zeros((0, 3), np.int64)
                             for part in (slice(None, prompt_steps), slice(prompt_steps, None)))
     n_steps = roll.shape[1] - prompt_steps
     keys = {name: analyse_key(notes, transform.steps_per_quarter)[0] if len(notes) else None
@@ -115,11 +126,14 @@ def part_measures(transform, roll, prompt_steps, width):
 
 
 def load_prompt(args, transform, data_dir):
-    """The ``continue`` mode's prompt: ``(roll 0/1 (n_pitches, P, 2), full roll or None, name, steps_per_bar, lead_steps)``.
+    """The ``continue`` mode's prompt: ``(roll 0/1 (n_pitches, P, 2), full roll or None, name, steps_per_bar, lead_steps,
+    shift)``.
 
     Step 0 of the rolls is a bar line: a test chorale's pickup comes after ``lead_steps`` silent steps
     (`generate.bar_span.choose_piece`), and ``--prompt-bars`` counts whole bars from there. The full
-    roll is the test chorale's, when ``--prompt-bars`` cut it (the reference continuation).
+    roll is the test chorale's, when ``--prompt-bars`` cut it (the reference continuation). Both rolls
+    are in the model's key: the piece's notes moved by ``shift`` semitones (`generate.written_key.given_shift`;
+    0 for a model without key normalisation).
 
     Raises:
         ParameterError: as `generate.bar_span.choose_piece` (naming ``--input``), and for ``--prompt-bars``
@@ -127,15 +141,17 @@ def load_prompt(args, transform, data_dir):
     """
     notes, name, lead_steps, steps_per_bar = choose_piece(args.input, transform, data_dir, option="--input")
     length = lead_steps + int(notes[:, 2].max())
-    full = notes_to_roll(notes, length, transform.lowest_pitch, transform.highest_pitch, offset_steps=-lead_steps)
+    shift = given_shift(transform, notes, data_dir, name if str(args.input).startswith(TEST_PREFIX) else None)
+    full = notes_to_roll(transpose_notes(notes, shift), length, transform.lowest_pitch, transform.highest_pitch,
+                         offset_steps=-lead_steps)
     if args.prompt_bars is None:
-        return full, None, name, steps_per_bar, lead_steps
+        return full, None, name, steps_per_bar, lead_steps, shift
     bars = integer("prompt_bars", args.prompt_bars, 1)
     if bars * steps_per_bar >= length:
         raise ParameterError(f"--prompt-bars must leave part of the piece ({length} steps, {steps_per_bar} per bar) "
                              f"to continue. Received: prompt_bars={args.prompt_bars}")
     reference = full if str(args.input).startswith(TEST_PREFIX) else None
-    return full[:, : bars * steps_per_bar], reference, name, steps_per_bar, lead_steps
+    return full[:, : bars * steps_per_bar], reference, name, steps_per_bar, lead_steps, shift
 
 
 def run(args, trained):
@@ -164,8 +180,11 @@ def run(args, trained):
     if args.mode == "long":
         prompt, reference, name, lead = np.zeros((int(model.data_shape[0]), 0, 2), np.float32), None, None, 0
         steps_per_bar = 4 * transform.steps_per_quarter  # 4/4
+        # the key the piece is written in: --key, else drawn from the training clips' (0 without key normalisation)
+        transposition = sample_transpositions(transform, [args.seed], getattr(args, "key", None), trained.data_dir)[0]
     else:
-        prompt, reference, name, steps_per_bar, lead = load_prompt(args, transform, trained.data_dir)
+        prompt, reference, name, steps_per_bar, lead, shift = load_prompt(args, transform, trained.data_dir)
+        transposition = -shift  # the prompt back in its own key
     prompt_steps = prompt.shape[1]
     n_steps = prompt_steps + new_steps
     steps = args.steps or trained.default_steps()
@@ -181,21 +200,25 @@ def run(args, trained):
     values = codec.denormalise(piece)
     values[:, :prompt_steps] = prompt  # the prompt exactly as given
     out.parent.mkdir(parents=True, exist_ok=True)
-    audio = sound_generator.generate([codec.normalise(values[:, lead:])], seeds=[args.seed])[0]  # from the piece's start
+    audio = sound_generator.generate([codec.normalise(values[:, lead:])], seeds=[args.seed],  # from the piece's start
+                                     transpositions=[transposition])[0]
     write_wav(out, audio, transform.sample_rate)
-    transform.write_midi(values[:, lead:], out.with_suffix(".mid"))
+    transform.write_midi(values[:, lead:], out.with_suffix(".mid"), **written(transposition))
     report = {"mode": args.mode, "model_dir": str(trained.model_dir), "input": name, "seed": args.seed,
               "diffusion_steps": steps, "resample": args.resample, "windows": len(plan), "window_plan": [list(map(int, p)) for p in plan],
               "steps_per_bar": steps_per_bar, "window_grid_steps": grid, "lead_steps": lead,
-              "prompt_steps": prompt_steps, "n_steps": n_steps}
-    report["measures"], report["keys"] = part_measures(transform, values, prompt_steps, width)
+              "prompt_steps": prompt_steps, "n_steps": n_steps,
+              "transposition": transposition}  # semitones the rolls were written with (0: as sampled)
+    report["measures"], report["keys"] = part_measures(transform, values, prompt_steps, width, transposition)
     if reference is not None:
         stem = out.with_name(f"{out.stem}_original")
         original = reference[:, :n_steps]
-        original_audio = sound_generator.generate([codec.normalise(original[:, lead:])], seeds=[args.seed])[0]
+        original_audio = sound_generator.generate([codec.normalise(original[:, lead:])], seeds=[args.seed],
+                                                  transpositions=[transposition])[0]
         write_wav(stem.with_suffix(".wav"), original_audio, transform.sample_rate)
-        transform.write_midi(original[:, lead:], stem.with_suffix(".mid"))
-        report["original_measures"], report["original_keys"] = part_measures(transform, original, prompt_steps, width)
+        transform.write_midi(original[:, lead:], stem.with_suffix(".mid"), **written(transposition))
+        report["original_measures"], report["original_keys"] = part_measures(transform, original, prompt_steps, width,
+                                                                             transposition)
     elapsed = time.monotonic() - started
     seconds = len(audio) / transform.sample_rate
     report.update(audio_seconds=round(seconds, 4), model_seconds=round(model_s, 3), wall_seconds=round(elapsed, 3),

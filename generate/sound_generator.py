@@ -2,6 +2,7 @@
 
 from common.errors import ParameterError
 from generate.limiter import LoudnessLimiter
+from generate.written_key import written
 from preprocessing.codec import SpectrogramCodec
 from preprocessing.transform import GRIFFIN_LIM_ITERATIONS
 from train.run_folder import RunFolder
@@ -76,7 +77,7 @@ class SoundGenerator:
         """How spectrograms become audio, for messages ("Griffin-Lim, 32 iterations", "inverse MDCT")."""
         return self.transform.inverse_name(**self.transform.applicable_options(n_iter=self.n_iter))
 
-    def spectrogram_to_audio(self, spectrogram, seed=0, length=None):
+    def spectrogram_to_audio(self, spectrogram, seed=0, length=None, transposition=0):
         """One normalised spectrogram to audio, not limited (`generate` limits).
 
         Args:
@@ -86,12 +87,18 @@ class SoundGenerator:
                 exact inverses).
             length: int > 0 or None: samples returned; None: the transform's ``samples_for(n_frames)``
                 (``n_frames * hop_length`` for the STFT transforms and the piano roll).
+            transposition: int, semitones the notes are moved by (a key-normalised score roll's key,
+                `generate.written_key`); 0 for every other transform.
         Returns:
             float32 mono audio ``(length,)`` at the transform's ``sample_rate``, nominally in [-1, 1].
         Raises:
-            ParameterError: for a wrong shape or non-finite values.
+            ParameterError: for a wrong shape or non-finite values, or a ``transposition`` other than 0
+                for a transform that does not take one.
         """
-        return self.codec.to_audio(spectrogram, length=length, **self._inverse_options(seed))
+        options = self._inverse_options(seed)
+        if transposition:  # refused by a transform without the option (check_inverse_options)
+            options["transposition"] = int(transposition)
+        return self.codec.to_audio(spectrogram, length=length, **options)
 
     def warm_up(self, spectrogram):
         """Invert one spectrogram with one Griffin-Lim iteration and throw the audio away.
@@ -107,7 +114,7 @@ class SoundGenerator:
         """
         self.codec.to_audio(spectrogram, **self._inverse_options(seed=0, n_iter=1))
 
-    def generate(self, spectrograms, seeds=None, return_limits=False):
+    def generate(self, spectrograms, seeds=None, return_limits=False, transpositions=None):
         """Generated spectrograms to audio, each clip limited to the training data's level.
 
         Args:
@@ -115,6 +122,8 @@ class SoundGenerator:
                 (see `spectrogram_to_audio`).
             seeds: one int per clip, its Griffin-Lim seed (default ``0..batch-1``).
             return_limits: also return what the limiter did to each clip.
+            transpositions: one int per clip, semitones its notes are moved by (`spectrogram_to_audio`),
+                or None: all 0.
         Returns:
             list of float32 arrays ``(n_samples,)``, each with RMS level <= ``limiter.rms_ceiling_dbfs``
             and peak <= ``limiter.peak_ceiling_dbfs`` in dBFS, or left as inverted when already
@@ -124,6 +133,8 @@ class SoundGenerator:
             ParameterError: for a wrong shape or non-finite values.
         """
         seeds = range(len(spectrograms)) if seeds is None else seeds
-        results = [self.limiter.apply(self.spectrogram_to_audio(s, seed=int(seed))) for s, seed in zip(spectrograms, seeds)]
+        transpositions = [0] * len(spectrograms) if transpositions is None else transpositions
+        results = [self.limiter.apply(self.spectrogram_to_audio(s, seed=int(seed), **written(transposition)))
+                   for s, seed, transposition in zip(spectrograms, seeds, transpositions)]
         audio = [clip for clip, _ in results]
         return (audio, [limit for _, limit in results]) if return_limits else audio

@@ -38,6 +38,11 @@ librosa and matplotlib (about 0.5 s), reading the originals, writing the files,
 the plot or the descriptors. The warm-up costs one extra step on one sample;
 without it the batch would pay the same one-time costs itself.
 
+Key (score-roll runs trained with ``key_normalisation``, which write in C major / A minor):
+``--key "D minor"`` (or ``--key G``) writes every sample in that key's signature; without it
+each sample is written in a key drawn from the training clips' (seeded by its seed), and the
+originals in their own keys; see `generate.written_key`.
+
 Harmonisation (score-roll DDIM runs): ``--harmonise melody.mid`` or ``--harmonise test:N``
 keeps the melody as the top voice and inpaints the voices below it; see `generate.harmonise`.
 ``--fill-bars START N --piece test:N`` (or a MIDI file) regenerates bars of a piece and keeps
@@ -64,6 +69,7 @@ from generate.long_form_cli import MODES as LONG_FORM_MODES
 from generate.plots import plot_comparison
 from generate.trained_model import DEFAULT_MODEL, TrainedModel
 from generate.wav_file import write_wav
+from generate.written_key import sample_transpositions, written
 from preprocessing.dataset_folder import DatasetFolder
 from preprocessing.transform import GRIFFIN_LIM_ITERATIONS, MIDI
 
@@ -158,6 +164,9 @@ def parse_args(argv):
                              "default: the run's clip_sample, off for older runs)")
     parser.add_argument("--sampler", default=None,
                         help="DDIM runs: ddim or dpm++2m (DPM-Solver++(2M), Lu et al. 2022) (default: the run's sampler, ddim)")
+    parser.add_argument("--key", default=None,
+                        help="score-roll runs trained with key normalisation: the key samples are written in, e.g. "
+                             "'D minor', 'Bb major' or G (default: keys drawn from the training data, by seed)")
     parser.add_argument("--harmonise", default=None, metavar="MELODY",
                         help="score-roll DDIM runs: harmonise a melody, a MIDI file or test:N (the soprano of the test "
                              "split's N-th chorale), instead of sampling (generate.harmonise)")
@@ -183,7 +192,8 @@ def sample_batch(model, args, originals):
 
     Returns:
         dict: ``seeds``, ``steps`` (DDIM; else None), ``generated`` (float32 normalised
-        spectrograms ``(num, n_freq_bins, n_frames)``), ``audio`` (list of float32 clips),
+        spectrograms ``(num, n_freq_bins, n_frames)``), ``transpositions`` (semitones each is
+        written in, `generate.written_key.sample_transpositions`), ``audio`` (list of float32 clips),
         ``limits`` (the limiter's `ClipLimit` of each), and the wall times in seconds
         ``warmup_s``, ``model_s``, ``inversion_s``.
     """
@@ -192,6 +202,7 @@ def sample_batch(model, args, originals):
                                      args.clip_sample, conditioned=args.label is not None or args.prompt is not None)
     steps = options.get("steps")
     seeds = [args.seed + i for i in range(args.num)] if kind in ("ddim", "vae") else list(range(args.num))
+    transpositions = sample_transpositions(sound_generator.transform, seeds, args.key, model.data_dir)
     conditions = dict(label=args.label, guidance_scale=args.guidance_scale, prompt=args.prompt, sampler=args.sampler,
                       guidance_rescale=args.guidance_rescale, clip_sample=args.clip_sample)
     start = time.monotonic()
@@ -202,16 +213,19 @@ def sample_batch(model, args, originals):
     generated = model.spectrograms(seeds=seeds, steps=steps, originals=originals, **conditions)
     model_s = time.monotonic() - start
     start = time.monotonic()
-    audio, limits = sound_generator.generate(generated, seeds=seeds, return_limits=True)
+    audio, limits = sound_generator.generate(generated, seeds=seeds, return_limits=True, transpositions=transpositions)
     inversion_s = time.monotonic() - start
-    return {"seeds": seeds, "steps": steps, "options": options, "generated": generated, "audio": audio, "limits": limits,
+    return {"seeds": seeds, "steps": steps, "options": options, "generated": generated,
+            "transpositions": transpositions, "audio": audio, "limits": limits,
             "warmup_s": warmup_s, "model_s": model_s, "inversion_s": inversion_s}
 
 
 def write_clips(out_dir, rows, batch, originals, sound_generator):
     """Write ``generated_XX.wav`` and ``original_XX.wav`` (piano rolls: their ``.mid`` too).
 
-    The originals are read from their source audio, or (piano rolls) rendered from their rolls.
+    The originals are read from their source audio, or (piano rolls) rendered from their rolls,
+    a key-normalised roll moved back to its piece's key (minus its manifest ``transposition``); the
+    generated clips are written with ``batch["transpositions"]``.
 
     Returns:
         ``(generated_values, original_values, original_audio)``: the spectrograms denormalised
@@ -228,13 +242,15 @@ def write_clips(out_dir, rows, batch, originals, sound_generator):
     for i, clip in enumerate(batch["audio"]):
         write_wav(out_dir / f"generated_{i:02d}.wav", clip, sample_rate)
         if midi:
-            transform.write_midi(generated_values[i], out_dir / f"generated_{i:02d}.mid")
+            transform.write_midi(generated_values[i], out_dir / f"generated_{i:02d}.mid",
+                                 **written(batch["transpositions"][i]))
         if i >= len(rows):  # sampled without originals (`originals_for`)
             continue
         row = rows[i]
         if midi:
-            transform.write_midi(original_values[i], out_dir / f"original_{i:02d}.mid")
-            original = sound_generator.spectrogram_to_audio(originals[i])
+            own_key = -(row.get("transposition") or 0)  # a key-normalised clip back in its piece's key
+            transform.write_midi(original_values[i], out_dir / f"original_{i:02d}.mid", **written(own_key))
+            original = sound_generator.spectrogram_to_audio(originals[i], transposition=own_key)
         else:
             source = Path(row["source_path"])
             original = Loader(sample_rate, offset_s=row["offset_s"], duration_s=row["duration_s"]).load(source)
@@ -303,6 +319,8 @@ def build_report(args, model, rows, batch, original_audio, load_s):
         "clip_sample": batch["options"].get("clip_sample"),
         "sampler": batch["options"].get("sampler"),
         "seeds": batch["seeds"],
+        "key": args.key,
+        "transpositions": batch["transpositions"],  # semitones each generated clip is written in (0: as sampled)
         "griffin_lim_iters": model.n_iter,
         "audio_seconds": round(audio_s, 3),
         **timing_report(load_s, batch, audio_s),
@@ -314,7 +332,8 @@ def build_report(args, model, rows, batch, original_audio, load_s):
             "generated": mean_statistics(batch["audio"], sample_rate),
             "original": mean_statistics(original_audio, sample_rate) if original_audio else None,
         },
-        "originals": [{"clip_id": r["clip_id"], "source_path": r["source_path"], "offset_s": r["offset_s"]} for r in rows],
+        "originals": [{"clip_id": r["clip_id"], "source_path": r["source_path"], "offset_s": r["offset_s"],
+                       "transposition": r.get("transposition")} for r in rows],
     }
 
 
@@ -351,6 +370,9 @@ def run(args):
     load_s = time.monotonic() - start
     if args.harmonise is not None and args.fill_bars is not None:
         raise ParameterError("Give --harmonise or --fill-bars, not both. Received: both")
+    if args.key is not None and (args.harmonise is not None or args.fill_bars is not None):
+        raise ParameterError(f"--key is for free samples: --harmonise and --fill-bars write in the key of what they are "
+                             f"given. Received: key={args.key!r}")
     if args.harmonise is not None:
         from generate import harmonise
 

@@ -23,6 +23,7 @@ from preprocessing.codec import SpectrogramCodec  # noqa: E402
 from preprocessing.config import PreprocessConfig  # noqa: E402
 from preprocessing.dataset_folder import DatasetFolder  # noqa: E402
 from preprocessing.harmonisation import bar_span_mask, harmonisation_mask  # noqa: E402
+from preprocessing.keys import normalising_shift, parse_key  # noqa: E402
 from preprocessing.latents import encode_dataset  # noqa: E402
 from preprocessing.loader import Loader  # noqa: E402
 from preprocessing.log_spectrogram import LogSpectrogramExtractor  # noqa: E402
@@ -97,7 +98,9 @@ __all__ = [
     "load_transform",
     "measure_clip_levels",
     "midi_to_audio",
+    "normalising_shift",
     "notes_to_roll",
+    "parse_key",
     "parse_midi",
     "peak_dbfs",
     "read_captions_file",

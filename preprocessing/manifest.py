@@ -10,7 +10,9 @@ manifest may hold one relative to the working directory it was built in, read
 as written), ``piece``, ``offset_s`` and ``duration_s`` (seconds), ``min_db`` and
 ``max_db`` (the clip's value range, in the transform's unit), ``rms_dbfs`` (the
 clip's RMS level in dBFS, `preprocessing.loudness.rms_dbfs`; "" for a piano roll),
-``label`` and ``caption`` ("" for none).
+``label`` and ``caption`` ("" for none), ``transposition`` (int semitones the piece
+was moved by before its score roll was made, `preprocessing.keys`; "" when the
+data set is not key-normalised).
 """
 
 import csv
@@ -22,11 +24,11 @@ from common.errors import ParameterError
 SPLITS = ("train", "validation", "test")
 MANIFEST_COLUMNS = (
     "clip_id", "split", "path", "source_path", "piece", "offset_s", "duration_s", "min_db", "max_db",
-    "rms_dbfs", "label", "caption",
+    "rms_dbfs", "label", "caption", "transposition",
 )  # fmt: skip
 # Columns added after the first datasets were written: a manifest without them reads as ""
 # (rms_dbfs as None).
-OPTIONAL_MANIFEST_COLUMNS = ("rms_dbfs", "label", "caption")
+OPTIONAL_MANIFEST_COLUMNS = ("rms_dbfs", "label", "caption", "transposition")
 SKIPPED_COLUMNS = ("source_path", "reason")
 IGNORED_COLUMNS = ("path", "reason")
 _FLOAT_COLUMNS = ("offset_s", "duration_s", "min_db", "max_db")
@@ -68,7 +70,8 @@ def parse_manifest(path) -> list:
     Returns:
         One dict per clip with `MANIFEST_COLUMNS`: offset_s, duration_s, min_db and max_db
         floats, rms_dbfs a float or None (a piano roll, or a manifest older than the
-        column), the rest str (label and caption "" for none).
+        column), transposition an int or None (not key-normalised, or older than the column),
+        the rest str (label and caption "" for none).
     Raises:
         ParameterError: naming the path, if the file is missing or lacks a required column.
     """
@@ -88,5 +91,6 @@ def parse_manifest(path) -> list:
             for key in OPTIONAL_MANIFEST_COLUMNS:
                 row[key] = row.get(key) or ""
             row["rms_dbfs"] = float(row["rms_dbfs"]) if row["rms_dbfs"] else None
+            row["transposition"] = int(row["transposition"]) if row["transposition"] else None
             rows.append(row)
     return rows

@@ -7,7 +7,11 @@ drop silent clips, extract the configured representation
 MIDI file instead and slice the roll in frames the same way, dropping clips
 without notes; a roll on a metrical grid (the score roll) starts its clips on
 bar lines (`PreprocessingPipeline.bar_clip_ranges`), the first at the bar line
-at or before the piece's start (zero-padded before a pickup). Bad files (missing, undecodable, empty, silent, shorter than one
+at or before the piece's start (zero-padded before a pickup). A key-normalised score roll
+(``key_normalisation``) transposes each piece first, by the shift of the key its record
+names (the chorales manifest's tonic and mode), else of music21's analysis of its MIDI
+(`preprocessing.keys`); the shift is each clip's manifest column ``transposition``, and
+the notes it moves out of the rows are counted in the report. Bad files (missing, undecodable, empty, silent, shorter than one
 clip) are reported and skipped; the rest are written. The normaliser is then
 fitted on the train split, and saved with the train clips' level summary
 (each clip's RMS level in dBFS is a manifest column, `preprocessing.loudness`;
@@ -143,9 +147,11 @@ class PreprocessingPipeline:
             for start, n_content in self.clip_ranges(signal.shape[0], clip_samples, self.config.clip_hop_samples)
         ]
 
-    def _row(self, record, clip_id, relative, start_s, duration_s, values, source_path, level_dbfs=None):
+    def _row(self, record, clip_id, relative, start_s, duration_s, values, source_path, level_dbfs=None,
+             transposition=None):
         # source_path: absolute (`_absolute`); level_dbfs: the clip's RMS level
-        # (preprocessing.loudness), None for a piano roll (no audio)
+        # (preprocessing.loudness), None for a piano roll (no audio); transposition: semitones, None
+        # when the transform does not normalise keys
         return {
             "clip_id": clip_id,
             "split": record.split,
@@ -159,6 +165,7 @@ class PreprocessingPipeline:
             "rms_dbfs": "" if level_dbfs is None else round(level_dbfs, 4),
             "label": record.label or "",
             "caption": record.caption or "",
+            "transposition": "" if transposition is None else int(transposition),
         }
 
     def process_midi(self, record):
@@ -166,17 +173,36 @@ class PreprocessingPipeline:
 
         Clips start every ``clip_hop_s`` (in frames), or on bar lines when the transform
         knows them (`bar_clip_ranges`, with the record's ``pickup_quarters``); a clip
-        before a pickup has a negative ``offset_s`` in the manifest.
+        before a pickup has a negative ``offset_s`` in the manifest. A key-normalised
+        score roll transposes the piece first (module docstring).
 
+        Returns:
+            list of manifest rows, as `process_file`.
         Raises:
             ParameterError: if the record has no MIDI file, it cannot be parsed, is
                 shorter than one clip, or no clip holds a note.
         """
+        return self._midi_clips(record)[0]
+
+    def _transposition(self, record, midi):
+        """``(semitones, notes moved out of the rows)`` of a key-normalised score roll's piece; ``(None, 0)`` for
+        a transform that does not normalise keys."""
+        transform = self.transform
+        if not getattr(transform, "key_normalisation", False):
+            return None, 0
+        notes = transform.notes(midi)
+        transposition = transform.transposition_for(notes, record.key)
+        return transposition, transform.notes_moved_out(notes, transposition)
+
+    def _midi_clips(self, record):
+        """`process_midi`'s rows, and the number of notes the key normalisation moved out of the rows (0 without it)."""
         config, transform = self.config, self.transform
         if record.midi_path is None:
             raise ParameterError(f"no MIDI file for this piece (the piano roll reads MIDI). Received: path={str(record.path)!r}")
         midi = load_midi(record.midi_path)  # ParameterError naming the file if it cannot be parsed
-        roll = transform.extract(midi)  # (n_pitches, n_frames of the whole piece[, n_channels])
+        transposition, moved_out = self._transposition(record, midi)
+        # (n_pitches, n_frames of the whole piece[, n_channels])
+        roll = transform.extract(midi) if transposition is None else transform.extract(midi, transposition=transposition)
         frame_s = transform.hop_length / config.sample_rate
         first = int(round(config.offset_s / frame_s))
         last = roll.shape[1] if config.max_duration_s is None else first + int(round(config.max_duration_s / frame_s))
@@ -204,11 +230,11 @@ class PreprocessingPipeline:
             relative = self.saver.save_spectrogram(record.split, clip_id, clip)
             rows.append(
                 self._row(record, clip_id, relative, start * frame_s, (stop - max(start, 0)) * frame_s, clip,
-                          source_path)
+                          source_path, transposition=transposition)
             )
         if not rows:
             raise ParameterError(f"silent: no clip holds a note. Received: path={str(record.midi_path)!r}")
-        return rows
+        return rows, moved_out
 
     def process_file(self, record):
         """Load, slice, extract and save one source file.
@@ -262,12 +288,16 @@ class PreprocessingPipeline:
         return rows
 
     def _process_safely(self, record):
+        """``(rows, reason, notes moved out of the rows)`` of one record: reason None when it gave rows."""
         try:
-            return self.process_file(record), None
+            if self.transform.input_kind == MIDI:
+                rows, moved_out = self._midi_clips(record)
+                return rows, None, moved_out
+            return self.process_file(record), None, 0
         except ParameterError as err:
-            return [], _reason(err)
+            return [], _reason(err), 0
         except Exception as err:  # a decoder's own failure on one file must not end the batch
-            return [], f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
+            return [], f"{type(err).__name__}: {err}" if str(err) else type(err).__name__, 0
 
     def _fit_settings(self, records):
         """Fit the representation's data set statistics on up to `FIT_FILES` train files; returns the new config."""
@@ -355,6 +385,7 @@ class PreprocessingPipeline:
             clips_per_label=tally.clips_per_label,
             uncaptioned_files=uncaptioned,
             ignored=[(str(p), r) for p, r in ignored],
+            notes_moved_out=tally.notes_moved_out,
         )
 
     def _scan(self):
@@ -372,7 +403,8 @@ class PreprocessingPipeline:
         )
 
     def _process_all(self, records, progress):
-        """``(rows, reason)`` of every record, in record order: in this process, or in ``num_workers`` processes.
+        """``(rows, reason, notes moved out)`` of every record (`_process_safely`), in record order: in this process,
+        or in ``num_workers`` processes.
 
         Prints ``[k/N] file: n clips`` (or ``skipped (reason)``) to ``progress`` as each file is done.
         """
@@ -380,8 +412,10 @@ class PreprocessingPipeline:
         results = [None] * len(records)
 
         def report(k, index):
-            rows, reason = results[index]
+            rows, reason, moved_out = results[index]
             message = f"{len(rows)} clips" if reason is None else f"skipped ({reason})"
+            if reason is None and rows[0]["transposition"] != "":
+                message += f", transposed {rows[0]['transposition']:+d} semitones ({moved_out} notes moved out of the rows)"
             if progress:
                 print(f"[{k}/{len(records)}] {records[index].path}: {message}", file=progress, flush=True)
 

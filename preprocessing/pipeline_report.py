@@ -25,6 +25,8 @@ class PreprocessReport:
             were not taken as inputs (not audio, hidden; see
             `preprocessing.sources.ignored_files`); empty when the records were
             given or the source is the chorales manifest.
+        notes_moved_out: notes a key-normalised score roll's transposition moved out of its
+            rows (dropped), over every file that gave clips; 0 without key normalisation.
     """
 
     output_dir: Path
@@ -36,6 +38,7 @@ class PreprocessReport:
     clips_per_label: dict = dataclasses.field(default_factory=dict)
     uncaptioned_files: int | None = None
     ignored: list = dataclasses.field(default_factory=list)
+    notes_moved_out: int = 0
 
 
 @dataclasses.dataclass
@@ -48,6 +51,7 @@ class RunTally:
         clips_per_split: split -> number of clips.
         files_per_split: split -> number of files that gave clips.
         clips_per_label: label ("" for none) -> split -> number of clips.
+        notes_moved_out: notes the key normalisation moved out of the rows, in the files that gave clips.
     """
 
     manifest_rows: list
@@ -55,16 +59,18 @@ class RunTally:
     clips_per_split: dict
     files_per_split: dict
     clips_per_label: dict
+    notes_moved_out: int = 0
 
     @classmethod
     def of(cls, records, results):
-        """Gather ``results`` (``(rows, reason)`` per record, reason None when it gave rows) of ``records``."""
+        """Gather ``results`` (``(rows, reason, notes moved out)`` per record, reason None when it gave rows) of ``records``."""
         tally = cls([], [], dict.fromkeys(SPLITS, 0), dict.fromkeys(SPLITS, 0), {})
-        for record, (rows, reason) in zip(records, results):
+        for record, (rows, reason, moved_out) in zip(records, results):
             if reason is not None:
                 tally.skipped.append((str(record.path), reason))
                 continue
             tally.manifest_rows.extend(rows)
+            tally.notes_moved_out += moved_out
             tally.clips_per_split[record.split] += len(rows)
             tally.files_per_split[record.split] += 1
             per_split = tally.clips_per_label.setdefault(record.label or "", dict.fromkeys(SPLITS, 0))

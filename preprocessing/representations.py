@@ -183,6 +183,10 @@ class ScoreRollSettings(TransformSettings):
         program: the General MIDI program the inverse renders with (19 = church organ).
         onset_threshold, sustain_threshold, orphan_min_steps: the decoder's rule
             (`preprocessing.note_grid.roll_to_notes`).
+        key_normalisation: transpose every piece to C major or A minor before its roll is
+            made (`preprocessing.keys`; the key from the chorales manifest's ``tonic`` and
+            ``mode``, else music21's analysis of the MIDI); each clip's shift is the manifest
+            column ``transposition``. False (default): the pieces as written.
     The transform checks these when the section is the chosen one.
     """
 
@@ -194,6 +198,7 @@ class ScoreRollSettings(TransformSettings):
     onset_threshold: float = 0.5
     sustain_threshold: float = 0.5
     orphan_min_steps: int | None = None
+    key_normalisation: bool = False
 
 
 @dataclasses.dataclass(frozen=True)

@@ -43,7 +43,8 @@ def preprocess(args) -> int:
 
     Ignored files (not audio, hidden) are printed, a few by name, but do not make it 1.
     """
-    report = PreprocessingPipeline(config_from_args(PreprocessConfig, args)).run()
+    config = config_from_args(PreprocessConfig, args)
+    report = PreprocessingPipeline(config).run()
     folder = DatasetFolder(report.output_dir)
     total = sum(report.clips_per_split.values())
     print(f"Wrote {total} clips to {report.output_dir} in {report.wall_s:.1f} s")
@@ -52,6 +53,9 @@ def preprocess(args) -> int:
     print(
         f"  normalisation (train): min_db={report.normaliser.min_value:.2f} max_db={report.normaliser.max_value:.2f}"
     )
+    if getattr(config.settings, "key_normalisation", False):
+        print(f"  key normalisation: every piece transposed to C major / A minor (manifest column transposition); "
+              f"{report.notes_moved_out} notes moved out of the rows and dropped")
     if report.ignored:
         print(
             f"Ignored {len(report.ignored)} file(s) under the input folder that are not inputs "

@@ -23,6 +23,14 @@ keeps the pitch range part music uses, and gives onsets a channel of their own:
                 `samples_for` convert clip lengths in seconds (the pipeline's
                 ``clip_duration_s``) at this one nominal tempo. The roll itself is
                 read from ticks and does not depend on a file's tempo.
+    key         with ``key_normalisation``, every piece is transposed to C major or A
+                minor before its roll is made (`preprocessing.keys`: the shift in
+                [-6, +5] semitones that takes its tonic to C, or to A for a minor
+                key; notes moved out of the rows are dropped, as any note outside
+                them is), and a model trained on such rolls writes in those keys.
+                The inverse takes a ``transposition`` (semitones added to every
+                decoded note: `decode`, `to_midi`, `invert`), the one place where a
+                roll's notes are moved to the key they are written in.
 
 The defaults fit the 350 chorales (data/chorales/midi, measured in
 docs/REPRESENTATIONS.md): their notes span MIDI 36-88, the four voices 36-81, and
@@ -40,7 +48,8 @@ import numpy as np
 
 from common.atomic import atomic_path
 from common.errors import ParameterError
-from common.validation import finite_number, integer
+from common.validation import finite_number, flag, integer
+from preprocessing.keys import analyse_key, normalising_shift, transpose_notes
 from preprocessing.midi import DEFAULT_PROGRAM, DEFAULT_SAMPLE_RATE, load_midi, render_to_length
 from preprocessing.note_grid import (
     N_CHANNELS,
@@ -57,6 +66,7 @@ from preprocessing.transform import MIDI, Transform
 NOTE_VELOCITY = 90  # the MIDI velocity music21 writes, and `to_midi` writes
 TICKS_PER_STEP = 240  # resolution of the MIDI files `to_midi` writes: 240 ticks per step
 DEFAULT_LOWEST_PITCH, DEFAULT_HIGHEST_PITCH = 36, 83  # C2 .. B5: 48 rows (module docstring)
+MAX_TRANSPOSITION = 127  # semitones: any shift that can leave a MIDI pitch in [0, 127]
 
 
 def _midi(midi):
@@ -84,6 +94,9 @@ class ScoreRollTransform(Transform):
         onset_threshold, sustain_threshold: floats in (0, 1]: the decoder's thresholds
             (`preprocessing.note_grid.roll_to_notes`).
         orphan_min_steps: None or int >= 1: the decoder's rule for sustain without onset.
+        key_normalisation: bool: `extract_midi` transposes every piece to C major or A minor
+            (module docstring, `transposition_for`); recorded in `get_config`, so that
+            generation knows the model it trains writes in those keys. Default False.
 
     Raises:
         ParameterError: if an argument is out of range, naming it.
@@ -91,6 +104,7 @@ class ScoreRollTransform(Transform):
 
     input_kind = MIDI
     n_channels = N_CHANNELS
+    inverse_options = ("transposition",)
     display_unit = "onset 1, held 0.5"
 
     def __init__(
@@ -105,6 +119,7 @@ class ScoreRollTransform(Transform):
         onset_threshold=0.5,
         sustain_threshold=0.5,
         orphan_min_steps=None,
+        key_normalisation=False,
     ):
         self.sample_rate = integer("sample_rate", sample_rate, 8000, 96000)
         self.steps_per_quarter = integer("steps_per_quarter", steps_per_quarter, 1, 96)
@@ -130,6 +145,7 @@ class ScoreRollTransform(Transform):
         self.onset_threshold = finite_number("onset_threshold", onset_threshold, 0.0, 1.0)
         self.sustain_threshold = finite_number("sustain_threshold", sustain_threshold, 0.0, 1.0)
         self.orphan_min_steps = None if orphan_min_steps is None else integer("orphan_min_steps", orphan_min_steps, 1)
+        self.key_normalisation = flag("key_normalisation", key_normalisation)
 
     # === Shapes ===
 
@@ -161,20 +177,53 @@ class ScoreRollTransform(Transform):
         """
         return grid_notes(_midi(midi), self.steps_per_quarter)
 
-    def extract_midi(self, midi, n_frames=None) -> np.ndarray:
+    def transposition_for(self, notes, key=None) -> int:
+        """The semitones `extract_midi` moves a piece by: 0 without ``key_normalisation``, else
+        `preprocessing.keys.normalising_shift` of its key.
+
+        Args:
+            notes: int array ``(n_notes, 3)``: the piece's notes (`notes`), analysed when ``key`` is None.
+            key: str key name (``"G minor"``, `preprocessing.keys.parse_key`), or None: music21's
+                analysis of ``notes`` (`preprocessing.keys.analyse_key`; a piece without notes is not moved).
+        Returns:
+            int in [-6, 5].
+        Raises:
+            ParameterError: for a malformed key name or malformed notes.
+        """
+        if not self.key_normalisation:
+            return 0
+        if key is None:
+            key, _ = analyse_key(notes, self.steps_per_quarter)
+        return 0 if key is None else normalising_shift(key)
+
+    def notes_moved_out(self, notes, transposition) -> int:
+        """How many of ``notes`` lie in the rows but not after moving them by ``transposition`` semitones."""
+        pitches = np.asarray(notes, np.int64).reshape(-1, 3)[:, 0]
+        inside = (pitches >= self.lowest_pitch) & (pitches <= self.highest_pitch)
+        moved = pitches + int(transposition)
+        return int(np.sum(inside & ((moved < self.lowest_pitch) | (moved > self.highest_pitch))))
+
+    def extract_midi(self, midi, n_frames=None, transposition=None) -> np.ndarray:
         """Score roll of ``midi`` from its first tick: drums left out, parts merged, pitches outside the rows dropped.
 
         Args:
             midi: path of a Standard MIDI File, its bytes, or a `pretty_midi.PrettyMIDI`.
             n_frames: int >= 1 or None: steps in the roll (the piano roll's keyword; a
                 frame is a step); None runs to the end of the last note in the rows.
+            transposition: int in [-127, 127], semitones every note is moved by before the
+                roll is made (notes moved out of the rows are dropped), or None: the
+                transform's own, `transposition_for` with music21's key analysis (0 without
+                ``key_normalisation``). The pipeline passes the shift of the key its source names.
         Returns:
             float32 array ``(n_freq_bins, n_frames, 2)`` of 0 and 1: onsets, sustain.
         Raises:
-            ParameterError: if the MIDI is missing or unparseable, ``n_frames`` is out of
-                range, or ``n_frames`` is None and no note lies in the rows.
+            ParameterError: if the MIDI is missing or unparseable, ``n_frames`` or ``transposition``
+                is out of range, or ``n_frames`` is None and no note lies in the rows.
         """
         notes = self.notes(midi)
+        if transposition is None:
+            transposition = self.transposition_for(notes)
+        notes = transpose_notes(notes, integer("transposition", transposition, -MAX_TRANSPOSITION, MAX_TRANSPOSITION))
         n_steps = n_frames
         if n_steps is None:
             inside = notes[(notes[:, 0] >= self.lowest_pitch) & (notes[:, 0] <= self.highest_pitch)]
@@ -202,24 +251,31 @@ class ScoreRollTransform(Transform):
 
     # === Inverse ===
 
-    def decode(self, values, onset_threshold=None, sustain_threshold=None, orphan_min_steps=None) -> np.ndarray:
+    def decode(self, values, onset_threshold=None, sustain_threshold=None, orphan_min_steps=None,
+               transposition=0) -> np.ndarray:
         """The notes of ``values`` by `preprocessing.note_grid.roll_to_notes`, with this transform's rows.
 
         Args:
             values: real float array ``(n_freq_bins, n_steps, 2)`` (extracted or generated).
             onset_threshold, sustain_threshold, orphan_min_steps: None for the transform's own.
+            transposition: int in [-127, 127], semitones added to every note's pitch: the key the
+                notes are written in (a key-normalised model's roll is in C major or A minor;
+                `preprocessing.keys`). Notes moved outside MIDI's [0, 127] are left out.
         Returns:
             int64 array ``(n_notes, 3)``: MIDI pitch, start step, end step.
         Raises:
-            ParameterError: for values of the wrong shape or non-finite, or a threshold out of range.
+            ParameterError: for values of the wrong shape or non-finite, or a threshold or
+                ``transposition`` out of range.
         """
-        return roll_to_notes(
+        notes = roll_to_notes(
             check_roll(values, self.n_freq_bins, "values"),
             self.lowest_pitch,
             self.onset_threshold if onset_threshold is None else onset_threshold,
             self.sustain_threshold if sustain_threshold is None else sustain_threshold,
             self.orphan_min_steps if orphan_min_steps is None else orphan_min_steps,
         )
+        transposition = integer("transposition", transposition, -MAX_TRANSPOSITION, MAX_TRANSPOSITION)
+        return transpose_notes(notes, transposition) if transposition else notes
 
     def notes_to_midi(self, notes):
         """A `pretty_midi.PrettyMIDI` of ``notes`` (pitch, start step, end step) at ``tempo_bpm``.
@@ -239,7 +295,8 @@ class ScoreRollTransform(Transform):
         return midi
 
     def to_midi(self, values, **decode_options):
-        """MIDI of a score roll: `decode`, then `notes_to_midi`. ``decode_options`` as `decode` takes them."""
+        """MIDI of a score roll: `decode`, then `notes_to_midi`. ``decode_options`` as `decode` takes them
+        (``transposition``: the key the notes are written in)."""
         return self.notes_to_midi(self.decode(values, **decode_options))
 
     def write_midi(self, values, path, **decode_options) -> Path:
@@ -249,16 +306,17 @@ class ScoreRollTransform(Transform):
             midi.write(tmp)
         return Path(path)
 
-    def _invert(self, values, length=None) -> np.ndarray:
+    def _invert(self, values, length=None, transposition=0) -> np.ndarray:
         """`invert`: audio of a score roll: `to_midi`, then FluidSynth (`preprocessing.midi.midi_to_audio`).
 
         Rendered on ``program`` with ``soundfont``, peak-normalised to -1 dBFS; a roll
-        without a note gives silence. Deterministic: it takes no options.
+        without a note gives silence. Deterministic.
 
         Args:
             values: real float array ``(n_freq_bins, n_steps, 2)``.
             length: int > 0 or None: samples in the output; None gives ``samples_for(n_steps)``.
                 The rendering (notes and up to 1 s of release) is trimmed or zero-padded to it.
+            transposition: int, semitones added to every note (`decode`): the key it sounds in.
         Returns:
             float32 array ``(length,)`` at ``sample_rate`` Hz.
         Raises:
@@ -266,13 +324,17 @@ class ScoreRollTransform(Transform):
         """
         values = check_roll(values, self.n_freq_bins, "values")
         length = self.samples_for(values.shape[1]) if length is None else integer("length", length, 1)
-        return render_to_length(self.to_midi(values), length, self.sample_rate, self.program, self.soundfont,
-                                values.shape[1] * self.step_s, "<score roll>")
+        return render_to_length(self.to_midi(values, transposition=transposition), length, self.sample_rate,
+                                self.program, self.soundfont, values.shape[1] * self.step_s, "<score roll>")
 
     def inverse_name(self, **options) -> str:
-        """``"MIDI at <tempo> bpm rendered by FluidSynth"``. Raises ParameterError for any option (it takes none)."""
+        """``"MIDI at <tempo> bpm rendered by FluidSynth"`` (``", transposed +5 semitones"`` with a ``transposition``).
+
+        Raises ParameterError for any other option."""
         self.check_inverse_options(options)
-        return f"MIDI at {self.tempo_bpm:g} bpm rendered by FluidSynth"
+        moved = int(options.get("transposition") or 0)
+        return f"MIDI at {self.tempo_bpm:g} bpm rendered by FluidSynth" + (
+            f", transposed {moved:+d} semitones" if moved else "")
 
     # === Display ===
 
@@ -306,4 +368,5 @@ class ScoreRollTransform(Transform):
             "onset_threshold": self.onset_threshold,
             "sustain_threshold": self.sustain_threshold,
             "orphan_min_steps": self.orphan_min_steps,
+            "key_normalisation": self.key_normalisation,
         }

@@ -21,7 +21,9 @@ it was not taken (``"not an audio format soundfile reads: .m4a"``), so that
 nothing is ignored silently.
 
 The chorales also give each piece's MIDI file (column midi_path) as
-``SourceRecord.midi_path``.
+``SourceRecord.midi_path``, its pickup (column pickup_quarters) and its key
+(columns tonic and mode, ``SourceRecord.key``: what a key-normalised score roll
+transposes by, `preprocessing.keys`).
 
 Labels (``SourceRecord.label``, for class-conditioned models) are chosen by
 ``label``: ``"auto"`` (the default) takes the chorales' ``mode`` column (major
@@ -126,6 +128,9 @@ class SourceRecord:
             None when unknown (chorales: the manifest's ``pickup_quarters`` column; a
             manifest older than it, and other sources, give None). A roll on a
             metrical grid starts its clips on the bar lines it gives.
+        key: the piece's key ``"<tonic> <mode>"`` (``"G minor"``, ``"Bb major"``), or None when
+            unknown (chorales: the manifest's ``tonic`` and ``mode`` columns, the recipe's key
+            analysis; other sources give None, and a key-normalised score roll analyses the MIDI).
     """
 
     path: Path
@@ -136,6 +141,7 @@ class SourceRecord:
     midi_path: Path | None = None
     caption: str = ""
     pickup_quarters: float | None = None
+    key: str | None = None
 
 
 def hash_split(key, validation_fraction, test_fraction, seed=0) -> str:
@@ -274,6 +280,19 @@ def _pickup_quarters(row, line, manifest):
     return value
 
 
+def _key(row, line, manifest):
+    """The row's key ``"<tonic> <mode>"`` from its ``tonic`` and ``mode`` cells, or None when both are empty or missing."""
+    tonic, mode = ((row.get(column) or "").strip() for column in ("tonic", "mode"))
+    if not tonic and not mode:
+        return None
+    if not tonic or mode not in ("major", "minor"):
+        raise ParameterError(
+            f"Chorales manifest line {line}: a key needs a tonic and a mode, major or minor. "
+            f"Received: tonic={tonic!r}, mode={mode!r}, manifest={str(manifest)!r}"
+        )
+    return f"{tonic} {mode}"
+
+
 def chorales_records(input_dir, label=LABEL_AUTO):
     """Records from the chorales recipe's ``manifest.csv``; see the module docstring.
 
@@ -342,6 +361,7 @@ def chorales_records(input_dir, label=LABEL_AUTO):
                     midi_path=midi_path,
                     caption=_chorale_row_caption(row, instrument, line, manifest),
                     pickup_quarters=_pickup_quarters(row, line, manifest),
+                    key=_key(row, line, manifest),
                 )
             )
     if not records:

@@ -240,6 +240,54 @@ def test_bad_midi_and_bad_values_are_named(tmp_path):
         transform.extract(midi_of([(100, 0, 480)]))
 
 
+# --- Key normalisation --------------------------------------------------------------------
+
+G_MAJOR_CADENCE = [  # I IV V I in G major, a chord a half note (960 ticks), the top voice up to B5 (83)
+    (pitch, 960 * k, 960 * (k + 1))
+    for k, chord in enumerate([(43, 59, 62, 67), (48, 60, 64, 72), (50, 62, 66, 81), (43, 59, 67, 83)])
+    for pitch in chord
+]
+
+
+def test_a_key_normalised_roll_is_the_piece_transposed_and_drops_what_leaves_the_rows():
+    transform = ScoreRollTransform(key_normalisation=True)
+    midi = midi_of(G_MAJOR_CADENCE)
+    notes = transform.notes(midi)
+    assert transform.transposition_for(notes, "G major") == 5  # G to C, up a fourth
+    assert transform.transposition_for(notes) == 5  # music21's analysis of the notes: G major
+    assert ScoreRollTransform().transposition_for(notes, "G major") == 0  # the option off: never moved
+    roll = transform.extract(midi)
+    moved = [(pitch + 5, start, end) for pitch, start, end in G_MAJOR_CADENCE]
+    assert np.array_equal(roll, ScoreRollTransform().extract(midi_of(moved), n_frames=roll.shape[1]))
+    assert roll[:, :, SUSTAIN].sum() == 14 * 8  # A5 + 5 = 86 and B5 + 5 = 88 are above the rows (83): dropped
+    assert transform.notes_moved_out(notes, 5) == 2 and transform.notes_moved_out(notes, -6) == 0
+    assert np.array_equal(transform.extract(midi, transposition=0), ScoreRollTransform().extract(midi))
+
+
+def test_decoding_with_a_transposition_writes_the_notes_in_that_key(tmp_path):
+    transform = ScoreRollTransform(key_normalisation=True)
+    values = notes_to_roll(np.array([[60, 0, 4], [64, 0, 4], [67, 4, 8]]), 8, 36, 83)
+    assert transform.decode(values, transposition=-5).tolist() == [[55, 0, 4], [59, 0, 4], [62, 4, 8]]
+    midi = parse_midi(transform.write_midi(values, tmp_path / "a.mid", transposition=7).read_bytes())
+    assert grid_notes(midi, 4)[:, 0].tolist() == [67, 71, 74]
+    assert transform.inverse_name(transposition=7).endswith("transposed +7 semitones")
+    with pytest.raises(ParameterError, match="Received: transposition=200"):
+        transform.decode(values, transposition=200)
+
+
+def test_key_normalisation_is_in_the_saved_config(tmp_path):
+    from preprocessing.transform_io import load_transform, save_transform
+
+    transform = ScoreRollTransform(key_normalisation=True, lowest_pitch=40, highest_pitch=87)
+    assert transform.get_config()["key_normalisation"] is True
+    loaded = load_transform(save_transform(transform, tmp_path / "transform.json"))
+    assert loaded.key_normalisation is True and loaded.get_config() == transform.get_config()
+    older = {k: v for k, v in ScoreRollTransform().get_config().items() if k != "key_normalisation"}
+    assert ScoreRollTransform.from_config(older).key_normalisation is False  # a transform.json from before the option
+    with pytest.raises(ParameterError, match="Received: key_normalisation='yes'"):
+        ScoreRollTransform(key_normalisation="yes")
+
+
 # --- Through the pipeline -----------------------------------------------------------------
 
 
@@ -280,3 +328,34 @@ def test_the_shipped_config_builds_48_by_64_by_2_clips():
     transform = build_transform(config)
     assert config.n_frames == 64 and transform.values_shape(config.n_frames) == (48, 64, 2)
     assert transform.frames_for(config.clip_hop_samples) == 32
+
+
+def test_the_pipeline_normalises_each_piece_by_its_records_key_and_writes_the_shift(tmp_path):
+    from preprocessing.dataset_folder import DatasetFolder
+
+    (tmp_path / "midi").mkdir()
+    path = tmp_path / "midi" / "cadence.mid"
+    midi_of(G_MAJOR_CADENCE).write(str(path))
+    pieces = {"as_g": "G major", "as_d": "D minor", "analysed": None}  # None: music21's analysis (G major)
+    records = [SourceRecord(path=path, piece=piece, split="train", clip_prefix=piece, midi_path=path, key=key)
+               for piece, key in pieces.items()]
+    for normalised in (True, False):
+        out = tmp_path / f"out_{normalised}"
+        config = load_config(PreprocessConfig, None, dict(
+            source="folder", input_dir=str(tmp_path / "midi"), output_dir=str(out), representation="score_roll",
+            clip_duration_s=2.0, num_workers=1, **{"score_roll.key_normalisation": normalised}))  # fmt: skip
+        report = PreprocessingPipeline(config).run(records=records, progress=False)
+        folder = DatasetFolder(out)
+        rows = {row["piece"]: row for row in folder.rows[::-1]}  # each piece's first clip (steps 0-15)
+        if not normalised:
+            assert [row["transposition"] for row in rows.values()] == [None] * 3 and report.notes_moved_out == 0
+            assert folder.transform.key_normalisation is False
+            continue
+        assert {piece: row["transposition"] for piece, row in rows.items()} == {"as_g": 5, "as_d": -5, "analysed": 5}
+        assert report.notes_moved_out == 4 and folder.transform.key_normalisation is True  # A5 and B5, up 5, twice
+        plain = ScoreRollTransform().extract(path)[:, :16]
+        for piece, shift in (("as_g", 5), ("as_d", -5)):
+            clip = folder.read_clip(folder.clip_path(rows[piece]["path"]))
+            # row r of the piece is row r + shift of the clip
+            assert np.array_equal(clip[max(0, shift): 48 + min(0, shift)], plain[max(0, -shift): 48 - max(0, shift)])
+            assert clip.any() and not np.array_equal(clip, plain)

@@ -66,6 +66,18 @@ def test_chorales_pickup_is_read_when_the_manifest_has_it(tmp_path):
         discover_sources("chorales", tmp_path)
 
 
+def test_chorales_key_is_read_from_the_tonic_and_mode_columns(tmp_path):
+    write_chorales_manifest(tmp_path, [("a", "train"), ("b", "train"), ("c", "test")])
+    assert [r.key for r in discover_sources("chorales", tmp_path)] == [None, None, None]  # an older manifest
+    lines = (tmp_path / "manifest.csv").read_text().splitlines()
+    cells = ["tonic,mode", "G,minor", "Bb,major", ","]
+    (tmp_path / "manifest.csv").write_text("\n".join(f"{line},{cell}" for line, cell in zip(lines, cells)) + "\n")
+    assert [r.key for r in discover_sources("chorales", tmp_path)] == ["G minor", "Bb major", None]
+    (tmp_path / "manifest.csv").write_text("\n".join(f"{line},{cell}" for line, cell in zip(lines, cells[:3] + ["D,"])))
+    with pytest.raises(ParameterError, match="line 4: a key needs a tonic and a mode.*Received: tonic='D', mode=''"):
+        discover_sources("chorales", tmp_path)
+
+
 def test_chorales_errors(tmp_path):
     with pytest.raises(ParameterError, match="Input folder not found"):
         discover_sources("chorales", tmp_path / "missing")
