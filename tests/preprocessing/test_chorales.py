@@ -364,7 +364,7 @@ def test_a_dead_worker_is_a_failed_piece_not_a_crash_of_the_build():
 
 
 def test_cli_programs_make_the_instrument_folder(tmp_path, capsys):
-    from preprocessing.sources import folder_records
+    from preprocessing.sources import chorales_records
 
     out = tmp_path / "instruments"
     argv = ["--out", str(out), "--programs", "organ", "harpsichord=6", "--limit", "1", "--sample-rate", "8000",
@@ -381,8 +381,14 @@ def test_cli_programs_make_the_instrument_folder(tmp_path, capsys):
     header, rows = _read_csv(out / "captions.csv")
     assert header == ["file", "caption"] and [r["file"] for r in rows] == [f"organ/{links[0].name}", f"harpsichord/{links[0].name}"]
     assert "church organ" in rows[0]["caption"] and "harpsichord" in rows[1]["caption"]
-    records = folder_records(out, validation_fraction=0.0, test_fraction=0.0)
+    # the manifest: one row per piece and instrument, each render in its piece's recipe split
+    records = chorales_records(out, label="instrument")
     assert sorted(r.label for r in records) == ["harpsichord", "organ"]
+    render_split = {r["piece"]: r["split"] for r in _read_csv(tmp_path / "instruments_renders" / "organ" / "manifest.csv")[1]}
+    for record in records:
+        name, piece = record.piece.split("/")
+        assert record.split == render_split[piece] and record.path.resolve() == (out / name / f"{piece}.wav").resolve()
+        assert record.midi_path.is_file() and record.key  # the analysis columns travel with the rows
     assert main(argv) == 0  # a rerun keeps the renders and remakes the links
     assert len(list(out.glob("*/*.wav"))) == 2
 

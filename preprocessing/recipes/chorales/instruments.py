@@ -2,9 +2,16 @@
 
 ``python -m preprocessing.chorales --out data/chorales_instruments --programs organ piano``
 renders the recipe once per program (`build_chorales`, each into a recipe folder of its
-own) and lays out what ``source: folder`` reads, labelled by instrument
+own) and lays out what ``source: chorales`` reads with ``label: instrument``
 (``configs/chorales_instruments_stft.yaml``)::
 
+    <out>/manifest.csv            the chorales manifest (`write_manifest`) with one row per piece and
+                                  instrument (piece "<name>/<piece>") and a column ``instrument``; every
+                                  render of a piece keeps the piece's split from the recipe (the same
+                                  seed and fractions give the split of ``data/chorales``), so a model
+                                  trained here has not seen the test pieces of ``data/chorales_stft``
+                                  (``source: folder`` split the renders by a hash of their paths, and
+                                  a fifth of its training clips were test or validation pieces there)
     <out>/<name>/<piece>.wav      relative symbolic links to the renders' WAVs (label = <name>)
     <out>/captions.csv            file,caption: "<name>/<piece>.wav", the chorale's caption on that
                                   instrument (`preprocessing.captions.chorale_caption`: key, instrument,
@@ -17,6 +24,7 @@ A rerun keeps the renders' WAVs (the recipe resumes) and remakes the links and c
 """
 
 import csv
+import dataclasses
 import io
 import os
 import re
@@ -26,9 +34,11 @@ from common.atomic import atomic_write_text
 from common.errors import ParameterError
 from preprocessing.captions import chorale_caption, instrument_name
 from preprocessing.recipes.chorales.build import build_chorales
+from preprocessing.recipes.chorales.manifest import write_manifest
 
 # instrument names the shipped instrument models know (their classes), with their 0-based GM programs
 INSTRUMENTS = {"organ": 19, "piano": 0}
+INSTRUMENT_COLUMN = "instrument"  # the manifest column naming each row's instrument (the label)
 CAPTIONS_FILE = "captions.csv"
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
 
@@ -78,7 +88,8 @@ def build_instruments(out_dir, programs, renders_dir=None, **build_options):
     """Render the chorales once per program and lay them out by instrument (module docstring).
 
     Args:
-        out_dir: the instrument folder (str or Path), ``<name>/`` per program and ``captions.csv``.
+        out_dir: the instrument folder (str or Path): ``<name>/`` per program, ``captions.csv`` and
+            ``manifest.csv``.
         programs: list of ``(name, program)`` pairs (`parse_program`), names unique.
         renders_dir: where each program's recipe folder goes (default ``<out_dir>_renders``);
             must not be inside ``out_dir``.
@@ -97,10 +108,14 @@ def build_instruments(out_dir, programs, renders_dir=None, **build_options):
     if renders_dir.resolve() == out_dir.resolve() or out_dir.resolve() in renders_dir.resolve().parents:
         raise ParameterError(f"The renders must sit outside the instrument folder, which is searched recursively. "
                              f"Received: renders_dir={str(renders_dir)!r}, out={str(out_dir)!r}")
-    reports, captions = {}, []
+    reports, captions, rows, instruments = {}, [], [], []
     for name, program in programs:
         report = build_chorales(renders_dir / name, program=program, **build_options)
         link_wavs(out_dir / name, report.out_dir, report.rows)
+        midi_dir = os.path.relpath(Path(report.out_dir).resolve(), out_dir.resolve())
+        rows += [dataclasses.replace(row, piece=f"{name}/{row.piece}", wav_path=f"{name}/{row.piece}.wav",
+                                     midi_path=f"{midi_dir}/{row.midi_path}") for row in report.rows]
+        instruments += [name] * len(report.rows)
         instrument = instrument_name(program)
         captions += [(f"{name}/{row.piece}.wav", chorale_caption(key=row.key or None, instrument=instrument,
                                                                  n_parts=row.n_parts)) for row in report.rows]
@@ -110,4 +125,5 @@ def build_instruments(out_dir, programs, renders_dir=None, **build_options):
     writer.writerow(["file", "caption"])
     writer.writerows(captions)
     atomic_write_text(out_dir / CAPTIONS_FILE, text.getvalue())
+    write_manifest(out_dir, rows, {INSTRUMENT_COLUMN: instruments})
     return reports

@@ -77,14 +77,21 @@ def _csv_text(columns, rows):
     return buffer.getvalue()
 
 
-def write_manifest(out_dir, rows) -> Path:
-    """Write ``manifest.csv``: `MANIFEST_COLUMNS` and one line per `ManifestRow` (None as an empty cell)."""
+def write_manifest(out_dir, rows, extra_columns=None) -> Path:
+    """Write ``manifest.csv``: `MANIFEST_COLUMNS` and one line per `ManifestRow` (None as an empty cell).
+
+    ``extra_columns``: None, or a dict of column name -> one value per row, written after
+    `MANIFEST_COLUMNS` (the instrument of `preprocessing.recipes.chorales.instruments`).
+    """
 
     def cell(value):
         return "" if value is None else value
 
-    lines = [[cell(getattr(row, column)) for column in MANIFEST_COLUMNS] for row in rows]
-    return atomic_write_text(Path(out_dir) / MANIFEST_FILE, _csv_text(MANIFEST_COLUMNS, lines))
+    extra_columns = dict(extra_columns or {})
+    columns = MANIFEST_COLUMNS + tuple(extra_columns)
+    lines = [[cell(getattr(row, column)) for column in MANIFEST_COLUMNS] + [cell(values[i]) for values in extra_columns.values()]
+             for i, row in enumerate(rows)]
+    return atomic_write_text(Path(out_dir) / MANIFEST_FILE, _csv_text(columns, lines))
 
 
 def write_failures(out_dir, failures) -> Path:
