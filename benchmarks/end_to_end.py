@@ -44,6 +44,7 @@ from benchmarks.report import add_json_argument, print_peak_rss, significant, wr
 from common.cli import exit_status  # noqa: E402
 from common.errors import ParameterError  # noqa: E402
 from generate.sounds import DEFAULT_MODEL, SAMPLER_NAMES  # noqa: E402
+from generate.trained_model import add_precision_argument  # noqa: E402
 from generate.trained_model import TrainedModel  # noqa: E402
 from generate.wav_file import write_wav  # noqa: E402
 
@@ -81,7 +82,7 @@ def piece(model, sound_generator, seeds, steps, duration_s, path):
     return {"network s": network_s, "griffin-lim s": inversion_s, "write s": time.perf_counter() - start}
 
 
-def measure(model_dir, out_dir, duration_s=10.0, steps=None, repeats=3):
+def measure(model_dir, out_dir, duration_s=10.0, steps=None, repeats=3, precision=None):
     """Cold and warm end-to-end timings of a ``duration_s`` piece.
 
     Args:
@@ -91,6 +92,7 @@ def measure(model_dir, out_dir, duration_s=10.0, steps=None, repeats=3):
         duration_s: float > 0, seconds per piece.
         steps: DDIM steps, or None for the run's default.
         repeats: int >= 1, warm pieces timed after the cold one.
+        precision: the network's precision (`models.precision.PRECISIONS`), or None for the run's.
     Returns:
         list of two rows ``{"setting": str, "figures": {...}}``: cold (with the
         module's import seconds apart), then warm (medians over the repeats),
@@ -103,7 +105,7 @@ def measure(model_dir, out_dir, duration_s=10.0, steps=None, repeats=3):
             f"--duration must be > 0 and --repeats >= 1. Received: duration={duration_s}, repeats={repeats}"
         )
     start = time.perf_counter()
-    model = TrainedModel(model_dir)  # the run and its sound generator, once
+    model = TrainedModel(model_dir, precision=precision)  # the run and its sound generator, once
     if model.kind != "ddim":
         raise ParameterError(f"The end-to-end benchmark samples a DDIM. Received: model_dir={str(model_dir)!r}")
     sound_generator = model.sound_generator
@@ -119,7 +121,7 @@ def measure(model_dir, out_dir, duration_s=10.0, steps=None, repeats=3):
     ]
     warm_s = statistics.median(sum(stages.values()) for stages in warm)
     sampler = SAMPLER_NAMES.get(model.default_sampler(), model.default_sampler())
-    setting = f"{duration_s:g} s piece, {windows} windows, {steps} {sampler} steps, Griffin-Lim {model.n_iter}"
+    setting = f"{duration_s:g} s piece, {windows} windows, {steps} {sampler} steps, GL {model.n_iter}, {model.precision}"
     return [
         {"setting": f"{setting}, cold",
          "figures": {"wall s": significant(cold_s), "x real time": significant(duration_s / cold_s),
@@ -134,10 +136,10 @@ def run(args):
     """Measure, print the table and write the JSON; returns 0."""
     with tempfile.TemporaryDirectory(prefix="bench_end_to_end_") as tmp:
         out_dir = Path(args.out or tmp)
-        rows = measure(args.model, out_dir, args.duration, args.steps, args.repeats)
+        rows = measure(args.model, out_dir, args.duration, args.steps, args.repeats, args.precision)
     print(f"model {args.model}: noise to WAV, Griffin-Lim with the run's iterations (griffin_lim_iters, else 32)")
     print(
-        f"{'piece':<58} {'wall s':>8} {'x real time':>12} {'network s':>10} {'Griffin-Lim s':>14} {'write s':>8} "
+        f"{'piece':<66} {'wall s':>8} {'x real time':>12} {'network s':>10} {'Griffin-Lim s':>14} {'write s':>8} "
         f"{'imports s':>10}"
     )
     for row in rows:
@@ -146,7 +148,7 @@ def run(args):
             f" {f[key]:>{width}.3f}" if key in f else f" {'':>{width}}"
             for key, width in (("network s", 10), ("griffin-lim s", 14), ("write s", 8), ("imports s", 10))
         )
-        print(f"{row['setting']:<58} {f['wall s']:>8.3f} {f['x real time']:>12.2f}{split}")
+        print(f"{row['setting']:<66} {f['wall s']:>8.3f} {f['x real time']:>12.2f}{split}")
     print_peak_rss()
     write_results(args.json, "end-to-end sampling", rows)
     return 0
@@ -159,6 +161,7 @@ def main(argv=None):
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per piece (default 10)")
     parser.add_argument("--steps", type=int, default=None, help="DDIM steps (default: the run's sampling_steps)")
     parser.add_argument("--repeats", type=int, default=3, help="warm pieces timed (default 3)")
+    add_precision_argument(parser)
     parser.add_argument("--out", default=None, help="folder the WAVs are kept in (default: a temporary one)")
     add_json_argument(parser)
     return exit_status(run, parser.parse_args(argv))

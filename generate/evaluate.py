@@ -59,7 +59,7 @@ from evaluation.memorisation import memorisation_rows
 from evaluation.real_clips import context_sets, dataset_clips, folder_clips, halves
 from evaluation.spectrogram_metrics import paired_spectrogram_metrics
 from generate.listening_page import write_evaluation_page
-from generate.trained_model import TrainedModel
+from generate.trained_model import TrainedModel, add_precision_argument
 from preprocessing.transform import GRIFFIN_LIM_ITERATIONS, MIDI
 
 DEFAULT_MODELS = ("saved_models/chorales_ddim", "saved_models/chorales_autoencoder")
@@ -92,6 +92,7 @@ def parse_args(argv):
     parser.add_argument("--clip-sample", default=None, action=argparse.BooleanOptionalAction,
                         help="DDIM runs: clip every step's x0 estimate to the data's range (default: each run's clip_sample)")
     parser.add_argument("--seed", type=int, default=0)
+    add_precision_argument(parser)
     parser.add_argument("--griffin-lim-iters", type=int, default=None,
                         help=f"Griffin-Lim iterations (default: the run's griffin_lim_iters, else "
                              f"{GRIFFIN_LIM_ITERATIONS}; the representation row uses the first model's)")
@@ -260,7 +261,7 @@ def score(args, reference, sets, data_dir, clip_samples, sample_rate):
 
 def run(args):
     """Build the sets, score them, print the table and write ``evaluation.json``; returns the report."""
-    models = [TrainedModel(path, n_iter=args.griffin_lim_iters) for path in args.model]
+    models = [TrainedModel(path, n_iter=args.griffin_lim_iters, precision=args.precision) for path in args.model]
     sample_rate, clip_samples = clip_format(models, args.patch_seconds, args.reference)
     reference, held_out, source, data_dir = real_halves(args, models[0], clip_samples, sample_rate)
     sets = context_sets(held_out, sample_rate)
@@ -288,6 +289,7 @@ def run(args):
         "embedding": f"musicnn {args.embedding} penultimate layer (200-d), {args.patch_seconds:g} s patches at 16 kHz",
         "seed": args.seed,
         "griffin_lim_iters": {str(m.model_dir): m.n_iter for m in models},
+        "precision": {str(m.model_dir): m.precision for m in models},
         "limiter": {str(m.model_dir): m.sound_generator.limiter.describe() for m in models},  # the level samples got
         "reference_statistics": reference_statistics,
         "inversion_seconds_half_b": round(inversion_s, 2),

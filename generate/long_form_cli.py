@@ -34,7 +34,7 @@ from common.cli import exit_status
 from common.errors import ParameterError
 from evaluation.seams import seam_ratio
 from generate import long_form, listening_page, roll_long_form
-from generate.trained_model import DEFAULT_MODEL, TrainedModel
+from generate.trained_model import DEFAULT_MODEL, TrainedModel, add_precision_argument
 from generate.wav_file import write_wav
 from preprocessing.transform import GRIFFIN_LIM_ITERATIONS, MIDI
 
@@ -63,6 +63,7 @@ def parse_args(argv):
                        help=f"known context per window, fraction of a window (default {long_form.DEFAULT_OVERLAP})")
         p.add_argument("--resample", type=int, default=1, help="RePaint resampling rounds per step (default 1: none)")
         p.add_argument("--eta", type=float, default=0.0, help="DDIM eta in [0, 1] (default 0)")
+        add_precision_argument(p)
         p.add_argument("--griffin-lim-iters", type=int, default=None,
                        help=f"Griffin-Lim iterations (default: the run's griffin_lim_iters, else "
                             f"{GRIFFIN_LIM_ITERATIONS})")
@@ -172,7 +173,7 @@ def run(args):
     if args.mode == "crossfade":
         return run_crossfade(args)
 
-    trained = TrainedModel(args.model, n_iter=args.griffin_lim_iters)  # the run and its sound generator, once
+    trained = TrainedModel(args.model, n_iter=args.griffin_lim_iters, precision=args.precision)  # the run and its sound generator, once
     model_dir = trained.model_dir
     if trained.kind != "ddim" or trained.latent_decoder is not None:
         raise ParameterError(f"The long-form modes need a pixel-space DDIM model folder. Received: model={str(model_dir)!r}")
@@ -201,7 +202,7 @@ def run(args):
     extra = dict(eta=args.eta, resample=args.resample, max_duration_s=args.max_duration)
     report = {"mode": args.mode, "model_dir": str(model_dir), "seed": args.seed, "diffusion_steps": steps,
               "overlap_frames": overlap, "resample": args.resample, "eta": args.eta,
-              "griffin_lim_iters": trained.n_iter}
+              "griffin_lim_iters": trained.n_iter, "precision": trained.precision}
     if args.mode == "interpolate":
         clips, audio, joins = run_interpolation(args, model, sound_generator, steps, overlap, progress, out, report)
         report_path = out / "report.json"

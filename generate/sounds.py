@@ -67,7 +67,7 @@ from evaluation.audio_statistics import mean_statistics
 from generate.listening_page import write_sounds_page
 from generate.long_form_cli import MODES as LONG_FORM_MODES
 from generate.plots import plot_comparison
-from generate.trained_model import DEFAULT_MODEL, TrainedModel
+from generate.trained_model import DEFAULT_MODEL, TrainedModel, add_precision_argument
 from generate.wav_file import write_wav
 from generate.written_key import sample_transpositions, written
 from preprocessing.dataset_folder import DatasetFolder
@@ -146,6 +146,7 @@ def parse_args(argv):
     parser.add_argument("--seed", type=int, default=0, help="sample i uses seed SEED+i (default 0)")
     parser.add_argument("--out", default=None, help="output folder (default outputs/<model folder name>)")
     parser.add_argument("--data", default=None, help="preprocessed dataset for the originals (default: the model's data_dir)")
+    add_precision_argument(parser)
     parser.add_argument("--griffin-lim-iters", type=int, default=None,
                         help=f"Griffin-Lim iterations (default: the run's griffin_lim_iters, else "
                              f"{GRIFFIN_LIM_ITERATIONS}; unused by exact inverses)")
@@ -322,6 +323,7 @@ def build_report(args, model, rows, batch, original_audio, load_s):
         "key": args.key,
         "transpositions": batch["transpositions"],  # semitones each generated clip is written in (0: as sampled)
         "griffin_lim_iters": model.n_iter,
+        "precision": model.precision,
         "audio_seconds": round(audio_s, 3),
         **timing_report(load_s, batch, audio_s),
         "loudness": {
@@ -366,7 +368,7 @@ def run(args):
     # costs (graph tracing, librosa's numba functions), then the batch, which runs at steady state.
     start = time.monotonic()
     # the run, opened once: the process's first model also imports TensorFlow and Keras
-    model = TrainedModel(args.model, n_iter=args.griffin_lim_iters, data_dir=args.data)
+    model = TrainedModel(args.model, n_iter=args.griffin_lim_iters, data_dir=args.data, precision=args.precision)
     load_s = time.monotonic() - start
     if args.harmonise is not None and args.fill_bars is not None:
         raise ParameterError("Give --harmonise or --fill-bars, not both. Received: both")

@@ -7,10 +7,18 @@ import numpy as np
 
 from common.errors import ParameterError
 from generate.sound_generator import SoundGenerator
+from models.precision import PRECISIONS, bfloat16_copy, resolve_precision
 from preprocessing.transform import GRIFFIN_LIM_ITERATIONS
 from train.run_folder import RunFolder
 
 DEFAULT_MODEL = "saved_models/chorales_ddim"  # the sampling CLIs' default run folder
+
+
+def add_precision_argument(parser):
+    """Add ``--precision`` (`models.precision.PRECISIONS`; default: the run's ``sampling_precision``) to ``parser``."""
+    parser.add_argument("--precision", choices=PRECISIONS, default=None,
+                        help="network arithmetic of a DDIM: float32, bfloat16 (faster on CPUs with native bfloat16) or "
+                             "auto (bfloat16 where the CPU has it); default: the run's sampling_precision")
 
 
 def model_output_values(outputs) -> np.ndarray:
@@ -34,23 +42,35 @@ class TrainedModel:
             None: the run's ``griffin_lim_iters``, else `GRIFFIN_LIM_ITERATIONS` (32).
         data_dir: the data set the run was trained on, for the limiter's level (and the
             originals a caller compares with); None: the run's own (`RunFolder.spectrogram_data_dir`).
+        precision: a DDIM's network precision, one of `models.precision.PRECISIONS` (``bfloat16``:
+            the EMA network is replaced by `models.precision.bfloat16_copy`); None: the run's
+            ``sampling_precision`` (float32 for runs before the key). Unused by other kinds.
     Attributes:
         run: the `RunFolder`; kind: ``"ddim"``, ``"autoencoder"`` or ``"vae"`` (`RunFolder.kind`);
         config: the run's config dataclass (its defaults when the folder has no ``config.yaml``);
         model: the `DiffusionModel`, the VAE's decoder or the autoencoder; latent_decoder: a
-        latent DDIM's decoder, else None; data_dir: str, "" when unknown.
+        latent DDIM's decoder, else None; data_dir: str, "" when unknown; precision: ``"float32"`` or
+        ``"bfloat16"``, what the network computes in.
     Raises:
-        ParameterError: see `RunFolder.kind` and `RunFolder.config`; or naming the file, if a
+        ParameterError: see `RunFolder.kind` and `RunFolder.config`; naming ``precision`` if it is not
+            one of `models.precision.PRECISIONS`; or naming the file, if a
             ``.keras`` file is missing or unreadable or corrupt (`common.keras_file.load_keras_model`).
     """
 
-    def __init__(self, model_dir, n_iter=None, data_dir=None):
+    def __init__(self, model_dir, n_iter=None, data_dir=None, precision=None):
         self.run = RunFolder(model_dir)
         self.model_dir = self.run.path
         self.kind = self.run.kind
         self.config = self.run.config or self.run.config_class()
         self._text_encoder = None  # loaded on the first prompt, then kept
         self.model = self.run.load_model()
+        self.precision = "float32"
+        if self.kind == "ddim":
+            self.precision = resolve_precision(precision or getattr(self.config, "sampling_precision", "float32"))
+            if self.precision == "bfloat16":  # sampling calls the EMA network (`DiffusionModel._predict`)
+                self.model.ema_network = bfloat16_copy(self.model.ema_network)
+        elif precision is not None:
+            resolve_precision(precision)  # a bad value is an error for every kind
         # latent diffusion: samples are decoded
         self.latent_decoder = self.run.load_latent_decoder() if self.kind == "ddim" else None
         # Griffin-Lim iterations: as asked, else the run's default (a DDIM's griffin_lim_iters), else 32

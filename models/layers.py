@@ -56,9 +56,9 @@ class _SpatialAttention(layers.Layer):
             raise ValueError(
                 f"channels must be divisible by num_heads. Received: channels={channels}, num_heads={self.num_heads}"
             )
-        self.norm = layers.GroupNormalization(groups=min(8, channels), epsilon=1e-5)
+        self.norm = layers.GroupNormalization(groups=min(8, channels), epsilon=1e-5, dtype=self.dtype_policy)
         self.norm.build(x_shape)
-        self.attention = layers.MultiHeadAttention(self.num_heads, channels // self.num_heads)
+        self.attention = layers.MultiHeadAttention(self.num_heads, channels // self.num_heads, dtype=self.dtype_policy)
         self.attention.build((x_shape[0], None, channels), tuple(value_shape))
 
     def _query_tokens(self, x):
@@ -151,7 +151,7 @@ class ConditionBias(layers.Layer):
 
     def build(self, input_shape):
         x_shape, condition_shape = input_shape
-        self.projection = layers.Dense(x_shape[-1], kernel_initializer="zeros", name="projection")
+        self.projection = layers.Dense(x_shape[-1], kernel_initializer="zeros", name="projection", dtype=self.dtype_policy)
         self.projection.build(tuple(condition_shape))
 
     def call(self, inputs):
@@ -178,7 +178,7 @@ class ScaleShift(layers.Layer):
 
     def build(self, input_shape):
         x_shape, condition_shape = input_shape
-        self.projection = layers.Dense(2 * x_shape[-1], kernel_initializer="zeros", name="projection")
+        self.projection = layers.Dense(2 * x_shape[-1], kernel_initializer="zeros", name="projection", dtype=self.dtype_policy)
         self.projection.build(tuple(condition_shape))
 
     def call(self, inputs):
@@ -212,12 +212,12 @@ class FrequencyMixing(layers.Layer):
         height, channels = input_shape[1], input_shape[-1]
         if height is None:
             raise ValueError(f"FrequencyMixing needs a known height. Received: input_shape={tuple(input_shape)}")
-        self.norm = layers.GroupNormalization(groups=min(8, channels), epsilon=1e-5, name="norm")
+        self.norm = layers.GroupNormalization(groups=min(8, channels), epsilon=1e-5, name="norm", dtype=self.dtype_policy)
         self.norm.build(tuple(input_shape))
         self.mixing = self.add_weight(
             shape=(height, height), initializer=keras.initializers.Identity(), name="mixing"
         )
-        self.projection = layers.Dense(channels, kernel_initializer="zeros", name="projection")
+        self.projection = layers.Dense(channels, kernel_initializer="zeros", name="projection", dtype=self.dtype_policy)
         self.projection.build(tuple(input_shape))
 
     def call(self, x):
@@ -268,12 +268,12 @@ class FrequencyAttention(layers.Layer):
             raise ValueError(
                 f"channels must be divisible by num_heads. Received: channels={channels}, num_heads={self.num_heads}"
             )
-        self.norm = layers.GroupNormalization(groups=min(8, channels), epsilon=1e-5, name="norm")
+        self.norm = layers.GroupNormalization(groups=min(8, channels), epsilon=1e-5, name="norm", dtype=self.dtype_policy)
         self.norm.build(tuple(input_shape))
         self.position = self.add_weight(
             shape=(height, channels), initializer=keras.initializers.RandomNormal(stddev=0.02), name="position"
         )
-        self.attention = layers.MultiHeadAttention(self.num_heads, channels // self.num_heads, name="attention")
+        self.attention = layers.MultiHeadAttention(self.num_heads, channels // self.num_heads, name="attention", dtype=self.dtype_policy)
         self.attention.build((None, height, channels), (None, height, channels))
         self.gate = self.add_weight(shape=(), initializer="zeros", name="gate")
 

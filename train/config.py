@@ -10,6 +10,7 @@ from typing import Optional
 from common.errors import ParameterError
 from models.autoencoder import BOTTLENECKS
 from models.objective import PREDICTIONS
+from models.precision import PRECISIONS
 from models.training_draws import check_mask_kinds
 from models.noise_schedule import SCHEDULE_NAMES
 from models.samplers import SAMPLERS
@@ -195,6 +196,10 @@ class DiffusionTrainConfig(TrainingOptions):
         griffin_lim_iters: null or >= 1, the default Griffin-Lim iterations when the sampling
             CLIs turn this run's spectrograms into audio (null: `preprocessing.transform.GRIFFIN_LIM_ITERATIONS`,
             32; ``--griffin-lim-iters`` overrides; unused by exact inverses).
+        sampling_precision: the sampling CLIs' default network precision (`models.precision`):
+            ``float32``, ``bfloat16`` (float32 weights, bfloat16 arithmetic) or ``auto`` (bfloat16 on a
+            CPU with native bfloat16, ``avx512_bf16`` or ``amx_bf16``, else float32); ``--precision``
+            overrides. Training is not affected (``mixed_precision`` is training's).
         guidance_rescale: in [0, 1], the default guidance rescale with a label or prompt
             (Lin et al. 2024; 0: plain classifier-free guidance).
         clip_sample: whether sampling clips every step's x0 estimate to the data's range
@@ -256,6 +261,7 @@ class DiffusionTrainConfig(TrainingOptions):
     sampling_steps: int = 10
     sampler: str = "ddim"
     griffin_lim_iters: Optional[int] = None
+    sampling_precision: str = "float32"
     strategy: str = "auto"
     seed: int = 0
 
@@ -280,6 +286,10 @@ class DiffusionTrainConfig(TrainingOptions):
             _positive(self, "griffin_lim_iters")
         if self.sampler not in SAMPLERS:
             raise ParameterError(f"sampler must be one of {SAMPLERS}. Received: sampler={self.sampler!r}")
+        if self.sampling_precision not in PRECISIONS:
+            raise ParameterError(
+                f"sampling_precision must be one of {PRECISIONS}. Received: sampling_precision={self.sampling_precision!r}"
+            )
         if not 0.0 <= self.guidance_rescale <= 1.0:
             raise ParameterError(f"guidance_rescale must be in [0, 1]. Received: guidance_rescale={self.guidance_rescale!r}")
         if self.block_type not in BLOCK_TYPES:
