@@ -15,7 +15,7 @@ import numpy as np
 
 from common.errors import ParameterError
 from common.validation import positive_int as _positive_int
-from preprocessing.griffin_lim import coarse_to_fine_griffin_lim
+from preprocessing.griffin_lim import coarse_to_fine_griffin_lim, griffin_lim
 from preprocessing.transform import GRIFFIN_LIM_ITERATIONS, GriffinLimInverse, Transform
 
 
@@ -172,7 +172,7 @@ class LogSpectrogramExtractor(GriffinLimInverse, Transform):
 
         The dB values are turned back into linear magnitudes (``10**(S_db/20)``;
         the ``amin`` floor stays at ``amin``), a zero Nyquist row is appended, and
-        the phase is estimated with `librosa.griffinlim`.
+        the phase is estimated with Griffin-Lim (`preprocessing.griffin_lim.griffin_lim`).
 
         Args:
             log_spectrogram_db: float array, shape `(n_fft // 2, n_frames)`, in dB
@@ -226,7 +226,8 @@ class LogSpectrogramExtractor(GriffinLimInverse, Transform):
             magnitudes: float array, shape `(n_fft // 2, n_frames)`, n_frames >= 1,
                 finite and >= 0, linear STFT magnitudes (``10**(S_db / 20)``).
             length, n_iter, random_state, momentum, init: as in `_invert`.
-            coarse_to_fine: bool; False runs `librosa.griffinlim` on the STFT's grid,
+            coarse_to_fine: bool; False runs `preprocessing.griffin_lim.griffin_lim` (librosa.griffinlim's
+                iteration on tf.signal, the same output to float32 rounding) on the STFT's grid,
                 True `preprocessing.griffin_lim.coarse_to_fine_griffin_lim` (win_length
                 even and dividing n_fft; several times faster for a zero-padded window).
         Returns:
@@ -253,7 +254,7 @@ class LogSpectrogramExtractor(GriffinLimInverse, Transform):
         if coarse_to_fine:
             audio = coarse_to_fine_griffin_lim(full_grid, n_iter=n_iter, **options)
         else:
-            audio = librosa.griffinlim(full_grid, n_iter=n_iter, center=True, **options)
+            audio = griffin_lim(full_grid, n_iter=n_iter, **options)  # librosa.griffinlim's iteration, on tf.signal
         if length != audio.shape[0]:
             audio = audio[:length] if length < audio.shape[0] else np.pad(audio, (0, length - audio.shape[0]))
         return audio.astype(np.float32)

@@ -8,6 +8,7 @@ from common.errors import ParameterError
 from preprocessing.griffin_lim import (
     check_coarse_to_fine_grid,
     coarse_to_fine_griffin_lim,
+    griffin_lim,
     warm_started_griffin_lim,
 )
 from preprocessing.mel_spectrogram import MelSpectrogramExtractor
@@ -84,3 +85,45 @@ def test_grids_without_an_exact_subset_are_refused():
     config = MelSpectrogramExtractor(8000, n_fft=1024, win_length=256, griffin_lim="coarse_to_fine").get_config()
     assert config["griffin_lim"] == "coarse_to_fine" and config["nnls_iterations"] == 200
     assert MelSpectrogramExtractor.from_config(config).get_config() == config
+
+
+@pytest.mark.parametrize("n_fft, win_length, hop_length, n_iter, init", [
+    (N_FFT, WINDOW, HOP, 8, "random"),    # a zero-padded window
+    (512, 512, 128, 16, "random"),        # the log-STFT layout scaled down
+    (512, 512, 128, 3, None),
+    (512, 512, 128, 0, "random"),         # no iteration: the inverse STFT of the start
+])
+def test_griffin_lim_on_tf_signal_is_librosas_iteration(n_fft, win_length, hop_length, n_iter, init):
+    signal = chord(0.5)[: int(0.5 * SAMPLE_RATE) // hop_length * hop_length]
+    target = np.abs(librosa.stft(signal, n_fft=n_fft, hop_length=hop_length, win_length=win_length))
+    options = dict(n_fft=n_fft, hop_length=hop_length, win_length=win_length, length=len(signal), n_iter=n_iter,
+                   momentum=0.99, init=init, random_state=3)
+    expected = librosa.griffinlim(target, center=True, **options)
+    got = griffin_lim(target, **options)
+    assert got.dtype == np.float32 and got.shape == expected.shape
+    assert np.sqrt(np.mean((got - expected) ** 2) / np.mean(expected ** 2)) < 1e-4  # float32 rounding, not a new method
+    if n_iter >= 8:  # and it converges: closer to the target magnitudes than after one iteration
+        def error(audio):
+            return np.linalg.norm(np.abs(librosa.stft(audio, n_fft=n_fft, hop_length=hop_length, win_length=win_length))
+                                  - target)
+        assert error(got) < 0.8 * error(griffin_lim(target, **{**options, "n_iter": 1}))
+
+
+def test_griffin_lim_takes_a_batch_and_a_length_beyond_the_frames():
+    signal = chord(0.3)
+    target = magnitudes_of(signal)
+    one = griffin_lim(target, N_FFT, HOP, WINDOW, len(signal), n_iter=4, random_state=np.random.default_rng(0))
+    both = griffin_lim(np.stack([target, target]), N_FFT, HOP, WINDOW, len(signal), n_iter=4,
+                       random_state=np.random.default_rng(0))
+    assert both.shape == (2, len(signal))
+    np.testing.assert_allclose(both[0], one, atol=1e-5)  # the first item draws the same phase
+    assert not np.allclose(both[1], one, atol=1e-3)  # the second its own
+    longer = griffin_lim(target, N_FFT, HOP, WINDOW, len(signal) + 3 * N_FFT, n_iter=2, random_state=0)
+    assert longer.shape == (len(signal) + 3 * N_FFT,) and not np.any(longer[len(signal) + N_FFT:])
+
+
+def test_griffin_lim_bad_input_is_named():
+    with pytest.raises(ParameterError, match="init='zeros'"):
+        griffin_lim(np.ones((N_FFT // 2 + 1, 5), np.float32), N_FFT, HOP, WINDOW, 4 * HOP, init="zeros")
+    with pytest.raises(ParameterError, match="shape=\\(10, 5\\)"):
+        griffin_lim(np.ones((10, 5), np.float32), N_FFT, HOP, WINDOW, 4 * HOP)
