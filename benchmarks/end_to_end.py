@@ -121,7 +121,7 @@ def measure(model_dir, out_dir, duration_s=10.0, steps=None, repeats=3, precisio
     ]
     warm_s = statistics.median(sum(stages.values()) for stages in warm)
     sampler = SAMPLER_NAMES.get(model.default_sampler(), model.default_sampler())
-    setting = f"{duration_s:g} s piece, {windows} windows, {steps} {sampler} steps, GL {model.n_iter}, {model.precision}"
+    setting = f"{duration_s:g} s piece, {windows} windows, {steps} {sampler} steps, Griffin-Lim {model.n_iter}, {model.precision}"
     return [
         {"setting": f"{setting}, cold",
          "figures": {"wall s": significant(cold_s), "x real time": significant(duration_s / cold_s),
@@ -139,7 +139,7 @@ def run(args):
         rows = measure(args.model, out_dir, args.duration, args.steps, args.repeats, args.precision)
     print(f"model {args.model}: noise to WAV, Griffin-Lim with the run's iterations (griffin_lim_iters, else 32)")
     print(
-        f"{'piece':<66} {'wall s':>8} {'x real time':>12} {'network s':>10} {'Griffin-Lim s':>14} {'write s':>8} "
+        f"{'piece':<72} {'wall s':>8} {'x real time':>12} {'network s':>10} {'Griffin-Lim s':>14} {'write s':>8} "
         f"{'imports s':>10}"
     )
     for row in rows:
@@ -148,7 +148,7 @@ def run(args):
             f" {f[key]:>{width}.3f}" if key in f else f" {'':>{width}}"
             for key, width in (("network s", 10), ("griffin-lim s", 14), ("write s", 8), ("imports s", 10))
         )
-        print(f"{row['setting']:<66} {f['wall s']:>8.3f} {f['x real time']:>12.2f}{split}")
+        print(f"{row['setting']:<72} {f['wall s']:>8.3f} {f['x real time']:>12.2f}{split}")
     print_peak_rss()
     write_results(args.json, "end-to-end sampling", rows)
     return 0

@@ -183,31 +183,12 @@ def griffin_lim(magnitudes, n_fft, hop_length, win_length, length, window="hann"
         phase = np.ones(magnitudes.shape, np.complex64)
     else:
         raise ParameterError(f"init must be 'random' or None. Received: init={init!r}")
-    n_frames = magnitudes.shape[-1]
-    key = (n_fft, hop_length, win_length, window, n_frames, int(length), int(n_iter), float(momentum))
+    key = (n_fft, hop_length, win_length, window, int(n_iter), float(momentum))
     if key not in _GRIFFIN_LIM_GRAPHS:
         _GRIFFIN_LIM_GRAPHS[key] = _griffin_lim_graph(*key)
-    target = np.swapaxes(magnitudes, -1, -2)  # (..., frames, bins): tf.signal's layout
-    signal = _GRIFFIN_LIM_GRAPHS[key](tf.constant(target), tf.constant(np.swapaxes(phase, -1, -2))).numpy()
     pad = n_fft // 2
-    signal = signal[..., pad:pad + length]
-    if signal.shape[-1] < length:
-        signal = np.pad(signal, [(0, 0)] * (signal.ndim - 1) + [(0, length - signal.shape[-1])])
-    return signal.astype(np.float32)
-
-
-_GRIFFIN_LIM_GRAPHS = {}  # one traced `_griffin_lim_graph` per grid, length and iteration count
-
-
-def _griffin_lim_graph(n_fft, hop_length, win_length, window, n_frames, length, n_iter, momentum):
-    """The traced iteration of `griffin_lim` for one grid: ``(target (..., frames, bins) float32, phase (..., frames,
-    bins) complex64) -> the padded signal (..., n_fft + hop_length * (n_frames - 1)) float32``, zero outside
-    ``[n_fft // 2, n_fft // 2 + length)`` (the unrolled loop runs as one graph: 3x faster than eagerly)."""
-    import tensorflow as tf
-
-    pad = n_fft // 2
+    n_frames = magnitudes.shape[-1]
     padded_length = n_fft + hop_length * (n_frames - 1)  # pad + signal + pad, the overlap-add buffer
-    window_values = librosa.util.pad_center(librosa.filters.get_window(window, win_length, fftbins=True), size=n_fft)
     sum_squares = librosa.filters.window_sumsquare(window=window, n_frames=n_frames, win_length=win_length,
                                                    n_fft=n_fft, hop_length=hop_length, dtype=np.float32)
     tiny = np.finfo(np.float32).tiny
@@ -215,19 +196,40 @@ def _griffin_lim_graph(n_fft, hop_length, win_length, window, n_frames, length, 
     keep[pad:pad + min(length, padded_length - pad)] = 1.0
     # 1 / sum of squares where it is not ~0 (librosa's approx_nonzero_indices), times the kept range
     normaliser = keep * np.where(sum_squares > tiny, 1.0 / np.maximum(sum_squares, tiny), 1.0)
+    target = np.swapaxes(magnitudes, -1, -2)  # (..., frames, bins): tf.signal's layout
+    signal = _GRIFFIN_LIM_GRAPHS[key](tf.constant(target), tf.constant(np.swapaxes(phase, -1, -2)),
+                                      tf.constant(normaliser.astype(np.float32))).numpy()
+    signal = signal[..., pad:pad + length]
+    if signal.shape[-1] < length:
+        signal = np.pad(signal, [(0, 0)] * (signal.ndim - 1) + [(0, length - signal.shape[-1])])
+    return signal.astype(np.float32)
+
+
+_GRIFFIN_LIM_GRAPHS = {}  # one traced `_griffin_lim_graph` per STFT grid and iteration count
+
+
+def _griffin_lim_graph(n_fft, hop_length, win_length, window, n_iter, momentum):
+    """The traced iteration of `griffin_lim` for one grid: ``(target (..., frames, bins) float32, phase (..., frames,
+    bins) complex64, normaliser (n_fft + hop_length * (frames - 1),) float32) -> the padded signal`` (the
+    overlap-added frames times ``normaliser``: 1 / the window's sum of squares inside the signal, 0 outside).
+    The unrolled loop runs as one graph, 3x faster than eagerly; shapes are relaxed after the first
+    (``reduce_retracing``), so other lengths do not trace again."""
+    import tensorflow as tf
+
+    window_values = librosa.util.pad_center(librosa.filters.get_window(window, win_length, fftbins=True), size=n_fft)
     window_tensor = tf.constant(window_values.astype(np.float32))
-    normaliser = tf.constant(normaliser.astype(np.float32))
     ratio = momentum / (1.0 + momentum)
-
-    def inverse(coefficients):
-        frames = tf.signal.irfft(coefficients, fft_length=[n_fft]) * window_tensor
-        return tf.signal.overlap_and_add(frames, hop_length) * normaliser
-
-    def analysis(signal):
-        return tf.signal.rfft(tf.signal.frame(signal, n_fft, hop_length) * window_tensor, fft_length=[n_fft])
+    tiny = np.finfo(np.float32).tiny
 
     @tf.function(autograph=False, reduce_retracing=True)
-    def run(target, phase):
+    def run(target, phase, normaliser):
+        def inverse(coefficients):
+            frames = tf.signal.irfft(coefficients, fft_length=[n_fft]) * window_tensor
+            return tf.signal.overlap_and_add(frames, hop_length) * normaliser
+
+        def analysis(signal):
+            return tf.signal.rfft(tf.signal.frame(signal, n_fft, hop_length) * window_tensor, fft_length=[n_fft])
+
         magnitude = tf.complex(target, 0.0)
         coefficients = magnitude * phase
         previous = None

@@ -111,7 +111,7 @@ def test_end_to_end_benchmark_writes_a_piece_of_the_asked_length(runs, tmp_path)
     assert end_to_end.main(argv) == 0
     cold, warm = json.loads(out.read_text())["rows"]
     # tiny windows are 1.024 s: 2.5 s takes 3; the run's default is 2 steps
-    assert cold["setting"].startswith("2.5 s piece, 3 windows, 2 DDIM steps, Griffin-Lim 32, cold")
+    assert cold["setting"].startswith("2.5 s piece, 3 windows, 2 DDIM steps, Griffin-Lim 32, float32, cold")
     assert positive_finite(cold["figures"]) and positive_finite(warm["figures"])
     assert warm["figures"]["x real time"] == pytest.approx(2.5 / warm["figures"]["wall s"], rel=0.01)
     for name in ("piece_cold.wav", "piece_warm_1.wav", "piece_warm_2.wav"):
