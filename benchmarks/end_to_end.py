@@ -22,7 +22,9 @@ Two measurements, each from noise to the WAV file on disk:
            matplotlib: the generation code cannot be imported without them)
            are timed apart, as "imports s";
     warm   the next ``--repeats`` pieces (new seeds) with all of that done; the
-           median, and its split into network, Griffin-Lim and WAV writing.
+           median, and its split into network, Griffin-Lim and WAV writing; with
+           the share of the machine's CPU time the hypervisor stole and other
+           processes used meanwhile (`benchmarks.report.CpuShares`; Linux only).
 
 The real-time factor is ``duration / wall seconds`` (above 1: faster than
 real time). Prints one row per measurement, then the peak RSS.
@@ -40,7 +42,7 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from benchmarks.report import add_json_argument, print_peak_rss, significant, write_results  # noqa: E402
+from benchmarks.report import CpuShares, add_json_argument, print_peak_rss, significant, write_results  # noqa: E402
 from common.cli import exit_status  # noqa: E402
 from common.errors import ParameterError  # noqa: E402
 from generate.sounds import DEFAULT_MODEL, SAMPLER_NAMES  # noqa: E402
@@ -114,11 +116,12 @@ def measure(model_dir, out_dir, duration_s=10.0, steps=None, repeats=3, precisio
     windows = math.ceil(duration_s * transform.sample_rate / transform.samples_for(model.data_shape[1]))
     piece(model, sound_generator, list(range(windows)), steps, duration_s, Path(out_dir) / "piece_cold.wav")
     cold_s = time.perf_counter() - start
-    warm = [
-        piece(model, sound_generator, list(range(k * windows, (k + 1) * windows)), steps, duration_s,
-              Path(out_dir) / f"piece_warm_{k}.wav")
-        for k in range(1, repeats + 1)
-    ]
+    with CpuShares() as cpu:
+        warm = [
+            piece(model, sound_generator, list(range(k * windows, (k + 1) * windows)), steps, duration_s,
+                  Path(out_dir) / f"piece_warm_{k}.wav")
+            for k in range(1, repeats + 1)
+        ]
     warm_s = statistics.median(sum(stages.values()) for stages in warm)
     sampler = SAMPLER_NAMES.get(model.default_sampler(), model.default_sampler())
     setting = f"{duration_s:g} s piece, {windows} windows, {steps} {sampler} steps, Griffin-Lim {model.n_iter}, {model.precision}"
@@ -128,8 +131,16 @@ def measure(model_dir, out_dir, duration_s=10.0, steps=None, repeats=3, precisio
                      "imports s": significant(IMPORTS_S)}},
         {"setting": f"{setting}, warm (median of {repeats})",
          "figures": {"wall s": significant(warm_s), "x real time": significant(duration_s / warm_s),
-                     **{stage: significant(statistics.median(w[stage] for w in warm)) for stage in warm[0]}}},
+                     **{stage: significant(statistics.median(w[stage] for w in warm)) for stage in warm[0]},
+                     **cpu_figures(cpu)}},
     ]
+
+
+def cpu_figures(cpu):
+    """A `CpuShares`'s shares as percentages, ``{"steal %": ..., "others %": ...}``; empty without /proc."""
+    if cpu.steal_share is None:
+        return {}
+    return {"steal %": significant(100 * cpu.steal_share, 2), "others %": significant(100 * cpu.others_share, 2)}
 
 
 def run(args):
@@ -149,6 +160,9 @@ def run(args):
             for key, width in (("network s", 10), ("griffin-lim s", 14), ("write s", 8), ("imports s", 10))
         )
         print(f"{row['setting']:<72} {f['wall s']:>8.3f} {f['x real time']:>12.2f}{split}")
+        if "steal %" in f:
+            print(f"  while the warm pieces ran: {f['steal %']:g} % of the CPU stolen by the hypervisor, "
+                  f"{f['others %']:g} % used by other processes (figures mean little when either is large)")
     print_peak_rss()
     write_results(args.json, "end-to-end sampling", rows)
     return 0

@@ -1,4 +1,4 @@
-"""What every benchmark script shares: its peak memory, and the JSON file `benchmarks.suite` reads.
+"""What every benchmark script shares: its peak memory, the CPU time others took, and the JSON file `benchmarks.suite` reads.
 
 A benchmark prints its own table for people and, given ``--json PATH``,
 also writes its figures as::
@@ -112,6 +112,61 @@ class TreeRssSampler:
             self._stop.set()
             self._thread.join()
             self.peak_mb = significant(self.peak_mb)
+        return False
+
+
+class CpuShares:
+    """Where the machine's CPU time went while a block ran: stolen by the hypervisor, used by others.
+
+    A context manager reading the ``cpu`` line of Linux's ``/proc/stat`` (all
+    cores, in clock ticks) before and after the block, and this process's own
+    CPU seconds (``os.times``). On a virtual machine, *steal* is time a core
+    was ready to run but the hypervisor ran someone else's: a benchmark's
+    seconds mean little when it is large (one 2-core host measured 44 %). After
+    the block:
+
+        steal_share   stolen ticks / all ticks, in [0, 1]
+        others_share  busy ticks (user, nice, system, irq, softirq) not spent by
+                      this process / all ticks, in [0, 1]: other processes' load
+
+    Both are None where there is no ``/proc/stat`` (macOS, Windows).
+    """
+
+    _BUSY = (0, 1, 2, 5, 6)  # user, nice, system, irq, softirq
+    _STEAL = 7
+
+    def __init__(self):
+        self.steal_share = None
+        self.others_share = None
+        self._start = None
+
+    @staticmethod
+    def _read():
+        try:
+            fields = Path("/proc/stat").read_text().splitlines()[0].split()
+        except OSError:
+            return None
+        if fields[0] != "cpu":
+            return None
+        times = os.times()
+        return [int(value) for value in fields[1:]], times.user + times.system
+
+    def __enter__(self):
+        self._start = self._read()
+        return self
+
+    def __exit__(self, *exc):
+        end = self._read()
+        if self._start is None or end is None:
+            return False
+        ticks = [after - before for after, before in zip(end[0], self._start[0])]
+        total = sum(ticks[:8])  # guest time is already counted in user
+        if total <= 0:
+            return False
+        own = (end[1] - self._start[1]) * os.sysconf("SC_CLK_TCK")
+        busy = sum(ticks[i] for i in self._BUSY)
+        self.steal_share = significant(ticks[self._STEAL] / total, 2)
+        self.others_share = significant(min(max(busy - own, 0.0) / total, 1.0), 2)
         return False
 
 

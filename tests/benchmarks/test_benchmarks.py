@@ -43,6 +43,7 @@ import json  # noqa: E402
 import math  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
+import time  # noqa: E402
 
 import pytest  # noqa: E402
 import soundfile as sf  # noqa: E402
@@ -50,7 +51,7 @@ import yaml  # noqa: E402
 from conftest import TINY_MODELS, set_args, tiny_preprocess_config  # noqa: E402
 
 from benchmarks import end_to_end, preprocessing, suite, training  # noqa: E402
-from benchmarks.report import TreeRssSampler, peak_rss_mb, significant  # noqa: E402
+from benchmarks.report import CpuShares, TreeRssSampler, peak_rss_mb, significant  # noqa: E402
 from common.config import config_to_dict  # noqa: E402
 from common.errors import ParameterError  # noqa: E402
 
@@ -112,6 +113,8 @@ def test_end_to_end_benchmark_writes_a_piece_of_the_asked_length(runs, tmp_path)
     cold, warm = json.loads(out.read_text())["rows"]
     # tiny windows are 1.024 s: 2.5 s takes 3; the run's default is 2 steps
     assert cold["setting"].startswith("2.5 s piece, 3 windows, 2 DDIM steps, Griffin-Lim 32, float32, cold")
+    shares = {key: warm["figures"].pop(key) for key in ("steal %", "others %")}
+    assert all(0 <= share <= 100 for share in shares.values())
     assert positive_finite(cold["figures"]) and positive_finite(warm["figures"])
     assert warm["figures"]["x real time"] == pytest.approx(2.5 / warm["figures"]["wall s"], rel=0.01)
     for name in ("piece_cold.wav", "piece_warm_1.wav", "piece_warm_2.wav"):
@@ -250,3 +253,23 @@ def test_prompt_sensitivity_separates_the_prompt_from_the_noise(runs, capsys):
     assert "fewer than the 2000 asked for" in capsys.readouterr().err
     assert prompt_sensitivity.main(["--model", str(runs / "ae")]) == 2
     assert "Only a DDIM" in capsys.readouterr().err
+
+
+def busy(seconds):
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+
+
+def test_cpu_shares_count_other_processes_and_not_this_one():
+    burner = "import time\nend = time.perf_counter() + 1.0\nwhile time.perf_counter() < end: pass"
+    with CpuShares() as other_busy:
+        subprocess.run([sys.executable, "-c", burner], check=True)  # a child burns one core; this one waits
+    with CpuShares() as self_busy:
+        busy(1.0)
+    if other_busy.steal_share is None:
+        pytest.skip("no /proc/stat here")
+    for shares in (other_busy, self_busy):
+        assert 0 <= shares.steal_share <= 1 and 0 <= shares.others_share <= 1
+    # the child's core-second is someone else's load; this process's own is not (background load cancels)
+    assert other_busy.others_share - self_busy.others_share > 0.15
