@@ -19,6 +19,7 @@ after the file.
 
 import dataclasses
 import math
+import re
 import types
 import typing
 from pathlib import Path
@@ -64,6 +65,10 @@ def parse_overrides(pairs) -> dict:
     return overrides
 
 
+# a number in exponent notation that PyYAML (YAML 1.1) leaves a string: 3e-4, 1E5, -2.5e+3
+_EXPONENT_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)[eE][-+]?\d+")
+
+
 def _check_type(name, value, annotation):
     """Return ``value`` converted to ``annotation`` or raise ParameterError."""
     origin = typing.get_origin(annotation)
@@ -96,6 +101,9 @@ def _check_type(name, value, annotation):
             raise ParameterError(f"Config key '{name}' must be an integer. Received: {name}={value!r}")
         return value
     if annotation is float:
+        if isinstance(value, str) and _EXPONENT_NUMBER.fullmatch(value.strip()):
+            # PyYAML follows YAML 1.1, where 3e-4 (no dot in the mantissa) is a string; YAML 1.2 and users read a number
+            return float(value)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ParameterError(f"Config key '{name}' must be a number. Received: {name}={value!r}")
         return float(value)

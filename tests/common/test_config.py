@@ -18,6 +18,18 @@ def test_yaml_then_overrides(tmp_path):
     assert config.learning_rate == pytest.approx(0.01)
 
 
+def test_numbers_in_exponent_notation_are_numbers(tmp_path):
+    # PyYAML reads 3e-4 (no dot) as a string (YAML 1.1); in a file and in --set it is a learning rate
+    path = tmp_path / "c.yaml"
+    path.write_text("learning_rate: 3e-4\n")
+    assert load_config(DiffusionTrainConfig, path).learning_rate == pytest.approx(3e-4)
+    config = load_config(DiffusionTrainConfig, None, parse_overrides(["learning_rate=5E-3", "weight_decay=+2e-5"]))
+    assert (config.learning_rate, config.weight_decay) == (pytest.approx(5e-3), pytest.approx(2e-5))
+    for text in ("3e", "e-4", "fast", "1e-4x"):
+        with pytest.raises(ParameterError, match="must be a number"):
+            load_config(DiffusionTrainConfig, None, {"learning_rate": text})
+
+
 def test_saved_config_round_trips(tmp_path):
     config = load_config(AutoencoderTrainConfig, None, {"latent_dim": 7, "max_train_minutes": 1.5})
     save_config(config, tmp_path / "config.yaml")
