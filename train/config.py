@@ -292,6 +292,8 @@ class DiffusionTrainConfig(TrainingOptions):
             )
         if not 0.0 <= self.guidance_rescale <= 1.0:
             raise ParameterError(f"guidance_rescale must be in [0, 1]. Received: guidance_rescale={self.guidance_rescale!r}")
+        if not self.weight_decay >= 0.0:
+            raise ParameterError(f"weight_decay must be >= 0 (AdamW's decoupled decay). Received: weight_decay={self.weight_decay!r}")
         if self.block_type not in BLOCK_TYPES:
             raise ParameterError(f"block_type must be one of {BLOCK_TYPES}. Received: block_type={self.block_type!r}")
         if self.schedule not in SCHEDULE_NAMES:

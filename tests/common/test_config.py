@@ -46,6 +46,7 @@ def test_saved_config_round_trips(tmp_path):
         ({"batch_size": 0}, "batch_size"),
         ({"strategy": "tpu-pod"}, "strategy"),
         ({"loss_type": "huber"}, "loss_type"),
+        ({"weight_decay": -1e-4}, r"weight_decay must be >= 0.*Received: weight_decay=-0.0001"),
     ],
 )
 def test_bad_keys_and_types_are_named(overrides, message):
