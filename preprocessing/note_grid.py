@@ -101,8 +101,9 @@ def monophonic_notes(notes, keep_highest=True) -> np.ndarray:
     Of the notes that start at one step only one is kept: the highest pitch (``keep_highest``,
     an upper voice) or the lowest (a lower voice), the longest of that pitch; a kept note
     still sounding when the next kept note starts ends there. Notes that already form one
-    voice are returned unchanged. (On the four voices of the 350 chorales this changes the
-    notes of 3 soprano parts, at 5 steps: docs/REPRESENTATIONS.md.)
+    voice are returned unchanged. (Of the 93,654 notes of the four voices of 348 chorales, it
+    drops 5 and shortens 1, all in the soprano parts of bwv299, bwv36.4-2 and bwv432:
+    docs/REPRESENTATIONS.md.)
 
     Args:
         notes: int array ``(n_notes, 3)``: MIDI pitch, start step, end step.
