@@ -539,6 +539,15 @@ def test_voices_are_in_the_config_and_the_saved_transform(tmp_path):
     assert ScoreRollTransform.from_config(older).voices is None  # a transform.json from before the option
 
 
+def test_the_voice_roll_ddim_config_trains_on_that_data_set_from_scratch():
+    from train.config import DiffusionTrainConfig
+
+    data = load_config(PreprocessConfig, "configs/chorales_score_roll_voices.yaml")
+    train = load_config(DiffusionTrainConfig, "configs/chorales_score_roll_voices_ddim.yaml")
+    assert train.data_dir == data.output_dir and train.init_from is None and train.conditioning == "mask"
+    assert "top_voice" in train.mask_kinds and train.run_dir != "saved_models/chorales_score_roll_ddim"
+
+
 @pytest.mark.parametrize(
     "voices", [[], "Soprano", ["Soprano", "soprano"], ["Soprano", ""], ["Soprano", 3], [f"v{i}" for i in range(9)]]
 )
