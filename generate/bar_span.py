@@ -61,12 +61,13 @@ def choose_piece(source, transform, data_dir=None, option="--piece"):
     Returns:
         ``(voice_notes, name, lead_steps, steps_per_bar)``: the piece's notes per voice of the transform
         (`preprocessing.score_roll.ScoreRollTransform.voice_notes`: a list of int64 ``(n_notes, 3)`` arrays,
-        pitch, start step, end step; one, of every part, for a merged roll), a name for messages, the silent steps put before the piece so that its first bar line is step 0
-        (a test chorale's pickup; 0 for a file), and steps per bar of the first time signature.
+        pitch, start step, end step; one, of every part, for a merged roll), a name for messages, the
+        silent steps put before the piece so that its first bar line is step 0 (a test chorale's pickup;
+        0 for a file), and steps per bar of the first time signature.
     Raises:
         ParameterError: naming the value, for a missing or unparseable MIDI file, a file without notes
-            (or without a voice of a voice roll),
-            a piece longer than `MAX_MELODY_STEPS` steps, or an unknown test piece.
+            (or without a voice of a voice roll), a piece longer than `MAX_MELODY_STEPS` steps, or an
+            unknown test piece.
     """
     source = str(source)
     name, path, lead_s = (source, source, 0.0) if not source.startswith(TEST_PREFIX) else test_piece(
@@ -132,8 +133,8 @@ def run(args, model, load_s):
     roll = transform.notes_to_values(voice_notes, length, offset_steps=-lead_steps)
     # a key-normalised model samples in C major / A minor: the piece moved there, the variants moved back
     shift = given_shift(transform, notes, data_dir, name if str(args.piece).startswith(TEST_PREFIX) else None)
-    model_roll = roll if not shift else transform.notes_to_values([transpose_notes(part, shift) for part in voice_notes],
-                                                                  length, offset_steps=-lead_steps)
+    model_roll = roll if not shift else transform.notes_to_values(
+        [transpose_notes(part, shift) for part in voice_notes], length, offset_steps=-lead_steps)
     steps, seeds, out_dir = inpainting_settings(args, model, "bars")
     print(f"Regenerating bars {start_bar}-{start_bar + n_bars - 1} of {name} ({steps_per_bar} steps per bar): "
           f"{args.num} variant(s), {steps} steps x resample {args.resample}.", flush=True)

@@ -180,7 +180,8 @@ def run(args, trained):
     duration_s = check_duration(args.duration or (30.0 if args.mode == "long" else 10.0), args.max_duration)
     new_steps = max(1, int(round(duration_s / transform.step_s)))
     if args.mode == "long":
-        prompt, reference, name, lead = np.zeros((int(model.data_shape[0]), 0, int(model.data_shape[2])), np.float32), None, None, 0
+        rows, channels = int(model.data_shape[0]), int(model.data_shape[2])
+        prompt, reference, name, lead = np.zeros((rows, 0, channels), np.float32), None, None, 0
         steps_per_bar = 4 * transform.steps_per_quarter  # 4/4
         # the key the piece is written in: --key, else drawn from the training clips' (0 without key normalisation)
         transposition = sample_transpositions(transform, [args.seed], getattr(args, "key", None), trained.data_dir)[0]

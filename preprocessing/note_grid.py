@@ -92,7 +92,8 @@ def merge_notes(parts) -> np.ndarray:
     Args:
         parts: a sequence of int arrays ``(n_i, 3)``: pitch, start step, end step.
     """
-    return sort_notes(np.concatenate([np.asarray(p, np.int64).reshape(-1, 3) for p in parts] or [np.zeros((0, 3), np.int64)]))
+    arrays = [np.asarray(p, np.int64).reshape(-1, 3) for p in parts]
+    return sort_notes(np.concatenate(arrays) if arrays else np.zeros((0, 3), np.int64))
 
 
 def monophonic_notes(notes, keep_highest=True) -> np.ndarray:
@@ -193,7 +194,10 @@ def check_roll(roll, n_rows=None, name="roll", n_channels=N_CHANNELS) -> np.ndar
     """
     array = np.asarray(roll)
     channels = array.shape[-1] if array.ndim else 0
-    channels_ok = channels == n_channels if n_channels is not None else channels >= N_CHANNELS and channels % N_CHANNELS == 0
+    if n_channels is None:
+        channels_ok = channels >= N_CHANNELS and channels % N_CHANNELS == 0
+    else:
+        channels_ok = channels == n_channels
     if array.ndim != 3 or not channels_ok or array.shape[1] < 1 or (n_rows is not None and array.shape[0] != n_rows):
         rows = "n_pitches" if n_rows is None else str(n_rows)
         expected = "2 * n_voices" if n_channels is None else str(n_channels)
