@@ -69,7 +69,8 @@ from common.cli import exit_status
 from common.errors import ParameterError
 from common.validation import finite_number, integer
 from preprocessing.keys import analyse_key
-from preprocessing.note_grid import check_notes
+from preprocessing.midi import load_midi
+from preprocessing.note_grid import check_notes, grid_notes
 
 KEY_CORRELATION_THRESHOLD = 0.8  # real test-split chorale clips: median 0.895, 90 % at or above 0.8 (docs/MEASUREMENTS.md)
 VOICE_NAMES = ("soprano", "alto", "tenor", "bass")
@@ -317,6 +318,10 @@ def midi_clips(folder, transform, n_steps):
     """Every ``.mid`` file of ``folder`` (or every file a glob pattern matches), sorted, as one clip of
     ``n_steps`` steps on ``transform``'s grid (the notes of a file are cut to them where measured).
 
+    A file's notes are those of all its non-drum parts (`preprocessing.note_grid.grid_notes`), for a
+    voice roll's transform too: the file a voice roll writes has no part for a voice that is silent
+    (`ScoreRollTransform.notes_to_midi`), so its parts are not looked up by the voices' names.
+
     Args:
         folder: a folder, or a pattern such as ``outputs/roll/generated_*.mid`` (generate.sounds
             writes ``original_XX.mid`` beside ``generated_XX.mid``).
@@ -327,7 +332,7 @@ def midi_clips(folder, transform, n_steps):
     paths = sorted(folder.glob("*.mid")) if folder.is_dir() else sorted(folder.parent.glob(folder.name))
     if not paths:
         raise ParameterError(f"No .mid file in the folder or matching the pattern. Received: folder={str(folder)!r}")
-    return [(transform.notes(path), n_steps) for path in paths]
+    return [(grid_notes(load_midi(path), transform.steps_per_quarter), n_steps) for path in paths]
 
 
 def build_parser():

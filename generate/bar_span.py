@@ -47,7 +47,7 @@ from generate.wav_file import write_wav
 from generate.written_key import given_shift, written, written_roll
 from preprocessing.harmonisation import MAX_MELODY_STEPS, bar_span_mask
 from preprocessing.keys import transpose_notes
-from preprocessing.note_grid import notes_to_roll
+from preprocessing.note_grid import merge_notes
 
 
 def choose_piece(source, transform, data_dir=None, option="--piece"):
@@ -59,17 +59,21 @@ def choose_piece(source, transform, data_dir=None, option="--piece"):
         data_dir: the model's data set (for ``test:``).
         option: the CLI option that gave ``source``, for messages.
     Returns:
-        ``(notes, name, lead_steps, steps_per_bar)``: int64 ``(n_notes, 3)`` (pitch, start step, end step),
-        a name for messages, the silent steps put before the piece so that its first bar line is step 0
-        (a test chorale's pickup; 0 for a file), and steps per bar of the first time signature.
+        ``(voice_notes, name, lead_steps, steps_per_bar)``: the piece's notes per voice of the transform
+        (`preprocessing.score_roll.ScoreRollTransform.voice_notes`: a list of int64 ``(n_notes, 3)`` arrays,
+        pitch, start step, end step; one, of every part, for a merged roll), a name for messages, the
+        silent steps put before the piece so that its first bar line is step 0 (a test chorale's pickup;
+        0 for a file), and steps per bar of the first time signature.
     Raises:
-        ParameterError: naming the value, for a missing or unparseable MIDI file, a file without notes,
-            a piece longer than `MAX_MELODY_STEPS` steps, or an unknown test piece.
+        ParameterError: naming the value, for a missing or unparseable MIDI file, a file without notes
+            (or without a voice of a voice roll), a piece longer than `MAX_MELODY_STEPS` steps, or an
+            unknown test piece.
     """
     source = str(source)
     name, path, lead_s = (source, source, 0.0) if not source.startswith(TEST_PREFIX) else test_piece(
         source, data_dir, option=option)
-    notes = transform.notes(path)
+    voice_notes = transform.voice_notes(path)
+    notes = merge_notes(voice_notes)
     key = option.lstrip("-").replace("-", "_")
     if not len(notes):
         raise ParameterError(f"The piece has no notes. Received: {key}={source!r}")
@@ -78,21 +82,22 @@ def choose_piece(source, transform, data_dir=None, option="--piece"):
         raise ParameterError(f"The piece lasts {n_steps} steps, more than {MAX_MELODY_STEPS}. Received: {key}={source!r}")
     lines = transform.bar_lines(path, max(n_steps, 2 * 4 * transform.steps_per_quarter))
     steps_per_bar = int(lines[1] - lines[0]) if len(lines) > 1 else 4 * transform.steps_per_quarter
-    return notes, name, int(round(lead_s / transform.step_s)), steps_per_bar
+    return voice_notes, name, int(round(lead_s / transform.step_s)), steps_per_bar
 
 
 def fill_bars(model, codec, roll, start_bar, n_bars, steps_per_bar, steps, seeds, resample=1, progress=None):
     """Regenerate bars ``start_bar .. start_bar + n_bars - 1`` of ``roll`` (bar 0 starting at step 0).
 
     Args:
-        model: a `models.diffusion.DiffusionModel` whose data shape is ``(n_pitches, W, 2)``.
+        model: a `models.diffusion.DiffusionModel` whose data shape is ``(n_pitches, W, C)``, C the
+            transform's channels.
         codec: the run's `preprocessing.codec.SpectrogramCodec` (a score-roll transform).
-        roll: float32 ``(n_pitches, T, 2)``, values 0 or 1: the piece.
+        roll: float32 ``(n_pitches, T, C)``, values 0 or 1: the piece.
         start_bar, n_bars, steps_per_bar: ints (`preprocessing.harmonisation.bar_span_mask`).
         steps: int >= 1, DDIM steps per window; seeds: list of ints, one per variant;
         resample: int >= 1, RePaint's U; progress: optional callable ``(k, n_windows, start_step)``.
     Returns:
-        ``(pieces, (start, stop))``: float32 ``(len(seeds), n_pitches, T, 2)`` normalised rolls, and the
+        ``(pieces, (start, stop))``: float32 ``(len(seeds), n_pitches, T, C)`` normalised rolls, and the
         regenerated steps [start, stop).
     Raises:
         ParameterError: as `bar_span_mask` (a span outside the roll, or over all of it), naming the value.
@@ -122,13 +127,14 @@ def run(args, model, load_s):
     sound_generator = model.sound_generator
     transform = sound_generator.transform
     data_dir = args.data or model.data_dir
-    notes, name, lead_steps, steps_per_bar = choose_piece(args.piece, transform, data_dir)
+    voice_notes, name, lead_steps, steps_per_bar = choose_piece(args.piece, transform, data_dir)
+    notes = merge_notes(voice_notes)
     length = lead_steps + int(notes[:, 2].max())
-    roll = notes_to_roll(notes, length, transform.lowest_pitch, transform.highest_pitch, offset_steps=-lead_steps)
+    roll = transform.notes_to_values(voice_notes, length, offset_steps=-lead_steps)
     # a key-normalised model samples in C major / A minor: the piece moved there, the variants moved back
     shift = given_shift(transform, notes, data_dir, name if str(args.piece).startswith(TEST_PREFIX) else None)
-    model_roll = roll if not shift else notes_to_roll(transpose_notes(notes, shift), length, transform.lowest_pitch,
-                                                      transform.highest_pitch, offset_steps=-lead_steps)
+    model_roll = roll if not shift else transform.notes_to_values(
+        [transpose_notes(part, shift) for part in voice_notes], length, offset_steps=-lead_steps)
     steps, seeds, out_dir = inpainting_settings(args, model, "bars")
     print(f"Regenerating bars {start_bar}-{start_bar + n_bars - 1} of {name} ({steps_per_bar} steps per bar): "
           f"{args.num} variant(s), {steps} steps x resample {args.resample}.", flush=True)

@@ -55,7 +55,7 @@ from generate.long_form import DEFAULT_OVERLAP, check_duration, overlap_frames
 from generate.wav_file import write_wav
 from generate.written_key import given_shift, sample_transpositions, written
 from preprocessing.keys import transpose_notes
-from preprocessing.note_grid import notes_to_roll
+from preprocessing.note_grid import merge_notes
 
 MODES = ("long", "continue")
 
@@ -69,9 +69,10 @@ def outpaint(model, codec, prompt, n_steps, steps, seed, grid, resample=1, progr
     """``prompt`` followed by generated steps up to ``n_steps``, window after window on the bar grid.
 
     Args:
-        model: a `models.diffusion.DiffusionModel` whose data shape is ``(n_pitches, W, 2)``.
+        model: a `models.diffusion.DiffusionModel` whose data shape is ``(n_pitches, W, C)``, C the
+            transform's channels.
         codec: the run's `preprocessing.codec.SpectrogramCodec` (a score-roll transform).
-        prompt: float32 ``(n_pitches, P, 2)``, values 0 or 1, P >= 0 steps kept as they are
+        prompt: float32 ``(n_pitches, P, C)``, values 0 or 1, P >= 0 steps kept as they are
             (its step 0 on a bar line).
         n_steps: int > P, the piece's steps.
         steps: int >= 1, DDIM steps per window; seed: int (window k: `generate.long_form.window_seed`).
@@ -79,7 +80,7 @@ def outpaint(model, codec, prompt, n_steps, steps, seed, grid, resample=1, progr
         grid: int in [1, W / 2], the steps windows start on multiples of (`window_grid`).
         progress: optional callable ``(k, n_windows, start_step)``.
     Returns:
-        ``(piece, plan)``: float32 ``(n_pitches, n_steps, 2)`` normalised ([0, 1]), and the window plan
+        ``(piece, plan)``: float32 ``(n_pitches, n_steps, C)`` normalised ([0, 1]), and the window plan
         (``(start, first generated step)`` per window).
     Raises:
         ParameterError: if ``n_steps`` is not larger than the prompt, naming both.
@@ -91,7 +92,7 @@ def outpaint(model, codec, prompt, n_steps, steps, seed, grid, resample=1, progr
                              f"({prompt_steps} steps). Received: n_steps={n_steps}")
     # sampled up to T >= n_steps with T - W on the grid, so that the last window starts on a bar line too
     padded = width + max(0, int(math.ceil((n_steps - width) / grid)) * grid)
-    values = np.zeros((n_pitches, padded, 2), np.float32)
+    values = np.zeros((n_pitches, padded, int(np.shape(prompt)[2])), np.float32)
     values[:, :prompt_steps] = prompt
     done = np.arange(padded) < prompt_steps
     keep = np.broadcast_to(done[None, :, None], values.shape)
@@ -107,7 +108,7 @@ def piece_clips(notes, n_steps, width):
 
 
 def part_measures(transform, roll, prompt_steps, width, transposition=0):
-    """What the report says of a roll ``(n_pitches, T, 2)`` in 0/1 values whose first ``prompt_steps`` were given,
+    """What the report says of a roll ``(n_pitches, T, C)`` in 0/1 values whose first ``prompt_steps`` were given,
     its notes moved by ``transposition`` semitones (the key it is written in).
 
     Returns:
@@ -126,7 +127,7 @@ def part_measures(transform, roll, prompt_steps, width, transposition=0):
 
 
 def load_prompt(args, transform, data_dir):
-    """The ``continue`` mode's prompt: ``(roll 0/1 (n_pitches, P, 2), full roll or None, name, steps_per_bar, lead_steps,
+    """The ``continue`` mode's prompt: ``(roll 0/1 (n_pitches, P, C), full roll or None, name, steps_per_bar, lead_steps,
     shift)``.
 
     Step 0 of the rolls is a bar line: a test chorale's pickup comes after ``lead_steps`` silent steps
@@ -139,11 +140,12 @@ def load_prompt(args, transform, data_dir):
         ParameterError: as `generate.bar_span.choose_piece` (naming ``--input``), and for ``--prompt-bars``
             < 1 or not shorter than the piece.
     """
-    notes, name, lead_steps, steps_per_bar = choose_piece(args.input, transform, data_dir, option="--input")
+    voice_notes, name, lead_steps, steps_per_bar = choose_piece(args.input, transform, data_dir, option="--input")
+    notes = merge_notes(voice_notes)
     length = lead_steps + int(notes[:, 2].max())
     shift = given_shift(transform, notes, data_dir, name if str(args.input).startswith(TEST_PREFIX) else None)
-    full = notes_to_roll(transpose_notes(notes, shift), length, transform.lowest_pitch, transform.highest_pitch,
-                         offset_steps=-lead_steps)
+    full = transform.notes_to_values([transpose_notes(part, shift) for part in voice_notes], length,
+                                     offset_steps=-lead_steps)
     if args.prompt_bars is None:
         return full, None, name, steps_per_bar, lead_steps, shift
     bars = integer("prompt_bars", args.prompt_bars, 1)
@@ -178,7 +180,8 @@ def run(args, trained):
     duration_s = check_duration(args.duration or (30.0 if args.mode == "long" else 10.0), args.max_duration)
     new_steps = max(1, int(round(duration_s / transform.step_s)))
     if args.mode == "long":
-        prompt, reference, name, lead = np.zeros((int(model.data_shape[0]), 0, 2), np.float32), None, None, 0
+        rows, channels = int(model.data_shape[0]), int(model.data_shape[2])
+        prompt, reference, name, lead = np.zeros((rows, 0, channels), np.float32), None, None, 0
         steps_per_bar = 4 * transform.steps_per_quarter  # 4/4
         # the key the piece is written in: --key, else drawn from the training clips' (0 without key normalisation)
         transposition = sample_transpositions(transform, [args.seed], getattr(args, "key", None), trained.data_dir)[0]

@@ -26,7 +26,6 @@ import numpy as np
 from common.errors import ParameterError
 from preprocessing.dataset_folder import DatasetFolder
 from preprocessing.keys import NORMALISED_KEYS, normalising_shift
-from preprocessing.note_grid import notes_to_roll
 
 
 def is_key_normalised(transform) -> bool:
@@ -44,16 +43,16 @@ def written_roll(transform, values, transposition) -> np.ndarray:
 
     Args:
         transform: a `preprocessing.score_roll.ScoreRollTransform`.
-        values: float array ``(n_pitches, n_steps, 2)``, the transform's values.
+        values: float array ``(n_pitches, n_steps, C)``, the transform's values (C = its ``n_channels``).
         transposition: int, semitones (`preprocessing.score_roll.ScoreRollTransform.decode`).
     Returns:
-        ``values`` itself for 0; else float32 ``(n_pitches, n_steps, 2)`` of 0 and 1, the notes moved
-        out of the rows not drawn.
+        ``values`` itself for 0; else float32 ``(n_pitches, n_steps, C)`` of 0 and 1, the notes (per voice)
+        moved, those moved out of the rows not drawn.
     """
     if not transposition:
         return values
-    notes = transform.decode(values, transposition=int(transposition))
-    return notes_to_roll(notes, np.shape(values)[1], transform.lowest_pitch, transform.highest_pitch)
+    voice_notes = transform.decode_voices(values, transposition=int(transposition))
+    return transform.notes_to_values(voice_notes, np.shape(values)[1])
 
 
 def key_transposition(transform, key) -> int:

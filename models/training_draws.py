@@ -10,6 +10,7 @@ so that an example's noise depends on its seeds only.
 import numpy as np
 
 from common.errors import ParameterError
+from common.validation import integer
 
 
 def forward_draws(image, seeds):
@@ -81,7 +82,7 @@ def check_mask_kinds(mask_kinds):
     return kinds
 
 
-def mask_draws(mask_kinds, sounding_channel=1):
+def mask_draws(mask_kinds, sounding_channel=1, n_voices=None):
     """`forward_draws` for a model conditioned on a known part of the sample (Palette).
 
     Returns ``f(image, seeds) -> (image, noise, diffusion_time, mask)``, where ``mask`` float32
@@ -97,21 +98,31 @@ def mask_draws(mask_kinds, sounding_channel=1):
     - ``suffix``: the last k columns known (a lead-in);
     - ``span``: a span of L columns unknown, L uniform in [1, columns - 1], at a uniform start,
       the rest known (filling a gap, such as bars of a piece);
-    - ``top_voice``: score rolls only: at each column, the highest sounding row and every row
-      above it known (the melody and the silence above it, as
-      `preprocessing.harmonisation.harmonisation_mask` makes it for harmonisation); where
-      nothing sounds, the rows from the melody's lowest row up. A roll with no note: nothing known.
+    - ``top_voice``: score rolls only: the melody known, as
+      `preprocessing.harmonisation.harmonisation_mask` makes it for harmonisation. In a merged
+      roll (``n_voices`` None): at each column, the highest sounding row and every row above it
+      (the melody and the silence above it); where nothing sounds, the rows from the melody's
+      lowest row up; a roll with no note: nothing known. In a voice roll (``n_voices`` voices,
+      `preprocessing.score_roll`): the first voice's channels 0 and 1 (the soprano's onsets and
+      sustain), every row and column, whether it sounds or not.
 
     Args:
         mask_kinds: non-empty sequence of names of `MASK_KINDS`.
-        sounding_channel: ``top_voice`` only: the channel that is 1 (> 0.5) while a note
-            sounds (a score roll's sustain channel, 1).
+        sounding_channel: ``top_voice`` of a merged roll only: the channel that is 1 (> 0.5)
+            while a note sounds (a score roll's sustain channel, 1).
+        n_voices: None (a merged roll, or not a roll) or int >= 1: the voices of a voice roll,
+            whose image has ``2 * n_voices`` channels (`ScoreRollTransform.n_voices`).
     Raises:
-        ParameterError: for an empty ``mask_kinds`` or an unknown kind, naming it.
+        ParameterError: for an empty ``mask_kinds`` or an unknown kind, naming it; for
+            ``n_voices`` neither None nor an int >= 1, or 1 with ``top_voice`` (the one voice
+            known leaves nothing to generate).
     """
     import tensorflow as tf
 
     kinds = check_mask_kinds(mask_kinds)
+    if n_voices is not None and integer("n_voices", n_voices, 1) == 1 and "top_voice" in kinds:
+        raise ParameterError("top_voice in a roll of one voice knows everything and leaves nothing to generate. "
+                             "Received: n_voices=1")
 
     def columns_mask(known_columns, image):
         return tf.broadcast_to(tf.cast(known_columns, tf.float32)[None, :, None], tf.shape(image))
@@ -131,7 +142,8 @@ def mask_draws(mask_kinds, sounding_channel=1):
             "prefix": lambda: columns_mask(index < cut, image),
             "suffix": lambda: columns_mask(index >= columns - cut, image),
             "span": lambda: columns_mask((index < start) | (index >= start + cut), image),
-            "top_voice": lambda: _top_voice_mask(image, sounding_channel),
+            "top_voice": lambda: (_top_voice_mask(image, sounding_channel) if n_voices is None
+                                  else _first_voice_mask(image)),
         }
         branches = [masks[k] for k in kinds]
         mask = tf.switch_case(kind, branches) if len(branches) > 1 else branches[0]()
@@ -153,3 +165,11 @@ def _top_voice_mask(image, sounding_channel):
     ceiling = tf.where(highest >= 0, highest, lowest_melody)
     known = tf.logical_and(row_index >= ceiling[None, :], any_note)
     return tf.broadcast_to(tf.cast(known, tf.float32)[:, :, None], tf.shape(image))
+
+
+def _first_voice_mask(image):
+    """``top_voice`` of `mask_draws` for a voice roll: 1 on the first voice's channels (0 and 1), 0 elsewhere."""
+    import tensorflow as tf
+
+    channels = tf.range(tf.shape(image)[2]) < 2  # the first onset/sustain pair
+    return tf.broadcast_to(tf.cast(channels, tf.float32)[None, None, :], tf.shape(image))

@@ -66,7 +66,8 @@ class PreprocessConfig:
             frames_per_second, mode (flat: roll_mode), min_pitch, max_pitch, program.
         score_roll: `preprocessing.representations.ScoreRollSettings`: steps_per_quarter,
             lowest_pitch, highest_pitch, tempo_bpm, program, onset_threshold, sustain_threshold,
-            orphan_min_steps, key_normalisation. Its clips are ``clip_duration_s`` at ``tempo_bpm`` (8.0 s at
+            orphan_min_steps, key_normalisation, voices (null: parts merged; a list of part names:
+            one pair of channels per voice). Its clips are ``clip_duration_s`` at ``tempo_bpm`` (8.0 s at
             120 bpm: 64 sixteenths) and start on bar lines.
 
     Raises:

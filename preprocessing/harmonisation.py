@@ -3,7 +3,9 @@
 A mask is what `models.samplers.inpainting.InpaintingSampler` takes: ``keep`` is 1
 where the data are known and 0 where they are generated, and ``known_values`` holds
 the known data (0 where unknown), both float32 of the roll's shape
-``(n_pitches, n_steps, 2)`` (`preprocessing.note_grid`: channel 0 onsets, 1 sustain).
+``(n_pitches, n_steps, 2)`` (`preprocessing.note_grid`: channel 0 onsets, 1 sustain), or
+``(n_pitches, n_steps, 2 * n_voices)`` for a voice roll (`preprocessing.score_roll`: the
+pair ``2 v, 2 v + 1`` is voice ``v``'s).
 The sampler wants them normalised like the training data; the score roll's
 normaliser maps [0, 1] to itself.
 
@@ -11,7 +13,9 @@ Harmonisation (`harmonisation_mask`): at every step where the melody sounds, its
 cell is known (sustain on, onset on at its first step) and so is every cell above
 it (off), so the generated voices stay below the melody; the rows below are
 generated. Where the melody rests, the cells at and above its lowest pitch are
-known (off) and the rows below are generated.
+known (off) and the rows below are generated. In a voice roll the melody is the first
+voice (the soprano): its two channels are known, every row and step (the melody's
+cells on, the rest off), and every other voice's channels are generated.
 
 Bar span (`bar_span_mask`): the steps of the chosen bars are generated, on every
 row; the rest of the roll is known.
@@ -97,7 +101,7 @@ def melody_notes(midi, steps_per_quarter=4, part=None) -> np.ndarray:
     return notes
 
 
-def harmonisation_mask(melody, lowest_pitch, highest_pitch, n_steps=None, max_steps=MAX_MELODY_STEPS):
+def harmonisation_mask(melody, lowest_pitch, highest_pitch, n_steps=None, max_steps=MAX_MELODY_STEPS, n_voices=None):
     """The known values and the mask that harmonise ``melody`` below it (module docstring).
 
     Args:
@@ -106,14 +110,17 @@ def harmonisation_mask(melody, lowest_pitch, highest_pitch, n_steps=None, max_st
         lowest_pitch, highest_pitch: ints, the roll's first and last rows' MIDI pitches (the model's).
         n_steps: int >= 1 or None: the roll's steps (None: the melody's end).
         max_steps: int >= 1: the longest roll accepted.
+        n_voices: None (a merged roll) or int >= 2: the voices of a voice roll, the melody the first.
     Returns:
-        ``(known_values, keep)``, float32 arrays ``(highest_pitch - lowest_pitch + 1, n_steps, 2)``:
-        the melody's cells and the silence above it, and 1 where known, 0 where generated.
+        ``(known_values, keep)``, float32 arrays ``(highest_pitch - lowest_pitch + 1, n_steps, 2)``
+        (``2 * n_voices`` channels for a voice roll): the melody's cells and the silence above it (in a
+        voice roll: the first voice's channels), and 1 where known, 0 where generated.
     Raises:
         ParameterError: naming the value, for a melody with no note, overlapping notes, a
             pitch outside [lowest_pitch, highest_pitch] (``Received: pitch=90``), an end after
-            ``n_steps`` or a length above ``max_steps`` (``Received: n_steps=...``), or a
-            mask that covers nothing or everything (a melody on the lowest row throughout).
+            ``n_steps`` or a length above ``max_steps`` (``Received: n_steps=...``), ``n_voices``
+            below 2, or a mask that covers nothing or everything (a merged roll's melody on the
+            lowest row throughout).
     """
     melody = check_notes(melody, "melody")
     lowest_pitch = integer("lowest_pitch", lowest_pitch, 0, 127)
@@ -136,15 +143,19 @@ def harmonisation_mask(melody, lowest_pitch, highest_pitch, n_steps=None, max_st
         raise ParameterError(f"The melody is longer than the {max_steps} steps accepted. Received: n_steps={n_steps}")
     if end > n_steps:
         raise ParameterError(f"The melody ends at step {end}, after the roll's {n_steps} steps. Received: melody_end={end}")
+    n_channels = N_CHANNELS if n_voices is None else N_CHANNELS * integer("n_voices", n_voices, 2)
     rows = np.arange(highest_pitch - lowest_pitch + 1)[:, None]  # (n_pitches, 1)
     ceiling = np.full(n_steps, int(melody[:, 0].min()) - lowest_pitch)  # rests: at the melody's lowest pitch
-    known_values = np.zeros((rows.shape[0], n_steps, N_CHANNELS), np.float32)
+    known_values = np.zeros((rows.shape[0], n_steps, n_channels), np.float32)  # the melody in channels 0 and 1
     for pitch, start, stop in melody:
         row = pitch - lowest_pitch
         ceiling[start:stop] = row
         known_values[row, start:stop, SUSTAIN] = 1.0
         known_values[row, start, ONSET] = 1.0
-    keep = np.repeat((rows >= ceiling[None, :])[..., None], N_CHANNELS, axis=2)
+    if n_voices is None:
+        keep = np.repeat((rows >= ceiling[None, :])[..., None], N_CHANNELS, axis=2)
+    else:  # the first voice's channels, everywhere
+        keep = np.broadcast_to(np.arange(n_channels) < N_CHANNELS, known_values.shape)
     return known_values, check_mask(keep, name="keep")
 
 
@@ -152,7 +163,8 @@ def bar_span_mask(values, start_bar, n_bars, steps_per_bar=16, first_bar_step=0)
     """The known values and the mask that regenerate bars ``start_bar .. start_bar + n_bars - 1`` of a roll.
 
     Args:
-        values: real float array ``(n_pitches, n_steps, 2)``: the roll whose other bars are kept.
+        values: real float array ``(n_pitches, n_steps, 2)`` (a voice roll: ``2 * n_voices`` channels): the roll
+            whose other bars are kept.
         start_bar: int, the first bar generated (0: the bar that starts at ``first_bar_step``).
         n_bars: int >= 1, bars generated.
         steps_per_bar: int >= 1 (16: a 4/4 bar of sixteenths; 12: 3/4).
@@ -166,7 +178,7 @@ def bar_span_mask(values, start_bar, n_bars, steps_per_bar=16, first_bar_step=0)
             (covers nothing: ``Received: start_bar=...``) or over all of it (covers
             everything: ``Received: n_bars=...``).
     """
-    values = check_roll(values, name="values")
+    values = check_roll(values, name="values", n_channels=None)
     n_bars = integer("n_bars", n_bars, 1)
     steps_per_bar = integer("steps_per_bar", steps_per_bar, 1)
     start = integer("first_bar_step", first_bar_step) + integer("start_bar", start_bar) * steps_per_bar

@@ -187,6 +187,10 @@ class ScoreRollSettings(TransformSettings):
             made (`preprocessing.keys`; the key from the chorales manifest's ``tonic`` and
             ``mode``, else music21's analysis of the MIDI); each clip's shift is the manifest
             column ``transposition``. False (default): the pieces as written.
+        voices: null (default: every part merged into one onset/sustain pair of channels) or a
+            list of 1 to 8 MIDI part names (``[Soprano, Alto, Tenor, Bass]``), matched
+            case-insensitively: each voice in a pair of channels of its own, decoded to one
+            pitch per step (`ScoreRollTransform`); a file without one of them is skipped.
     The transform checks these when the section is the chosen one.
     """
 
@@ -199,6 +203,7 @@ class ScoreRollSettings(TransformSettings):
     sustain_threshold: float = 0.5
     orphan_min_steps: int | None = None
     key_normalisation: bool = False
+    voices: tuple[str, ...] | None = None
 
 
 @dataclasses.dataclass(frozen=True)

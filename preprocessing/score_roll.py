@@ -31,6 +31,22 @@ keeps the pitch range part music uses, and gives onsets a channel of their own:
                 The inverse takes a ``transposition`` (semitones added to every
                 decoded note: `decode`, `to_midi`, `invert`), the one place where a
                 roll's notes are moved to the key they are written in.
+    voices      with ``voices`` (part names, e.g. ``["Soprano", "Alto", "Tenor", "Bass"]``),
+                each voice has a pair of channels of its own, as Coconet keeps them
+                (Huang et al., "Counterpoint by Convolution", ISMIR 2017): values
+                ``(n_pitches, n_steps, 2 * n_voices)``, channels ``2 v`` and ``2 v + 1`` the
+                onsets and sustain of voice ``v``. A voice is the MIDI part of that name
+                (`pretty_midi.Instrument.name`, matched case-insensitively; a file
+                without it is refused, naming the file and the voice), made one line
+                (`preprocessing.note_grid.monophonic_notes`: of notes that start
+                together the highest is kept in the first half of the voices, the
+                lowest in the second half); other parts are left out. The decoder
+                keeps one row per step in each voice, the largest ``onset + sustain``
+                (`preprocessing.note_grid.one_row_per_step`), so a voice decodes to one
+                pitch per step and a four-voice roll to at most four sounding pitches;
+                `to_midi` writes one part per voice, named after it. Without
+                ``voices`` (None, the default) every part is merged into one pair of
+                channels, ``(n_pitches, n_steps, 2)``.
 
 The defaults fit the 350 chorales (data/chorales/midi, measured in
 docs/REPRESENTATIONS.md): their notes span MIDI 36-88, the four voices 36-81, and
@@ -56,9 +72,13 @@ from preprocessing.note_grid import (
     ONSET,
     SUSTAIN,
     bar_lines,
+    check_notes,
     check_roll,
     grid_notes,
+    merge_notes,
+    monophonic_notes,
     notes_to_roll,
+    one_row_per_step,
     roll_to_notes,
 )
 from preprocessing.transform import MIDI, Transform
@@ -67,6 +87,8 @@ NOTE_VELOCITY = 90  # the MIDI velocity music21 writes, and `to_midi` writes
 TICKS_PER_STEP = 240  # resolution of the MIDI files `to_midi` writes: 240 ticks per step
 DEFAULT_LOWEST_PITCH, DEFAULT_HIGHEST_PITCH = 36, 83  # C2 .. B5: 48 rows (module docstring)
 MAX_TRANSPOSITION = 127  # semitones: any shift that can leave a MIDI pitch in [0, 127]
+MAX_VOICES = 8  # voices a voice roll may keep apart
+MERGED_PART_NAME = "score roll"  # the name of the one part `notes_to_midi` writes for a merged roll
 
 
 def _midi(midi):
@@ -74,6 +96,29 @@ def _midi(midi):
     import pretty_midi
 
     return midi if isinstance(midi, pretty_midi.PrettyMIDI) else load_midi(midi)
+
+
+def _source_name(midi) -> str:
+    """A MIDI source's name for messages: its path, or ``"<data>"`` for bytes or a PrettyMIDI."""
+    return str(midi) if isinstance(midi, (str, os.PathLike)) else "<data>"
+
+
+def _check_voices(voices):
+    """``voices`` as a tuple of 1 to `MAX_VOICES` distinct part names (case-insensitively), or None."""
+    if voices is None:
+        return None
+    names = tuple(voices) if isinstance(voices, (list, tuple)) else None
+    if (
+        not names
+        or len(names) > MAX_VOICES
+        or not all(isinstance(name, str) and name.strip() for name in names)
+        or len({name.strip().lower() for name in names}) != len(names)
+    ):
+        raise ParameterError(
+            f"voices must be null or a list of 1 to {MAX_VOICES} distinct part names (case-insensitively). "
+            f"Received: voices={voices!r}"
+        )
+    return tuple(name.strip() for name in names)
 
 
 class ScoreRollTransform(Transform):
@@ -97,13 +142,17 @@ class ScoreRollTransform(Transform):
         key_normalisation: bool: `extract_midi` transposes every piece to C major or A minor
             (module docstring, `transposition_for`); recorded in `get_config`, so that
             generation knows the model it trains writes in those keys. Default False.
+        voices: None (default: every part merged into one pair of channels) or a list of 1 to
+            `MAX_VOICES` part names, distinct case-insensitively, ``["Soprano", "Alto", "Tenor",
+            "Bass"]`` for the chorales: each voice in a pair of channels of its own, decoded to
+            one pitch per step (module docstring). The first voice is the melody harmonisation
+            keeps (`preprocessing.harmonisation.harmonisation_mask`).
 
     Raises:
         ParameterError: if an argument is out of range, naming it.
     """
 
     input_kind = MIDI
-    n_channels = N_CHANNELS
     inverse_options = ("transposition",)
     display_unit = "onset 1, held 0.5"
 
@@ -120,6 +169,7 @@ class ScoreRollTransform(Transform):
         sustain_threshold=0.5,
         orphan_min_steps=None,
         key_normalisation=False,
+        voices=None,
     ):
         self.sample_rate = integer("sample_rate", sample_rate, 8000, 96000)
         self.steps_per_quarter = integer("steps_per_quarter", steps_per_quarter, 1, 96)
@@ -146,6 +196,7 @@ class ScoreRollTransform(Transform):
         self.sustain_threshold = finite_number("sustain_threshold", sustain_threshold, 0.0, 1.0)
         self.orphan_min_steps = None if orphan_min_steps is None else integer("orphan_min_steps", orphan_min_steps, 1)
         self.key_normalisation = flag("key_normalisation", key_normalisation)
+        self.voices = _check_voices(voices)
 
     # === Shapes ===
 
@@ -153,6 +204,16 @@ class ScoreRollTransform(Transform):
     def n_freq_bins(self) -> int:
         """Number of rows (pitches), ``highest_pitch - lowest_pitch + 1``."""
         return self.highest_pitch - self.lowest_pitch + 1
+
+    @property
+    def n_voices(self):
+        """Voices kept apart, ``len(voices)``; None for a merged roll (every part in one pair of channels)."""
+        return None if self.voices is None else len(self.voices)
+
+    @property
+    def n_channels(self) -> int:
+        """Channels of the values: 2 (onset, sustain) per voice, 2 for a merged roll (`Transform.values_shape`)."""
+        return N_CHANNELS * (self.n_voices or 1)
 
     def frames_for(self, n_samples) -> int:
         """Steps of a clip of ``n_samples`` samples at ``tempo_bpm``: ``n_samples // hop_length``."""
@@ -166,16 +227,79 @@ class ScoreRollTransform(Transform):
     # === Forward ===
 
     def notes(self, midi) -> np.ndarray:
-        """The notes of a MIDI file on this grid (`preprocessing.note_grid.grid_notes`), all pitches.
+        """The notes of a MIDI file on this grid that the roll holds, all pitches: every non-drum part
+        (`preprocessing.note_grid.grid_notes`), or with ``voices`` the voices' parts (`voice_notes`), merged.
 
         Args:
             midi: path of a Standard MIDI File, its bytes, or a `pretty_midi.PrettyMIDI`.
         Returns:
-            int64 array ``(n_notes, 3)``: MIDI pitch, start step, end step (exclusive).
+            int64 array ``(n_notes, 3)``: MIDI pitch, start step, end step (exclusive), sorted.
         Raises:
-            ParameterError: if the file is missing or cannot be parsed (naming it).
+            ParameterError: if the file is missing or cannot be parsed (naming it), or lacks a voice (`voice_notes`).
         """
-        return grid_notes(_midi(midi), self.steps_per_quarter)
+        return merge_notes(self.voice_notes(midi))
+
+    def voice_notes(self, midi) -> list:
+        """The notes of each voice of a MIDI file on this grid, all pitches (module docstring, ``voices``).
+
+        Args:
+            midi: path of a Standard MIDI File, its bytes, or a `pretty_midi.PrettyMIDI`.
+        Returns:
+            list of int64 arrays ``(n_notes, 3)`` (MIDI pitch, start step, end step), sorted: one per
+            voice, each one line (`preprocessing.note_grid.monophonic_notes`); for a merged roll one
+            array, every non-drum part's notes.
+        Raises:
+            ParameterError: if the file is missing or cannot be parsed, or (with ``voices``) has no
+                non-drum part of a voice's name or several, naming the voice and the file
+                (``"<data>"`` for bytes or a PrettyMIDI). The pipeline reports such a file as
+                skipped, with the reason, and goes on (`preprocessing.pipeline`).
+        """
+        source, midi = midi, _midi(midi)
+        if self.voices is None:
+            return [grid_notes(midi, self.steps_per_quarter)]
+        parts = [instrument for instrument in midi.instruments if not instrument.is_drum]
+        names = [instrument.name.strip().lower() for instrument in parts]
+        notes = []
+        for v, voice in enumerate(self.voices):
+            matches = [part for part, name in zip(parts, names) if name == voice.lower()]
+            if len(matches) != 1:
+                raise ParameterError(
+                    f"The MIDI has {len(matches) or 'no'} part{'s' if len(matches) != 1 else ''} named {voice!r}, "
+                    f"a voice of the roll (voices {list(self.voices)}; its parts: {[p.name for p in parts]}). "
+                    f"Received: path={_source_name(source)!r}"
+                )
+            # the first half of the voices keeps the highest of notes that start together, the second the lowest
+            keep_highest = 2 * v < len(self.voices)
+            notes.append(monophonic_notes(grid_notes(midi, self.steps_per_quarter, parts=matches), keep_highest))
+        return notes
+
+    def notes_to_values(self, voice_notes, n_steps, offset_steps=0) -> np.ndarray:
+        """The score roll of notes given per voice: the values `extract_midi` makes of them.
+
+        Args:
+            voice_notes: a list of int arrays ``(n_notes, 3)`` (MIDI pitch, start step, end step), one
+                per voice (`voice_notes`), one for a merged roll; notes outside the rows are left out.
+            n_steps: int >= 1, columns of the roll.
+            offset_steps: int, the step of column 0 (`preprocessing.note_grid.notes_to_roll`).
+        Returns:
+            float32 array ``(n_freq_bins, n_steps, n_channels)`` of 0 and 1.
+        Raises:
+            ParameterError: for another number of arrays than voices, or malformed notes.
+        """
+        parts = self._check_voice_notes(voice_notes)
+        rolls = [notes_to_roll(notes, n_steps, self.lowest_pitch, self.highest_pitch, offset_steps) for notes in parts]
+        return rolls[0] if len(rolls) == 1 else np.concatenate(rolls, axis=2)
+
+    def _check_voice_notes(self, voice_notes) -> list:
+        """``voice_notes`` as a list of checked int64 note arrays, one per voice (one for a merged roll)."""
+        expected = self.n_voices or 1
+        if not isinstance(voice_notes, (list, tuple)) or len(voice_notes) != expected:
+            count = len(voice_notes) if isinstance(voice_notes, (list, tuple)) else type(voice_notes).__name__
+            raise ParameterError(
+                f"voice_notes must be a list of {expected} note array(s), one per voice "
+                f"({list(self.voices) if self.voices else 'a merged roll: one'}). Received: voice_notes={count}"
+            )
+        return [check_notes(notes, "voice_notes") for notes in voice_notes]
 
     def transposition_for(self, notes, key=None) -> int:
         """The semitones `extract_midi` moves a piece by: 0 without ``key_normalisation``, else
@@ -204,7 +328,8 @@ class ScoreRollTransform(Transform):
         return int(np.sum(inside & ((moved < self.lowest_pitch) | (moved > self.highest_pitch))))
 
     def extract_midi(self, midi, n_frames=None, transposition=None) -> np.ndarray:
-        """Score roll of ``midi`` from its first tick: drums left out, parts merged, pitches outside the rows dropped.
+        """Score roll of ``midi`` from its first tick: drums left out, parts merged (or with ``voices``, each
+        voice in its channels and the other parts left out), pitches outside the rows dropped.
 
         Args:
             midi: path of a Standard MIDI File, its bytes, or a `pretty_midi.PrettyMIDI`.
@@ -215,25 +340,29 @@ class ScoreRollTransform(Transform):
                 transform's own, `transposition_for` with music21's key analysis (0 without
                 ``key_normalisation``). The pipeline passes the shift of the key its source names.
         Returns:
-            float32 array ``(n_freq_bins, n_frames, 2)`` of 0 and 1: onsets, sustain.
+            float32 array ``(n_freq_bins, n_frames, n_channels)`` of 0 and 1: onsets, sustain (per voice
+            with ``voices``: channels ``2 v``, ``2 v + 1``).
         Raises:
-            ParameterError: if the MIDI is missing or unparseable, ``n_frames`` or ``transposition``
-                is out of range, or ``n_frames`` is None and no note lies in the rows.
+            ParameterError: if the MIDI is missing or unparseable, lacks a voice (`voice_notes`, naming
+                the file and the voice: the pipeline skips such a file and goes on), ``n_frames`` or
+                ``transposition`` is out of range, or ``n_frames`` is None and no note lies in the rows.
         """
-        notes = self.notes(midi)
+        parts = self.voice_notes(midi)
         if transposition is None:
-            transposition = self.transposition_for(notes)
-        notes = transpose_notes(notes, integer("transposition", transposition, -MAX_TRANSPOSITION, MAX_TRANSPOSITION))
+            transposition = self.transposition_for(merge_notes(parts))
+        transposition = integer("transposition", transposition, -MAX_TRANSPOSITION, MAX_TRANSPOSITION)
+        parts = [transpose_notes(notes, transposition) for notes in parts]
         n_steps = n_frames
         if n_steps is None:
+            notes = merge_notes(parts)
             inside = notes[(notes[:, 0] >= self.lowest_pitch) & (notes[:, 0] <= self.highest_pitch)]
             if not inside.size:
                 raise ParameterError(
                     f"The MIDI has no note in [{self.lowest_pitch}, {self.highest_pitch}] (not drums) to give the roll a "
-                    f"length; pass n_frames. Received: midi={midi if isinstance(midi, (str, os.PathLike)) else '<data>'!r}"
+                    f"length; pass n_frames. Received: midi={_source_name(midi)!r}"
                 )
             n_steps = int(inside[:, 2].max())
-        return notes_to_roll(notes, n_steps, self.lowest_pitch, self.highest_pitch)
+        return self.notes_to_values(parts, n_steps)
 
     extract = extract_midi  # `Transform.extract`; it takes MIDI, not audio
 
@@ -253,51 +382,96 @@ class ScoreRollTransform(Transform):
 
     def decode(self, values, onset_threshold=None, sustain_threshold=None, orphan_min_steps=None,
                transposition=0) -> np.ndarray:
-        """The notes of ``values`` by `preprocessing.note_grid.roll_to_notes`, with this transform's rows.
+        """The notes of ``values`` by `preprocessing.note_grid.roll_to_notes`, with this transform's rows;
+        with ``voices``, every voice's notes (`decode_voices`) merged.
 
         Args:
-            values: real float array ``(n_freq_bins, n_steps, 2)`` (extracted or generated).
+            values: real float array ``(n_freq_bins, n_steps, n_channels)`` (extracted or generated).
             onset_threshold, sustain_threshold, orphan_min_steps: None for the transform's own.
             transposition: int in [-127, 127], semitones added to every note's pitch: the key the
                 notes are written in (a key-normalised model's roll is in C major or A minor;
                 `preprocessing.keys`). Notes moved outside MIDI's [0, 127] are left out.
         Returns:
-            int64 array ``(n_notes, 3)``: MIDI pitch, start step, end step.
+            int64 array ``(n_notes, 3)``: MIDI pitch, start step, end step, sorted.
         Raises:
             ParameterError: for values of the wrong shape or non-finite, or a threshold or
                 ``transposition`` out of range.
         """
-        notes = roll_to_notes(
-            check_roll(values, self.n_freq_bins, "values"),
-            self.lowest_pitch,
-            self.onset_threshold if onset_threshold is None else onset_threshold,
-            self.sustain_threshold if sustain_threshold is None else sustain_threshold,
-            self.orphan_min_steps if orphan_min_steps is None else orphan_min_steps,
-        )
+        return merge_notes(self.decode_voices(values, onset_threshold, sustain_threshold, orphan_min_steps,
+                                              transposition))
+
+    def decode_voices(self, values, onset_threshold=None, sustain_threshold=None, orphan_min_steps=None,
+                      transposition=0) -> list:
+        """The notes of each voice of ``values``: `decode`'s, one array per voice.
+
+        A voice's channels keep one row per step first (`preprocessing.note_grid.one_row_per_step`,
+        the largest ``onset + sustain``), so each voice decodes to at most one pitch per step. A
+        merged roll decodes as it is, to one array.
+
+        Args:
+            values, onset_threshold, sustain_threshold, orphan_min_steps, transposition: as `decode`.
+        Returns:
+            list of ``n_voices`` int64 arrays ``(n_notes, 3)`` (one for a merged roll): MIDI pitch,
+            start step, end step, sorted.
+        Raises:
+            ParameterError: as `decode`.
+        """
+        values = check_roll(values, self.n_freq_bins, "values", self.n_channels)
         transposition = integer("transposition", transposition, -MAX_TRANSPOSITION, MAX_TRANSPOSITION)
-        return transpose_notes(notes, transposition) if transposition else notes
+        parts = []
+        for roll in self._voice_rolls(values):
+            notes = roll_to_notes(
+                roll if self.voices is None else one_row_per_step(roll),
+                self.lowest_pitch,
+                self.onset_threshold if onset_threshold is None else onset_threshold,
+                self.sustain_threshold if sustain_threshold is None else sustain_threshold,
+                self.orphan_min_steps if orphan_min_steps is None else orphan_min_steps,
+            )
+            parts.append(transpose_notes(notes, transposition) if transposition else notes)
+        return parts
+
+    def _voice_rolls(self, values) -> list:
+        """The two-channel rolls ``(n_freq_bins, n_steps, 2)`` of each voice of checked ``values`` (one if merged)."""
+        return [values[..., k : k + N_CHANNELS] for k in range(0, values.shape[2], N_CHANNELS)]
 
     def notes_to_midi(self, notes):
-        """A `pretty_midi.PrettyMIDI` of ``notes`` (pitch, start step, end step) at ``tempo_bpm``.
+        """A `pretty_midi.PrettyMIDI` of notes (pitch, start step, end step) at ``tempo_bpm``.
 
-        One instrument on ``program``, velocity `NOTE_VELOCITY`, `TICKS_PER_STEP` ticks per
-        step, so every note lies exactly on its step.
+        Every part on ``program``, velocity `NOTE_VELOCITY`, `TICKS_PER_STEP` ticks per step,
+        so every note lies exactly on its step.
+
+        Args:
+            notes: int array ``(n_notes, 3)``: one part, named ``"score roll"``; or, for a transform
+                with ``voices``, a list or tuple of one such array per voice (`decode_voices`): one
+                part per voice, named after it, so that `voice_notes` reads the file back (a voice
+                without notes has an empty part, which a written file does not keep: pretty_midi
+                makes parts from notes).
+        Raises:
+            ParameterError: for a list of another length than the voices, or malformed notes.
         """
         import pretty_midi
 
+        if self.voices is not None and isinstance(notes, (list, tuple)):
+            parts = list(zip(self.voices, self._check_voice_notes(notes)))
+        else:
+            parts = [(MERGED_PART_NAME, np.asarray(notes, np.int64).reshape(-1, 3))]
         midi = pretty_midi.PrettyMIDI(resolution=TICKS_PER_STEP * self.steps_per_quarter, initial_tempo=self.tempo_bpm)
-        instrument = pretty_midi.Instrument(program=self.program, name="score roll")
-        for pitch, start, end in np.asarray(notes, np.int64).reshape(-1, 3):
-            instrument.notes.append(
-                pretty_midi.Note(NOTE_VELOCITY, int(pitch), start * self.step_s, end * self.step_s)
-            )
-        midi.instruments.append(instrument)
+        for name, part in parts:
+            instrument = pretty_midi.Instrument(program=self.program, name=name)
+            for pitch, start, end in part:
+                instrument.notes.append(
+                    pretty_midi.Note(NOTE_VELOCITY, int(pitch), start * self.step_s, end * self.step_s)
+                )
+            midi.instruments.append(instrument)
         return midi
 
     def to_midi(self, values, **decode_options):
-        """MIDI of a score roll: `decode`, then `notes_to_midi`. ``decode_options`` as `decode` takes them
-        (``transposition``: the key the notes are written in)."""
-        return self.notes_to_midi(self.decode(values, **decode_options))
+        """MIDI of a score roll: `decode` (with ``voices``: `decode_voices`, a part per voice), then
+        `notes_to_midi`. ``decode_options`` as `decode` takes them (``transposition``: the key the
+        notes are written in)."""
+        if self.voices is None:
+            return self.notes_to_midi(self.decode(values, **decode_options))
+        return self.notes_to_midi(self.decode_voices(values, **decode_options))
 
     def write_midi(self, values, path, **decode_options) -> Path:
         """Write `to_midi(values)` as a Standard MIDI File at ``path``, atomically; returns the Path."""
@@ -313,7 +487,7 @@ class ScoreRollTransform(Transform):
         without a note gives silence. Deterministic.
 
         Args:
-            values: real float array ``(n_freq_bins, n_steps, 2)``.
+            values: real float array ``(n_freq_bins, n_steps, n_channels)``.
             length: int > 0 or None: samples in the output; None gives ``samples_for(n_steps)``.
                 The rendering (notes and up to 1 s of release) is trimmed or zero-padded to it.
             transposition: int, semitones added to every note (`decode`): the key it sounds in.
@@ -322,7 +496,7 @@ class ScoreRollTransform(Transform):
         Raises:
             ParameterError: for bad ``values`` or ``length``, a missing FluidSynth or SoundFont.
         """
-        values = check_roll(values, self.n_freq_bins, "values")
+        values = check_roll(values, self.n_freq_bins, "values", self.n_channels)
         length = self.samples_for(values.shape[1]) if length is None else integer("length", length, 1)
         return render_to_length(self.to_midi(values, transposition=transposition), length, self.sample_rate,
                                 self.program, self.soundfont, values.shape[1] * self.step_s, "<score roll>")
@@ -339,15 +513,17 @@ class ScoreRollTransform(Transform):
     # === Display ===
 
     def display(self, values):
-        """``(shown, specshow kwargs)``: ``(n_freq_bins, n_steps)``, 1 at onsets, 0.5 where a note is held.
+        """``(shown, specshow kwargs)``: ``(n_freq_bins, n_steps)``, 1 at onsets, 0.5 where a note is held
+        (with ``voices``: the largest over the voices).
 
         Raises:
             ParameterError: for values of the wrong shape or non-finite.
         """
         import librosa
 
-        values = check_roll(values, self.n_freq_bins, "values")
-        shown = 0.5 * np.clip(values[..., SUSTAIN], 0, 1) + 0.5 * np.clip(values[..., ONSET], 0, 1)
+        values = check_roll(values, self.n_freq_bins, "values", self.n_channels)
+        pairs = values.reshape(values.shape[:2] + (-1, N_CHANNELS))  # (n_freq_bins, n_steps, voices, 2)
+        shown = (0.5 * np.clip(pairs[..., SUSTAIN], 0, 1) + 0.5 * np.clip(pairs[..., ONSET], 0, 1)).max(axis=2)
         return shown.astype(np.float32), {
             "sr": self.sample_rate, "hop_length": self.hop_length, "x_axis": "time", "y_axis": "cqt_note",
             "fmin": librosa.midi_to_hz(self.lowest_pitch), "bins_per_octave": 12,
@@ -369,4 +545,5 @@ class ScoreRollTransform(Transform):
             "sustain_threshold": self.sustain_threshold,
             "orphan_min_steps": self.orphan_min_steps,
             "key_normalisation": self.key_normalisation,
+            "voices": None if self.voices is None else list(self.voices),
         }

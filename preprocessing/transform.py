@@ -29,7 +29,9 @@ Declared on the class:
                         (`generate.long_form.invert`).
     n_channels          1 (default): values are 2-D ``(n_freq_bins, n_frames)``; k > 1:
                         3-D ``(n_freq_bins, n_frames, k)``, channels last (the score
-                        roll's onsets and sustain, `preprocessing.score_roll`).
+                        roll's onsets and sustain, `preprocessing.score_roll`). A
+                        transform whose channels depend on its arguments makes it a
+                        property (the score roll: 2 per voice with ``voices``).
 
 A transform whose grid is metrical also says where bars start (`Transform.bar_lines`),
 and the pipeline starts its clips there.

@@ -183,7 +183,8 @@ def train(config):
         conditions = lambda split: data.label_indices(split, values, column)  # noqa: E731
         print(f"Conditional on {len(values)} {column}s (dropout {config.label_dropout}): {values[:3]}...", flush=True)
     elif config.conditioning == "mask":
-        element_fn, conditions = mask_draws(config.mask_kinds), None
+        # a voice roll's top_voice is its first voice's channels (ScoreRollTransform.n_voices; None: merged, not a roll)
+        element_fn, conditions = mask_draws(config.mask_kinds, n_voices=getattr(data.transform, "n_voices", None)), None
         print(f"Conditional on a known part of each clip, drawn from {list(config.mask_kinds)}", flush=True)
     else:
         element_fn, conditions = forward_draws, None

@@ -175,6 +175,21 @@ def test_cli_measures_a_split_and_a_midi_folder(roll_data, tmp_path, capsys):
     assert results["mine"]["parallel_fifths_share"] > 0.1 and results["mine"]["voices_mean"] == pytest.approx(4.0)
 
 
+def test_a_voice_rolls_midi_files_are_read_without_the_parts_of_silent_voices(tmp_path):
+    from preprocessing.note_grid import notes_to_roll
+    from preprocessing.score_roll import ScoreRollTransform
+
+    transform = ScoreRollTransform(voices=["Soprano", "Alto", "Tenor", "Bass"])
+    values = np.zeros((48, 16, 8), np.float32)
+    values[..., 0:2] = notes_to_roll(np.array([[72, 0, 8], [74, 8, 16]]), 16, 36, 83)
+    values[..., 6:8] = notes_to_roll(np.array([[48, 0, 16]]), 16, 36, 83)  # alto and tenor silent
+    transform.write_midi(values, tmp_path / "generated_00.mid")
+    with pytest.raises(ParameterError, match="no parts named 'Alto'"):
+        transform.notes(tmp_path / "generated_00.mid")  # the voices are looked up by name...
+    [(notes, n_steps)] = symbolic.midi_clips(tmp_path, transform, 16)  # ... but not here
+    assert notes.tolist() == [[48, 0, 16], [72, 0, 8], [74, 8, 16]] and n_steps == 16
+
+
 def test_cli_bad_input_exits_2(tmp_path, capsys):
     assert symbolic.main(["--data", str(tmp_path), "--sets", "test", "--no-keys"]) == 2
     assert "Received:" in capsys.readouterr().err

@@ -30,12 +30,14 @@ def chorale_like(seconds=4.0):
     return {name: [(base + (k // 8) % 3, k, k + 8) for k in range(0, steps, 8)] for name, base in SATB.items()}
 
 
-def train_roll_run(root, *extra):
-    """``(run folder, data set)``: a tiny DDIM (``extra`` config pairs) on 48 x 16 x 2 score rolls of four-part MIDI files."""
+def train_roll_run(root, *extra, voices=None):
+    """``(run folder, data set)``: a tiny DDIM (``extra`` config pairs) on 48 x 16 x 2 score rolls of four-part MIDI
+    files (``voices``: part names, 48 x 16 x 2 * len(voices) voice rolls)."""
     (root / "midi").mkdir()
     for i in range(8):
         write_midi(root / "midi" / f"piece{i:02d}.mid", chorale_like(3.0 + i % 3))
-    config = tiny_preprocess_config(root / "midi", root / "data", representation="score_roll", clip_duration_s=2.0)
+    config = tiny_preprocess_config(root / "midi", root / "data", representation="score_roll", clip_duration_s=2.0,
+                                    **{"score_roll.voices": voices})
     PreprocessingPipeline(config).run(progress=False)
     pairs = [f"data_dir={root / 'data'}", f"run_dir={root / 'run'}", "epochs=1", "steps_per_epoch=2",
              "validation_batches=0", "sampling_steps=2", *TINY_MODELS["ddim"], *extra]
@@ -54,3 +56,10 @@ def mask_roll_run(tmp_path_factory):
     """``(run folder, data set)``: a tiny score-roll DDIM conditioned on a known part (``conditioning: mask``)."""
     return train_roll_run(tmp_path_factory.mktemp("mask_roll"), "conditioning=mask",
                           "mask_kinds=[none,prefix,span,top_voice]")
+
+
+@pytest.fixture(scope="module")
+def voice_roll_run(tmp_path_factory):
+    """``(run folder, data set)``: a tiny mask-conditioned DDIM on voice rolls (soprano, alto, tenor, bass: 8 channels)."""
+    return train_roll_run(tmp_path_factory.mktemp("voice_roll"), "conditioning=mask",
+                          "mask_kinds=[none,prefix,span,top_voice]", voices=list(SATB))

@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pretty_midi
 import pytest
 import soundfile as sf
 
@@ -11,10 +12,12 @@ from generate.harmonise import choose_melody
 from preprocessing.harmonisation import MAX_MELODY_STEPS
 from preprocessing.transform_io import load_transform
 from models.sampler_folder import load_sampler
-from tests.generate.score_roll_run import (  # noqa: F401 (roll_run, mask_roll_run: fixtures)
+from tests.generate.score_roll_run import (  # noqa: F401 (roll_run, mask_roll_run, voice_roll_run: fixtures)
+    SATB,
     chorale_like,
     mask_roll_run,
     roll_run,
+    voice_roll_run,
     write_midi,
 )
 
@@ -53,7 +56,8 @@ def test_a_test_split_chorale_is_harmonised_from_its_soprano_beside_the_original
     transform = load_transform(run_dir / "transform.json")
     soprano, reference, name, lead_steps = choose_melody("test:0", transform, data_dir)
     assert report["melody"] == name and name.startswith("piece") and report["melody_notes"] == len(soprano)
-    assert soprano[:, 0].min() >= 72 and reference.shape[0] == 4 * len(soprano)  # four parts, the top one taken
+    assert len(reference) == 1 and soprano[:, 0].min() >= 72  # a merged roll: every part in one array ...
+    assert reference[0].shape[0] == 4 * len(soprano)  # ... four parts, the top one taken
     assert lead_steps == 0  # the pieces start on a bar line
     assert report["reference"]["melody_on_top"] == 1.0 and report["mean"]["key_agreement"] is not None
     assert (out / "original.mid").is_file() and sf.read(out / "original.wav")[0].shape == (transform.samples_for(report["n_steps"]),)
@@ -124,3 +128,39 @@ def test_a_mask_conditioned_model_harmonises_continues_and_samples_from_the_cli(
     out = tmp_path / "sampled"  # nothing known: the unconditional model
     assert sounds.main(["--model", str(run_dir), "--num", "2", "--steps", "2", "--out", str(out)]) == 0
     assert len(list(out.glob("generated_*.mid"))) == 2
+
+
+def test_a_voice_roll_model_harmonises_the_first_voice_fills_bars_continues_and_samples(voice_roll_run, tmp_path):
+    from preprocessing.note_grid import grid_notes
+
+    run_dir, data_dir = voice_roll_run
+    transform = load_transform(run_dir / "transform.json")
+    assert transform.voices == tuple(SATB) and load_sampler(run_dir).data_shape == (48, 16, 8)
+    out = tmp_path / "harmonised"
+    assert sounds.main(["--model", str(run_dir), "--harmonise", "test:0", "--num", "2", "--steps", "2",
+                        "--resample", "1", "--out", str(out)]) == 0
+    soprano, reference, _, _ = choose_melody("test:0", transform, data_dir)
+    assert len(reference) == 4 and np.array_equal(reference[0], soprano)  # the melody is the first voice
+    report = json.loads((out / "report.json").read_text())
+    assert report["measures"][0]["melody_kept"] == 1.0 and report["reference"]["melody_on_top"] == 1.0
+    for i in range(2):
+        midi = pretty_midi.PrettyMIDI(str(out / f"harmonised_{i:02d}.mid"))
+        assert [part.name for part in midi.instruments][0] == "Soprano"  # a part per voice that has notes
+        np.testing.assert_array_equal(grid_notes(midi, 4, parts=midi.instruments[:1]), soprano)  # kept exactly
+        for part in midi.instruments:  # each voice sounds one pitch at a time
+            notes = grid_notes(midi, 4, parts=[part])
+            assert np.all(notes[1:, 1] >= notes[:-1, 2]), part.name
+        assert sf.read(out / f"harmonised_{i:02d}.wav")[0].shape == (transform.samples_for(report["n_steps"]),)
+    original = pretty_midi.PrettyMIDI(str(out / "original.mid"))
+    assert [part.name for part in original.instruments] == list(SATB)
+    out = tmp_path / "bars"
+    assert sounds.main(["--model", str(run_dir), "--fill-bars", "0", "1", "--piece", "test:0", "--num", "1",
+                        "--steps", "1", "--resample", "1", "--out", str(out)]) == 0
+    assert (out / "filled_00.mid").is_file() and (out / "comparison.png").stat().st_size > 1000
+    out = tmp_path / "continued"
+    assert sounds.main(["continue", "--model", str(run_dir), "--input", "test:0", "--prompt-bars", "1", "--duration",
+                        "3", "--steps", "1", "--out", str(out / "piece")]) == 0
+    assert (out / "piece.mid").is_file() and (out / "piece_original.mid").is_file()
+    out = tmp_path / "sampled"
+    assert sounds.main(["--model", str(run_dir), "--num", "2", "--steps", "2", "--out", str(out)]) == 0
+    assert len(list(out.glob("generated_*.mid"))) == 2 and len(list(out.glob("original_*.mid"))) == 2

@@ -16,8 +16,8 @@ def seeds(i):
     return tf.constant([[i, 1], [i, 2]], tf.int64)
 
 
-def draw_masks(kinds, image, count=60):
-    draw = mask_draws(kinds)
+def draw_masks(kinds, image, count=60, **options):
+    draw = mask_draws(kinds, **options)
     return [draw(image, seeds(i))[3].numpy() for i in range(count)]
 
 
@@ -58,6 +58,23 @@ def test_top_voice_is_the_harmonisation_mask_of_the_highest_part():
     np.testing.assert_array_equal(mask, keep)
     silent = draw_masks(["top_voice"], tf.zeros((n_pitches, n_steps, 2)), count=1)[0]
     assert not silent.any()
+
+
+def test_in_a_voice_roll_top_voice_is_the_first_voices_channels_everywhere():
+    rng = np.random.default_rng(0)
+    roll = (rng.uniform(size=(12, 16, 8)) > 0.8).astype(np.float32)  # any notes: the mask does not look at them
+    for image in (roll, np.zeros_like(roll)):
+        mask = draw_masks(["top_voice"], tf.constant(image), count=1, n_voices=4)[0]
+        assert mask[..., :2].all() and not mask[..., 2:].any()  # exactly channels 0 and 1, every row and step
+        _, keep = harmonisation_mask(np.array([[60, 0, 16]]), 50, 61, n_steps=16, n_voices=4)
+        np.testing.assert_array_equal(mask, keep)  # what harmonisation makes known
+    merged = draw_masks(["top_voice"], tf.constant(roll[..., :2]), count=1)[0]  # without n_voices: the merged rule
+    assert merged[..., 0].any() and not merged[..., 0].all() and np.array_equal(merged[..., 0], merged[..., 1])
+    prefix = draw_masks(["prefix"], tf.constant(roll), count=1, n_voices=4)[0]  # the other kinds: whole columns
+    assert np.all(prefix == prefix[:1, :, :1]) and 0 < prefix.sum() < prefix.size
+    with pytest.raises(ParameterError, match="Received: n_voices=1"):
+        mask_draws(["none", "top_voice"], n_voices=1)
+    mask_draws(["prefix"], n_voices=1)  # a roll of one voice may still learn to continue
 
 
 def test_unknown_kinds_are_refused_by_name():

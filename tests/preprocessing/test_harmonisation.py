@@ -44,6 +44,25 @@ def test_the_melody_and_everything_above_it_are_known_and_the_rows_below_generat
     assert not known[:, 12:14].any()
 
 
+def test_in_a_voice_roll_the_first_voices_channels_are_known_everywhere_and_the_others_generated():
+    known, keep = harmonisation_mask(MELODY, LOW, HIGH, n_steps=16, n_voices=4)
+    assert known.shape == keep.shape == (48, 16, 8)
+    assert np.array_equal(known[..., :2], notes_to_roll(MELODY, 16, LOW, HIGH)) and not known[..., 2:].any()
+    assert keep[..., :2].all() and not keep[..., 2:].any()  # every row and step of channels 0-1, nothing else
+    # a melody on the lowest row, which leaves nothing below it in a merged roll, leaves three voices here
+    assert not harmonisation_mask(np.array([[36, 0, 16]]), LOW, HIGH, n_voices=4)[1][..., 2:].any()
+    with pytest.raises(ParameterError, match="Received: n_voices=1"):
+        harmonisation_mask(MELODY, LOW, HIGH, n_voices=1)
+
+
+def test_a_voice_rolls_bars_are_regenerated_on_every_channel():
+    roll = np.ones((48, 32, 8), np.float32)
+    known, keep = bar_span_mask(roll, 1, 1)
+    assert keep.shape == (48, 32, 8) and not keep[:, 16:].any() and keep[:, :16].all()
+    with pytest.raises(ParameterError, match=r"2 \* n_voices\). Received: values.shape=\(48, 32, 3\)"):
+        bar_span_mask(np.ones((48, 32, 3)), 1, 1)
+
+
 def test_the_mask_is_what_the_inpainting_sampler_takes():
     known, keep = harmonisation_mask(MELODY, LOW, HIGH)
     assert keep.shape[1] == 16  # n_steps None: the melody's end

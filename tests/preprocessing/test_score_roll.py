@@ -1,6 +1,7 @@
 """The score roll: notes on the grid of the MIDI ticks, onsets apart from sustain, the decoding rule, bar lines."""
 
 import io
+from pathlib import Path
 
 import numpy as np
 import pretty_midi
@@ -10,13 +11,24 @@ from common.config import load_config
 from common.errors import ParameterError
 from preprocessing.config import PreprocessConfig
 from preprocessing.midi import parse_midi
-from preprocessing.note_grid import ONSET, SUSTAIN, bar_lines, grid_notes, notes_to_roll, roll_to_notes
+from preprocessing.note_grid import (
+    ONSET,
+    SUSTAIN,
+    bar_lines,
+    grid_notes,
+    merge_notes,
+    monophonic_notes,
+    notes_to_roll,
+    one_row_per_step,
+    roll_to_notes,
+)
 from preprocessing.pipeline import PreprocessingPipeline
 from preprocessing.representations import build_transform
 from preprocessing.score_roll import ScoreRollTransform
 from preprocessing.sources import SourceRecord
 
 FULL = dict(lowest_pitch=0, highest_pitch=127)  # every MIDI pitch: round trips without dropped notes
+SATB = ["Soprano", "Alto", "Tenor", "Bass"]  # the chorales' part names
 
 
 def midi_of(notes_in_ticks, resolution=480, tempi=((0, 120.0),), meters=((0, 4, 4),)):
@@ -359,3 +371,194 @@ def test_the_pipeline_normalises_each_piece_by_its_records_key_and_writes_the_sh
             # row r of the piece is row r + shift of the clip
             assert np.array_equal(clip[max(0, shift): 48 + min(0, shift)], plain[max(0, -shift): 48 - max(0, shift)])
             assert clip.any() and not np.array_equal(clip, plain)
+
+
+# --- Voices kept apart --------------------------------------------------------------------
+
+
+def parts_midi(parts, resolution=480):
+    """A PrettyMIDI of named parts ``{name: [(pitch, start tick, end tick)]}`` (120 bpm), as read from a file."""
+    midi = pretty_midi.PrettyMIDI(resolution=resolution, initial_tempo=120.0)
+    for name, notes in parts.items():
+        part = pretty_midi.Instrument(program=19, name=name)
+        part.notes = [pretty_midi.Note(90, p, midi.tick_to_time(s), midi.tick_to_time(e)) for p, s, e in notes]
+        midi.instruments.append(part)
+    buffer = io.BytesIO()
+    midi.write(buffer)
+    return parse_midi(buffer.getvalue())
+
+
+def test_chorales_round_trip_voice_by_voice(chorale_midis):
+    transform = ScoreRollTransform(voices=SATB, **FULL)
+    for piece, midi in chorale_midis.items():
+        parts = {part.name.lower(): part for part in midi.instruments}
+        voices = transform.voice_notes(midi)
+        for name, notes in zip(SATB, voices):
+            # each of these chorales' voices is one line already: its notes as the MIDI has them
+            assert np.array_equal(notes, grid_notes(midi, 4, parts=[parts[name.lower()]])), (piece, name)
+        values = transform.extract(midi)
+        assert values.shape == (128, max(n[:, 2].max() for n in voices), 8) and values.dtype == np.float32
+        decoded = transform.decode_voices(values)
+        assert all(np.array_equal(a, b) for a, b in zip(decoded, voices)), piece  # exactly, unisons too
+        assert np.array_equal(transform.decode(values), merge_notes(voices))
+        merged = ScoreRollTransform(**FULL).extract(midi)  # the same notes as the merged roll, apart
+        assert np.array_equal(values[..., 1::2].max(axis=2), merged[..., SUSTAIN]), piece
+
+
+def test_a_voices_channels_are_the_merged_roll_of_that_part_alone(chorale_midis):
+    midi = chorale_midis["bwv10.7"]
+    values = ScoreRollTransform(voices=SATB).extract(midi)
+    for v, name in enumerate(SATB):
+        part = [p for p in midi.instruments if p.name == name]
+        alone = notes_to_roll(grid_notes(midi, 4, parts=part), values.shape[1], 36, 83)
+        np.testing.assert_array_equal(values[..., 2 * v : 2 * v + 2], alone)
+    assert np.array_equal(ScoreRollTransform(voices=["bass", "SOPRANO"]).extract(midi), values[..., [6, 7, 0, 1]])
+
+
+def test_the_decoder_keeps_one_pitch_per_step_in_each_voice_the_larger():
+    transform = ScoreRollTransform(voices=["Soprano", "Bass"], **FULL)
+    values = np.zeros((128, 4, 4), np.float32)
+    values[72, 0:4, 1], values[72, 0, 0] = 0.9, 0.9  # soprano: C5 held for 4 steps...
+    values[76, 0:2, 1], values[76, 0, 0] = 0.6, 0.7  # ...and a weaker E5 beside it for 2
+    values[48, 0:4, 3], values[48, 0, 2] = 0.6, 0.8  # bass: C3, weaker than ...
+    values[43, 2:4, 3], values[43, 2, 2] = 0.9, 0.9  # ... a G2 from step 2, which ends it
+    soprano, bass = transform.decode_voices(values)
+    assert soprano.tolist() == [[72, 0, 4]] and bass.tolist() == [[48, 0, 2], [43, 2, 4]]
+    assert transform.decode(values).tolist() == [[48, 0, 2], [72, 0, 4], [43, 2, 4]]
+    # the merged roll of the same two pairs decodes both rows: two pitches per step
+    assert len(ScoreRollTransform(**FULL).decode(values[..., :2])) == 2
+    # a column of one voice below the thresholds stays silent, whatever its largest row
+    quiet = np.zeros((1, 3, 2), np.float32)
+    quiet[0, :, 1] = [0.4, 0.4, 0.4]
+    assert one_row_per_step(quiet).tolist() == quiet.tolist() and not len(roll_to_notes(quiet, 60))
+
+
+def test_one_row_per_step_keeps_the_largest_onset_plus_sustain():
+    roll = np.zeros((3, 2, 2), np.float32)
+    roll[0, 0] = [0.0, 0.75]  # sustain 0.75 ...
+    roll[1, 0] = [0.5, 0.5]  # ... loses to a new onset with less sustain: 1.0 > 0.75
+    roll[2, 1] = [0.125, 0.25]
+    kept = one_row_per_step(roll)
+    assert kept[:, 0].tolist() == [[0, 0], [0.5, 0.5], [0, 0]] and kept[:, 1].tolist() == [[0, 0], [0, 0], [0.125, 0.25]]
+
+
+@pytest.mark.parametrize(
+    "keep_highest, expected",
+    [
+        (True, [[74, 0, 1], [72, 4, 6], [67, 6, 8]]),  # the chord's top note; the held C5 cut by the G4
+        (False, [[71, 0, 4], [72, 4, 6], [67, 6, 8]]),  # the chord's lowest
+    ],
+)
+def test_a_part_with_chords_is_made_one_voice(keep_highest, expected):
+    notes = np.array([[71, 0, 4], [74, 0, 1], [72, 4, 8], [67, 6, 8]])
+    assert monophonic_notes(notes, keep_highest).tolist() == expected
+    line = np.array([[60, 0, 2], [62, 2, 4], [60, 4, 8]])
+    assert np.array_equal(monophonic_notes(line), line)  # one voice already: unchanged
+
+
+def test_upper_voices_keep_the_highest_of_a_chord_lower_voices_the_lowest():
+    chord = [(60, 0, 480), (64, 0, 480)]
+    midi = parts_midi({"Soprano": chord, "Alto": chord, "Tenor": chord, "Bass": chord})
+    parts = ScoreRollTransform(voices=SATB).voice_notes(midi)
+    assert [p[:, 0].tolist() for p in parts] == [[64], [64], [60], [60]]
+    assert [p[:, 0].tolist() for p in ScoreRollTransform(voices=["Soprano", "Alto", "Tenor"]).voice_notes(midi)] == [
+        [64], [64], [60]]  # three voices: the first two are the upper half
+
+
+def test_a_file_without_a_voice_is_refused_naming_the_file_and_the_voice(tmp_path):
+    path = tmp_path / "two_parts.mid"
+    parts_midi({"Soprano": [(72, 0, 480)], "alto": [(67, 0, 480)], "Drums": [(60, 0, 480)]}).write(str(path))
+    transform = ScoreRollTransform(voices=SATB)
+    with pytest.raises(ParameterError, match=r"no parts named 'Tenor'.*Received: path='.*two_parts.mid'"):
+        transform.extract(path)
+    assert [len(p) for p in ScoreRollTransform(voices=["soprano", "ALTO"]).voice_notes(path)] == [1, 1]
+    path = tmp_path / "twice.mid"
+    parts_midi({"Soprano": [(72, 0, 480)], "soprano": [(74, 0, 480)]}).write(str(path))
+    with pytest.raises(ParameterError, match=r"2 parts named 'Soprano'.*twice.mid"):
+        ScoreRollTransform(voices=["Soprano"]).notes(path)
+
+
+def test_the_pipeline_skips_a_file_without_a_voice_and_goes_on(tmp_path, chorale_midis):
+    (tmp_path / "midi").mkdir()
+    chorale_midis["bwv10.7"].write(str(tmp_path / "midi" / "bwv10.7.mid"))
+    parts_midi({"Soprano": [(72, 0, 480 * 40)]}).write(str(tmp_path / "midi" / "solo.mid"))
+    config = load_config(PreprocessConfig, None, dict(
+        source="folder", input_dir=str(tmp_path / "midi"), output_dir=str(tmp_path / "out"),
+        representation="score_roll", clip_duration_s=8.0, clip_hop_s=4.0, num_workers=1, validation_fraction=0.0,
+        test_fraction=0.0, **{"score_roll.voices": SATB}))  # fmt: skip
+    report = PreprocessingPipeline(config).run(progress=False)
+    assert [(Path(path).name, reason) for path, reason in report.skipped] == [
+        ("solo.mid", "The MIDI has no parts named 'Alto', a voice of the roll (voices ['Soprano', 'Alto', 'Tenor', "
+                     "'Bass']; its parts: ['Soprano']).")]
+    from preprocessing.dataset_folder import DatasetFolder
+
+    folder = DatasetFolder(tmp_path / "out")
+    assert folder.transform.voices == tuple(SATB) and len(folder.rows) > 5
+    assert folder.read_clip(folder.clip_path(folder.rows[0]["path"])).shape == (48, 64, 8)
+
+
+def test_to_midi_writes_a_part_per_voice_that_reads_back(tmp_path, chorale_midis):
+    transform = ScoreRollTransform(voices=SATB, tempo_bpm=96.0)
+    values = transform.extract(chorale_midis["bwv347"])
+    midi = parse_midi(transform.write_midi(values, tmp_path / "a.mid", transposition=2).read_bytes())
+    assert [(part.name, part.program) for part in midi.instruments] == [(name, 19) for name in SATB]
+    written = transform.voice_notes(tmp_path / "a.mid")
+    assert all(np.array_equal(a, b) for a, b in zip(written, transform.decode_voices(values, transposition=2)))
+    values[..., 2:4] = 0  # a silent alto: a MIDI file keeps no empty part
+    assert [part.name for part in transform.to_midi(values).instruments] == SATB
+    assert [part.name for part in parse_midi(transform.write_midi(values, tmp_path / "b.mid").read_bytes()).instruments
+            ] == ["Soprano", "Tenor", "Bass"]
+    assert ScoreRollTransform().to_midi(values[..., :2]).instruments[0].name == "score roll"  # merged: one part
+
+
+def test_key_normalisation_moves_every_voice():
+    chords = [(43, 59, 62, 67), (48, 60, 64, 72), (50, 62, 66, 81), (43, 59, 67, 83)]  # G_MAJOR_CADENCE's, bass first
+    midi = parts_midi({name: [(chord[3 - v], 960 * k, 960 * (k + 1)) for k, chord in enumerate(chords)]
+                       for v, name in enumerate(SATB)})
+    transform = ScoreRollTransform(voices=SATB, key_normalisation=True)
+    assert transform.transposition_for(transform.notes(midi)) == 5  # music21's key of the voices: G major
+    soprano, alto, tenor, bass = (p[:, 0].tolist() for p in transform.decode_voices(transform.extract(midi)))
+    assert (soprano, alto, tenor, bass) == ([72, 77], [67, 69, 71, 72], [64, 65, 67, 64], [48, 53, 55, 48])  # A5, B5 out
+    written = transform.decode_voices(transform.extract(midi), transposition=-5)
+    assert [p[:, 0].tolist() for p in written] == [[67, 72], [62, 64, 66, 67], [59, 60, 62, 59], [43, 48, 50, 43]]
+
+
+def test_voices_are_in_the_config_and_the_saved_transform(tmp_path):
+    from preprocessing.transform_io import load_transform, save_transform
+
+    config = load_config(PreprocessConfig, "configs/chorales_score_roll_voices.yaml")
+    assert config.score_roll.voices == tuple(SATB) and config.output_dir == "data/chorales_score_roll_voices"
+    transform = build_transform(config)
+    assert transform.values_shape(config.n_frames) == (48, 64, 8) and transform.n_voices == 4
+    loaded = load_transform(save_transform(transform, tmp_path / "transform.json"))
+    assert loaded.voices == tuple(SATB) and loaded.get_config() == transform.get_config()
+    assert loaded.get_config()["voices"] == SATB  # a JSON list
+    merged = load_config(PreprocessConfig, "configs/chorales_score_roll.yaml")
+    assert merged.score_roll.voices is None and build_transform(merged).n_channels == 2
+    older = {k: v for k, v in ScoreRollTransform().get_config().items() if k != "voices"}
+    assert ScoreRollTransform.from_config(older).voices is None  # a transform.json from before the option
+
+
+def test_the_voice_roll_ddim_config_trains_on_that_data_set_from_scratch():
+    from train.config import DiffusionTrainConfig
+
+    data = load_config(PreprocessConfig, "configs/chorales_score_roll_voices.yaml")
+    train = load_config(DiffusionTrainConfig, "configs/chorales_score_roll_voices_ddim.yaml")
+    assert train.data_dir == data.output_dir and train.init_from is None and train.conditioning == "mask"
+    assert "top_voice" in train.mask_kinds and train.run_dir != "saved_models/chorales_score_roll_ddim"
+
+
+@pytest.mark.parametrize(
+    "voices", [[], "Soprano", ["Soprano", "soprano"], ["Soprano", ""], ["Soprano", 3], [f"v{i}" for i in range(9)]]
+)
+def test_bad_voices_are_named(voices):
+    with pytest.raises(ParameterError, match=r"Received: voices="):
+        ScoreRollTransform(voices=voices)
+
+
+def test_bad_voice_values_and_notes_are_named():
+    transform = ScoreRollTransform(voices=SATB)
+    with pytest.raises(ParameterError, match=r"\(48, n_steps >= 1, 8\). Received: values.shape=\(48, 8, 2\)"):
+        transform.decode(np.zeros((48, 8, 2)))
+    with pytest.raises(ParameterError, match="Received: voice_notes=1"):
+        transform.notes_to_values([np.zeros((0, 3), np.int64)], 8)
