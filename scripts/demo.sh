@@ -16,8 +16,9 @@ PY=.venv/bin/python
 # Steps below skip what is already done, so the script can be re-run.
 $PY -m preprocessing.chorales --out data/chorales || [ $? -eq 1 ]          # 1 = some pieces skipped (listed)
 [ -f data/chorales_stft/manifest.csv ] || $PY -m preprocessing.run --config configs/chorales_stft.yaml || [ $? -eq 1 ]
-[ -f data/chorales_score_roll/manifest.csv ] || $PY -m preprocessing.run --config configs/chorales_score_roll.yaml || [ $? -eq 1 ]
+[ -f data/chorales_score_roll_keys/manifest.csv ] || $PY -m preprocessing.run --config configs/chorales_score_roll_keys.yaml || [ $? -eq 1 ]
 if [ "${TRAIN:-0}" = 1 ]; then
+    [ -f data/chorales_score_roll/manifest.csv ] || $PY -m preprocessing.run --config configs/chorales_score_roll.yaml || [ $? -eq 1 ]
     $PY -m train.autoencoder --config configs/chorales_autoencoder.yaml
     # the default DDIM as the shipped one was made: 9100 steps without frequency mixing (it trained in seven
     # starts, on a shared CPU), then 6250 steps with it at a constant learning rate (two runs there: 2250, then 4000),
@@ -31,11 +32,16 @@ if [ "${TRAIN:-0}" = 1 ]; then
         --set init_from=outputs/runs/chorales_ddim_stage2 --set ema_momentum=0.998 --set warmup_steps=100 \
         --set learning_rate_schedule=cosine --set decay_steps=700
     # the score-roll DDIM as the shipped one was made: 6050 steps unconditional (two starts, 80 min of a shared CPU),
-    # then 2000 steps with masks and frequency attention, initialised from them
+    # then 2000 steps with masks and frequency attention, initialised from them, then 1500 steps on the
+    # key-normalised rolls (every chorale in C major / A minor) with a cosine decay
     $PY -m train.diffusion --config configs/chorales_score_roll_ddim.yaml --set max_train_minutes=null --set epochs=121 \
         --set conditioning=null --set frequency_attention_levels=[] --set run_dir=outputs/runs/chorales_score_roll_stage1
     $PY -m train.diffusion --config configs/chorales_score_roll_ddim.yaml --set max_train_minutes=null --set epochs=40 \
-        --set init_from=outputs/runs/chorales_score_roll_stage1 --set ema_momentum=0.999 --set warmup_steps=200
+        --set init_from=outputs/runs/chorales_score_roll_stage1 --set ema_momentum=0.999 --set warmup_steps=200 \
+        --set run_dir=outputs/runs/chorales_score_roll_stage2
+    $PY -m train.diffusion --config configs/chorales_score_roll_ddim.yaml --set max_train_minutes=null --set epochs=30 \
+        --set init_from=outputs/runs/chorales_score_roll_stage2 --set data_dir=data/chorales_score_roll_keys \
+        --set ema_momentum=0.999 --set learning_rate_schedule=cosine --set warmup_steps=100 --set decay_steps=1400
 fi
 $PY -m generate.sounds --model saved_models/chorales_ddim --num 4 --out outputs/chorales_ddim
 $PY -m generate.sounds --model saved_models/chorales_autoencoder --num 4 --out outputs/chorales_autoencoder
