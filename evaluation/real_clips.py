@@ -25,6 +25,12 @@ def fit_length(audio, n_samples):
     return np.pad(audio, (0, n_samples - audio.shape[0]))
 
 
+def own_key(row) -> dict:
+    """The inverse option that renders a key-normalised roll in its piece's own key (none for other rows)."""
+    transposition = row.get("transposition")
+    return {"transposition": -int(transposition)} if transposition else {}
+
+
 def dataset_clips(data_dir, splits, clip_samples, sample_rate, rows=None):
     """Original audio of the dataset's clips in ``splits`` (or of the manifest ``rows`` given), each
     ``(clip_samples,)`` float32.
@@ -32,7 +38,10 @@ def dataset_clips(data_dir, splits, clip_samples, sample_rate, rows=None):
     A data set of a representation read from MIDI (the piano and score rolls) has no audio
     in its manifest: its clips are the rolls rendered by the data set's transform (FluidSynth
     on its program, at ``sample_rate``, which must be the transform's), the same renderer its
-    models' samples go through.
+    models' samples go through. A key-normalised data set's rolls (`preprocessing.keys`) are
+    rendered in their pieces' own keys (minus the manifest row's ``transposition``): real
+    music in the keys it was written in, as `generate.evaluate` writes a key-normalised
+    model's samples in keys drawn from the training data (`generate.written_key`).
 
     Args:
         data_dir: str or Path of the data set (`preprocessing.dataset_folder.DatasetFolder`).
@@ -62,7 +71,8 @@ def dataset_clips(data_dir, splits, clip_samples, sample_rate, rows=None):
     if transform.input_kind == MIDI:
         if transform.sample_rate != sample_rate:
             raise ParameterError(f"The data set's rolls render at {transform.sample_rate} Hz. Received: sample_rate={sample_rate}")
-        return [fit_length(transform.invert(data.read_clip(data.clip_path(row["path"]))), clip_samples) for row in rows]
+        return [fit_length(transform.invert(data.read_clip(data.clip_path(row["path"])), **own_key(row)), clip_samples)
+                for row in rows]
     return [
         fit_length(Loader(sample_rate, offset_s=row["offset_s"], duration_s=row["duration_s"]).load(row["source_path"]), clip_samples)
         for row in rows

@@ -9,7 +9,9 @@ The real clips are the held-out clips of the model's dataset (the validation
 and test splits, neither trained on: ``--splits``), read from the original
 audio files named in its manifest (a model on piano or score rolls: the held-out
 rolls rendered by the data set's transform, the renderer its samples go through,
-so there is no row through the representation), or ``--reference``: every audio
+so there is no row through the representation; a key-normalised data set's rolls in their
+pieces' own keys, and a key-normalised model's samples in keys drawn from its training data,
+as ``generate.sounds`` writes them), or ``--reference``: every audio
 file in a folder, cut into clips of the model's length. They are shuffled (``--seed``)
 and split into two disjoint halves of ``n`` clips (``--num`` caps n): half A is
 the reference every row is scored against; half B gives the context rows:
@@ -60,6 +62,7 @@ from evaluation.real_clips import context_sets, dataset_clips, folder_clips, hal
 from evaluation.spectrogram_metrics import paired_spectrogram_metrics
 from generate.listening_page import write_evaluation_page
 from generate.trained_model import TrainedModel, add_precision_argument
+from generate.written_key import sample_transpositions
 from preprocessing.transform import GRIFFIN_LIM_ITERATIONS, MIDI
 
 DEFAULT_MODELS = ("saved_models/chorales_ddim", "saved_models/chorales_autoencoder")
@@ -162,7 +165,7 @@ def real_halves(args, first_model, clip_samples, sample_rate):
         clips = folder_clips(args.reference, clip_samples, sample_rate)
         source = f"folder {args.reference}"
     else:
-        data_dir = args.data or first_model.data_dir
+        data_dir = first_model.data_dir  # --data, else the model's
         clips = dataset_clips(data_dir, args.splits, clip_samples, sample_rate)
         source = f"dataset {data_dir}, splits {', '.join(args.splits)}"
     reference, held_out = halves(clips, args.num, args.seed)
@@ -208,10 +211,14 @@ def model_set(model, args, seeds, held_out_spectrograms, clip_samples):
                                       sampler=args.sampler if model.kind == "ddim" else None, **conditions)
     model_s = time.monotonic() - start
     start = time.monotonic()
-    audio = generator.generate(spectrograms, seeds=seeds)
+    # a key-normalised roll model's samples in keys drawn from its training data, as its real clips are in theirs
+    transpositions = sample_transpositions(generator.transform, seeds, data_dir=model.data_dir)
+    audio = generator.generate(spectrograms, seeds=seeds, transpositions=transpositions)
     generator_s = time.monotonic() - start
     extra = {"model_seconds": round(model_s, 2), "inversion_seconds": round(generator_s, 2),
              "real_time_factor": round(len(seeds) * clip_samples / sample_rate / (model_s + generator_s), 2)}
+    if any(transpositions):
+        extra["transpositions"] = transpositions  # semitones each sample was written in (`generate.written_key`)
     if model.kind == "ddim":
         steps = args.steps or model.default_steps()
         sampler = args.sampler or model.default_sampler()
@@ -261,7 +268,8 @@ def score(args, reference, sets, data_dir, clip_samples, sample_rate):
 
 def run(args):
     """Build the sets, score them, print the table and write ``evaluation.json``; returns the report."""
-    models = [TrainedModel(path, n_iter=args.griffin_lim_iters, precision=args.precision) for path in args.model]
+    models = [TrainedModel(path, n_iter=args.griffin_lim_iters, data_dir=args.data, precision=args.precision)
+              for path in args.model]
     sample_rate, clip_samples = clip_format(models, args.patch_seconds, args.reference)
     reference, held_out, source, data_dir = real_halves(args, models[0], clip_samples, sample_rate)
     sets = context_sets(held_out, sample_rate)

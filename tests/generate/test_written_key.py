@@ -137,3 +137,29 @@ def test_a_key_normalised_model_continues_a_prompt_in_the_prompts_key(key_run, t
     given = transform.notes(path)
     assert np.array_equal(written[written[:, 1] < 16], given)  # the prompt exactly as given, in its key
     assert report["keys"]["prompt"] == "G major"
+
+
+def test_evaluate_scores_a_key_normalised_model_in_written_keys_against_clips_in_their_own_keys(key_run, tmp_path):
+    from evaluation.real_clips import dataset_clips
+    from generate import evaluate
+
+    run_dir, data_dir = key_run
+    data = DatasetFolder(data_dir)
+    transform = data.transform
+    rows = [row for row in data.rows if row["split"] == "train"]
+    assert any(row["transposition"] for row in rows)
+    clips = dataset_clips(data_dir, ["train"], 32000, transform.sample_rate, rows=rows)
+    for row, clip in zip(rows, clips):
+        values = data.read_clip(data.clip_path(row["path"]))
+        own_key = transform.invert(values, transposition=-row["transposition"]) if row["transposition"] else None
+        expected = transform.invert(values) if own_key is None else own_key
+        assert np.allclose(clip[:len(expected)], expected[:32000], atol=1e-6)
+        if row["transposition"]:  # not the normalised key's rendering
+            assert not np.allclose(clip[:len(expected)], transform.invert(values)[:32000], atol=1e-3)
+    out = tmp_path / "eval"
+    assert evaluate.main(["--model", str(run_dir), "--data", str(data_dir), "--splits", "train", "--num", "3",
+                          "--steps", "2", "--patch-seconds", "1", "--no-statistics", "--train-clips", "0",
+                          "--out", str(out)]) == 0
+    model_row = json.loads((out / "evaluation.json").read_text())["rows"][-1]
+    drawn = sample_transpositions(load_transform(run_dir / "transform.json"), [0, 1, 2], data_dir=data_dir)
+    assert any(drawn) and model_row["transpositions"] == drawn
