@@ -5,6 +5,8 @@ import math
 import keras
 from keras import layers, ops
 
+from models.group_norm import GroupNormalization
+
 
 @keras.saving.register_keras_serializable(package="musicgen")
 class SinusoidalEmbedding(layers.Layer):
@@ -56,7 +58,7 @@ class _SpatialAttention(layers.Layer):
             raise ValueError(
                 f"channels must be divisible by num_heads. Received: channels={channels}, num_heads={self.num_heads}"
             )
-        self.norm = layers.GroupNormalization(groups=min(8, channels), epsilon=1e-5, dtype=self.dtype_policy)
+        self.norm = GroupNormalization(groups=min(8, channels), epsilon=1e-5, dtype=self.dtype_policy)
         self.norm.build(x_shape)
         self.attention = layers.MultiHeadAttention(self.num_heads, channels // self.num_heads, dtype=self.dtype_policy)
         self.attention.build((x_shape[0], None, channels), tuple(value_shape))
@@ -212,7 +214,7 @@ class FrequencyMixing(layers.Layer):
         height, channels = input_shape[1], input_shape[-1]
         if height is None:
             raise ValueError(f"FrequencyMixing needs a known height. Received: input_shape={tuple(input_shape)}")
-        self.norm = layers.GroupNormalization(groups=min(8, channels), epsilon=1e-5, name="norm", dtype=self.dtype_policy)
+        self.norm = GroupNormalization(groups=min(8, channels), epsilon=1e-5, name="norm", dtype=self.dtype_policy)
         self.norm.build(tuple(input_shape))
         self.mixing = self.add_weight(
             shape=(height, height), initializer=keras.initializers.Identity(), name="mixing"
@@ -268,7 +270,7 @@ class FrequencyAttention(layers.Layer):
             raise ValueError(
                 f"channels must be divisible by num_heads. Received: channels={channels}, num_heads={self.num_heads}"
             )
-        self.norm = layers.GroupNormalization(groups=min(8, channels), epsilon=1e-5, name="norm", dtype=self.dtype_policy)
+        self.norm = GroupNormalization(groups=min(8, channels), epsilon=1e-5, name="norm", dtype=self.dtype_policy)
         self.norm.build(tuple(input_shape))
         self.position = self.add_weight(
             shape=(height, channels), initializer=keras.initializers.RandomNormal(stddev=0.02), name="position"

@@ -4,8 +4,9 @@ that compute in bfloat16 natively.
 Weights stay float32 (Keras's ``mixed_bfloat16`` policy: float32 variables, bfloat16 compute); the
 copy's layers multiply in bfloat16 (8 significant bits), except the layers in `FLOAT32_LAYERS`, whose
 inputs need more: the noise-level embedding takes ``sin(2 pi f x)`` with f up to 1000, which in
-bfloat16 would lose the noise level. Keras's normalization layers take their moments in float32 by
-themselves. The copy's outputs are cast back to float32, so the sampler's arithmetic is unchanged.
+bfloat16 would lose the noise level. The normalization layers (Keras's and `models.group_norm`'s) take
+their moments in float32 by themselves. The copy's outputs are cast back to float32, so the sampler's
+arithmetic is unchanged.
 
 Measured on the shipped default (docs/MEASUREMENTS.md, "bfloat16 sampling"): the network's
 outputs differ from float32 by about 1 % of their mean magnitude.

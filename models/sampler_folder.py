@@ -18,6 +18,7 @@ from common.json_file import read_json_mapping
 from common.keras_file import load_keras_model
 from models.conditioning import legacy_conditioning
 from models.diffusion import DiffusionModel
+from models.group_norm import fast_group_norms
 
 NETWORK_FILE = "network.keras"
 SETTINGS_FILE = "diffusion.json"
@@ -57,7 +58,7 @@ def load_sampler(folder):
             unreadable ("unreadable or corrupt", e.g. a truncated network.keras).
     """
     folder = Path(folder)
-    network = load_keras_model(folder / NETWORK_FILE, "Network file")
+    network = fast_group_norms(load_keras_model(folder / NETWORK_FILE, "Network file"))  # files saved before it existed
     config = read_json_mapping(folder / SETTINGS_FILE, "Diffusion settings file")
     config = legacy_conditioning(config, network)
     config["network"] = network

@@ -24,6 +24,7 @@ changes that make it cheap enough for a CPU on large spectrograms:
 import keras
 from keras import layers
 
+from models.group_norm import GroupNormalization
 from models.layers import (
     ConditionBias,
     FrequencyAttention,
@@ -62,12 +63,12 @@ def _film_residual_block(width, name, noise_embedding, condition=None, groups=8)
     def apply(x):
         input_width = x.shape[-1]
         residual = x if input_width == width else layers.Conv2D(width, 1, name=f"{name}_proj")(x)
-        h = layers.GroupNormalization(groups=min(groups, input_width), name=f"{name}_norm1")(x)
+        h = GroupNormalization(groups=min(groups, input_width), name=f"{name}_norm1")(x)
         h = layers.Activation("swish", name=f"{name}_act1")(h)
         h = layers.Conv2D(width, 3, padding="same", name=f"{name}_conv1")(h)
         if condition is not None:  # conditional networks: the class or prompt in every block
             h = ConditionBias(name=f"{name}_condition")([h, condition])
-        h = layers.GroupNormalization(groups=min(groups, width), name=f"{name}_norm2")(h)
+        h = GroupNormalization(groups=min(groups, width), name=f"{name}_norm2")(h)
         h = ScaleShift(name=f"{name}_scale_shift")([h, noise_embedding])
         h = layers.Activation("swish", name=f"{name}_act2")(h)
         h = layers.Conv2D(width, 3, padding="same", kernel_initializer="zeros", name=f"{name}_conv2")(h)
@@ -213,7 +214,7 @@ def _attention(num_heads, context):
 def _patch_head(x, channels, patch_size, block_type, groups):
     """The zero-initialised transposed convolution back to the input's patches (``film``: after GroupNorm, swish)."""
     if block_type == "film":  # ADM's output: GroupNorm and swish before the last (here transposed) conv
-        x = layers.GroupNormalization(groups=groups, name="head_norm")(x)
+        x = GroupNormalization(groups=groups, name="head_norm")(x)
         x = layers.Activation("swish", name="head_act")(x)
     return layers.Conv2DTranspose(
         channels, patch_size, strides=patch_size, kernel_initializer="zeros", name="patch_head"

@@ -50,7 +50,7 @@ import soundfile as sf  # noqa: E402
 import yaml  # noqa: E402
 from conftest import TINY_MODELS, set_args, tiny_preprocess_config  # noqa: E402
 
-from benchmarks import end_to_end, preprocessing, suite, training  # noqa: E402
+from benchmarks import end_to_end, network_profile, preprocessing, suite, training  # noqa: E402
 from benchmarks.report import CpuShares, TreeRssSampler, peak_rss_mb, significant  # noqa: E402
 from common.config import config_to_dict  # noqa: E402
 from common.errors import ParameterError  # noqa: E402
@@ -273,3 +273,16 @@ def test_cpu_shares_count_other_processes_and_not_this_one():
         assert 0 <= shares.steal_share <= 1 and 0 <= shares.others_share <= 1
     # the child's core-second is someone else's load; this process's own is not (background load cancels)
     assert other_busy.others_share - self_busy.others_share > 0.15
+
+
+def test_network_profile_sums_the_ops_of_the_network_by_type(runs, tmp_path, capsys):
+    out = tmp_path / "profile.json"
+    assert network_profile.main(["--model", str(runs / "ddim"), "--batch", "2", "--calls", "2", "--warmup", "1",
+                                 "--json", str(out)]) == 0
+    row = json.loads(out.read_text())["rows"][0]
+    assert row["setting"].endswith("batch 2, float32") and row["figures"]["wall ms"] > 0
+    op_types = [name for name in row["figures"] if name != "wall ms"]
+    assert any("Conv2D" in name for name in op_types)  # the U-Net's convolutions are in the trace
+    assert all(row["figures"][name] > 0 for name in op_types)
+    assert "op type" in capsys.readouterr().out
+    assert network_profile.main(["--model", str(runs / "ae")]) == 2
