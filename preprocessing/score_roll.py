@@ -466,11 +466,9 @@ class ScoreRollTransform(Transform):
         return midi
 
     def to_midi(self, values, **decode_options):
-        """MIDI of a score roll: `decode` (with ``voices``: `decode_voices`, a part per voice), then
-        `notes_to_midi`. ``decode_options`` as `decode` takes them (``transposition``: the key the
-        notes are written in)."""
-        if self.voices is None:
-            return self.notes_to_midi(self.decode(values, **decode_options))
+        """MIDI of a score roll: `decode_voices` (a merged roll: one part), then `notes_to_midi` (with
+        ``voices``: a part per voice). ``decode_options`` as `decode` takes them (``transposition``:
+        the key the notes are written in)."""
         return self.notes_to_midi(self.decode_voices(values, **decode_options))
 
     def write_midi(self, values, path, **decode_options) -> Path:
