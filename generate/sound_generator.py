@@ -101,18 +101,21 @@ class SoundGenerator:
         return self.codec.to_audio(spectrogram, length=length, **options)
 
     def warm_up(self, spectrogram):
-        """Invert one spectrogram with one Griffin-Lim iteration and throw the audio away.
+        """Invert one spectrogram as `generate` will (the run's Griffin-Lim iterations) and throw the audio away.
 
-        The first inversion in a process compiles librosa's numba functions or loads them from
-        their on-disk cache (log-STFT, 2-core CPU: 12 s with an empty cache, 0.9 s from it) and,
-        for a piano roll, loads the soundfont; after this, `generate` runs at its steady-state speed.
+        The first inversion in a process traces the Griffin-Lim graph of this grid and iteration
+        count (`preprocessing.griffin_lim`; a 1-iteration warm-up traced another graph, and the
+        batch then paid for tracing its own inside the warm figure), compiles librosa's numba
+        functions or loads them from their on-disk cache (log-STFT, 2-core CPU: 12 s with an empty
+        cache, 0.9 s from it) and, for a piano roll, loads the soundfont; after this, `generate`
+        runs at its steady-state speed.
 
         Args:
             spectrogram: a normalised spectrogram as `spectrogram_to_audio` takes.
         Raises:
             ParameterError: as `spectrogram_to_audio`.
         """
-        self.codec.to_audio(spectrogram, **self._inverse_options(seed=0, n_iter=1))
+        self.codec.to_audio(spectrogram, **self._inverse_options(seed=0))
 
     def generate(self, spectrograms, seeds=None, return_limits=False, transpositions=None):
         """Generated spectrograms to audio, each clip limited to the training data's level.

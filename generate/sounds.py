@@ -31,9 +31,9 @@ Timings, printed and in ``report.json`` (``timing``), come in two figures. *Warm
 every clip and inverting it to audio. *Cold* (``cold_real_time_factor``) is what a
 first call in a fresh process costs: loading the model (the first model also
 imports TensorFlow and Keras), a warm-up that runs the model on one sample (one
-DDIM step: TensorFlow traces and optimises its graph) and inverts one clip with
-one Griffin-Lim iteration (librosa's numba functions are compiled, or loaded from
-their on-disk cache), then the same batch. Neither includes importing numpy,
+DDIM step: TensorFlow traces and optimises its graph) and inverts one clip as the
+batch will (the Griffin-Lim graph is traced; librosa's numba functions are compiled,
+or loaded from their on-disk cache), then the same batch. Neither includes importing numpy,
 librosa and matplotlib (about 0.5 s), reading the originals, writing the files,
 the plot or the descriptors. The warm-up costs one extra step on one sample;
 without it the batch would pay the same one-time costs itself.
@@ -293,8 +293,8 @@ def timing_report(load_s, batch, audio_s):
             "cold": {
                 "includes": "what a first call in a fresh process costs: loading the model (the process's first "
                             "model also imports TensorFlow and Keras), the warm-up (the model on one sample, one DDIM "
-                            "step: graph tracing; one 1-iteration inversion: librosa's numba functions, the first "
-                            "time in the process), then the batch",
+                            "step: graph tracing; one clip inverted: the Griffin-Lim graph, librosa's numba functions, "
+                            "the first time in the process), then the batch",
                 "load_seconds": round(load_s, 3),
                 "warmup_seconds": round(warmup_s, 3),
                 "seconds": round(cold_s, 3),

@@ -29,6 +29,20 @@ def test_sound_generator_inverts_a_real_spectrogram():
     np.testing.assert_allclose(generator.spectrogram_to_audio(normaliser.normalise(log_db), seed=0), restored)
 
 
+def test_the_warm_up_traces_the_griffin_lim_graph_the_batch_uses():
+    from preprocessing import griffin_lim
+
+    transform = LogSpectrogramExtractor(8000, n_fft=192, hop_length=48)  # a grid no other test traces
+    generator = SoundGenerator(transform, MinMaxNormaliser(-80.0, 0.0), n_iter=7)
+    spectrogram = np.random.default_rng(0).uniform(0, 1, (96, 40)).astype("float32")  # n_fft // 2 bins
+    before = set(griffin_lim._GRIFFIN_LIM_GRAPHS)
+    generator.warm_up(spectrogram)
+    traced = {key for key in griffin_lim._GRIFFIN_LIM_GRAPHS if key not in before}
+    assert [(key[0], key[4]) for key in traced] == [(192, 7)]  # this grid at the generator's 7 iterations
+    generator.generate(spectrogram[None], seeds=[1])
+    assert set(griffin_lim._GRIFFIN_LIM_GRAPHS) == before | traced  # the batch traced nothing new
+
+
 def test_sound_generator_bad_input(tmp_path):
     generator = SoundGenerator(LogSpectrogramExtractor(8000, n_fft=256, hop_length=64), MinMaxNormaliser(-80.0, 0.0))
     with pytest.raises(ParameterError, match="shape"):
