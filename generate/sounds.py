@@ -64,6 +64,7 @@ from common.atomic import atomic_write_json
 from common.cli import exit_status
 from common.errors import ParameterError
 from evaluation.audio_statistics import mean_statistics
+from evaluation.real_clips import own_key
 from generate.listening_page import write_sounds_page
 from generate.long_form_cli import MODES as LONG_FORM_MODES
 from generate.plots import plot_comparison
@@ -249,9 +250,9 @@ def write_clips(out_dir, rows, batch, originals, sound_generator):
             continue
         row = rows[i]
         if midi:
-            own_key = -(row.get("transposition") or 0)  # a key-normalised clip back in its piece's key
-            transform.write_midi(original_values[i], out_dir / f"original_{i:02d}.mid", **written(own_key))
-            original = sound_generator.spectrogram_to_audio(originals[i], transposition=own_key)
+            in_own_key = own_key(row)  # a key-normalised clip back in its piece's key
+            transform.write_midi(original_values[i], out_dir / f"original_{i:02d}.mid", **in_own_key)
+            original = sound_generator.spectrogram_to_audio(originals[i], **in_own_key)
         else:
             source = Path(row["source_path"])
             original = Loader(sample_rate, offset_s=row["offset_s"], duration_s=row["duration_s"]).load(source)

@@ -1,10 +1,9 @@
-"""Group normalization that reduces over the spatial axes first: the same layer as Keras's, about 3x faster on a CPU.
+"""Group normalization that reduces over the spatial axes first: Keras's layer, its reductions about 3x faster on a CPU.
 
 Keras's ``GroupNormalization`` reshapes a channels-last ``(batch, height, width, channels)``
 input to ``(batch, height, width, groups, channels // groups)`` and takes the moments over
-axes (1, 2, 4) at once: TensorFlow's CPU kernels reduce over such non-adjacent axes slowly,
-Here
-the moments are taken per channel over the spatial axes (a contiguous reduction), then
+axes (1, 2, 4) at once: TensorFlow's CPU kernels reduce over such non-adjacent axes slowly.
+Here the moments are taken per channel over the spatial axes (a contiguous reduction), then
 averaged over each group's channels (a tiny tensor), which gives the same group means and
 variances because every channel of a group has the same number of positions. The rest is
 Keras's computation, in float32.
