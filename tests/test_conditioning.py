@@ -15,6 +15,7 @@ from models.training_draws import conditional_draws
 from models.unet import build_unet
 from preprocessing.pipeline import PreprocessingPipeline
 from train import diffusion as train_diffusion
+from train.config import DiffusionTrainConfig
 
 TINY = ["widths=[8,16]", "block_depth=1", "attention_levels=[]", "embedding_dims=8", "batch_size=4",
         "steps_per_epoch=3", "validation_batches=0", "sampling_steps=2"]
@@ -109,6 +110,33 @@ def test_conditional_training_sampling_and_guidance(two_class_dataset, tmp_path,
                                                         "--train-clips", "8", "--features", "timbre", "--out", str(out)]))
     assert results["features"] == "timbre" and not results["real_test_key_contrast"]
     assert [p["statistic"] for p in results["paired"]] == ["log_odds"]
+
+
+def test_freeze_init_from_trains_only_the_condition_path(two_class_dataset, tmp_path, capsys):
+    base = tmp_path / "base"
+    assert train_diffusion.main(set_args([f"data_dir={two_class_dataset}", f"run_dir={base}", "epochs=1"] + TINY)) == 0
+    run = tmp_path / "frozen"
+    argv = set_args([f"data_dir={two_class_dataset}", f"run_dir={run}", "epochs=2", "conditioning=label",
+                     f"init_from={base}", "freeze_init_from=true", "learning_rate=0.01"] + TINY)
+    assert train_diffusion.main(argv) == 0
+    assert "(kept fixed)" in capsys.readouterr().out
+    before, after = load_sampler(base), load_sampler(run)
+    copied = changed = 0
+    for network in ("network", "ema_network"):
+        for layer in getattr(after, network).layers:
+            if not layer.weights:
+                continue
+            try:
+                old = getattr(before, network).get_layer(layer.name).get_weights()
+            except ValueError:  # a layer the unconditional model lacks: the class embedding, the condition biases
+                changed += any(np.abs(w).max() > 0 for w in layer.get_weights())
+                continue
+            copied += 1
+            for w_old, w_new in zip(old, layer.get_weights()):  # the EMA of a constant: equal to float32 rounding
+                np.testing.assert_allclose(w_new, w_old, rtol=1e-6, atol=0 if network == "network" else 1e-7)
+    assert copied > 0 and changed > 0  # the base kept as it was; the zero-initialised condition path trained
+    with pytest.raises(ParameterError, match=r"freeze_init_from needs init_from.*init_from=None"):
+        DiffusionTrainConfig(freeze_init_from=True)
 
 
 def test_conditioning_needs_labels(tiny_dataset, tmp_path, capsys):

@@ -215,6 +215,10 @@ class DiffusionTrainConfig(TrainingOptions):
         init_from: null, or a trained DDIM folder whose weights initialise every layer of
             the same name and shape (fine-tuning, e.g. an unconditional model into a
             conditional one); a resumed run restores its checkpoint instead.
+        freeze_init_from: True to keep the layers init_from copies fixed, so only the layers
+            it lacks train (the class embedding and zero-initialised condition layers of a
+            model made conditional): the pretrained network is kept as it is, as ControlNet
+            keeps a locked copy (Zhang et al. 2023). Needs init_from.
 
     ``preset`` (null, "tiny", "small" or "base", see `PRESETS`) sets widths,
     block_depth, attention_levels, embedding_dims and num_heads at once; giving
@@ -251,6 +255,7 @@ class DiffusionTrainConfig(TrainingOptions):
     guidance_rescale: float = 0.0
     clip_sample: bool = False
     init_from: Optional[str] = None
+    freeze_init_from: bool = False
     batch_size: int = 16
     learning_rate: float = 1e-3
     weight_decay: float = 1e-4
@@ -307,6 +312,11 @@ class DiffusionTrainConfig(TrainingOptions):
                 f"conditioning must be null, 'label', 'text' or 'mask'. Received: conditioning={self.conditioning!r}"
             )
         check_mask_kinds(self.mask_kinds)
+        if self.freeze_init_from and not self.init_from:
+            raise ParameterError(
+                f"freeze_init_from needs init_from (the layers to keep fixed). Received: freeze_init_from=True, "
+                f"init_from={self.init_from!r}"
+            )
         if not 3 <= self.text_max_tokens <= 256:
             raise ParameterError(f"text_max_tokens must be in [3, 256]. Received: text_max_tokens={self.text_max_tokens!r}")
         if not 0.0 <= self.label_dropout < 1.0:

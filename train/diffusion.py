@@ -116,11 +116,12 @@ def text_context_table(captions, max_tokens):
             np.concatenate([mask.astype("float32"), null_mask]))
 
 
-def initialise_from(model, model_dir):
+def initialise_from(model, model_dir, freeze=False):
     """Copy the weights of a trained DDIM (`models.sampler_folder.load_sampler` folder) into ``model``'s layers of the same name and shapes.
 
     Both the network and its EMA copy get them. Layers it lacks (e.g. a new class
-    embedding, zero-initialised) keep their initial weights.
+    embedding, zero-initialised) keep their initial weights. With ``freeze`` the copied
+    layers are made non-trainable (config key ``freeze_init_from``), so only the others train.
 
     Returns:
         The number of layers copied.
@@ -137,10 +138,13 @@ def initialise_from(model, model_dir):
         if weights and [w.shape for w in weights] == [tuple(v.shape) for v in layer.weights]:
             layer.set_weights(weights)
             model.ema_network.get_layer(layer.name).set_weights(weights)
+            layer.trainable = not freeze
             copied += 1
     if not copied:
         raise ParameterError(f"No layer of the model matches one of init_from's. Received: init_from={str(model_dir)!r}")
-    print(f"Initialised {copied} layers from {model_dir}.", flush=True)
+    trainable = sum(int(np.prod(v.shape)) for v in model.network.trainable_weights)
+    print(f"Initialised {copied} layers from {model_dir}{' (kept fixed)' if freeze else ''}; {trainable:,} trainable "
+          f"parameters.", flush=True)
     return copied
 
 
@@ -170,7 +174,7 @@ def train(config):
         clip_range = None if data.latent_info else (0.0, 1.0)
         model = build_model(config, data_shape, data_mean, data_std, class_names, context_shape, clip_range)
         if config.init_from:
-            initialise_from(model, config.init_from)
+            initialise_from(model, config.init_from, freeze=config.freeze_init_from)
     print(
         f"Training {'latent ' if data.latent_info else ''}DDIM: {model.network.count_params():,} parameters, data {data_shape}, "
         f"{len(data.paths('train'))} training clips, {strategy.num_replicas_in_sync} replica(s).",
