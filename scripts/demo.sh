@@ -41,7 +41,8 @@ if [ "${TRAIN:-0}" = 1 ]; then
         --set learning_rate_schedule=cosine --set decay_steps=1900 --set learning_rate=3e-4
     # the score-roll DDIM as the shipped one was made: 6050 steps unconditional (two starts, 80 min of a shared CPU),
     # then 2000 steps with masks and frequency attention, initialised from them, then 1500 steps on the
-    # key-normalised rolls (every chorale in C major / A minor) with a cosine decay
+    # key-normalised rolls (every chorale in C major / A minor) with a cosine decay, then 3000 more from those
+    # (100 warm-up steps to 4e-4, then a cosine decay to 0)
     $PY -m train.diffusion --config configs/chorales_score_roll_ddim.yaml --set max_train_minutes=null --set epochs=121 \
         --set conditioning=null --set frequency_attention_levels=[] --set run_dir=outputs/runs/chorales_score_roll_stage1
     $PY -m train.diffusion --config configs/chorales_score_roll_ddim.yaml --set max_train_minutes=null --set epochs=40 \
@@ -49,7 +50,12 @@ if [ "${TRAIN:-0}" = 1 ]; then
         --set run_dir=outputs/runs/chorales_score_roll_stage2
     $PY -m train.diffusion --config configs/chorales_score_roll_ddim.yaml --set max_train_minutes=null --set epochs=30 \
         --set init_from=outputs/runs/chorales_score_roll_stage2 --set data_dir=data/chorales_score_roll_keys \
-        --set ema_momentum=0.999 --set learning_rate_schedule=cosine --set warmup_steps=100 --set decay_steps=1400
+        --set ema_momentum=0.999 --set learning_rate_schedule=cosine --set warmup_steps=100 --set decay_steps=1400 \
+        --set run_dir=outputs/runs/chorales_score_roll_stage3
+    $PY -m train.diffusion --config configs/chorales_score_roll_ddim.yaml --set max_train_minutes=null --set epochs=60 \
+        --set init_from=outputs/runs/chorales_score_roll_stage3 --set data_dir=data/chorales_score_roll_keys \
+        --set ema_momentum=0.999 --set learning_rate_schedule=cosine --set warmup_steps=100 --set decay_steps=2900 \
+        --set learning_rate=4e-4
 fi
 $PY -m generate.sounds --model saved_models/chorales_ddim --num 4 --out outputs/chorales_ddim
 $PY -m generate.sounds --model saved_models/chorales_autoencoder --num 4 --out outputs/chorales_autoencoder
