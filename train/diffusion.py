@@ -138,7 +138,8 @@ def initialise_from(model, model_dir, freeze=False):
         if weights and [w.shape for w in weights] == [tuple(v.shape) for v in layer.weights]:
             layer.set_weights(weights)
             model.ema_network.get_layer(layer.name).set_weights(weights)
-            layer.trainable = not freeze
+            if freeze:
+                layer.trainable = False
             copied += 1
     if not copied:
         raise ParameterError(f"No layer of the model matches one of init_from's. Received: init_from={str(model_dir)!r}")
