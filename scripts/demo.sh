@@ -6,7 +6,7 @@
 # (rendered to WAV by FluidSynth), harmonises a test chorale's soprano and continues that chorale after 4 bars.
 # Usage: bash scripts/demo.sh            (about 6 minutes on a 2-core CPU)
 #        TRAIN=1 bash scripts/demo.sh    (also retrain the models first: the autoencoder, 10 min; the default DDIM,
-#                                         its 9100 + 6250 + 800 + 5000 + 2000 steps, about 9 hours; the score-roll DDIM's 6050 + 2000 + 1500 + 3000 steps, about 4 hours)
+#                                         its 9100 + 6250 + 800 + 5000 + 2000 steps, about 9 hours; the score-roll DDIM's 6050 + 2000 + 1500 + 3000 + 3000 steps, about 4.5 hours)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -23,7 +23,7 @@ if [ "${TRAIN:-0}" = 1 ]; then
     # the default DDIM as the shipped one was made: 9100 steps without frequency mixing (it trained in seven
     # starts, on a shared CPU), then 6250 steps with it at a constant learning rate (two runs there: 2250, then 4000),
     # initialised from those weights, then 800 steps of cosine decay to 0, then 5000 more steps from those weights
-    # (100 warm-up steps to 4e-4, then a cosine decay to 0), then 2000 more from those (to 3e-4, then a decay)
+    # (100 warm-up steps to 4e-4, then a cosine decay to 0), then 3000 more to 3e-4, then 2000 more from those (to 3e-4, then a decay)
     $PY -m train.diffusion --config configs/chorales_ddim.yaml --set max_train_minutes=null --set epochs=182 \
         --set frequency_mixing_levels=[] --set run_dir=outputs/runs/chorales_ddim_stage1
     $PY -m train.diffusion --config configs/chorales_ddim.yaml --set max_train_minutes=null --set epochs=125 \
@@ -42,7 +42,7 @@ if [ "${TRAIN:-0}" = 1 ]; then
     # the score-roll DDIM as the shipped one was made: 6050 steps unconditional (two starts, 80 min of a shared CPU),
     # then 2000 steps with masks and frequency attention, initialised from them, then 1500 steps on the
     # key-normalised rolls (every chorale in C major / A minor) with a cosine decay, then 3000 more from those
-    # (100 warm-up steps to 4e-4, then a cosine decay to 0)
+    # (100 warm-up steps to 4e-4, then a cosine decay to 0), then 3000 more to 3e-4
     $PY -m train.diffusion --config configs/chorales_score_roll_ddim.yaml --set max_train_minutes=null --set epochs=121 \
         --set conditioning=null --set frequency_attention_levels=[] --set run_dir=outputs/runs/chorales_score_roll_stage1
     $PY -m train.diffusion --config configs/chorales_score_roll_ddim.yaml --set max_train_minutes=null --set epochs=40 \
@@ -55,7 +55,11 @@ if [ "${TRAIN:-0}" = 1 ]; then
     $PY -m train.diffusion --config configs/chorales_score_roll_ddim.yaml --set max_train_minutes=null --set epochs=60 \
         --set init_from=outputs/runs/chorales_score_roll_stage3 --set data_dir=data/chorales_score_roll_keys \
         --set ema_momentum=0.999 --set learning_rate_schedule=cosine --set warmup_steps=100 --set decay_steps=2900 \
-        --set learning_rate=4e-4
+        --set learning_rate=4e-4 --set run_dir=outputs/runs/chorales_score_roll_stage4
+    $PY -m train.diffusion --config configs/chorales_score_roll_ddim.yaml --set max_train_minutes=null --set epochs=60 \
+        --set init_from=outputs/runs/chorales_score_roll_stage4 --set data_dir=data/chorales_score_roll_keys \
+        --set ema_momentum=0.999 --set learning_rate_schedule=cosine --set warmup_steps=100 --set decay_steps=2900 \
+        --set learning_rate=3e-4
 fi
 $PY -m generate.sounds --model saved_models/chorales_ddim --num 4 --out outputs/chorales_ddim
 $PY -m generate.sounds --model saved_models/chorales_autoencoder --num 4 --out outputs/chorales_autoencoder
