@@ -93,6 +93,7 @@ def build_unet(
     known_inputs=False,
     block_type="concat",
     norm_groups=8,
+    condition_in_noise_embedding=False,
     name="unet",
 ):
     """Build the noise-predicting U-Net.
@@ -145,7 +146,12 @@ def build_unet(
             (Ho et al. 2020, appendix B) into every residual block, which is GroupNorm,
             swish, conv, GroupNorm scaled and shifted by it, swish, zero-initialised conv.
         norm_groups: ``"film"`` blocks: GroupNorm groups (at most the block's channels).
-        name: model name.
+        condition_in_noise_embedding: ``"film"`` blocks with a class or text condition only:
+            also add a zero-initialised projection of the condition vector to the noise-level
+            embedding that scales and shifts every block (``condition_to_noise``), as ADM adds
+            the class embedding to the timestep embedding (Dhariwal and Nichol 2021, Sec. 3;
+            ``emb = time_embed(t) + label_emb(y)``). The condition then modulates every block's
+            features multiplicatively, not only by a bias; the network starts as without it.
     Returns:
         A functional ``keras.Model`` taking ``[noisy_images (batch, *input_shape),
         noise_variances (batch, 1, 1, 1)]`` (plus ``class_labels`` when ``num_classes``,
@@ -161,6 +167,9 @@ def build_unet(
     if known_inputs and (num_classes is not None or context_shape is not None):
         raise ValueError(f"known_inputs takes no class or text condition besides. Received: num_classes={num_classes}, "
                          f"context_shape={context_shape}")
+    if condition_in_noise_embedding and (block_type != "film" or (num_classes is None and context_shape is None)):
+        raise ValueError(f"condition_in_noise_embedding needs block_type 'film' and a class or text condition. Received: "
+                         f"block_type={block_type!r}, num_classes={num_classes}, context_shape={context_shape}")
     noisy_images = keras.Input(shape=(height, width, channels), name="noisy_images")
     noise_variances = keras.Input(shape=(1, 1, 1), name="noise_variances")
 
@@ -173,7 +182,8 @@ def build_unet(
         known = layers.Concatenate(name="known_concat")(condition_inputs)
         known = layers.Conv2D(widths[0], patch_size, strides=patch_size, kernel_initializer="zeros", name="known_stem")(known)
         x = layers.Add(name="known_add")([x, known])
-    x, residual_block = _noise_level_path(x, e, block_type, condition, embedding_dims, norm_groups)
+    x, residual_block = _noise_level_path(x, e, block_type, condition, embedding_dims, norm_groups,
+                                          condition_in_noise_embedding)
     attend = _attention(num_heads, context)
     x = _u_path(x, widths, block_depth, _follow_up(attention_levels, frequency_mixing_levels,
                                                                 frequency_attention_levels, num_heads, attend),
@@ -266,10 +276,11 @@ def _condition_inputs(num_classes, context_shape, embedding_dims):
     return [], None, None
 
 
-def _noise_level_path(x, e, block_type, condition, embedding_dims, norm_groups):
+def _noise_level_path(x, e, block_type, condition, embedding_dims, norm_groups, condition_in_noise_embedding=False):
     """How the noise embedding ``e`` (batch, 1, 1, embedding_dims) enters the network, and the residual block
     that goes with it: ``(stem features, residual_block(width, name))``. ``concat``: broadcast and
-    concatenated to the stem's features once; ``film``: a two-layer MLP whose output every block takes."""
+    concatenated to the stem's features once; ``film``: a two-layer MLP whose output every block takes
+    (plus the condition's zero-initialised projection with ``condition_in_noise_embedding``)."""
     if block_type == "concat":
         e = layers.UpSampling2D(size=tuple(x.shape[1:3]), name="embedding_broadcast")(e)
         x = layers.Concatenate(name="stem_concat")([x, e])
@@ -278,6 +289,9 @@ def _noise_level_path(x, e, block_type, condition, embedding_dims, norm_groups):
     e = layers.Reshape((embedding_dims,), name="noise_embedding_flat")(e)
     e = layers.Dense(4 * embedding_dims, activation="swish", name="noise_mlp1")(e)
     e = layers.Dense(4 * embedding_dims, name="noise_mlp2")(e)
+    if condition_in_noise_embedding:
+        projected = layers.Dense(4 * embedding_dims, kernel_initializer="zeros", name="condition_to_noise")(condition)
+        e = layers.Add(name="noise_condition_add")([e, projected])
     return x, lambda block_width, block_name: _film_residual_block(block_width, block_name, e, condition, norm_groups)
 
 

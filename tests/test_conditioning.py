@@ -137,6 +137,8 @@ def test_freeze_init_from_trains_only_the_condition_path(two_class_dataset, tmp_
     assert copied > 0 and changed > 0  # the base kept as it was; the zero-initialised condition path trained
     with pytest.raises(ParameterError, match=r"freeze_init_from needs init_from.*init_from=None"):
         DiffusionTrainConfig(freeze_init_from=True)
+    with pytest.raises(ParameterError, match=r"condition_in_noise_embedding needs .*block_type='concat', conditioning='label'"):
+        DiffusionTrainConfig(condition_in_noise_embedding=True, conditioning="label")
 
 
 def test_conditioning_needs_labels(tiny_dataset, tmp_path, capsys):

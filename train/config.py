@@ -215,6 +215,11 @@ class DiffusionTrainConfig(TrainingOptions):
         init_from: null, or a trained DDIM folder whose weights initialise every layer of
             the same name and shape (fine-tuning, e.g. an unconditional model into a
             conditional one); a resumed run restores its checkpoint instead.
+        condition_in_noise_embedding: ``film`` blocks with ``conditioning`` label or text: the
+            class or prompt vector is also added, through a zero-initialised projection, to the
+            noise-level embedding that scales and shifts every block, as in ADM (Dhariwal and
+            Nichol 2021; `models.unet.build_unet`). With ``freeze_init_from`` the condition then
+            modulates the pretrained blocks multiplicatively, not only by a bias.
         freeze_init_from: True to keep the layers init_from copies fixed, so only the layers
             it lacks train (the class embedding and zero-initialised condition layers of a
             model made conditional): the pretrained network is kept as it is, as ControlNet
@@ -235,6 +240,7 @@ class DiffusionTrainConfig(TrainingOptions):
     attention_levels: tuple[int, ...] = (3,)
     frequency_mixing_levels: tuple[int, ...] = ()
     frequency_attention_levels: tuple[int, ...] = ()
+    condition_in_noise_embedding: bool = False
     patch_size: int = 4
     embedding_dims: int = 32
     num_heads: int = 4
@@ -312,6 +318,11 @@ class DiffusionTrainConfig(TrainingOptions):
                 f"conditioning must be null, 'label', 'text' or 'mask'. Received: conditioning={self.conditioning!r}"
             )
         check_mask_kinds(self.mask_kinds)
+        if self.condition_in_noise_embedding and (self.block_type != "film" or self.conditioning not in ("label", "text")):
+            raise ParameterError(
+                f"condition_in_noise_embedding needs block_type 'film' and conditioning 'label' or 'text'. Received: "
+                f"block_type={self.block_type!r}, conditioning={self.conditioning!r}"
+            )
         if self.freeze_init_from and not self.init_from:
             raise ParameterError(
                 f"freeze_init_from needs init_from (the layers to keep fixed). Received: freeze_init_from=True, "

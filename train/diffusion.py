@@ -74,6 +74,7 @@ def build_model(config, data_shape, data_mean, data_std, class_names=None, conte
             num_classes=len(class_names) if class_names else None,
             context_shape=context_shape,
             known_inputs=config.conditioning == "mask",
+            condition_in_noise_embedding=config.condition_in_noise_embedding,
         )
     except ValueError as err:
         raise ParameterError(str(err)) from err

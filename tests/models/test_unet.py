@@ -95,6 +95,35 @@ def test_film_blocks_start_as_identity_reload_and_take_the_noise_level_in_every_
     np.testing.assert_allclose(reloaded.predict([images, low], verbose=0), out_low, atol=1e-5)
 
 
+def test_condition_in_noise_embedding_starts_as_without_and_then_modulates_every_block(tmp_path):
+    network = tiny_unet(block_type="film", num_classes=2, condition_in_noise_embedding=True)
+    images = np.random.default_rng(0).standard_normal((2, 32, 16, 1)).astype("float32")
+    variances = np.full((2, 1, 1, 1), 0.5, "float32")
+    organ, piano = np.zeros((2, 1), "int32"), np.ones((2, 1), "int32")
+    _randomise(network)
+    projection = network.get_layer("condition_to_noise")
+    biases = [layer for layer in network.layers if layer.name.endswith("_condition")]
+    assert biases  # the per-block condition biases are there besides
+    for layer in [projection, *biases]:  # as built: zero-initialised condition layers
+        layer.set_weights([np.zeros_like(w) for w in layer.get_weights()])
+    np.testing.assert_array_equal(network.predict([images, variances, organ], verbose=0),
+                                  network.predict([images, variances, piano], verbose=0))
+    # only the projection into the noise embedding trained: the label alone now changes the output
+    projection.set_weights([np.random.default_rng(2).standard_normal(w.shape).astype("float32") for w in projection.get_weights()])
+    out_organ = network.predict([images, variances, organ], verbose=0)
+    assert np.abs(out_organ - network.predict([images, variances, piano], verbose=0)).max() > 1e-3
+    network.save(tmp_path / "film_condition.keras")
+    reloaded = keras.saving.load_model(tmp_path / "film_condition.keras", safe_mode=True)
+    np.testing.assert_allclose(reloaded.predict([images, variances, organ], verbose=0), out_organ, atol=1e-5)
+
+
+@pytest.mark.parametrize("kwargs", [dict(block_type="concat", num_classes=2), dict(block_type="film")])
+def test_condition_in_noise_embedding_needs_film_blocks_and_a_condition(kwargs):
+    with pytest.raises(ValueError, match="condition_in_noise_embedding needs block_type 'film' and a class or text "
+                                         "condition. Received: block_type="):
+        tiny_unet(condition_in_noise_embedding=True, **kwargs)
+
+
 def test_unknown_block_type_is_refused():
     with pytest.raises(ValueError, match="block_type must be one of .*Received: block_type='resnet'"):
         tiny_unet(block_type="resnet")
