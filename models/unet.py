@@ -54,18 +54,26 @@ def _residual_block(width, name, condition=None):
     return apply
 
 
-def _film_residual_block(width, name, noise_embedding, condition=None, groups=8):
+def _film_residual_block(width, name, noise_embedding, condition=None, groups=8, adapter_rank=0):
     """The ADM residual block (Dhariwal and Nichol 2021, Sec. 3; Ho et al. 2020, appendix B):
     GroupNorm, swish, conv; GroupNorm scaled and shifted by the noise-level embedding
     (`models.layers.ScaleShift`), swish, a zero-initialised conv; plus the input. Every
-    block sees the noise level, and starts as the identity."""
+    block sees the noise level, and starts as the identity. With ``adapter_rank`` a
+    condition-modulated bottleneck runs beside the first conv (`build_unet`'s
+    ``condition_adapter_rank``)."""
 
     def apply(x):
         input_width = x.shape[-1]
         residual = x if input_width == width else layers.Conv2D(width, 1, name=f"{name}_proj")(x)
-        h = GroupNormalization(groups=min(groups, input_width), name=f"{name}_norm1")(x)
-        h = layers.Activation("swish", name=f"{name}_act1")(h)
-        h = layers.Conv2D(width, 3, padding="same", name=f"{name}_conv1")(h)
+        a = GroupNormalization(groups=min(groups, input_width), name=f"{name}_norm1")(x)
+        a = layers.Activation("swish", name=f"{name}_act1")(a)
+        h = layers.Conv2D(width, 3, padding="same", name=f"{name}_conv1")(a)
+        if adapter_rank:
+            adapter = layers.Conv2D(adapter_rank, 3, padding="same", name=f"{name}_adapter_down")(a)
+            adapter = ScaleShift(name=f"{name}_adapter_condition")([adapter, condition])
+            adapter = layers.Activation("swish", name=f"{name}_adapter_act")(adapter)
+            adapter = layers.Conv2D(width, 1, kernel_initializer="zeros", name=f"{name}_adapter_up")(adapter)
+            h = layers.Add(name=f"{name}_adapter_add")([h, adapter])
         if condition is not None:  # conditional networks: the class or prompt in every block
             h = ConditionBias(name=f"{name}_condition")([h, condition])
         h = GroupNormalization(groups=min(groups, width), name=f"{name}_norm2")(h)
@@ -94,6 +102,7 @@ def build_unet(
     block_type="concat",
     norm_groups=8,
     condition_in_noise_embedding=False,
+    condition_adapter_rank=0,
     name="unet",
 ):
     """Build the noise-predicting U-Net.
@@ -152,6 +161,14 @@ def build_unet(
             the class embedding to the timestep embedding (Dhariwal and Nichol 2021, Sec. 3;
             ``emb = time_embed(t) + label_emb(y)``). The condition then modulates every block's
             features multiplicatively, not only by a bias; the network starts as without it.
+        condition_adapter_rank: int >= 0; ``"film"`` blocks with a class or text condition only:
+            beside each block's first conv, a bottleneck adapter of that many channels whose
+            features the condition scales and shifts: 3x3 conv down, `models.layers.ScaleShift`
+            by the condition vector, swish, zero-initialised 1x1 conv up, added to the conv's
+            output. A residual adapter (Houlsby et al., "Parameter-Efficient Transfer Learning
+            for NLP", ICML 2019) made condition-dependent, so that with a frozen pretrained
+            network (``freeze_init_from``) the condition path has capacity of its own; the
+            network starts as without it. 0: none.
     Returns:
         A functional ``keras.Model`` taking ``[noisy_images (batch, *input_shape),
         noise_variances (batch, 1, 1, 1)]`` (plus ``class_labels`` when ``num_classes``,
@@ -167,9 +184,13 @@ def build_unet(
     if known_inputs and (num_classes is not None or context_shape is not None):
         raise ValueError(f"known_inputs takes no class or text condition besides. Received: num_classes={num_classes}, "
                          f"context_shape={context_shape}")
-    if condition_in_noise_embedding and (block_type != "film" or (num_classes is None and context_shape is None)):
-        raise ValueError(f"condition_in_noise_embedding needs block_type 'film' and a class or text condition. Received: "
-                         f"block_type={block_type!r}, num_classes={num_classes}, context_shape={context_shape}")
+    for option, value in (("condition_in_noise_embedding", condition_in_noise_embedding),
+                          ("condition_adapter_rank", condition_adapter_rank)):
+        if value and (block_type != "film" or (num_classes is None and context_shape is None)):
+            raise ValueError(f"{option} needs block_type 'film' and a class or text condition. Received: "
+                             f"block_type={block_type!r}, num_classes={num_classes}, context_shape={context_shape}")
+    if not (isinstance(condition_adapter_rank, int) and condition_adapter_rank >= 0):
+        raise ValueError(f"condition_adapter_rank must be an int >= 0. Received: condition_adapter_rank={condition_adapter_rank!r}")
     noisy_images = keras.Input(shape=(height, width, channels), name="noisy_images")
     noise_variances = keras.Input(shape=(1, 1, 1), name="noise_variances")
 
@@ -183,7 +204,7 @@ def build_unet(
         known = layers.Conv2D(widths[0], patch_size, strides=patch_size, kernel_initializer="zeros", name="known_stem")(known)
         x = layers.Add(name="known_add")([x, known])
     x, residual_block = _noise_level_path(x, e, block_type, condition, embedding_dims, norm_groups,
-                                          condition_in_noise_embedding)
+                                          condition_in_noise_embedding, condition_adapter_rank)
     attend = _attention(num_heads, context)
     x = _u_path(x, widths, block_depth, _follow_up(attention_levels, frequency_mixing_levels,
                                                                 frequency_attention_levels, num_heads, attend),
@@ -276,11 +297,13 @@ def _condition_inputs(num_classes, context_shape, embedding_dims):
     return [], None, None
 
 
-def _noise_level_path(x, e, block_type, condition, embedding_dims, norm_groups, condition_in_noise_embedding=False):
+def _noise_level_path(x, e, block_type, condition, embedding_dims, norm_groups, condition_in_noise_embedding=False,
+                      adapter_rank=0):
     """How the noise embedding ``e`` (batch, 1, 1, embedding_dims) enters the network, and the residual block
     that goes with it: ``(stem features, residual_block(width, name))``. ``concat``: broadcast and
     concatenated to the stem's features once; ``film``: a two-layer MLP whose output every block takes
-    (plus the condition's zero-initialised projection with ``condition_in_noise_embedding``)."""
+    (plus the condition's zero-initialised projection with ``condition_in_noise_embedding``; ``adapter_rank``:
+    `_film_residual_block`'s)."""
     if block_type == "concat":
         e = layers.UpSampling2D(size=tuple(x.shape[1:3]), name="embedding_broadcast")(e)
         x = layers.Concatenate(name="stem_concat")([x, e])
@@ -292,7 +315,8 @@ def _noise_level_path(x, e, block_type, condition, embedding_dims, norm_groups, 
     if condition_in_noise_embedding:
         projected = layers.Dense(4 * embedding_dims, kernel_initializer="zeros", name="condition_to_noise")(condition)
         e = layers.Add(name="noise_condition_add")([e, projected])
-    return x, lambda block_width, block_name: _film_residual_block(block_width, block_name, e, condition, norm_groups)
+    return x, lambda block_width, block_name: _film_residual_block(block_width, block_name, e, condition, norm_groups,
+                                                                   adapter_rank)
 
 
 def _u_path(x, widths, block_depth, follow, residual_block):

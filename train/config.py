@@ -220,6 +220,10 @@ class DiffusionTrainConfig(TrainingOptions):
             noise-level embedding that scales and shifts every block, as in ADM (Dhariwal and
             Nichol 2021; `models.unet.build_unet`). With ``freeze_init_from`` the condition then
             modulates the pretrained blocks multiplicatively, not only by a bias.
+        condition_adapter_rank: int >= 0; ``film`` blocks with ``conditioning`` label or text: a
+            condition-modulated bottleneck adapter of that many channels beside every block's
+            first conv (`models.unet.build_unet`); with ``freeze_init_from`` it gives the new
+            condition capacity of its own. 0: none.
         freeze_init_from: True to keep the layers init_from copies fixed, so only the layers
             it lacks train (the class embedding and zero-initialised condition layers of a
             model made conditional): the pretrained network is kept as it is, as ControlNet
@@ -241,6 +245,7 @@ class DiffusionTrainConfig(TrainingOptions):
     frequency_mixing_levels: tuple[int, ...] = ()
     frequency_attention_levels: tuple[int, ...] = ()
     condition_in_noise_embedding: bool = False
+    condition_adapter_rank: int = 0
     patch_size: int = 4
     embedding_dims: int = 32
     num_heads: int = 4
@@ -318,11 +323,14 @@ class DiffusionTrainConfig(TrainingOptions):
                 f"conditioning must be null, 'label', 'text' or 'mask'. Received: conditioning={self.conditioning!r}"
             )
         check_mask_kinds(self.mask_kinds)
-        if self.condition_in_noise_embedding and (self.block_type != "film" or self.conditioning not in ("label", "text")):
-            raise ParameterError(
-                f"condition_in_noise_embedding needs block_type 'film' and conditioning 'label' or 'text'. Received: "
-                f"block_type={self.block_type!r}, conditioning={self.conditioning!r}"
-            )
+        if not (isinstance(self.condition_adapter_rank, int) and self.condition_adapter_rank >= 0):
+            raise ParameterError(f"condition_adapter_rank must be an int >= 0. Received: {self.condition_adapter_rank!r}")
+        for option in ("condition_in_noise_embedding", "condition_adapter_rank"):
+            if getattr(self, option) and (self.block_type != "film" or self.conditioning not in ("label", "text")):
+                raise ParameterError(
+                    f"{option} needs block_type 'film' and conditioning 'label' or 'text'. Received: "
+                    f"block_type={self.block_type!r}, conditioning={self.conditioning!r}"
+                )
         if self.freeze_init_from and not self.init_from:
             raise ParameterError(
                 f"freeze_init_from needs init_from (the layers to keep fixed). Received: freeze_init_from=True, "

@@ -75,6 +75,7 @@ def build_model(config, data_shape, data_mean, data_std, class_names=None, conte
             context_shape=context_shape,
             known_inputs=config.conditioning == "mask",
             condition_in_noise_embedding=config.condition_in_noise_embedding,
+            condition_adapter_rank=config.condition_adapter_rank,
         )
     except ValueError as err:
         raise ParameterError(str(err)) from err

@@ -117,11 +117,40 @@ def test_condition_in_noise_embedding_starts_as_without_and_then_modulates_every
     np.testing.assert_allclose(reloaded.predict([images, variances, organ], verbose=0), out_organ, atol=1e-5)
 
 
+def test_condition_adapters_start_as_without_and_give_the_label_a_path_of_its_own():
+    plain = tiny_unet(block_type="film", num_classes=2)
+    adapted = tiny_unet(block_type="film", num_classes=2, condition_adapter_rank=4)
+    images = np.random.default_rng(0).standard_normal((2, 32, 16, 1)).astype("float32")
+    variances = np.full((2, 1, 1, 1), 0.5, "float32")
+    organ, piano = np.zeros((2, 1), "int32"), np.ones((2, 1), "int32")
+    _randomise(plain)
+    for layer in plain.layers:  # the plain network's weights, copied by name as init_from does
+        if layer.weights:
+            adapted.get_layer(layer.name).set_weights(layer.get_weights())
+    new = [layer for layer in adapted.layers if "_adapter_" in layer.name and layer.weights]
+    assert {layer.name.rsplit("_adapter_", 1)[1] for layer in new} == {"down", "condition", "up"}
+    assert len(new) == 3 * sum(layer.name.endswith("_scale_shift") for layer in adapted.layers)  # one per block
+    np.testing.assert_allclose(adapted.predict([images, variances, piano], verbose=0),
+                               plain.predict([images, variances, piano], verbose=0), atol=1e-6)
+    # zero the per-block condition biases: the label then acts only through the adapters once they train
+    for layer in adapted.layers:
+        if layer.name.endswith("_condition") and "_adapter_" not in layer.name:
+            layer.set_weights([np.zeros_like(w) for w in layer.get_weights()])
+    rng = np.random.default_rng(3)
+    for layer in new:
+        layer.set_weights([rng.standard_normal(w.shape).astype("float32") * 0.3 for w in layer.get_weights()])
+    out_organ, out_piano = (adapted.predict([images, variances, label], verbose=0) for label in (organ, piano))
+    assert np.abs(out_organ - out_piano).max() > 1e-3
+
+
 @pytest.mark.parametrize("kwargs", [dict(block_type="concat", num_classes=2), dict(block_type="film")])
-def test_condition_in_noise_embedding_needs_film_blocks_and_a_condition(kwargs):
-    with pytest.raises(ValueError, match="condition_in_noise_embedding needs block_type 'film' and a class or text "
+@pytest.mark.parametrize("option", [dict(condition_in_noise_embedding=True), dict(condition_adapter_rank=4)])
+def test_condition_options_need_film_blocks_and_a_condition(kwargs, option):
+    with pytest.raises(ValueError, match=f"{next(iter(option))} needs block_type 'film' and a class or text "
                                          "condition. Received: block_type="):
-        tiny_unet(condition_in_noise_embedding=True, **kwargs)
+        tiny_unet(**option, **kwargs)
+    with pytest.raises(ValueError, match=r"condition_adapter_rank must be an int >= 0. Received: condition_adapter_rank=-1"):
+        tiny_unet(block_type="film", num_classes=2, condition_adapter_rank=-1)
 
 
 def test_unknown_block_type_is_refused():
