@@ -112,16 +112,21 @@ def test_conditional_training_sampling_and_guidance(two_class_dataset, tmp_path,
     assert [p["statistic"] for p in results["paired"]] == ["log_odds"]
 
 
-def test_freeze_init_from_trains_only_the_condition_path(two_class_dataset, tmp_path, capsys):
+@pytest.mark.parametrize("blocks, condition_path", [
+    ([], []),  # concat blocks: the condition biases only
+    (["block_type=film"], ["condition_in_noise_embedding=true", "condition_adapter_rank=4"]),  # the shipped label model's
+])
+def test_freeze_init_from_trains_only_the_condition_path(two_class_dataset, tmp_path, capsys, blocks, condition_path):
     base = tmp_path / "base"
-    assert train_diffusion.main(set_args([f"data_dir={two_class_dataset}", f"run_dir={base}", "epochs=1"] + TINY)) == 0
+    assert train_diffusion.main(set_args([f"data_dir={two_class_dataset}", f"run_dir={base}", "epochs=1"] + TINY + blocks)) == 0
     run = tmp_path / "frozen"
     argv = set_args([f"data_dir={two_class_dataset}", f"run_dir={run}", "epochs=2", "conditioning=label",
-                     f"init_from={base}", "freeze_init_from=true", "learning_rate=0.01"] + TINY)
+                     f"init_from={base}", "freeze_init_from=true", "learning_rate=0.01"] + TINY + blocks + condition_path)
     assert train_diffusion.main(argv) == 0
     assert "(kept fixed)" in capsys.readouterr().out
     before, after = load_sampler(base), load_sampler(run)
     copied = changed = 0
+    trained = set()
     for network in ("network", "ema_network"):
         for layer in getattr(after, network).layers:
             if not layer.weights:
@@ -129,12 +134,16 @@ def test_freeze_init_from_trains_only_the_condition_path(two_class_dataset, tmp_
             try:
                 old = getattr(before, network).get_layer(layer.name).get_weights()
             except ValueError:  # a layer the unconditional model lacks: the class embedding, the condition biases
-                changed += any(np.abs(w).max() > 0 for w in layer.get_weights())
+                if any(np.abs(w).max() > 0 for w in layer.get_weights()):
+                    changed += 1
+                    trained.add(layer.name)
                 continue
             copied += 1
             for w_old, w_new in zip(old, layer.get_weights()):  # the EMA of a constant: equal to float32 rounding
                 np.testing.assert_allclose(w_new, w_old, rtol=1e-6, atol=0 if network == "network" else 1e-7)
     assert copied > 0 and changed > 0  # the base kept as it was; the zero-initialised condition path trained
+    if condition_path:  # the zero-initialised projection into the noise embedding and the adapters' outputs trained
+        assert "condition_to_noise" in trained and any(name.endswith("_adapter_up") for name in trained)
     with pytest.raises(ParameterError, match=r"freeze_init_from needs init_from.*init_from=None"):
         DiffusionTrainConfig(freeze_init_from=True)
     with pytest.raises(ParameterError, match=r"condition_in_noise_embedding needs .*block_type='concat', conditioning='label'"):
