@@ -23,7 +23,7 @@ if [ "${TRAIN:-0}" = 1 ]; then
     # the default DDIM as the shipped one was made: 9100 steps without frequency mixing (it trained in seven
     # starts, on a shared CPU), then 6250 steps with it at a constant learning rate (two runs there: 2250, then 4000),
     # initialised from those weights, then 800 steps of cosine decay to 0, then 5000 more steps from those weights
-    # (100 warm-up steps to 4e-4, then a cosine decay to 0), then 3000 more to 3e-4, then 2000 more from those (to 3e-4, then a decay)
+    # (100 warm-up steps to 4e-4, then a cosine decay to 0), then 2000 more from those (to 3e-4, then a decay)
     $PY -m train.diffusion --config configs/chorales_ddim.yaml --set max_train_minutes=null --set epochs=182 \
         --set frequency_mixing_levels=[] --set run_dir=outputs/runs/chorales_ddim_stage1
     $PY -m train.diffusion --config configs/chorales_ddim.yaml --set max_train_minutes=null --set epochs=125 \
