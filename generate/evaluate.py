@@ -92,6 +92,10 @@ def parse_args(argv):
                         help="with --label or --prompt (default: each run's guidance_scale)")
     parser.add_argument("--guidance-rescale", type=float, default=None,
                         help="with --label or --prompt, in [0, 1] (default: each run's guidance_rescale)")
+    parser.add_argument("--guidance-interval", type=float, nargs=2, default=None, metavar=("LOW", "HIGH"),
+                        help="with --label or --prompt: guide only at noise levels LOW < noise_rate / signal_rate <= HIGH, "
+                             "conditional elsewhere (Kynkäänniemi et al. 2024; 0 inf: every step; default: the run's "
+                             "guidance_interval, every step for older runs)")
     parser.add_argument("--clip-sample", default=None, action=argparse.BooleanOptionalAction,
                         help="DDIM runs: clip every step's x0 estimate to the data's range (default: each run's clip_sample)")
     parser.add_argument("--seed", type=int, default=0)
@@ -206,7 +210,8 @@ def model_set(model, args, seeds, held_out_spectrograms, clip_samples):
     sample_rate = generator.transform.sample_rate
     start = time.monotonic()
     conditions = dict(label=args.label, prompt=args.prompt, guidance_scale=args.guidance_scale,
-                      guidance_rescale=args.guidance_rescale, clip_sample=args.clip_sample) if model.kind == "ddim" else {}
+                      guidance_rescale=args.guidance_rescale, clip_sample=args.clip_sample,
+                      guidance_interval=args.guidance_interval) if model.kind == "ddim" else {}
     spectrograms = model.spectrograms(seeds=seeds, steps=args.steps, originals=held_out_spectrograms,
                                       sampler=args.sampler if model.kind == "ddim" else None, **conditions)
     model_s = time.monotonic() - start
@@ -227,6 +232,10 @@ def model_set(model, args, seeds, held_out_spectrograms, clip_samples):
                 f"{'DDIM' if sampler == 'ddim' else sampler}, {steps} steps{condition})")
         extra["sampler"] = sampler
         extra["diffusion_steps"] = steps
+        if args.label or args.prompt:  # the guidance as sampled: the run's values where none was given
+            options = model.sampling_options(args.steps, args.sampler, args.guidance_scale, args.guidance_rescale,
+                                             args.clip_sample, conditioned=True, guidance_interval=args.guidance_interval)
+            extra.update({key: options[key] for key in ("guidance_scale", "guidance_rescale", "guidance_interval")})
     elif model.kind == "vae":
         name = f"{model.model_dir.name} (VAE samples)"
     else:

@@ -87,7 +87,8 @@ def sample_rows(model, data, real, prompts, args, seeds):
         for label in class_names:
             start = time.monotonic()
             condition = {"prompt": prompts[label]} if prompts else {"label": label}
-            clips = model.spectrograms(seeds=seeds, steps=args.steps, guidance_scale=scale, **condition)
+            clips = model.spectrograms(seeds=seeds, steps=args.steps, guidance_scale=scale,
+                                       guidance_interval=args.guidance_interval, **condition)
             seconds = (time.monotonic() - start) / len(seeds)
             sample_features = clip_features(data, clips, args.features)
             shares, probabilities, sample_log_odds = real.verdict(sample_features)
@@ -132,7 +133,9 @@ def run(args):
     rows, log_odds, contrasts = sample_rows(model, data, real, prompts, args, seeds)
     paired = paired_differences(real, args.scales, log_odds, contrasts)
     print_paired(paired, class_names)
+    interval = model.sampling_options(conditioned=True, guidance_interval=args.guidance_interval)["guidance_interval"]
     results = {"model": args.model, "num": args.num, "steps": args.steps, "seeds": seeds, "features": args.features,
+               "guidance_interval": interval,
                "classifier_test_accuracy": real.test_accuracy, "classifier_train_clips": real.n_train,
                "real_test_key_contrast": real.real_contrast, "real_test_log_odds": real.real_log_odds, "rows": rows,
                "paired": paired}
@@ -148,6 +151,9 @@ def parse_args(argv=None):
     parser.add_argument("--scales", type=float, nargs="+", default=[0.0, 1.0, 3.0], help="guidance scales (default 0 1 3)")
     parser.add_argument("--steps", type=int, default=10, help="DDIM steps (default 10)")
     parser.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
+    parser.add_argument("--guidance-interval", type=float, nargs=2, default=None, metavar=("LOW", "HIGH"),
+                        help="guide only at noise levels LOW < noise_rate / signal_rate <= HIGH (Kynkäänniemi et al. "
+                             "2024; 0 inf: every step; default: the run's guidance_interval)"),
     parser.add_argument("--train-clips", type=int, default=800, help="real training clips for the classifier (default 800)")
     parser.add_argument("--prompt", action="append", help="text models: CLASS=TEXT, once per class")
     parser.add_argument("--features", choices=sorted(FEATURES), default="key",

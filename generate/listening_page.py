@@ -222,6 +222,7 @@ def write_sounds_page(out_dir, report, generated_audio, original_audio, sample_r
                 ("sampler", report.get("sampler")), ("steps", report.get("diffusion_steps")),
                 ("seeds", report.get("seeds")), ("label", report.get("label")), ("prompt", report.get("prompt")),
                 ("guidance scale", report.get("guidance_scale")), ("guidance rescale", report.get("guidance_rescale")),
+                ("guidance interval (noise-to-signal ratios)", report.get("guidance_interval")),
                 ("static thresholding (clip_sample)", report.get("clip_sample")),
                 ("Griffin-Lim iterations", report.get("griffin_lim_iters"))] + timing_settings(report)
     rows, clips = [], []

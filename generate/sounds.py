@@ -161,6 +161,10 @@ def parse_args(argv):
     parser.add_argument("--guidance-rescale", type=float, default=None,
                         help="with --label or --prompt, in [0, 1]: pull the guided output's spread back to the conditional "
                              "one's (Lin et al. 2024; default: the run's guidance_rescale, 0 for older runs)")
+    parser.add_argument("--guidance-interval", type=float, nargs=2, default=None, metavar=("LOW", "HIGH"),
+                        help="with --label or --prompt: guide only at noise levels LOW < noise_rate / signal_rate <= HIGH, "
+                             "conditional elsewhere (Kynkäänniemi et al. 2024; 0 inf: every step; default: the run's "
+                             "guidance_interval, every step for older runs)")
     parser.add_argument("--clip-sample", default=None, action=argparse.BooleanOptionalAction,
                         help="DDIM runs: clip every step's x0 estimate to the data's range (static thresholding; "
                              "default: the run's clip_sample, off for older runs)")
@@ -201,12 +205,14 @@ def sample_batch(model, args, originals):
     """
     kind, sound_generator = model.kind, model.sound_generator
     options = model.sampling_options(args.steps, args.sampler, args.guidance_scale, args.guidance_rescale,
-                                     args.clip_sample, conditioned=args.label is not None or args.prompt is not None)
+                                     args.clip_sample, conditioned=args.label is not None or args.prompt is not None,
+                                     guidance_interval=args.guidance_interval)
     steps = options.get("steps")
     seeds = [args.seed + i for i in range(args.num)] if kind in ("ddim", "vae") else list(range(args.num))
     transpositions = sample_transpositions(sound_generator.transform, seeds, args.key, model.data_dir)
     conditions = dict(label=args.label, guidance_scale=args.guidance_scale, prompt=args.prompt, sampler=args.sampler,
-                      guidance_rescale=args.guidance_rescale, clip_sample=args.clip_sample)
+                      guidance_rescale=args.guidance_rescale, clip_sample=args.clip_sample,
+                      guidance_interval=args.guidance_interval)
     start = time.monotonic()
     warm = model.warm_up(seeds=seeds, originals=originals, **conditions)
     sound_generator.warm_up(originals[0] if len(originals) else warm[0])
@@ -318,6 +324,7 @@ def build_report(args, model, rows, batch, original_audio, load_s):
         "prompt": args.prompt,
         "guidance_scale": batch["options"].get("guidance_scale"),  # as sampled: the run's values where none was given
         "guidance_rescale": batch["options"].get("guidance_rescale"),
+        "guidance_interval": batch["options"].get("guidance_interval"),
         "clip_sample": batch["options"].get("clip_sample"),
         "sampler": batch["options"].get("sampler"),
         "seeds": batch["seeds"],

@@ -7,6 +7,7 @@ import numpy as np
 
 from common.errors import ParameterError
 from generate.sound_generator import SoundGenerator
+from models.conditioning import check_guidance_interval
 from models.precision import PRECISIONS, bfloat16_copy, resolve_precision
 from preprocessing.transform import GRIFFIN_LIM_ITERATIONS
 from train.run_folder import RunFolder
@@ -119,19 +120,25 @@ class TrainedModel:
         return str(self.config.sampler) if self.kind == "ddim" else None
 
     def sampling_options(self, steps=None, sampler=None, guidance_scale=None, guidance_rescale=None,
-                         clip_sample=None, conditioned=False):
+                         clip_sample=None, conditioned=False, guidance_interval=None):
         """The options a DDIM samples with, each None replaced by the run's value (what `spectrograms` uses).
 
         Args:
-            steps, sampler, guidance_scale, guidance_rescale, clip_sample: as `spectrograms`, or None.
+            steps, sampler, guidance_scale, guidance_rescale, clip_sample, guidance_interval: as
+                `spectrograms`, or None.
             conditioned: whether a label or a prompt is given: without one, guidance is off
-                (``guidance_scale`` 1.0, ``guidance_rescale`` 0.0), whatever was asked.
+                (``guidance_scale`` 1.0, ``guidance_rescale`` 0.0, ``guidance_interval`` None), whatever was asked.
         Returns:
             dict with ``steps`` (int), ``sampler`` (str), ``guidance_scale`` (float), ``guidance_rescale``
-            (float) and ``clip_sample`` (bool); an empty dict for an autoencoder or a VAE.
+            (float), ``clip_sample`` (bool) and ``guidance_interval`` (None, or ``[low, high]`` floats);
+            an empty dict for an autoencoder or a VAE.
+        Raises:
+            ParameterError: for a ``guidance_interval`` that is not a pair 0 <= low < high.
         """
         if self.kind != "ddim":
             return {}
+        interval = check_guidance_interval(self.config.guidance_interval if guidance_interval is None
+                                           else guidance_interval) if conditioned else None
         return {
             "steps": int(steps or self.default_steps()),
             "sampler": sampler or self.default_sampler(),
@@ -140,10 +147,11 @@ class TrainedModel:
             "guidance_rescale": (float(self.config.guidance_rescale) if guidance_rescale is None
                                  else float(guidance_rescale)) if conditioned else 0.0,
             "clip_sample": bool(self.config.clip_sample) if clip_sample is None else bool(clip_sample),
+            "guidance_interval": interval and list(interval),
         }
 
     def warm_up(self, seeds=None, originals=None, label=None, guidance_scale=None, prompt=None, sampler=None,
-                guidance_rescale=None, clip_sample=None):
+                guidance_rescale=None, clip_sample=None, guidance_interval=None):
         """Run the model once on one sample, so that later calls run at their steady-state speed.
 
         One DDIM step on ``seeds[0]`` (with the same condition and guidance: each is traced
@@ -161,10 +169,10 @@ class TrainedModel:
         return self.spectrograms(seeds=None if seeds is None else list(seeds)[:1], steps=1 if self.kind == "ddim" else None,
                           originals=None if originals is None else np.asarray(originals)[:1], label=label,
                           guidance_scale=guidance_scale, prompt=prompt, sampler=sampler,
-                          guidance_rescale=guidance_rescale, clip_sample=clip_sample)
+                          guidance_rescale=guidance_rescale, clip_sample=clip_sample, guidance_interval=guidance_interval)
 
     def spectrograms(self, seeds=None, steps=None, originals=None, label=None, guidance_scale=None, prompt=None,
-                     sampler=None, guidance_rescale=None, clip_sample=None):
+                     sampler=None, guidance_rescale=None, clip_sample=None, guidance_interval=None):
         """DDIM or VAE samples for ``seeds``, or autoencoder reconstructions of ``originals``.
 
         Args:
@@ -180,6 +188,9 @@ class TrainedModel:
             guidance_rescale: with guidance, in [0, 1] (None: the run's ``guidance_rescale``, 0 before it).
             clip_sample: DDIM only: clip every step's x0 estimate to the data's range (static thresholding;
                 None: the run's ``clip_sample``, False before it).
+            guidance_interval: with guidance, ``(low, high)``: guide only at noise levels
+                low < noise_rate / signal_rate <= high (Kynkäänniemi et al. 2024; None: the run's
+                ``guidance_interval``, every step for runs before it).
         Returns:
             float32 ``(batch, n_freq_bins, n_frames)`` normalised spectrograms (nominally [0, 1]);
             for a transform with channels ``(batch, n_freq_bins, n_frames, n_channels)`` (the score roll).
@@ -206,11 +217,13 @@ class TrainedModel:
                 tokens, mask, _ = self._text_encoder.encode([prompt])
                 context = (tokens[0], mask[0].astype("float32"))
             options = self.sampling_options(steps, sampler, guidance_scale, guidance_rescale, clip_sample,
-                                            conditioned=label is not None or prompt is not None)
+                                            conditioned=label is not None or prompt is not None,
+                                            guidance_interval=guidance_interval)
             generated = self.model.generate(seeds=list(seeds), diffusion_steps=options["steps"], labels=label,
                                             context=context, guidance_scale=options["guidance_scale"],
                                             sampler=options["sampler"], guidance_rescale=options["guidance_rescale"],
-                                            clip_sample=options["clip_sample"])
+                                            clip_sample=options["clip_sample"],
+                                            guidance_interval=options["guidance_interval"])
             if self.latent_decoder is not None:
                 generated = self.latent_decoder.predict(np.asarray(generated), verbose=0)
             return model_output_values(generated)

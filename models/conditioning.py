@@ -236,3 +236,47 @@ def rescale_guidance(guided, conditional, guidance_rescale):
     conditional_std = ops.std(conditional, axis=axes, keepdims=True)
     rescaled = guided * (conditional_std / ops.maximum(guided_std, 1e-8))
     return guidance_rescale * rescaled + (1.0 - guidance_rescale) * guided
+
+
+def check_guidance_interval(guidance_interval):
+    """None, or ``(low, high)`` as floats if it is a pair of numbers with 0 <= low < high (high may be inf).
+
+    Raises:
+        ParameterError: naming the value, for anything else (one number, three, a bool, NaN, low >= high).
+    """
+    if guidance_interval is None:
+        return None
+    numbers = (int, float, np.floating, np.integer)
+    if isinstance(guidance_interval, (str, bytes)) or not hasattr(guidance_interval, "__len__") \
+            or len(guidance_interval) != 2 \
+            or any(isinstance(v, bool) or not isinstance(v, numbers) for v in guidance_interval) \
+            or not 0.0 <= guidance_interval[0] < guidance_interval[1]:
+        raise ParameterError("guidance_interval must be null or [low, high], noise-to-signal ratios with "
+                             f"0 <= low < high. Received: guidance_interval={guidance_interval!r}")
+    return float(guidance_interval[0]), float(guidance_interval[1])
+
+
+def limit_guidance_to_interval(guided, conditional, guidance_interval, noise_rates, signal_rates):
+    """Guidance in a limited interval (Kynkäänniemi et al., "Applying Guidance in a Limited Interval
+    Improves Sample and Distribution Quality in Diffusion Models", NeurIPS 2024, arXiv:2404.07724).
+
+    The guided output where the noise level sigma = noise_rate / signal_rate (the noise-to-signal
+    ratio of the variance-preserving x_t = s * x0 + n * eps, EDM's sigma for data of unit variance)
+    lies in (low, high], the conditional output (guidance weight 1) elsewhere:
+        out = out_guided       if low < sigma <= high
+              out_conditional  otherwise
+    Guidance at the noisiest steps pulls every sample towards the same few modes (less variety,
+    a worse FAD); at the cleanest ones it does little. The paper's interval for EDM2 on
+    ImageNet-512 is (0.28, 5.42] at sigma_data = 0.5, i.e. about (0.56, 10.8] at unit variance.
+
+    Args:
+        guided, conditional: float ``(batch, *data_shape)``: the guided and the conditional network outputs.
+        guidance_interval: ``(low, high)`` floats, 0 <= low < high (`check_guidance_interval`).
+        noise_rates, signal_rates: float32 ``(batch, 1, ..., 1)``, broadcastable to the outputs.
+    Returns:
+        float ``(batch, *data_shape)``.
+    """
+    low, high = guidance_interval
+    sigmas = noise_rates / signal_rates
+    inside = ops.logical_and(sigmas > low, sigmas <= high)
+    return ops.where(inside, guided, ops.cast(conditional, guided.dtype))

@@ -23,10 +23,12 @@ from models import sampling
 from models.conditioning import (
     as_list,
     check_conditioning,
+    check_guidance_interval,
     check_guidance_rescale,
     check_guidance_scale,
     class_indices,
     legacy_conditioning,
+    limit_guidance_to_interval,
     network_inputs,
     null_conditions,
     prompt_tokens,
@@ -218,7 +220,7 @@ class DiffusionModel(keras.Model):
         return network_inputs(self.conditioning, noisy_images, noise_rates, conditions)
 
     def _predict(self, noisy_images, noise_rates, signal_rates, training, labels=None, guidance_scale=1.0,
-                 guidance_rescale=0.0):
+                 guidance_rescale=0.0, guidance_interval=None):
         """``(outputs, pred_noises, pred_images)``: the raw target and both estimates (`models.objective.estimates`).
 
         ``labels`` are the conditions: int32 ``(batch,)`` class indices, or for a text model a
@@ -228,12 +230,14 @@ class DiffusionModel(keras.Model):
         The estimates are linear in the output, so guiding the eps, v or x0 output is the
         same as guiding eps. ``guidance_rescale`` (phi in [0, 1]) then pulls the guided output's
         per-sample standard deviation back towards the conditional output's, against the
-        over-exposure strong guidance causes (`rescale_guidance`; Lin et al. 2024).
+        over-exposure strong guidance causes (`rescale_guidance`; Lin et al. 2024). ``guidance_interval``
+        (None, or ``(low, high)``) keeps that guided output only at noise levels in (low, high] and
+        the conditional one elsewhere (`limit_guidance_to_interval`; Kynkäänniemi et al. 2024).
         """
         network = self.network if training else self.ema_network
         if labels is None or guidance_scale == 1.0:
             outputs = network(self._network_inputs(noisy_images, noise_rates, labels), training=training)
-        elif guidance_scale == 0.0:  # the unconditional output alone: no need for the conditional half
+        elif guidance_scale == 0.0 and guidance_interval is None:  # the unconditional output alone: no need for the conditional half
             null = as_list(self.null_conditions(ops.shape(noisy_images)[0]))
             conditions = null[0] if self.conditioning == "label" else tuple(null)
             outputs = network(self._network_inputs(noisy_images, noise_rates, conditions), training=training)
@@ -251,17 +255,20 @@ class DiffusionModel(keras.Model):
             outputs = unconditional + guidance_scale * (conditional - unconditional)
             if guidance_rescale:
                 outputs = rescale_guidance(outputs, conditional, guidance_rescale)
+            if guidance_interval is not None:
+                outputs = limit_guidance_to_interval(outputs, conditional, guidance_interval, noise_rates, signal_rates)
         return (outputs,) + estimates(self.prediction, outputs, noisy_images, noise_rates, signal_rates)
 
     def denoise(self, noisy_images, noise_rates, signal_rates, training, labels=None, guidance_scale=1.0,
-                guidance_rescale=0.0):
+                guidance_rescale=0.0, guidance_interval=None):
         """One network evaluation: ``(pred_noises, pred_images)``, both ``(batch, *data_shape)``.
 
         ``labels``: None, or the conditions of `_predict` (guided by ``guidance_scale``, rescaled by
-        ``guidance_rescale``).
+        ``guidance_rescale``, at the noise levels of ``guidance_interval``).
         """
         _, pred_noises, pred_images = self._predict(
-            noisy_images, noise_rates, signal_rates, training, labels, guidance_scale, guidance_rescale
+            noisy_images, noise_rates, signal_rates, training, labels, guidance_scale, guidance_rescale,
+            guidance_interval,
         )
         return pred_noises, pred_images
 
@@ -408,7 +415,8 @@ class DiffusionModel(keras.Model):
         return sampler.sample(self.ema_denoiser(labels, guidance_scale), initial_noise, step_noise)
 
     def generate(self, num_images=None, diffusion_steps=20, seeds=None, batch_size=16, eta=0.0, labels=None,
-                 guidance_scale=1.0, context=None, sampler="ddim", guidance_rescale=0.0, clip_sample=False):
+                 guidance_scale=1.0, context=None, sampler="ddim", guidance_rescale=0.0, clip_sample=False,
+                 guidance_interval=None):
         """Sample new data with the EMA network and a sampler (DDIM by default): float32 numpy
         ``(num_images, *data_shape)``, stored scale.
 
@@ -416,7 +424,7 @@ class DiffusionModel(keras.Model):
         """
         return sampling.generate(
             self, num_images, diffusion_steps, seeds, batch_size, eta, labels, guidance_scale, context, sampler,
-            guidance_rescale, clip_sample,
+            guidance_rescale, clip_sample, guidance_interval,
         )
 
     def inpaint(self, known, mask, diffusion_steps=20, seeds=None, eta=0.0, resample=1, initial_noise=None):
@@ -433,12 +441,14 @@ class DiffusionModel(keras.Model):
         """
         return sampling.invert_to_noise(self, images, diffusion_steps)
 
-    def ema_denoiser(self, labels=None, guidance_scale=1.0, guidance_rescale=0.0, clip_sample=False):
+    def ema_denoiser(self, labels=None, guidance_scale=1.0, guidance_rescale=0.0, clip_sample=False,
+                     guidance_interval=None):
         """The traced EMA-network call ``(x_t, n, s) -> (pred_noises, pred_images)``: the denoiser of `models.samplers`.
 
         ``labels`` (int32 ``(batch,)``, a text model's ``(tokens, mask)`` pair, or a mask model's
-        ``(known, mask)``), ``guidance_scale`` and
-        ``guidance_rescale`` condition it. ``clip_sample`` (static thresholding, Saharia et al., "Photorealistic
+        ``(known, mask)``), ``guidance_scale``, ``guidance_rescale`` and ``guidance_interval`` (None: guided
+        at every step; ``(low, high)``: only where low < noise_rate / signal_rate <= high, Kynkäänniemi et
+        al. 2024, `models.conditioning.limit_guidance_to_interval`) condition it. ``clip_sample`` (static thresholding, Saharia et al., "Photorealistic
         Text-to-Image Diffusion Models with Deep Language Understanding", NeurIPS 2022, Sec. 2.3; diffusers'
         ``clip_sample``): every x0 estimate is clipped to the data's range (``clip_range``, standardised) and the
         noise estimate made consistent with it, eps = (x_t - s * x0) / n, so that strong guidance cannot push the
@@ -448,7 +458,8 @@ class DiffusionModel(keras.Model):
         call took most of the trace (shipped DDIM, 2-core CPU: 0.56 s with, 0.17 s without).
 
         Raises:
-            ParameterError: for a ``guidance_rescale`` outside [0, 1], or ``clip_sample`` for a model without
+            ParameterError: for a ``guidance_rescale`` outside [0, 1], a ``guidance_interval`` that is not
+                None or ``(low, high)`` with 0 <= low < high, or ``clip_sample`` for a model without
                 ``clip_range`` (a latent model: its data have no bounds).
         """
         import tensorflow as tf
@@ -456,8 +467,9 @@ class DiffusionModel(keras.Model):
         kind = None if labels is None else self.conditioning
         scale = 1.0 if labels is None else float(guidance_scale)  # a Python float: no doubled batch at 1
         rescale = 0.0 if labels is None else check_guidance_rescale(guidance_rescale)
+        interval = None if labels is None or scale == 1.0 else check_guidance_interval(guidance_interval)
         bounds = self._standardised_clip_range() if clip_sample else None
-        key = (kind, scale, rescale, bool(clip_sample))
+        key = (kind, scale, rescale, bool(clip_sample), interval)
         if key not in self._compiled_denoisers:
             rates = tf.TensorSpec((None, 1, 1, 1), tf.float32)
             signature = [tf.TensorSpec((None,) + tuple(self.data_shape), tf.float32), rates, rates]
@@ -470,7 +482,8 @@ class DiffusionModel(keras.Model):
                 signature.append((signature[0], signature[0]))
 
             def denoise(x, n, s, *conditions):
-                pred_noises, pred_images = self.denoise(x, n, s, False, conditions[0] if conditions else None, scale, rescale)
+                pred_noises, pred_images = self.denoise(x, n, s, False, conditions[0] if conditions else None, scale, rescale,
+                                                        interval)
                 if bounds is not None:
                     pred_images = ops.clip(pred_images, bounds[0], bounds[1])
                     pred_noises = (x - s * pred_images) / n

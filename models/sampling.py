@@ -15,7 +15,8 @@ from models.samplers import DDIMInversion, InpaintingSampler, SeededNoise, build
 
 
 def generate(model, num_images=None, diffusion_steps=20, seeds=None, batch_size=16, eta=0.0, labels=None,
-             guidance_scale=1.0, context=None, sampler="ddim", guidance_rescale=0.0, clip_sample=False):
+             guidance_scale=1.0, context=None, sampler="ddim", guidance_rescale=0.0, clip_sample=False,
+             guidance_interval=None):
     """Sample new data with the EMA network and a sampler (DDIM by default, `models.samplers.ddim.DDIMSampler`).
 
     Args:
@@ -43,6 +44,9 @@ def generate(model, num_images=None, diffusion_steps=20, seeds=None, batch_size=
             0 (default) is plain classifier-free guidance.
         clip_sample: clip every step's x0 estimate to the data's range (static thresholding,
             `models.diffusion.DiffusionModel.ema_denoiser`); default False.
+        guidance_interval: None (default: guided at every step) or ``(low, high)``, 0 <= low < high: with
+            guidance, guide only where low < noise_rate / signal_rate <= high, the conditional output
+            elsewhere (Kynkäänniemi et al. 2024, `models.conditioning.limit_guidance_to_interval`).
     Returns:
         float32 numpy array ``(num_images, *data_shape)`` in the stored scale
         (clipped to ``clip_range`` when set).
@@ -50,7 +54,7 @@ def generate(model, num_images=None, diffusion_steps=20, seeds=None, batch_size=
         ParameterError: if ``diffusion_steps`` < 1, no sample is asked for, ``eta`` is
             not in [0, 1], ``guidance_scale`` < 0, labels are given to an unconditional
             model, a label is not one of its classes, or ``clip_sample`` is asked of a
-            model without a data range.
+            model without a data range, or ``guidance_interval`` is not None or a pair 0 <= low < high.
     """
     sampler = build_sampler(sampler, model.schedule, diffusion_steps, eta)
     if seeds is None:
@@ -68,7 +72,7 @@ def generate(model, num_images=None, diffusion_steps=20, seeds=None, batch_size=
         conditions = None if label_indices is None else ops.convert_to_tensor(label_indices[start:stop])
         if context is not None:
             conditions = tuple(ops.convert_to_tensor(c[start:stop]) for c in context)
-        denoise = model.ema_denoiser(conditions, float(guidance_scale), guidance_rescale, clip_sample)
+        denoise = model.ema_denoiser(conditions, float(guidance_scale), guidance_rescale, clip_sample, guidance_interval)
         images = sampler.sample(denoise, initial_noise[start:stop], noise.subset(start, stop).draw)
         outputs.append(ops.convert_to_numpy(model.destandardise(images)))
     return np.concatenate(outputs, axis=0)

@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 import tensorflow as tf
+import yaml
 
 from common.errors import ParameterError
 from conftest import set_args, tiny_preprocess_config, write_tones
@@ -95,6 +96,20 @@ def test_conditional_training_sampling_and_guidance(two_class_dataset, tmp_path,
     capsys.readouterr()
     assert sounds.main(["--model", str(run), "--num", "1", "--label", "dorian", "--steps", "2", "--out", str(out)]) == 2
     assert "dorian" in capsys.readouterr().err
+
+    # guidance in a limited interval: the run's default, or the one asked for (0 inf: every step); a bad one refused
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    assert config["guidance_interval"] is None
+    (run / "config.yaml").write_text(yaml.safe_dump({**config, "guidance_interval": [0.5, 10.0]}))
+    asked = ["--model", str(run), "--num", "1", "--label", "low", "--steps", "2", "--griffin-lim-iters", "2"]
+    assert sounds.main(asked + ["--out", str(tmp_path / "interval")]) == 0
+    assert json.loads((tmp_path / "interval" / "report.json").read_text())["guidance_interval"] == [0.5, 10.0]
+    assert sounds.main(asked + ["--out", str(tmp_path / "every"), "--guidance-interval", "0", "inf"]) == 0
+    assert json.loads((tmp_path / "every" / "report.json").read_text())["guidance_interval"] == [0.0, float("inf")]
+    capsys.readouterr()
+    assert sounds.main(asked + ["--out", str(tmp_path / "bad"), "--guidance-interval", "2", "1"]) == 2
+    assert "guidance_interval=[2.0, 1.0]" in capsys.readouterr().err
+    (run / "config.yaml").write_text(yaml.safe_dump(config))
 
     # the label-effect report: one row per label and scale, shares summing to 1
     results = label_effect.run(label_effect.parse_args(["--model", str(run), "--num", "2", "--scales", "0", "2",

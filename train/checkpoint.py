@@ -30,7 +30,8 @@ RESTARTABLE_KEYS = frozenset(
     {
         "run_dir", "epochs", "max_train_minutes", "validation_batches", "sampling_steps", "strategy",
         "checkpoint_every", "worker_timeout_s", "tensorboard", "tensorboard_sample_every", "jit_compile",
-        "decay_steps", "cache_clips", "data_dir", "guidance_scale", "init_from", "griffin_lim_iters",
+        "decay_steps", "cache_clips", "data_dir", "guidance_scale", "guidance_interval", "init_from",
+        "griffin_lim_iters",
     }
 )
 FILE_NAME = "checkpoint.npz"

@@ -9,6 +9,7 @@ from typing import Optional
 
 from common.errors import ParameterError
 from models.autoencoder import BOTTLENECKS
+from models.conditioning import check_guidance_interval
 from models.objective import PREDICTIONS
 from models.precision import PRECISIONS
 from models.training_draws import check_mask_kinds
@@ -202,6 +203,10 @@ class DiffusionTrainConfig(TrainingOptions):
             overrides. Training is not affected (``mixed_precision`` is training's).
         guidance_rescale: in [0, 1], the default guidance rescale with a label or prompt
             (Lin et al. 2024; 0: plain classifier-free guidance).
+        guidance_interval: null (guided at every step) or ``[low, high]``, 0 <= low < high: the
+            default noise levels, as noise_rate / signal_rate, where a label or prompt is guided;
+            the conditional output elsewhere (Kynkäänniemi et al. 2024,
+            `models.conditioning.limit_guidance_to_interval`).
         clip_sample: whether sampling clips every step's x0 estimate to the data's range
             (static thresholding, Saharia et al. 2022; against guidance's over-saturation).
         block_type: the U-Net's residual blocks (`models.unet.build_unet`): ``concat``
@@ -264,6 +269,7 @@ class DiffusionTrainConfig(TrainingOptions):
     label_dropout: float = 0.1
     guidance_scale: float = 3.0
     guidance_rescale: float = 0.0
+    guidance_interval: Optional[tuple[float, ...]] = None
     clip_sample: bool = False
     init_from: Optional[str] = None
     freeze_init_from: bool = False
@@ -308,6 +314,7 @@ class DiffusionTrainConfig(TrainingOptions):
             )
         if not 0.0 <= self.guidance_rescale <= 1.0:
             raise ParameterError(f"guidance_rescale must be in [0, 1]. Received: guidance_rescale={self.guidance_rescale!r}")
+        check_guidance_interval(self.guidance_interval)
         if not self.weight_decay >= 0.0:
             raise ParameterError(f"weight_decay must be >= 0 (AdamW's decoupled decay). Received: weight_decay={self.weight_decay!r}")
         if self.block_type not in BLOCK_TYPES:

@@ -185,7 +185,7 @@ def test_a_config_written_before_keys_were_added_or_removed_loads_and_samples_th
     old = tmp_path / "old_ddim"
     shutil.copytree(SHIPPED / "chorales_ddim_quick", old)
     values = yaml.safe_load((old / "config.yaml").read_text())
-    added = ["sampler", "guidance_rescale", "block_type", "conditioning", "text_max_tokens", "label_dropout",
+    added = ["sampler", "guidance_rescale", "guidance_interval", "block_type", "conditioning", "text_max_tokens", "label_dropout",
              "guidance_scale", "init_from", "checkpoint_every", "worker_timeout_s", "cache_clips",
              "learning_rate_schedule", "warmup_steps", "tensorboard", "strategy"]
     for key in added:
