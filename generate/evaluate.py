@@ -61,7 +61,7 @@ from evaluation.memorisation import memorisation_rows
 from evaluation.real_clips import context_sets, dataset_clips, folder_clips, halves
 from evaluation.spectrogram_metrics import paired_spectrogram_metrics
 from generate.listening_page import write_evaluation_page
-from generate.trained_model import TrainedModel, add_precision_argument
+from generate.trained_model import TrainedModel, add_guidance_interval_argument, add_precision_argument
 from generate.written_key import sample_transpositions
 from preprocessing.transform import GRIFFIN_LIM_ITERATIONS, MIDI
 
@@ -92,10 +92,7 @@ def parse_args(argv):
                         help="with --label or --prompt (default: each run's guidance_scale)")
     parser.add_argument("--guidance-rescale", type=float, default=None,
                         help="with --label or --prompt, in [0, 1] (default: each run's guidance_rescale)")
-    parser.add_argument("--guidance-interval", type=float, nargs=2, default=None, metavar=("LOW", "HIGH"),
-                        help="with --label or --prompt: guide only at noise levels LOW < noise_rate / signal_rate <= HIGH, "
-                             "conditional elsewhere (Kynkäänniemi et al. 2024; 0 inf: every step; default: the run's "
-                             "guidance_interval, every step for older runs)")
+    add_guidance_interval_argument(parser)
     parser.add_argument("--clip-sample", default=None, action=argparse.BooleanOptionalAction,
                         help="DDIM runs: clip every step's x0 estimate to the data's range (default: each run's clip_sample)")
     parser.add_argument("--seed", type=int, default=0)

@@ -35,7 +35,7 @@ from common.atomic import atomic_write_json
 from common.cli import exit_status
 from common.errors import ParameterError
 from evaluation.label_effect import FEATURES, KEY_CONTRAST, clip_features, fit_real_classifier, paired_differences
-from generate.trained_model import TrainedModel
+from generate.trained_model import TrainedModel, add_guidance_interval_argument
 from preprocessing.dataset_folder import DatasetFolder
 from preprocessing.representations import representation_name
 
@@ -151,9 +151,7 @@ def parse_args(argv=None):
     parser.add_argument("--scales", type=float, nargs="+", default=[0.0, 1.0, 3.0], help="guidance scales (default 0 1 3)")
     parser.add_argument("--steps", type=int, default=10, help="DDIM steps (default 10)")
     parser.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
-    parser.add_argument("--guidance-interval", type=float, nargs=2, default=None, metavar=("LOW", "HIGH"),
-                        help="guide only at noise levels LOW < noise_rate / signal_rate <= HIGH (Kynkäänniemi et al. "
-                             "2024; 0 inf: every step; default: the run's guidance_interval)"),
+    add_guidance_interval_argument(parser)
     parser.add_argument("--train-clips", type=int, default=800, help="real training clips for the classifier (default 800)")
     parser.add_argument("--prompt", action="append", help="text models: CLASS=TEXT, once per class")
     parser.add_argument("--features", choices=sorted(FEATURES), default="key",

@@ -68,7 +68,7 @@ from evaluation.real_clips import own_key
 from generate.listening_page import write_sounds_page
 from generate.long_form_cli import MODES as LONG_FORM_MODES
 from generate.plots import plot_comparison
-from generate.trained_model import DEFAULT_MODEL, TrainedModel, add_precision_argument
+from generate.trained_model import DEFAULT_MODEL, TrainedModel, add_guidance_interval_argument, add_precision_argument
 from generate.wav_file import write_wav
 from generate.written_key import sample_transpositions, written
 from preprocessing.dataset_folder import DatasetFolder
@@ -161,10 +161,7 @@ def parse_args(argv):
     parser.add_argument("--guidance-rescale", type=float, default=None,
                         help="with --label or --prompt, in [0, 1]: pull the guided output's spread back to the conditional "
                              "one's (Lin et al. 2024; default: the run's guidance_rescale, 0 for older runs)")
-    parser.add_argument("--guidance-interval", type=float, nargs=2, default=None, metavar=("LOW", "HIGH"),
-                        help="with --label or --prompt: guide only at noise levels LOW < noise_rate / signal_rate <= HIGH, "
-                             "conditional elsewhere (Kynkäänniemi et al. 2024; 0 inf: every step; default: the run's "
-                             "guidance_interval, every step for older runs)")
+    add_guidance_interval_argument(parser)
     parser.add_argument("--clip-sample", default=None, action=argparse.BooleanOptionalAction,
                         help="DDIM runs: clip every step's x0 estimate to the data's range (static thresholding; "
                              "default: the run's clip_sample, off for older runs)")

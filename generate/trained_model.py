@@ -22,6 +22,15 @@ def add_precision_argument(parser):
                              "auto (bfloat16 where the CPU has it); default: the run's sampling_precision")
 
 
+def add_guidance_interval_argument(parser):
+    """Add ``--guidance-interval LOW HIGH`` (`models.conditioning.limit_guidance_to_interval`; default: the run's
+    ``guidance_interval``) to ``parser``."""
+    parser.add_argument("--guidance-interval", type=float, nargs=2, default=None, metavar=("LOW", "HIGH"),
+                        help="with --label or --prompt: guide only at noise levels LOW < noise_rate / signal_rate <= HIGH, "
+                             "conditional elsewhere (Kynkäänniemi et al. 2024; 0 inf: every step; default: the run's "
+                             "guidance_interval, every step for older runs)")
+
+
 def model_output_values(outputs) -> np.ndarray:
     """A batch of a network's outputs, ``(batch, n_freq_bins, n_frames, channels)``, without a channel
     axis of one: ``(batch, n_freq_bins, n_frames)`` for one channel, as it is for several (the score
