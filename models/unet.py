@@ -189,7 +189,7 @@ def build_unet(
         if value and (block_type != "film" or (num_classes is None and context_shape is None)):
             raise ValueError(f"{option} needs block_type 'film' and a class or text condition. Received: "
                              f"block_type={block_type!r}, num_classes={num_classes}, context_shape={context_shape}")
-    if not (isinstance(condition_adapter_rank, int) and condition_adapter_rank >= 0):
+    if isinstance(condition_adapter_rank, bool) or not (isinstance(condition_adapter_rank, int) and condition_adapter_rank >= 0):
         raise ValueError(f"condition_adapter_rank must be an int >= 0. Received: condition_adapter_rank={condition_adapter_rank!r}")
     noisy_images = keras.Input(shape=(height, width, channels), name="noisy_images")
     noise_variances = keras.Input(shape=(1, 1, 1), name="noise_variances")

@@ -163,6 +163,8 @@ def test_freeze_init_from_trains_only_the_condition_path(two_class_dataset, tmp_
         DiffusionTrainConfig(freeze_init_from=True)
     with pytest.raises(ParameterError, match=r"condition_in_noise_embedding needs .*block_type='concat', conditioning='label'"):
         DiffusionTrainConfig(condition_in_noise_embedding=True, conditioning="label")
+    with pytest.raises(ParameterError, match=r"condition_adapter_rank must be an int >= 0. Received: True"):
+        DiffusionTrainConfig(condition_adapter_rank=True, block_type="film", conditioning="label")
     with pytest.raises(ParameterError, match=r"condition_adapter_rank needs .*block_type='film', conditioning=None"):
         DiffusionTrainConfig(condition_adapter_rank=8, block_type="film")
 

@@ -330,7 +330,8 @@ class DiffusionTrainConfig(TrainingOptions):
                 f"conditioning must be null, 'label', 'text' or 'mask'. Received: conditioning={self.conditioning!r}"
             )
         check_mask_kinds(self.mask_kinds)
-        if not (isinstance(self.condition_adapter_rank, int) and self.condition_adapter_rank >= 0):
+        rank = self.condition_adapter_rank
+        if isinstance(rank, bool) or not (isinstance(rank, int) and rank >= 0):  # a bool is an int to Python
             raise ParameterError(f"condition_adapter_rank must be an int >= 0. Received: {self.condition_adapter_rank!r}")
         for option in ("condition_in_noise_embedding", "condition_adapter_rank"):
             if getattr(self, option) and (self.block_type != "film" or self.conditioning not in ("label", "text")):

@@ -151,6 +151,8 @@ def test_condition_options_need_film_blocks_and_a_condition(kwargs, option):
         tiny_unet(**option, **kwargs)
     with pytest.raises(ValueError, match=r"condition_adapter_rank must be an int >= 0. Received: condition_adapter_rank=-1"):
         tiny_unet(block_type="film", num_classes=2, condition_adapter_rank=-1)
+    with pytest.raises(ValueError, match=r"condition_adapter_rank must be an int >= 0. Received: condition_adapter_rank=True"):
+        tiny_unet(block_type="film", num_classes=2, condition_adapter_rank=True)  # a bool is not a rank
 
 
 def test_unknown_block_type_is_refused():
