@@ -1,6 +1,7 @@
 """Figures comparing generated spectrograms with the originals."""
 
 import io
+import textwrap
 
 import matplotlib
 
@@ -70,6 +71,9 @@ def plot_comparison(generated, originals, transform, path, title=""):
     panel_w, panel_h, column_gap, set_gap, row_gap = 2.45, 1.55, 0.12, 0.1, 0.5
     band_h = len(sets) * panel_h + (len(sets) - 1) * set_gap
     width = left + columns * panel_w + (columns - 1) * column_gap + right
+    # a long title (a prompt) over a narrow grid: wrapped to the figure's width (about 12 characters an inch at 10 pt)
+    title_lines = textwrap.wrap(title, max(20, int(width * 12))) or [""]
+    top += 0.17 * (len(title_lines) - 1)
     height = top + pair_rows * band_h + (pair_rows - 1) * row_gap + bottom
     figure = plt.figure(figsize=(width, height))
 
@@ -91,7 +95,7 @@ def plot_comparison(generated, originals, transform, path, title=""):
             axis.set_ylabel(f"{label}\n{axis.get_ylabel()}" if column == 0 else "", fontsize=8)
     colour_bar = place(width - right + 0.15, top, 0.14, band_h)  # beside the first row of pairs
     figure.colorbar(image, cax=colour_bar, label=unit)
-    figure.suptitle(title, fontsize=10, y=1.0 - 0.08 / height, va="top")
+    figure.suptitle("\n".join(title_lines), fontsize=10, y=1.0 - 0.08 / height, va="top")
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=DPI)
     plt.close(figure)

@@ -64,3 +64,13 @@ def test_generated_alone_and_bad_input(tmp_path):
     with pytest.raises(ParameterError, match="len\\(originals\\)=2"):
         plot_comparison(constant_clips([0, 1, 2]), constant_clips([0, 1]), TRANSFORM, tmp_path / "x.png")
     assert not (tmp_path / "x.png").exists()
+
+
+def test_a_long_title_is_wrapped_inside_the_figure(tmp_path):
+    title = "ddim run, prompt '" + "a four-part Bach chorale in D major, played on acoustic grand piano " * 2 + "', 6 steps"
+    short = Image.open(plot_comparison(constant_clips([0, 1]), [], TRANSFORM, tmp_path / "short.png", "short"))
+    long = Image.open(plot_comparison(constant_clips([0, 1]), [], TRANSFORM, tmp_path / "long.png", title))
+    assert long.width == short.width and long.height > short.height  # more lines, not a wider figure
+    band = np.asarray(long.convert("L"))[: long.height - short.height + 25]  # the title's lines, above the panels
+    ink = np.nonzero(band.min(axis=0) < 128)[0]
+    assert len(ink) > 0 and ink.min() > 2 and ink.max() < long.width - 3  # no line cut off at either edge
