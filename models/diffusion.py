@@ -154,7 +154,7 @@ class DiffusionModel(keras.Model):
         # the default model's metrics, history columns and checkpoints are as before)
         self.objective_tracker = None if self._objective_is_noise_loss else keras.metrics.Mean(name="loss")
         self.seed_generator = keras.random.SeedGenerator(0)
-        self._compiled_denoisers = {}  # (conditioning, guidance scale) -> traced denoiser, see ema_denoiser
+        self._compiled_denoisers = {}  # (conditioning, guidance scale, rescale, clip, interval) -> traced denoiser, see ema_denoiser
         # both networks are functional and built; BackupAndRestore needs a built model
         self.built = True
 

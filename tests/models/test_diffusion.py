@@ -32,7 +32,8 @@ def test_sampling_traces_the_network_once_for_every_batch_size_and_step():
     model.generate(seeds=list(range(5)), diffusion_steps=3, batch_size=3)  # batches of 3 and 2, three steps each
     model.invert_to_noise(np.zeros((2, 16, 16, 1), "float32"), diffusion_steps=2)
     (key, denoiser), = model._compiled_denoisers.items()
-    assert key == (None, 1.0, 0.0, False) and denoiser.experimental_get_tracing_count() == 1  # (kind, guidance, rescale, clip)
+    # (kind, guidance, rescale, clip, guidance interval)
+    assert key == (None, 1.0, 0.0, False, None) and denoiser.experimental_get_tracing_count() == 1
 
 
 def test_generate_is_reproducible_per_seed_and_clipped():
