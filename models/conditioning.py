@@ -25,6 +25,7 @@ import numpy as np
 from keras import ops
 
 from common.errors import ParameterError
+from models.self_conditioning import takes_previous_images
 
 CONDITIONINGS = (None, "label", "text", "mask")
 # the network inputs of each kind (models.unet.build_unet)
@@ -59,18 +60,20 @@ def check_conditioning(network, conditioning, class_names=None):
     if conditioning not in CONDITIONINGS:
         raise ParameterError(f"conditioning must be None, 'label', 'text' or 'mask'. Received: conditioning={conditioning!r}")
     expected = NETWORK_INPUTS[conditioning]
-    if len(network.inputs) != len(expected):
-        names = [getattr(i, "name", "?") for i in network.inputs]
+    # a self-conditioned network's last input is its previous estimate (models.self_conditioning)
+    inputs = network.inputs[:-1] if takes_previous_images(network) else network.inputs
+    if len(inputs) != len(expected):
+        names = [getattr(i, "name", "?") for i in inputs]
         raise ParameterError(f"A model with conditioning {conditioning} needs a network with inputs {list(expected)}; "
                              f"this one takes {len(names)}: {names}. Received: conditioning={conditioning!r}")
-    if conditioning == "mask" and tuple(network.inputs[2].shape[1:]) != tuple(network.inputs[0].shape[1:]):
+    if conditioning == "mask" and tuple(inputs[2].shape[1:]) != tuple(inputs[0].shape[1:]):
         raise ParameterError(f"A model with conditioning mask needs known_images of the noisy images' shape "
-                             f"{tuple(network.inputs[0].shape[1:])}. Received: {tuple(network.inputs[2].shape[1:])}")
+                             f"{tuple(inputs[0].shape[1:])}. Received: {tuple(inputs[2].shape[1:])}")
     if conditioning != "label":
         if class_names:
             raise ParameterError(f"class_names given for a model that is not class-conditional (conditioning "
                                  f"{conditioning}). Received: class_names={class_names}")
-        context_shape = tuple(int(v) for v in network.inputs[2].shape[1:]) if conditioning == "text" else None
+        context_shape = tuple(int(v) for v in inputs[2].shape[1:]) if conditioning == "text" else None
         return None, None, context_shape
     try:
         num_classes = int(network.get_layer("class_embedding").input_dim) - 1  # the last index is "no label"

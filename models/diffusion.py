@@ -47,6 +47,8 @@ from models.objective import (
     time_derivative_loss,
 )
 from models.samplers import DDIMSampler
+from models.self_conditioning import TRAINING_PROBABILITY as SELF_CONDITION_PROBABILITY
+from models.self_conditioning import SelfConditionedDenoiser, takes_previous_images, training_previous_images
 
 
 def _check_settings(data_std, ema_momentum, loss_type, prediction, min_snr_gamma, spectral_norm_weight,
@@ -133,6 +135,8 @@ class DiffusionModel(keras.Model):
         # num_classes: the "no label" index; context_shape: (tokens, context_dims) of the prompts
         self.num_classes, self.class_names, self.context_shape = check_conditioning(network, conditioning, class_names)
         self.conditioning = conditioning
+        # a network with a previous_images input is self-conditioned (models.self_conditioning)
+        self.self_conditioning = takes_previous_images(network)
         self.network = network
         self.ema_network = keras.models.clone_model(network)
         self.ema_network.set_weights(network.get_weights())
@@ -214,13 +218,16 @@ class DiffusionModel(keras.Model):
         """
         return prompt_tokens(context, count, self.conditioning, self.context_shape)
 
-    def _network_inputs(self, noisy_images, noise_rates, conditions):
+    def _network_inputs(self, noisy_images, noise_rates, conditions, previous_images=None):
         if self.conditioning is not None and conditions is None:  # unconditional sampling of a conditional model
             conditions = self.null_conditions(ops.shape(noisy_images)[0])
-        return network_inputs(self.conditioning, noisy_images, noise_rates, conditions)
+        inputs = network_inputs(self.conditioning, noisy_images, noise_rates, conditions)
+        if self.self_conditioning:
+            inputs.append(ops.zeros_like(noisy_images) if previous_images is None else previous_images)
+        return inputs
 
     def _predict(self, noisy_images, noise_rates, signal_rates, training, labels=None, guidance_scale=1.0,
-                 guidance_rescale=0.0, guidance_interval=None):
+                 guidance_rescale=0.0, guidance_interval=None, previous_images=None):
         """``(outputs, pred_noises, pred_images)``: the raw target and both estimates (`models.objective.estimates`).
 
         ``labels`` are the conditions: int32 ``(batch,)`` class indices, or for a text model a
@@ -233,14 +240,17 @@ class DiffusionModel(keras.Model):
         over-exposure strong guidance causes (`rescale_guidance`; Lin et al. 2024). ``guidance_interval``
         (None, or ``(low, high)``) keeps that guided output only at noise levels in (low, high] and
         the conditional one elsewhere (`limit_guidance_to_interval`; Kynkäänniemi et al. 2024).
+        ``previous_images`` (self-conditioned networks only; None: zeros) is the x0 estimate of the step
+        before, standardised (`models.self_conditioning`); both halves of a guided batch get it.
         """
         network = self.network if training else self.ema_network
         if labels is None or guidance_scale == 1.0:
-            outputs = network(self._network_inputs(noisy_images, noise_rates, labels), training=training)
+            outputs = network(self._network_inputs(noisy_images, noise_rates, labels, previous_images), training=training)
         elif guidance_scale == 0.0 and guidance_interval is None:  # the unconditional output alone: no need for the conditional half
             null = as_list(self.null_conditions(ops.shape(noisy_images)[0]))
             conditions = null[0] if self.conditioning == "label" else tuple(null)
-            outputs = network(self._network_inputs(noisy_images, noise_rates, conditions), training=training)
+            outputs = network(self._network_inputs(noisy_images, noise_rates, conditions, previous_images),
+                              training=training)
         else:
             batch = ops.shape(noisy_images)[0]
             doubled_conditions = [ops.concatenate([ops.cast(c, n.dtype), n], axis=0)
@@ -249,6 +259,7 @@ class DiffusionModel(keras.Model):
                 ops.concatenate([noisy_images, noisy_images], axis=0),
                 ops.concatenate([noise_rates, noise_rates], axis=0),
                 doubled_conditions[0] if self.conditioning == "label" else tuple(doubled_conditions),
+                None if previous_images is None else ops.concatenate([previous_images, previous_images], axis=0),
             )
             both = network(doubled, training=training)
             conditional, unconditional = both[:batch], both[batch:]
@@ -260,15 +271,16 @@ class DiffusionModel(keras.Model):
         return (outputs,) + estimates(self.prediction, outputs, noisy_images, noise_rates, signal_rates)
 
     def denoise(self, noisy_images, noise_rates, signal_rates, training, labels=None, guidance_scale=1.0,
-                guidance_rescale=0.0, guidance_interval=None):
+                guidance_rescale=0.0, guidance_interval=None, previous_images=None):
         """One network evaluation: ``(pred_noises, pred_images)``, both ``(batch, *data_shape)``.
 
         ``labels``: None, or the conditions of `_predict` (guided by ``guidance_scale``, rescaled by
-        ``guidance_rescale``, at the noise levels of ``guidance_interval``).
+        ``guidance_rescale``, at the noise levels of ``guidance_interval``); ``previous_images``: a
+        self-conditioned network's last estimate (None: zeros).
         """
         _, pred_noises, pred_images = self._predict(
             noisy_images, noise_rates, signal_rates, training, labels, guidance_scale, guidance_rescale,
-            guidance_interval,
+            guidance_interval, previous_images,
         )
         return pred_noises, pred_images
 
@@ -283,7 +295,8 @@ class DiffusionModel(keras.Model):
         (`models.objective.min_snr_weights`, Hang et al. 2023)."""
         return min_snr_weights(self.prediction, self.min_snr_gamma, noise_rates, signal_rates)
 
-    def objective(self, images, noises, noisy_images, noise_rates, signal_rates, training=True, labels=None):
+    def objective(self, images, noises, noisy_images, noise_rates, signal_rates, training=True, labels=None,
+                  previous_images=None):
         """The differentiated training loss and the two estimates.
 
         ``loss(target, output)`` (``loss_type``, per sample times `snr_weights` when
@@ -299,10 +312,13 @@ class DiffusionModel(keras.Model):
             labels: None, or the conditions (a class-conditional model's int32 ``(batch,)``
                 class indices, the "no label" class ``num_classes`` where dropped,
                 `models.training_draws.conditional_draws`; a text model's tokens and mask).
+            previous_images: self-conditioned networks: float32 ``(batch, *data_shape)``, the
+                estimates of `_self_condition` (None: zeros).
         Returns:
             ``(loss, pred_noises, pred_images)``: a scalar and two ``(batch, *data_shape)`` tensors.
         """
-        outputs, pred_noises, pred_images = self._predict(noisy_images, noise_rates, signal_rates, training, labels)
+        outputs, pred_noises, pred_images = self._predict(noisy_images, noise_rates, signal_rates, training, labels,
+                                                          previous_images=previous_images)
         targets = self.targets(images, noises, noise_rates, signal_rates)
         if self.min_snr_gamma is None:
             loss = regression_loss(self.loss_type, targets, outputs)
@@ -357,6 +373,20 @@ class DiffusionModel(keras.Model):
             labels = conditions[0] if self.conditioning == "label" else tuple(conditions)
         return labels, noised
 
+    def _self_condition(self, noisy_images, noise_rates, signal_rates, training, labels):
+        """A training or validation batch's ``previous_images`` (None for a network without self-conditioning).
+
+        A first pass with zeros gives the x0 estimates (Chen et al. 2023, Algorithm 1); in training
+        a share `SELF_CONDITION_PROBABILITY` of the samples keep them, the others get zeros
+        (`models.self_conditioning.training_previous_images`); validation gives every sample its
+        estimate, as sampling does after the first step. No gradient flows through the first pass.
+        """
+        if not self.self_conditioning:
+            return None
+        _, _, first_images = self._predict(noisy_images, noise_rates, signal_rates, training, labels)
+        probability = SELF_CONDITION_PROBABILITY if training else 1.0
+        return training_previous_images(first_images, probability, self.seed_generator)
+
     def train_step(self, data):
         """One optimisation step on a batch (``(batch, *data_shape)`` images in the stored scale, or `forward_draws` tuples).
 
@@ -369,9 +399,11 @@ class DiffusionModel(keras.Model):
         import tensorflow as tf
 
         labels, (images, noises, noisy_images, noise_rates, signal_rates) = self._unpack(data)
+        previous_images = self._self_condition(noisy_images, noise_rates, signal_rates, True, labels)
         with tf.GradientTape() as tape:
             loss, pred_noises, pred_images = self.objective(
-                images, noises, noisy_images, noise_rates, signal_rates, training=True, labels=labels
+                images, noises, noisy_images, noise_rates, signal_rates, training=True, labels=labels,
+                previous_images=previous_images,
             )
             replicas = tf.distribute.get_strategy().num_replicas_in_sync
             scaled_loss = self.optimizer.scale_loss(loss / replicas)
@@ -387,8 +419,10 @@ class DiffusionModel(keras.Model):
     def test_step(self, data):
         """The objective, noise and image losses of the EMA network on a validation batch (as `train_step` takes)."""
         labels, (images, noises, noisy_images, noise_rates, signal_rates) = self._unpack(data)
+        previous_images = self._self_condition(noisy_images, noise_rates, signal_rates, False, labels)
         loss, pred_noises, pred_images = self.objective(
-            images, noises, noisy_images, noise_rates, signal_rates, training=False, labels=labels
+            images, noises, noisy_images, noise_rates, signal_rates, training=False, labels=labels,
+            previous_images=previous_images,
         )
         return self._update_metrics(loss, noises, pred_noises, images, pred_images)
 
@@ -455,7 +489,9 @@ class DiffusionModel(keras.Model):
         estimates beyond what the data holds. Each kind of condition and guidance is traced once, the first time
         it is used, for any batch size (the signature's batch axis is None), so no later batch, step or call
         traces again. Autograph is off: nothing in the network's call branches on a tensor, and converting the
-        call took most of the trace (shipped DDIM, 2-core CPU: 0.56 s with, 0.17 s without).
+        call took most of the trace (shipped DDIM, 2-core CPU: 0.56 s with, 0.17 s without). A self-conditioned
+        network's denoiser is a `models.self_conditioning.SelfConditionedDenoiser`, new at every call of this
+        method: it feeds each step's x0 estimate to the next (Chen et al. 2023, Algorithm 2).
 
         Raises:
             ParameterError: for a ``guidance_rescale`` outside [0, 1], a ``guidance_interval`` that is not
@@ -480,10 +516,13 @@ class DiffusionModel(keras.Model):
                 signature.append((tf.TensorSpec((None, tokens, dims), tf.float32), tf.TensorSpec((None, tokens), tf.float32)))
             elif kind == "mask":
                 signature.append((signature[0], signature[0]))
+            if self.self_conditioning:  # the step before's estimate, after x_t and the rates
+                signature.insert(3, signature[0])
 
-            def denoise(x, n, s, *conditions):
+            def denoise(x, n, s, *rest):
+                previous, conditions = (rest[0], rest[1:]) if self.self_conditioning else (None, rest)
                 pred_noises, pred_images = self.denoise(x, n, s, False, conditions[0] if conditions else None, scale, rescale,
-                                                        interval)
+                                                        interval, previous)
                 if bounds is not None:
                     pred_images = ops.clip(pred_images, bounds[0], bounds[1])
                     pred_noises = (x - s * pred_images) / n
@@ -492,6 +531,8 @@ class DiffusionModel(keras.Model):
             # tracing the EMA network once halves the per-step cost of eager calls on CPU
             self._compiled_denoisers[key] = tf.function(denoise, input_signature=signature, autograph=False)
         compiled = self._compiled_denoisers[key]
+        if self.self_conditioning:  # a new state for every sampling run
+            return SelfConditionedDenoiser(compiled, () if labels is None else (labels,))
         if labels is None:
             return compiled
         return lambda x, n, s: compiled(x, n, s, labels)

@@ -25,6 +25,7 @@ import keras
 from keras import layers
 
 from models.group_norm import GroupNormalization
+from models.self_conditioning import INPUT_NAME as SELF_CONDITION_INPUT
 from models.layers import (
     ConditionBias,
     FrequencyAttention,
@@ -103,6 +104,7 @@ def build_unet(
     norm_groups=8,
     condition_in_noise_embedding=False,
     condition_adapter_rank=0,
+    self_conditioning=False,
     name="unet",
 ):
     """Build the noise-predicting U-Net.
@@ -169,11 +171,17 @@ def build_unet(
             for NLP", ICML 2019) made condition-dependent, so that with a frozen pretrained
             network (``freeze_init_from``) the condition path has capacity of its own; the
             network starts as without it. 0: none.
+        self_conditioning: True to also take ``previous_images`` float32 ``(batch, *input_shape)``,
+            the network's own x0 estimate from the step before (standardised; zeros at the first
+            step and in half of the training steps), through a zero-initialised patch convolution
+            (``self_condition_stem``) added to the stem's features: self-conditioning (Chen, Zhang
+            and Hinton, "Analog Bits", ICLR 2023, Sec. 3; `models.self_conditioning`). A network
+            initialised from one without it starts as that network.
     Returns:
         A functional ``keras.Model`` taking ``[noisy_images (batch, *input_shape),
         noise_variances (batch, 1, 1, 1)]`` (plus ``class_labels`` when ``num_classes``,
         ``context_tokens, context_mask`` with ``context_shape``, or ``known_images, known_mask``
-        with ``known_inputs``) and returning
+        with ``known_inputs``), then ``previous_images`` with ``self_conditioning``, and returning
         predicted noises of shape ``(batch, *input_shape)``.
     Raises:
         ValueError: if the input size does not divide, or an argument is out of range.
@@ -203,6 +211,13 @@ def build_unet(
         known = layers.Concatenate(name="known_concat")(condition_inputs)
         known = layers.Conv2D(widths[0], patch_size, strides=patch_size, kernel_initializer="zeros", name="known_stem")(known)
         x = layers.Add(name="known_add")([x, known])
+    self_condition_inputs = []
+    if self_conditioning:
+        self_condition_inputs = [keras.Input(shape=(height, width, channels), name=SELF_CONDITION_INPUT)]
+        # no bias: zeros (the first step, half of training) add nothing
+        previous = layers.Conv2D(widths[0], patch_size, strides=patch_size, kernel_initializer="zeros", use_bias=False,
+                                 name="self_condition_stem")(self_condition_inputs[0])
+        x = layers.Add(name="self_condition_add")([x, previous])
     x, residual_block = _noise_level_path(x, e, block_type, condition, embedding_dims, norm_groups,
                                           condition_in_noise_embedding, condition_adapter_rank)
     attend = _attention(num_heads, context)
@@ -210,7 +225,7 @@ def build_unet(
                                                                 frequency_attention_levels, num_heads, attend),
                 residual_block)
     outputs = _patch_head(x, channels, patch_size, block_type, min(norm_groups, widths[0]))
-    return keras.Model([noisy_images, noise_variances, *condition_inputs], outputs, name=name)
+    return keras.Model([noisy_images, noise_variances, *condition_inputs, *self_condition_inputs], outputs, name=name)
 
 
 def _follow_up(attention_levels, frequency_mixing_levels, frequency_attention_levels, num_heads, attend):

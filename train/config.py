@@ -233,6 +233,10 @@ class DiffusionTrainConfig(TrainingOptions):
             it lacks train (the class embedding and zero-initialised condition layers of a
             model made conditional): the pretrained network is kept as it is, as ControlNet
             keeps a locked copy (Zhang et al. 2023). Needs init_from.
+        self_conditioning: True to show the network its own x0 estimate of the step before
+            (Chen, Zhang and Hinton, "Analog Bits", ICLR 2023; `models.self_conditioning`): one
+            more forward pass per training step, none at sampling. Its input is zero-initialised,
+            so ``init_from`` a network without it starts from that network's samples.
 
     ``preset`` (null, "tiny", "small" or "base", see `PRESETS`) sets widths,
     block_depth, attention_levels, embedding_dims and num_heads at once; giving
@@ -273,6 +277,7 @@ class DiffusionTrainConfig(TrainingOptions):
     clip_sample: bool = False
     init_from: Optional[str] = None
     freeze_init_from: bool = False
+    self_conditioning: bool = False
     batch_size: int = 16
     learning_rate: float = 1e-3
     weight_decay: float = 1e-4
@@ -339,6 +344,8 @@ class DiffusionTrainConfig(TrainingOptions):
                     f"{option} needs block_type 'film' and conditioning 'label' or 'text'. Received: "
                     f"block_type={self.block_type!r}, conditioning={self.conditioning!r}"
                 )
+        if not isinstance(self.self_conditioning, bool):
+            raise ParameterError(f"self_conditioning must be true or false. Received: self_conditioning={self.self_conditioning!r}")
         if self.freeze_init_from and not self.init_from:
             raise ParameterError(
                 f"freeze_init_from needs init_from (the layers to keep fixed). Received: freeze_init_from=True, "

@@ -76,6 +76,7 @@ def build_model(config, data_shape, data_mean, data_std, class_names=None, conte
             known_inputs=config.conditioning == "mask",
             condition_in_noise_embedding=config.condition_in_noise_embedding,
             condition_adapter_rank=config.condition_adapter_rank,
+            self_conditioning=config.self_conditioning,
         )
     except ValueError as err:
         raise ParameterError(str(err)) from err

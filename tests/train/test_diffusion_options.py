@@ -53,3 +53,17 @@ def test_defaults_are_the_shipped_model():
     config = DiffusionTrainConfig()
     assert (config.schedule, config.prediction, config.min_snr_gamma) == ("offset_cosine", "eps", None)
     assert config.spectral_norm_weight == config.time_derivative_weight == 0.0
+
+
+def test_self_conditioning_fine_tunes_from_a_run_without_it(tiny_dataset, tmp_path, capsys):
+    base, run = tmp_path / "base", tmp_path / "self_conditioned"
+    common = [f"data_dir={tiny_dataset}", "epochs=1", "steps_per_epoch=2", "validation_batches=1", "sampling_steps=2",
+              "block_type=film"] + TINY_MODELS["ddim"]
+    assert train_diffusion.main(set_args(common + [f"run_dir={base}"])) == 0
+    assert train_diffusion.main(set_args(common + [f"run_dir={run}", f"init_from={base}", "self_conditioning=true"])) == 0
+    assert "Initialised" in capsys.readouterr().out
+    before, after = load_sampler(base), load_sampler(run)  # the saved network keeps its previous_images input
+    assert after.self_conditioning and not before.self_conditioning
+    assert [i.name for i in after.network.inputs][-1] == "previous_images"
+    samples = after.generate(seeds=[0, 1], diffusion_steps=3)
+    assert samples.shape[0] == 2 and np.isfinite(samples).all()
