@@ -51,12 +51,14 @@ def open_model(args):
             conditional DDIM, a data set that is not log-STFT, or a text model without one
             ``--prompt CLASS=TEXT`` per class.
     """
-    if args.num < 1 or args.steps < 1 or args.train_clips < 2:
+    if args.num < 1 or (args.steps is not None and args.steps < 1) or args.train_clips < 2:
         raise ParameterError(f"--num and --steps must be >= 1, --train-clips >= 2. "
                              f"Received: num={args.num}, steps={args.steps}, train_clips={args.train_clips}")
     model = TrainedModel(args.model)
     if model.kind != "ddim" or model.model.conditioning is None:
         raise ParameterError(f"The model is not a conditional DDIM. Received: model={args.model!r}")
+    if args.steps is None:
+        args.steps = model.default_steps()  # sample as the model does in generate.sounds
     data = DatasetFolder(model.data_dir).check()
     # the key and timbre features read rows as linear STFT bins of n_fft // 2 (evaluation.mode, evaluation.timbre)
     if representation_name(data.transform) != "log_stft":
@@ -149,7 +151,7 @@ def parse_args(argv=None):
     parser.add_argument("--model", required=True, help="a class-conditional DDIM run folder")
     parser.add_argument("--num", type=int, default=64, help="samples per label and guidance scale (default 64)")
     parser.add_argument("--scales", type=float, nargs="+", default=[0.0, 1.0, 3.0], help="guidance scales (default 0 1 3)")
-    parser.add_argument("--steps", type=int, default=10, help="DDIM steps (default 10)")
+    parser.add_argument("--steps", type=int, default=None, help="DDIM steps (default: the model's sampling_steps)")
     parser.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
     add_guidance_interval_argument(parser)
     parser.add_argument("--train-clips", type=int, default=800, help="real training clips for the classifier (default 800)")

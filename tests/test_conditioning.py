@@ -120,10 +120,12 @@ def test_conditional_training_sampling_and_guidance(two_class_dataset, tmp_path,
     assert (out / "label_effect.json").is_file()
     assert {p["statistic"] for p in results["paired"]} == {"log_odds", "key_contrast"}
 
-    # timbre features (tests/evaluation/test_timbre.py checks they separate instruments): no key contrast then
-    results = label_effect.run(label_effect.parse_args(["--model", str(run), "--num", "2", "--scales", "1", "--steps", "2",
+    # timbre features (tests/evaluation/test_timbre.py checks they separate instruments): no key contrast then;
+    # without --steps, the model's own sampling_steps (2 here), as generate.sounds samples
+    results = label_effect.run(label_effect.parse_args(["--model", str(run), "--num", "2", "--scales", "1",
                                                         "--train-clips", "8", "--features", "timbre", "--out", str(out)]))
     assert results["features"] == "timbre" and not results["real_test_key_contrast"]
+    assert results["steps"] == 2
     assert [p["statistic"] for p in results["paired"]] == ["log_odds"]
 
 
