@@ -42,22 +42,27 @@ if [ "${TRAIN:-0}" = 1 ]; then
     # the score-roll DDIM as the shipped one was made: 6050 steps unconditional (two starts, 80 min of a shared CPU),
     # then 2000 steps with masks and frequency attention, initialised from them, then 1500 steps on the
     # key-normalised rolls (every chorale in C major / A minor) with a cosine decay, then 3000 more from those
-    # (100 warm-up steps to 4e-4, then a cosine decay to 0), then 3000 more to 3e-4
-    $PY -m train.diffusion --config configs/chorales_score_roll_ddim.yaml --set max_train_minutes=null --set epochs=121 \
+    # (100 warm-up steps to 4e-4, then a cosine decay to 0), then 3000 more to 3e-4, then 3000 more to 3e-4
+    # with self-conditioning (the config's; its zero-initialised input added to the fifth stage's network)
+    $PY -m train.diffusion --config configs/chorales_score_roll_ddim.yaml --set self_conditioning=false --set max_train_minutes=null --set epochs=121 \
         --set conditioning=null --set frequency_attention_levels=[] --set run_dir=outputs/runs/chorales_score_roll_stage1
-    $PY -m train.diffusion --config configs/chorales_score_roll_ddim.yaml --set max_train_minutes=null --set epochs=40 \
+    $PY -m train.diffusion --config configs/chorales_score_roll_ddim.yaml --set self_conditioning=false --set max_train_minutes=null --set epochs=40 \
         --set init_from=outputs/runs/chorales_score_roll_stage1 --set ema_momentum=0.999 --set warmup_steps=200 \
         --set run_dir=outputs/runs/chorales_score_roll_stage2
-    $PY -m train.diffusion --config configs/chorales_score_roll_ddim.yaml --set max_train_minutes=null --set epochs=30 \
+    $PY -m train.diffusion --config configs/chorales_score_roll_ddim.yaml --set self_conditioning=false --set max_train_minutes=null --set epochs=30 \
         --set init_from=outputs/runs/chorales_score_roll_stage2 --set data_dir=data/chorales_score_roll_keys \
         --set ema_momentum=0.999 --set learning_rate_schedule=cosine --set warmup_steps=100 --set decay_steps=1400 \
         --set run_dir=outputs/runs/chorales_score_roll_stage3
-    $PY -m train.diffusion --config configs/chorales_score_roll_ddim.yaml --set max_train_minutes=null --set epochs=60 \
+    $PY -m train.diffusion --config configs/chorales_score_roll_ddim.yaml --set self_conditioning=false --set max_train_minutes=null --set epochs=60 \
         --set init_from=outputs/runs/chorales_score_roll_stage3 --set data_dir=data/chorales_score_roll_keys \
         --set ema_momentum=0.999 --set learning_rate_schedule=cosine --set warmup_steps=100 --set decay_steps=2900 \
         --set learning_rate=4e-4 --set run_dir=outputs/runs/chorales_score_roll_stage4
-    $PY -m train.diffusion --config configs/chorales_score_roll_ddim.yaml --set max_train_minutes=null --set epochs=60 \
+    $PY -m train.diffusion --config configs/chorales_score_roll_ddim.yaml --set self_conditioning=false --set max_train_minutes=null --set epochs=60 \
         --set init_from=outputs/runs/chorales_score_roll_stage4 --set data_dir=data/chorales_score_roll_keys \
+        --set ema_momentum=0.999 --set learning_rate_schedule=cosine --set warmup_steps=100 --set decay_steps=2900 \
+        --set learning_rate=3e-4 --set run_dir=outputs/runs/chorales_score_roll_stage5
+    $PY -m train.diffusion --config configs/chorales_score_roll_ddim.yaml --set max_train_minutes=null --set epochs=60 \
+        --set init_from=outputs/runs/chorales_score_roll_stage5 --set data_dir=data/chorales_score_roll_keys \
         --set ema_momentum=0.999 --set learning_rate_schedule=cosine --set warmup_steps=100 --set decay_steps=2900 \
         --set learning_rate=3e-4
 fi
