@@ -6,7 +6,7 @@
 # (rendered to WAV by FluidSynth), harmonises a test chorale's soprano and continues that chorale after 4 bars.
 # Usage: bash scripts/demo.sh            (about 6 minutes on a 2-core CPU)
 #        TRAIN=1 bash scripts/demo.sh    (also retrain the models first: the autoencoder, 10 min; the default DDIM,
-#                                         its 9100 + 6250 + 800 + 5000 + 2000 steps, about 9 hours; the score-roll DDIM's 6050 + 2000 + 1500 + 3000 + 3000 steps, about 4.5 hours)
+#                                         its 9100 + 6250 + 800 + 5000 + 2000 steps, about 9 hours; the score-roll DDIM's 6050 + 2000 + 1500 + 3000 + 3000 + 3000 steps, about 5 hours)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
