@@ -55,12 +55,12 @@ def _residual_block(width, name, condition=None):
     return apply
 
 
-def _film_residual_block(width, name, noise_embedding, condition=None, groups=8, adapter_rank=0):
+def _film_residual_block(width, name, noise_embedding, condition=None, groups=8, adapter_rank=0, dropout=0.0):
     """The ADM residual block (Dhariwal and Nichol 2021, Sec. 3; Ho et al. 2020, appendix B):
     GroupNorm, swish, conv; GroupNorm scaled and shifted by the noise-level embedding
-    (`models.layers.ScaleShift`), swish, a zero-initialised conv; plus the input. Every
-    block sees the noise level, and starts as the identity. With ``adapter_rank`` a
-    condition-modulated bottleneck runs beside the first conv (`build_unet`'s
+    (`models.layers.ScaleShift`), swish, dropout (none at rate 0), a zero-initialised conv;
+    plus the input. Every block sees the noise level, and starts as the identity. With
+    ``adapter_rank`` a condition-modulated bottleneck runs beside the first conv (`build_unet`'s
     ``condition_adapter_rank``)."""
 
     def apply(x):
@@ -80,6 +80,8 @@ def _film_residual_block(width, name, noise_embedding, condition=None, groups=8,
         h = GroupNormalization(groups=min(groups, width), name=f"{name}_norm2")(h)
         h = ScaleShift(name=f"{name}_scale_shift")([h, noise_embedding])
         h = layers.Activation("swish", name=f"{name}_act2")(h)
+        if dropout:  # before the last conv, as in Ho et al. 2020's and ADM's blocks; no weights
+            h = layers.Dropout(dropout, name=f"{name}_dropout")(h)
         h = layers.Conv2D(width, 3, padding="same", kernel_initializer="zeros", name=f"{name}_conv2")(h)
         return layers.Add(name=f"{name}_add")([h, residual])
 
@@ -105,6 +107,7 @@ def build_unet(
     condition_in_noise_embedding=False,
     condition_adapter_rank=0,
     self_conditioning=False,
+    dropout=0.0,
     name="unet",
 ):
     """Build the noise-predicting U-Net.
@@ -177,6 +180,10 @@ def build_unet(
             (``self_condition_stem``) added to the stem's features: self-conditioning (Chen, Zhang
             and Hinton, "Analog Bits", ICLR 2023, Sec. 3; `models.self_conditioning`). A network
             initialised from one without it starts as that network.
+        dropout: float in [0, 1); ``"film"`` blocks only: the rate of a dropout layer before each
+            block's last conv (Ho et al. 2020, appendix B, used 0.1 on CIFAR-10; Srivastava et al.,
+            "Dropout", JMLR 2014), active in training only. It has no weights, so a network
+            ``init_from`` one without it starts from the same weights. 0: none.
     Returns:
         A functional ``keras.Model`` taking ``[noisy_images (batch, *input_shape),
         noise_variances (batch, 1, 1, 1)]`` (plus ``class_labels`` when ``num_classes``,
@@ -199,6 +206,10 @@ def build_unet(
                              f"block_type={block_type!r}, num_classes={num_classes}, context_shape={context_shape}")
     if isinstance(condition_adapter_rank, bool) or not (isinstance(condition_adapter_rank, int) and condition_adapter_rank >= 0):
         raise ValueError(f"condition_adapter_rank must be an int >= 0. Received: condition_adapter_rank={condition_adapter_rank!r}")
+    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
+        raise ValueError(f"dropout must be a number in [0, 1). Received: dropout={dropout!r}")
+    if dropout and block_type != "film":
+        raise ValueError(f"dropout needs block_type 'film'. Received: block_type={block_type!r}, dropout={dropout!r}")
     noisy_images = keras.Input(shape=(height, width, channels), name="noisy_images")
     noise_variances = keras.Input(shape=(1, 1, 1), name="noise_variances")
 
@@ -219,7 +230,7 @@ def build_unet(
                                  name="self_condition_stem")(self_condition_inputs[0])
         x = layers.Add(name="self_condition_add")([x, previous])
     x, residual_block = _noise_level_path(x, e, block_type, condition, embedding_dims, norm_groups,
-                                          condition_in_noise_embedding, condition_adapter_rank)
+                                          condition_in_noise_embedding, condition_adapter_rank, dropout)
     attend = _attention(num_heads, context)
     x = _u_path(x, widths, block_depth, _follow_up(attention_levels, frequency_mixing_levels,
                                                                 frequency_attention_levels, num_heads, attend),
@@ -313,12 +324,12 @@ def _condition_inputs(num_classes, context_shape, embedding_dims):
 
 
 def _noise_level_path(x, e, block_type, condition, embedding_dims, norm_groups, condition_in_noise_embedding=False,
-                      adapter_rank=0):
+                      adapter_rank=0, dropout=0.0):
     """How the noise embedding ``e`` (batch, 1, 1, embedding_dims) enters the network, and the residual block
     that goes with it: ``(stem features, residual_block(width, name))``. ``concat``: broadcast and
     concatenated to the stem's features once; ``film``: a two-layer MLP whose output every block takes
-    (plus the condition's zero-initialised projection with ``condition_in_noise_embedding``; ``adapter_rank``:
-    `_film_residual_block`'s)."""
+    (plus the condition's zero-initialised projection with ``condition_in_noise_embedding``; ``adapter_rank``
+    and ``dropout``: `_film_residual_block`'s)."""
     if block_type == "concat":
         e = layers.UpSampling2D(size=tuple(x.shape[1:3]), name="embedding_broadcast")(e)
         x = layers.Concatenate(name="stem_concat")([x, e])
@@ -331,7 +342,7 @@ def _noise_level_path(x, e, block_type, condition, embedding_dims, norm_groups, 
         projected = layers.Dense(4 * embedding_dims, kernel_initializer="zeros", name="condition_to_noise")(condition)
         e = layers.Add(name="noise_condition_add")([e, projected])
     return x, lambda block_width, block_name: _film_residual_block(block_width, block_name, e, condition, norm_groups,
-                                                                   adapter_rank)
+                                                                   adapter_rank, dropout)
 
 
 def _u_path(x, widths, block_depth, follow, residual_block):

@@ -237,6 +237,9 @@ class DiffusionTrainConfig(TrainingOptions):
             (Chen, Zhang and Hinton, "Analog Bits", ICLR 2023; `models.self_conditioning`): one
             more forward pass per training step, none at sampling. Its input is zero-initialised,
             so ``init_from`` a network without it starts from that network's samples.
+        dropout: float in [0, 1); ``film`` blocks: the rate of a dropout layer before every
+            residual block's last conv (Ho et al. 2020, appendix B; `models.unet.build_unet`), a
+            regulariser for small data sets. No weights: ``init_from`` works across rates. 0: none.
 
     ``preset`` (null, "tiny", "small" or "base", see `PRESETS`) sets widths,
     block_depth, attention_levels, embedding_dims and num_heads at once; giving
@@ -278,6 +281,7 @@ class DiffusionTrainConfig(TrainingOptions):
     init_from: Optional[str] = None
     freeze_init_from: bool = False
     self_conditioning: bool = False
+    dropout: float = 0.0
     batch_size: int = 16
     learning_rate: float = 1e-3
     weight_decay: float = 1e-4
@@ -346,6 +350,10 @@ class DiffusionTrainConfig(TrainingOptions):
                 )
         if not isinstance(self.self_conditioning, bool):
             raise ParameterError(f"self_conditioning must be true or false. Received: self_conditioning={self.self_conditioning!r}")
+        if isinstance(self.dropout, bool) or not isinstance(self.dropout, (int, float)) or not 0.0 <= self.dropout < 1.0:
+            raise ParameterError(f"dropout must be a number in [0, 1). Received: dropout={self.dropout!r}")
+        if self.dropout and self.block_type != "film":
+            raise ParameterError(f"dropout needs block_type 'film'. Received: block_type={self.block_type!r}, dropout={self.dropout!r}")
         if self.freeze_init_from and not self.init_from:
             raise ParameterError(
                 f"freeze_init_from needs init_from (the layers to keep fixed). Received: freeze_init_from=True, "

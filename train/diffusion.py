@@ -77,6 +77,7 @@ def build_model(config, data_shape, data_mean, data_std, class_names=None, conte
             condition_in_noise_embedding=config.condition_in_noise_embedding,
             condition_adapter_rank=config.condition_adapter_rank,
             self_conditioning=config.self_conditioning,
+            dropout=config.dropout,
         )
     except ValueError as err:
         raise ParameterError(str(err)) from err

@@ -218,3 +218,42 @@ def test_frequency_attention_starts_as_identity_and_attends_within_each_frame_on
     np.testing.assert_allclose(change[:, :, [0, 1, 3, 4]], 0.0, atol=1e-5)  # and no other frame
     with pytest.raises(ValueError, match="channels=6, num_heads=4"):
         FrequencyAttention(num_heads=4)(np.zeros((1, 8, 2, 6), "float32"))
+
+
+def _trained_head(network, seed=1):
+    """Random weights in every zero-initialised conv, so the blocks' branches reach the output."""
+    rng = np.random.default_rng(seed)
+    for layer in network.layers:
+        if layer.name.endswith("_conv2") or layer.name == "patch_head":
+            layer.set_weights([rng.standard_normal(w.shape).astype("float32") * 0.3 for w in layer.get_weights()])
+
+
+def test_dropout_acts_in_training_only_and_adds_no_weights():
+    plain = tiny_unet(block_type="film")
+    dropped = tiny_unet(block_type="film", dropout=0.5)
+    assert [w.shape for w in plain.weights] == [w.shape for w in dropped.weights]
+    _trained_head(plain)
+    dropped.set_weights(plain.get_weights())
+    images = np.random.default_rng(0).standard_normal((2, 32, 16, 1)).astype("float32")
+    variances = np.full((2, 1, 1, 1), 0.3, "float32")
+    expected = keras.ops.convert_to_numpy(plain([images, variances], training=False))
+    # inference: the same function as the network without dropout
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(dropped([images, variances], training=False)), expected, atol=1e-5)
+    # training: units dropped, so the output moves
+    trained = keras.ops.convert_to_numpy(dropped([images, variances], training=True))
+    assert np.abs(trained - expected).max() > 1e-3
+    assert sum(layer.name.endswith("_dropout") for layer in dropped.layers) == 3  # one per residual block
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(block_type="film", dropout=1.0), "dropout=1.0"),
+        (dict(block_type="film", dropout=-0.1), "dropout=-0.1"),
+        (dict(block_type="film", dropout=True), "dropout=True"),
+        (dict(block_type="concat", dropout=0.1), "block_type='concat'"),
+    ],
+)
+def test_bad_dropout(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        tiny_unet(**kwargs)

@@ -67,3 +67,16 @@ def test_self_conditioning_fine_tunes_from_a_run_without_it(tiny_dataset, tmp_pa
     assert [i.name for i in after.network.inputs][-1] == "previous_images"
     samples = after.generate(seeds=[0, 1], diffusion_steps=3)
     assert samples.shape[0] == 2 and np.isfinite(samples).all()
+
+
+def test_dropout_fine_tunes_from_a_run_without_it_and_samples_deterministically(tiny_dataset, tmp_path):
+    base, run = tmp_path / "base", tmp_path / "dropout"
+    common = [f"data_dir={tiny_dataset}", "epochs=1", "steps_per_epoch=2", "validation_batches=1", "sampling_steps=2",
+              "block_type=film"] + TINY_MODELS["ddim"]
+    assert train_diffusion.main(set_args(common + [f"run_dir={base}"])) == 0
+    assert train_diffusion.main(set_args(common + [f"run_dir={run}", f"init_from={base}", "dropout=0.1"])) == 0
+    assert load_config(DiffusionTrainConfig, run / "config.yaml", {}).dropout == 0.1
+    model = load_sampler(run)  # the saved network keeps its dropout layers, which sampling leaves off
+    assert any(layer.name.endswith("_dropout") for layer in model.network.layers)
+    first, second = (model.generate(seeds=[0, 1], diffusion_steps=2) for _ in range(2))
+    np.testing.assert_array_equal(first, second)

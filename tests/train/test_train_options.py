@@ -127,6 +127,7 @@ def test_tensorboard_writes_events_and_samples(tiny_dataset, tmp_path):
         ("jit_compile=maybe", "jit_compile"),
         ("random_time_crop=30", "random_time_crop"),
         ("random_time_crop=256", "random_time_crop"),
+        ("dropout=1.5", "dropout=1.5"),
     ],
 )
 def test_bad_values_exit_2_naming_the_key(tiny_dataset, tmp_path, capsys, pair, key):
