@@ -24,6 +24,7 @@ changes that make it cheap enough for a CPU on large spectrograms:
 import keras
 from keras import layers
 
+from common.errors import ParameterError
 from models.group_norm import GroupNormalization
 from models.self_conditioning import INPUT_NAME as SELF_CONDITION_INPUT
 from models.layers import (
@@ -38,6 +39,18 @@ from models.layers import (
 )
 
 BLOCK_TYPES = ("concat", "film")
+
+
+def check_dropout(dropout, block_type):
+    """Check ``dropout`` (`build_unet`'s): a number in [0, 1), nonzero only with ``block_type`` ``"film"``.
+
+    Raises:
+        ParameterError (a ValueError): naming the value.
+    """
+    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
+        raise ParameterError(f"dropout must be a number in [0, 1). Received: dropout={dropout!r}")
+    if dropout and block_type != "film":
+        raise ParameterError(f"dropout needs block_type 'film'. Received: block_type={block_type!r}, dropout={dropout!r}")
 
 
 def _residual_block(width, name, condition=None):
@@ -206,10 +219,7 @@ def build_unet(
                              f"block_type={block_type!r}, num_classes={num_classes}, context_shape={context_shape}")
     if isinstance(condition_adapter_rank, bool) or not (isinstance(condition_adapter_rank, int) and condition_adapter_rank >= 0):
         raise ValueError(f"condition_adapter_rank must be an int >= 0. Received: condition_adapter_rank={condition_adapter_rank!r}")
-    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
-        raise ValueError(f"dropout must be a number in [0, 1). Received: dropout={dropout!r}")
-    if dropout and block_type != "film":
-        raise ValueError(f"dropout needs block_type 'film'. Received: block_type={block_type!r}, dropout={dropout!r}")
+    check_dropout(dropout, block_type)
     noisy_images = keras.Input(shape=(height, width, channels), name="noisy_images")
     noise_variances = keras.Input(shape=(1, 1, 1), name="noise_variances")
 

@@ -15,7 +15,7 @@ from models.precision import PRECISIONS
 from models.training_draws import check_mask_kinds
 from models.noise_schedule import SCHEDULE_NAMES
 from models.samplers import SAMPLERS
-from models.unet import BLOCK_TYPES
+from models.unet import BLOCK_TYPES, check_dropout
 from train.options import LEARNING_RATE_SCHEDULES, MIXED_PRECISION_POLICIES
 from train.strategy import STRATEGIES
 
@@ -350,10 +350,7 @@ class DiffusionTrainConfig(TrainingOptions):
                 )
         if not isinstance(self.self_conditioning, bool):
             raise ParameterError(f"self_conditioning must be true or false. Received: self_conditioning={self.self_conditioning!r}")
-        if isinstance(self.dropout, bool) or not isinstance(self.dropout, (int, float)) or not 0.0 <= self.dropout < 1.0:
-            raise ParameterError(f"dropout must be a number in [0, 1). Received: dropout={self.dropout!r}")
-        if self.dropout and self.block_type != "film":
-            raise ParameterError(f"dropout needs block_type 'film'. Received: block_type={self.block_type!r}, dropout={self.dropout!r}")
+        check_dropout(self.dropout, self.block_type)
         if self.freeze_init_from and not self.init_from:
             raise ParameterError(
                 f"freeze_init_from needs init_from (the layers to keep fixed). Received: freeze_init_from=True, "
