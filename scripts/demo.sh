@@ -6,7 +6,7 @@
 # (rendered to WAV by FluidSynth), harmonises a test chorale's soprano and continues that chorale after 4 bars.
 # Usage: bash scripts/demo.sh            (about 6 minutes on a 2-core CPU)
 #        TRAIN=1 bash scripts/demo.sh    (also retrain the models first: the autoencoder, 10 min; the default DDIM,
-#                                         its 9100 + 6250 + 800 + 5000 + 2000 steps, about 9 hours; the score-roll DDIM's 6050 + 2000 + 1500 + 3000 + 3000 + 3000 + 3000 steps, about 5.5 hours)
+#                                         its 9100 + 6250 + 800 + 5000 + 2000 steps, about 9 hours; the score-roll DDIM's 6050 + 2000 + 1500 + 3000 + 3000 + 3000 + 3000 + 3000 steps, about 6.5 hours)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -44,7 +44,7 @@ if [ "${TRAIN:-0}" = 1 ]; then
     # key-normalised rolls (every chorale in C major / A minor) with a cosine decay, then 3000 more from those
     # (100 warm-up steps to 4e-4, then a cosine decay to 0), then 3000 more to 3e-4, then 3000 more to 3e-4
     # with self-conditioning (the config's; its zero-initialised input added to the fifth stage's network), then
-    # 3000 more self-conditioned steps the same way
+    # 3000 more self-conditioned steps the same way, then 3000 more with half the batches unconditional
     $PY -m train.diffusion --config configs/chorales_score_roll_ddim.yaml --set self_conditioning=false --set max_train_minutes=null --set epochs=121 \
         --set conditioning=null --set frequency_attention_levels=[] --set run_dir=outputs/runs/chorales_score_roll_stage1
     $PY -m train.diffusion --config configs/chorales_score_roll_ddim.yaml --set self_conditioning=false --set max_train_minutes=null --set epochs=40 \
@@ -69,7 +69,12 @@ if [ "${TRAIN:-0}" = 1 ]; then
     $PY -m train.diffusion --config configs/chorales_score_roll_ddim.yaml --set max_train_minutes=null --set epochs=60 \
         --set init_from=outputs/runs/chorales_score_roll_stage6 --set data_dir=data/chorales_score_roll_keys \
         --set ema_momentum=0.999 --set learning_rate_schedule=cosine --set warmup_steps=100 --set decay_steps=2900 \
-        --set learning_rate=3e-4
+        --set learning_rate=3e-4 --set run_dir=outputs/runs/chorales_score_roll_stage7
+    # the eighth stage draws the unconditional task three times as often (half the batches)
+    $PY -m train.diffusion --config configs/chorales_score_roll_ddim.yaml --set max_train_minutes=null --set epochs=60 \
+        --set init_from=outputs/runs/chorales_score_roll_stage7 --set data_dir=data/chorales_score_roll_keys \
+        --set ema_momentum=0.999 --set learning_rate_schedule=cosine --set warmup_steps=100 --set decay_steps=2900 \
+        --set learning_rate=3e-4 --set "mask_kinds=[none,none,none,prefix,span,top_voice]"
 fi
 $PY -m generate.sounds --model saved_models/chorales_ddim --num 4 --out outputs/chorales_ddim
 $PY -m generate.sounds --model saved_models/chorales_autoencoder --num 4 --out outputs/chorales_autoencoder
