@@ -21,7 +21,9 @@ difference, between the two labels' samples of the same seed, of the classifier'
 log-odds (mean, standard error, t) and, for key features, of the key contrast (best
 major minus best minor key-profile correlation, `evaluation.mode.key_features`),
 each beside the same difference between the real test clips of the two classes. A text-conditional model is sampled with one ``--prompt
-CLASS=TEXT`` per class of the data set's labels instead. Writes ``<out>/label_effect.json``.
+CLASS=TEXT`` per class of the data set's labels instead. ``--precision`` is `generate.sounds`' (default: the
+run's ``sampling_precision``; ``auto`` is bfloat16 on a CPU with it), and the report names the one used.
+Writes ``<out>/label_effect.json``.
 The classifier and its statistics are `evaluation.label_effect`; this module samples.
 Exit status: 0, or 2 for an unconditional model, missing prompts or a bad argument.
 """
@@ -35,7 +37,7 @@ from common.atomic import atomic_write_json
 from common.cli import exit_status
 from common.errors import ParameterError
 from evaluation.label_effect import FEATURES, KEY_CONTRAST, clip_features, fit_real_classifier, paired_differences
-from generate.trained_model import TrainedModel, add_guidance_interval_argument
+from generate.trained_model import TrainedModel, add_guidance_interval_argument, add_precision_argument
 from preprocessing.dataset_folder import DatasetFolder
 from preprocessing.representations import representation_name
 
@@ -54,7 +56,7 @@ def open_model(args):
     if args.num < 1 or (args.steps is not None and args.steps < 1) or args.train_clips < 2:
         raise ParameterError(f"--num and --steps must be >= 1, --train-clips >= 2. "
                              f"Received: num={args.num}, steps={args.steps}, train_clips={args.train_clips}")
-    model = TrainedModel(args.model)
+    model = TrainedModel(args.model, precision=getattr(args, "precision", None))
     if model.kind != "ddim" or model.model.conditioning is None:
         raise ParameterError(f"The model is not a conditional DDIM. Received: model={args.model!r}")
     if args.steps is None:
@@ -137,7 +139,7 @@ def run(args):
     print_paired(paired, class_names)
     interval = model.sampling_options(conditioned=True, guidance_interval=args.guidance_interval)["guidance_interval"]
     results = {"model": args.model, "num": args.num, "steps": args.steps, "seeds": seeds, "features": args.features,
-               "guidance_interval": interval,
+               "guidance_interval": interval, "precision": model.precision,
                "classifier_test_accuracy": real.test_accuracy, "classifier_train_clips": real.n_train,
                "real_test_key_contrast": real.real_contrast, "real_test_log_odds": real.real_log_odds, "rows": rows,
                "paired": paired}
@@ -154,6 +156,7 @@ def parse_args(argv=None):
     parser.add_argument("--steps", type=int, default=None, help="DDIM steps (default: the model's sampling_steps)")
     parser.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
     add_guidance_interval_argument(parser)
+    add_precision_argument(parser)
     parser.add_argument("--train-clips", type=int, default=800, help="real training clips for the classifier (default 800)")
     parser.add_argument("--prompt", action="append", help="text models: CLASS=TEXT, once per class")
     parser.add_argument("--features", choices=sorted(FEATURES), default="key",

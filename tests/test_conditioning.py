@@ -122,8 +122,12 @@ def test_conditional_training_sampling_and_guidance(two_class_dataset, tmp_path,
 
     # timbre features (tests/evaluation/test_timbre.py checks they separate instruments): no key contrast then;
     # without --steps, the model's own sampling_steps (2 here), as generate.sounds samples
+    # --precision as in generate.sounds (the tiny run samples in float32 by default)
+    assert results["precision"] == "float32"
     results = label_effect.run(label_effect.parse_args(["--model", str(run), "--num", "2", "--scales", "1",
-                                                        "--train-clips", "8", "--features", "timbre", "--out", str(out)]))
+                                                        "--train-clips", "8", "--features", "timbre", "--out", str(out),
+                                                        "--precision", "bfloat16"]))
+    assert results["precision"] == "bfloat16"
     assert results["features"] == "timbre" and not results["real_test_key_contrast"]
     assert results["steps"] == 2
     assert [p["statistic"] for p in results["paired"]] == ["log_odds"]
