@@ -22,6 +22,7 @@ changes that make it cheap enough for a CPU on large spectrograms:
 """
 
 import keras
+import numpy as np
 from keras import layers
 
 from common.errors import ParameterError
@@ -51,6 +52,46 @@ def check_dropout(dropout, block_type):
         raise ParameterError(f"dropout must be a number in [0, 1). Received: dropout={dropout!r}")
     if dropout and block_type != "film":
         raise ParameterError(f"dropout needs block_type 'film'. Received: block_type={block_type!r}, dropout={dropout!r}")
+
+
+def start_as_identity(network, new_layer_names):
+    """Make layers new to a network initialised from a shallower one pass their input through.
+
+    Function-preserving deepening (Chen, Goodfellow and Shlens, "Net2Net: Accelerating Learning
+    via Knowledge Transfer", ICLR 2016, Sec. 2.3, Net2DeeperNet): a ``"film"`` network with a
+    larger ``block_depth``, initialised (`train.diffusion.initialise_from`) from one with the same
+    widths, then computes what the smaller one did. Its new ADM blocks already start as the
+    identity (their last conv is zero-initialised) and `models.layers.FrequencyAttention` is
+    gated at 0; what remains is set here, for the layers named in ``new_layer_names``:
+
+    - an up block's 1x1 shortcut (``up{level}_res{b}_proj``, b >= 1) takes the block before's
+      output ``x`` and a skip of the same width, concatenated ``[x, skip]``; its kernel becomes
+      ``[I; 0]`` and its bias 0, so it passes ``x`` on;
+    - a `models.layers.SpatialSelfAttention` (``y = x + MHA(GN(x))``) gets a zero output
+      projection, so ``y = x``.
+
+    Other new layers are left as built. Args: network, a `build_unet` model; new_layer_names:
+    names of its layers that were not copied. Returns: the names of the layers changed.
+    """
+    changed = []
+    for layer in network.layers:
+        if layer.name not in new_layer_names or not layer.weights:
+            continue
+        if layer.name.startswith("up") and layer.name.endswith("_proj") and not layer.name.endswith("_res0_proj"):
+            kernel, bias = layer.get_weights()
+            width = kernel.shape[-1]
+            if kernel.shape[:3] != (1, 1, 2 * width):
+                continue
+            kernel = np.zeros_like(kernel)
+            kernel[0, 0, :width, :] = np.eye(width, dtype=kernel.dtype)
+            layer.set_weights([kernel, np.zeros_like(bias)])
+        elif isinstance(layer, SpatialSelfAttention):
+            layer.set_weights([np.zeros_like(w) if "attention_output" in v.path else w
+                               for v, w in zip(layer.weights, layer.get_weights())])
+        else:
+            continue
+        changed.append(layer.name)
+    return changed
 
 
 def _residual_block(width, name, condition=None):

@@ -29,7 +29,7 @@ from models.diffusion import DiffusionModel
 from models.noise_schedule import build_schedule
 from models.sampler_folder import load_sampler
 from models.training_draws import conditional_draws, forward_draws, mask_draws
-from models.unet import build_unet
+from models.unet import build_unet, start_as_identity
 from train.callbacks import tensorboard_callbacks
 from train.config import DiffusionTrainConfig
 from train.data import SpectrogramData
@@ -124,7 +124,10 @@ def initialise_from(model, model_dir, freeze=False):
     """Copy the weights of a trained DDIM (`models.sampler_folder.load_sampler` folder) into ``model``'s layers of the same name and shapes.
 
     Both the network and its EMA copy get them. Layers it lacks (e.g. a new class
-    embedding, zero-initialised) keep their initial weights. With ``freeze`` the copied
+    embedding, zero-initialised) keep their initial weights, except those of a deeper
+    network's new blocks that would change its output, which `models.unet.start_as_identity`
+    sets to pass their input on: a ``"film"`` network with a larger ``block_depth`` starts
+    as the one it is initialised from (Net2DeeperNet, Chen et al. 2016). With ``freeze`` the copied
     layers are made non-trainable (config key ``freeze_init_from``), so only the others train.
 
     Returns:
@@ -133,11 +136,12 @@ def initialise_from(model, model_dir, freeze=False):
         ParameterError: if ``model_dir`` is not a trained DDIM folder, or no layer matches.
     """
     source = load_sampler(model_dir).network
-    copied = 0
+    copied, new = 0, set()
     for layer in model.network.layers:
         try:
             weights = source.get_layer(layer.name).get_weights()
         except ValueError:
+            new.add(layer.name)
             continue
         if weights and [w.shape for w in weights] == [tuple(v.shape) for v in layer.weights]:
             layer.set_weights(weights)
@@ -147,8 +151,12 @@ def initialise_from(model, model_dir, freeze=False):
             copied += 1
     if not copied:
         raise ParameterError(f"No layer of the model matches one of init_from's. Received: init_from={str(model_dir)!r}")
+    # layers the source lacks (a deeper network's new blocks) start by passing their input on
+    passed = start_as_identity(model.network, new)
+    start_as_identity(model.ema_network, new)
     trainable = sum(int(np.prod(v.shape)) for v in model.network.trainable_weights)
-    print(f"Initialised {copied} layers from {model_dir}{' (kept fixed)' if freeze else ''}; {trainable:,} trainable "
+    print(f"Initialised {copied} layers from {model_dir}{' (kept fixed)' if freeze else ''}"
+          f"{f'; {len(passed)} new layers set to pass their input on' if passed else ''}; {trainable:,} trainable "
           f"parameters.", flush=True)
     return copied
 

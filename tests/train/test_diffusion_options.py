@@ -80,3 +80,29 @@ def test_dropout_fine_tunes_from_a_run_without_it_and_samples_deterministically(
     assert any(layer.name.endswith("_dropout") for layer in model.network.layers)
     first, second = (model.generate(seeds=[0, 1], diffusion_steps=2) for _ in range(2))
     np.testing.assert_array_equal(first, second)
+
+
+def test_a_deeper_network_starts_as_the_one_it_is_initialised_from(tiny_dataset, tmp_path, capsys):
+    """block_depth 1 -> 2 by init_from: the new blocks, their frequency attention and self-attention pass
+    their input on, so the deeper network computes what the trained one does (Net2DeeperNet)."""
+    import dataclasses
+
+    base = tmp_path / "base"
+    pairs = [f"data_dir={tiny_dataset}", f"run_dir={base}", "epochs=1", "steps_per_epoch=3", "validation_batches=0",
+             "sampling_steps=2", "block_type=film", "learning_rate=0.01", "warmup_steps=0"] + TINY_MODELS["ddim"]
+    pairs += ["attention_levels=[1]", "frequency_attention_levels=[0]", "num_heads=2"]
+    assert train_diffusion.main(set_args(pairs)) == 0
+    source = load_sampler(base)
+    config = dataclasses.replace(load_config(DiffusionTrainConfig, base / "config.yaml", {}), block_depth=2)
+    deeper = train_diffusion.build_model(config, source.data_shape, source.data_mean, source.data_std)
+    rng = np.random.default_rng(0)
+    inputs = [rng.standard_normal((2, *source.data_shape)).astype("float32"),
+              np.array([0.3, 0.9], "float32").reshape(2, 1, 1, 1)]
+    expected = np.asarray(source.network(inputs))
+    assert not np.allclose(np.asarray(deeper.network(inputs)), expected, atol=1e-3)  # as built, it differs
+    capsys.readouterr()
+    train_diffusion.initialise_from(deeper, base)
+    assert "new layers set to pass their input on" in capsys.readouterr().out
+    for network in (deeper.network, deeper.ema_network):
+        np.testing.assert_allclose(np.asarray(network(inputs)), expected, atol=1e-4)
+    assert len(deeper.network.layers) > len(source.network.layers)
