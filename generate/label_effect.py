@@ -56,7 +56,7 @@ def open_model(args):
     if args.num < 1 or (args.steps is not None and args.steps < 1) or args.train_clips < 2:
         raise ParameterError(f"--num and --steps must be >= 1, --train-clips >= 2. "
                              f"Received: num={args.num}, steps={args.steps}, train_clips={args.train_clips}")
-    model = TrainedModel(args.model, precision=getattr(args, "precision", None))
+    model = TrainedModel(args.model, precision=args.precision)
     if model.kind != "ddim" or model.model.conditioning is None:
         raise ParameterError(f"The model is not a conditional DDIM. Received: model={args.model!r}")
     if args.steps is None:
