@@ -177,6 +177,8 @@ class DiffusionTrainConfig(TrainingOptions):
     `models.noise_schedule` and `models.objective`; the defaults are the shipped model's:
         schedule: ``offset_cosine`` (Keras example; ``min_signal_rate``/``max_signal_rate``
             apply to it only), ``linear`` (Ho et al. 2020) or ``cosine`` (Nichol and Dhariwal 2021).
+        schedule_shift: > 0; times shifted towards the noise end in training and sampling,
+            t -> a t / (1 + (a - 1) t) (`models.noise_schedule.ShiftedSchedule`); 1 = none.
         prediction: the network's target, ``eps``, ``v`` (Salimans and Ho 2022) or ``x0``.
         min_snr_gamma: null or > 0, Min-SNR-gamma loss weighting (Hang et al. 2023; 5 there).
         spectral_norm_weight, time_derivative_weight: >= 0, weights of the auxiliary
@@ -264,6 +266,7 @@ class DiffusionTrainConfig(TrainingOptions):
     schedule: str = "offset_cosine"
     min_signal_rate: float = 0.02
     max_signal_rate: float = 0.95
+    schedule_shift: float = 1.0
     ema_momentum: float = 0.999
     loss_type: str = "mae"
     prediction: str = "eps"
@@ -330,6 +333,7 @@ class DiffusionTrainConfig(TrainingOptions):
             raise ParameterError(f"block_type must be one of {BLOCK_TYPES}. Received: block_type={self.block_type!r}")
         if self.schedule not in SCHEDULE_NAMES:
             raise ParameterError(f"schedule must be one of {SCHEDULE_NAMES}. Received: schedule={self.schedule!r}")
+        _positive(self, "schedule_shift")
         if self.prediction not in PREDICTIONS:
             raise ParameterError(f"prediction must be one of {PREDICTIONS}. Received: prediction={self.prediction!r}")
         if self.min_snr_gamma is not None:

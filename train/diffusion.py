@@ -26,7 +26,7 @@ import numpy as np
 from common.cli import config_from_args, config_parser, exit_status
 from common.errors import ParameterError
 from models.diffusion import DiffusionModel
-from models.noise_schedule import build_schedule
+from models.noise_schedule import ShiftedSchedule, build_schedule
 from models.sampler_folder import load_sampler
 from models.training_draws import conditional_draws, forward_draws, mask_draws
 from models.unet import build_unet, start_as_identity
@@ -43,11 +43,15 @@ def schedule_from_config(config):
     """The noise schedule named by ``config.schedule`` (`models.noise_schedule.build_schedule`).
 
     ``min_signal_rate`` and ``max_signal_rate`` configure ``offset_cosine``; the
-    ``linear`` and ``cosine`` schedules take their papers' constants.
+    ``linear`` and ``cosine`` schedules take their papers' constants. A ``schedule_shift``
+    other than 1 wraps the schedule in `models.noise_schedule.ShiftedSchedule`.
     """
     if config.schedule == "offset_cosine":
-        return build_schedule(config.schedule, min_signal_rate=config.min_signal_rate, max_signal_rate=config.max_signal_rate)
-    return build_schedule(config.schedule)
+        schedule = build_schedule(config.schedule, min_signal_rate=config.min_signal_rate,
+                                  max_signal_rate=config.max_signal_rate)
+    else:
+        schedule = build_schedule(config.schedule)
+    return schedule if config.schedule_shift == 1.0 else ShiftedSchedule(schedule, config.schedule_shift)
 
 
 def build_model(config, data_shape, data_mean, data_std, class_names=None, context_shape=None, clip_range=(0.0, 1.0)):

@@ -11,6 +11,7 @@ from models.noise_schedule import (
     CosineNoiseSchedule,
     ImprovedCosineSchedule,
     LinearBetaSchedule,
+    ShiftedSchedule,
     build_schedule,
 )
 
@@ -109,3 +110,30 @@ def test_bad_rates(low, high):
 def test_bad_discrete_arguments(cls, kwargs, message):
     with pytest.raises(ParameterError, match=message):
         cls(**kwargs)
+
+
+@pytest.mark.parametrize("name", SCHEDULE_NAMES)
+def test_shifted_schedule_moves_times_to_the_noise_end(name):
+    base = build_schedule(name)
+    times = np.linspace(0.0, 1.0, 101)
+    base_noise, _ = rates(base, times)
+    noise, signal = rates(ShiftedSchedule(base, 3.0), times)
+    np.testing.assert_allclose(signal**2 + noise**2, 1.0, atol=1e-6)
+    assert np.all(np.diff(noise) > 0)
+    np.testing.assert_allclose([noise[0], noise[-1]], [base_noise[0], base_noise[-1]], rtol=1e-5)
+    assert np.all(noise[1:-1] > base_noise[1:-1])  # every inner time is noisier
+    # eq. 23 of Esser et al. 2024 at t = 0.5 with a = 3: 1.5 / 2 = 0.75
+    np.testing.assert_allclose(rates(ShiftedSchedule(base, 3.0), [0.5])[0], rates(base, [0.75])[0], rtol=1e-6)
+    np.testing.assert_allclose(rates(ShiftedSchedule(base, 1.0), times)[0], base_noise, rtol=1e-6)
+
+
+def test_shifted_schedule_round_trip_and_bad_shift():
+    schedule = ShiftedSchedule(CosineNoiseSchedule(0.02, 0.998), 2.5)
+    restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(schedule))
+    assert isinstance(restored, ShiftedSchedule) and restored.shift == 2.5
+    assert restored.schedule.get_config() == {"min_signal_rate": 0.02, "max_signal_rate": 0.998}
+    times = np.linspace(0.0, 1.0, 11)
+    np.testing.assert_allclose(rates(restored, times), rates(schedule, times))
+    for shift in (0.0, -1.0, float("inf"), True, "3"):
+        with pytest.raises(ParameterError, match="schedule_shift"):
+            ShiftedSchedule(CosineNoiseSchedule(), shift)

@@ -24,6 +24,7 @@ COMBINATIONS = [
     ("cosine", "eps", []),
     ("linear", "v", ["min_snr_gamma=5", "spectral_norm_weight=0.001"]),
     ("linear", "x0", ["min_snr_gamma=5", "time_derivative_weight=1.0"]),
+    ("offset_cosine", "v", ["schedule_shift=3"]),
 ]
 
 
@@ -36,14 +37,17 @@ def test_train_reload_and_sample(tiny_dataset, tmp_path, schedule, prediction, e
     settings = json.loads((run / "diffusion.json").read_text())
     assert settings["prediction"] == prediction
     model = load_sampler(run)
-    assert model.schedule.name == schedule and model.prediction == prediction
+    shifted = "schedule_shift=3" in extra
+    assert model.prediction == prediction and (model.schedule.name == "shifted") == shifted
+    assert (model.schedule.schedule if shifted else model.schedule).name == schedule
     samples = model.generate(seeds=[0, 1], diffusion_steps=2, eta=0.5)
     assert samples.shape == (2, 128, 128, 1) and np.isfinite(samples).all()
     assert samples.min() >= 0.0 and samples.max() <= 1.0
 
 
 @pytest.mark.parametrize("key, value", [("schedule", "quadratic"), ("prediction", "score"), ("min_snr_gamma", -5.0),
-                                        ("spectral_norm_weight", -1.0), ("time_derivative_weight", -0.5)])
+                                        ("spectral_norm_weight", -1.0), ("time_derivative_weight", -0.5),
+                                        ("schedule_shift", 0.0)])
 def test_bad_diffusion_options(key, value):
     with pytest.raises(ParameterError, match=key):
         load_config(DiffusionTrainConfig, None, {key: value})
