@@ -11,6 +11,7 @@ from common.errors import ParameterError
 from evaluation import symbolic
 from evaluation.symbolic import (
     analyse_key,
+    has_semitone_clash,
     measure_set,
     parallel_motions,
     pitch_class_distance,
@@ -105,8 +106,19 @@ def test_measures_of_a_known_chorale_fragment():
     assert result["voice_ranges"]["bass"]["min"] == 48 and result["voice_ranges"]["bass"]["max"] == 55
     assert result["voice_ranges"]["soprano"] == {"p5": 71.0, "p95": 72.0, "min": 71, "max": 72}
     assert result["parallel_fifths_share"] == 0.0 and result["parallel_octaves_share"] == 0.0
+    assert result["semitone_clash_share"] == 0.0  # B and D of the V chord clash with nothing
     assert result["moving_pairs"] == 6  # S-B, S-T, T-B, each twice
     assert analyse_key(notes, 4)[0] == "C major" and result["key_correlation_mean"] > 0.6
+
+
+def test_semitone_clashes_are_a_share_of_the_steps_with_two_or_more_pitches():
+    assert has_semitone_clash([72, 71]) and has_semitone_clash([71, 60]) and has_semitone_clash([73, 60, 48])
+    assert not has_semitone_clash([72, 67, 64, 48]) and not has_semitone_clash([62, 60]) and not has_semitone_clash([60])
+    # C major, then B against C (a major seventh), then a lone note, which is not a chord step
+    notes = np.array([[72, 0, 4], [64, 0, 4], [48, 0, 8], [59, 4, 8], [67, 8, 12]])
+    result = measure_set([(notes, 12)], keys=False)
+    assert result["semitone_clash_share"] == pytest.approx(0.5)  # 4 of the 8 steps with 2+ pitches
+    assert measure_set([(np.array([[60, 0, 4]]), 4)], keys=False)["semitone_clash_share"] == 0.0
 
 
 def test_parallel_fifths_in_a_set_are_a_share_of_the_moving_pairs():
@@ -166,7 +178,7 @@ def test_cli_measures_a_split_and_a_midi_folder(roll_data, tmp_path, capsys):
     assert symbolic.main(argv) == 0
     printed = capsys.readouterr().out
     assert "| measure | train (n=" in printed and "mine (n=6)" in printed and "two (n=2)" in printed
-    assert "parallel fifths" in printed
+    assert "parallel fifths" in printed and "semitone clashes" in printed
     results = json.loads(out.read_text())["results"]
     assert results["train"]["pitch_class_distance"] == 0.0  # the reference itself
     # the files are the train clips: read from MIDI or decoded from the data set, they measure the same
