@@ -244,8 +244,6 @@ class ShiftedSchedule:
     def __init__(self, schedule, shift):
         if isinstance(shift, bool) or not isinstance(shift, (int, float)) or not 0.0 < shift < float("inf"):
             raise ParameterError(f"schedule_shift must be a number > 0. Received: schedule_shift={shift!r}")
-        if isinstance(schedule, dict):  # from_config
-            schedule = keras.saving.deserialize_keras_object(schedule)
         self.schedule = schedule
         self.shift = float(shift)
 
@@ -263,8 +261,8 @@ class ShiftedSchedule:
 
     @classmethod
     def from_config(cls, config):
-        """Inverse of `get_config`."""
-        return cls(**config)
+        """Inverse of `get_config`: the base schedule deserialized, then wrapped."""
+        return cls(keras.saving.deserialize_keras_object(config["schedule"]), config["shift"])
 
 
 SCHEDULES = {cls.name: cls for cls in (CosineNoiseSchedule, LinearBetaSchedule, ImprovedCosineSchedule)}
