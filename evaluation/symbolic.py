@@ -42,6 +42,11 @@ the originals beside its samples. Per set (`measure_set`):
                         major seventh or minor ninth: `has_semitone_clash`), the sharpest
                         dissonance (Plomp and Levelt 1965). Bach's passing notes and
                         suspensions make some; a wrong note makes more.
+    struck clashes      pairs of notes a semitone apart modulo the octave that start on the
+                        same step, per 100 notes (`struck_semitone_clashes`): a chord with a
+                        wrong note in it. Passing notes and suspensions start against a note
+                        already sounding, so they are not counted; Bach's test chorales have
+                        0.5 per 100 notes.
 
 Limits: rank voices are not the score's voices; where voices cross or two sing one
 pitch (one cell of the roll) they are mislabelled, so the real chorales' own figures
@@ -124,6 +129,15 @@ def has_semitone_clash(pitches) -> bool:
     """True if two of one step's ``pitches`` (MIDI numbers) are a semitone apart modulo 12 (module docstring)."""
     classes = {int(p) % 12 for p in pitches}
     return any((c + 1) % 12 in classes for c in classes)
+
+
+def struck_semitone_clashes(notes) -> int:
+    """Pairs of ``notes`` (int ``(n, 3)``: MIDI pitch, start step, end step) that start on the same step with
+    pitches a semitone apart modulo 12 (module docstring, "struck clashes"); an int >= 0."""
+    notes = np.asarray(notes).reshape(-1, 3)
+    same_start = notes[:, None, 1] == notes[None, :, 1]
+    semitone = np.isin(np.abs(notes[:, None, 0] - notes[None, :, 0]) % 12, (1, 11))
+    return int(np.triu(same_start & semitone, k=1).sum())
 
 
 def parallel_motions(steps) -> dict:
@@ -212,7 +226,8 @@ def measure_set(clips, steps_per_quarter=4, tempo_bpm=120.0, reference_histogram
         ``pitch_class_distance`` (None without a reference), ``key_correlation_mean``,
         ``key_consistent_share``, ``key_halves_agree_share`` (None without ``keys``),
         ``moving_pairs``, ``parallel_fifths_share``, ``parallel_octaves_share``, ``semitone_clash_share``
-        (of the steps with two or more pitches; 0.0 if there is none).
+        (of the steps with two or more pitches; 0.0 if there is none), ``struck_clashes_per_100_notes``
+        (0.0 without notes).
     Raises:
         ParameterError: for no clip, malformed notes or arguments out of range.
     """
@@ -223,13 +238,15 @@ def measure_set(clips, steps_per_quarter=4, tempo_bpm=120.0, reference_histogram
     rates, voices_count, motions = [], np.zeros(MAX_VOICES_BIN + 1), dict.fromkeys(
         ("moving_pairs", "parallel_fifths", "parallel_octaves"), 0)
     pitches = {name: [] for name in VOICE_NAMES}
-    correlations, halves, clashes = [], [], 0
+    correlations, halves, clashes, struck, n_notes = [], [], 0, 0, 0
     for notes, n_steps in clips:
         notes = check_notes(notes)
         rates.append(len(notes) / (integer("n_steps", n_steps, 1) * step_s))
         counts, clip_pitches, clip_motions, clip_clashes = _clip_voices(notes, n_steps)
         voices_count += counts
         clashes += clip_clashes
+        struck += struck_semitone_clashes(notes)
+        n_notes += len(notes)
         for name in VOICE_NAMES:
             pitches[name] += clip_pitches[name]
         for name in motions:
@@ -268,6 +285,7 @@ def measure_set(clips, steps_per_quarter=4, tempo_bpm=120.0, reference_histogram
         "parallel_fifths_share": motions["parallel_fifths"] / motions["moving_pairs"] if motions["moving_pairs"] else 0.0,
         "parallel_octaves_share": motions["parallel_octaves"] / motions["moving_pairs"] if motions["moving_pairs"] else 0.0,
         "semitone_clash_share": float(clashes / chord_steps) if chord_steps else 0.0,
+        "struck_clashes_per_100_notes": 100.0 * struck / n_notes if n_notes else 0.0,
     }
 
 
@@ -299,6 +317,7 @@ def table(results) -> str:
     lines.append(row("parallel fifths, share of moving voice pairs", lambda r: percent(r["parallel_fifths_share"])))
     lines.append(row("parallel octaves, share of moving voice pairs", lambda r: percent(r["parallel_octaves_share"])))
     lines.append(row("semitone clashes, share of steps with 2+ pitches", lambda r: percent(r["semitone_clash_share"])))
+    lines.append(row("semitone clashes struck together, per 100 notes", lambda r: f"{r['struck_clashes_per_100_notes']:.2f}"))
     return "\n".join(lines)
 
 

@@ -17,6 +17,7 @@ from evaluation.symbolic import (
     pitch_class_distance,
     pitch_class_histogram,
     sounding_pitches,
+    struck_semitone_clashes,
     voices_by_rank,
 )
 from preprocessing.config import PreprocessConfig
@@ -119,6 +120,18 @@ def test_semitone_clashes_are_a_share_of_the_steps_with_two_or_more_pitches():
     result = measure_set([(notes, 12)], keys=False)
     assert result["semitone_clash_share"] == pytest.approx(0.5)  # 4 of the 8 steps with 2+ pitches
     assert measure_set([(np.array([[60, 0, 4]]), 4)], keys=False)["semitone_clash_share"] == 0.0
+
+
+def test_struck_clashes_count_only_semitones_that_start_together():
+    # B against a held C (a passing note) is not struck; C#5 with C4 (a minor ninth) and E with F are
+    held = np.array([[72, 0, 8], [71, 4, 8]])
+    assert struck_semitone_clashes(held) == 0
+    struck = np.array([[73, 0, 4], [60, 0, 4], [64, 8, 12], [65, 8, 12], [67, 8, 12], [62, 12, 16]])
+    assert struck_semitone_clashes(struck) == 2
+    assert struck_semitone_clashes(np.array([[72, 0, 4], [67, 0, 4], [64, 0, 4], [48, 0, 4]])) == 0
+    result = measure_set([(held, 8), (struck, 16)], keys=False)
+    assert result["struck_clashes_per_100_notes"] == pytest.approx(100 * 2 / 8)
+    assert measure_set([(np.zeros((0, 3), int), 4)], keys=False)["struck_clashes_per_100_notes"] == 0.0
 
 
 def test_parallel_fifths_in_a_set_are_a_share_of_the_moving_pairs():
