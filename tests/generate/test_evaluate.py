@@ -84,7 +84,7 @@ def test_evaluate_bad_input_exits_2_naming_the_value(runs, tmp_path, capsys, ext
     assert not out.exists()
 
 
-def test_a_score_roll_model_is_scored_against_its_held_out_rolls_rendered(roll_run, tmp_path, capsys):
+def test_a_score_roll_model_is_scored_against_its_held_out_rolls_rendered(roll_run, tiny_dataset, tmp_path):
     run_dir, data_dir = roll_run
     out = tmp_path / "eval"
     argv = ["--model", str(run_dir), "--num", "3", "--steps", "2", "--patch-seconds", "1", "--no-statistics",
@@ -94,5 +94,27 @@ def test_a_score_roll_model_is_scored_against_its_held_out_rolls_rendered(roll_r
     # no "through the representation" row: the real clips are the rolls rendered by the same transform
     assert [row["role"] for row in report["rows"]] == ["floor", "ceiling", "ceiling", "model"]
     assert report["n_per_set"] == 3 and report["clip_seconds"] == 2.0 and math.isfinite(report["rows"][0]["kid"])
-    argv = ["--model", str(run_dir), "--reference", str(data_dir), "--out", str(out)]
-    assert evaluate.main(argv) == 2 and "not a --reference folder" in capsys.readouterr().err
+    # or against a folder of recordings, cut into its 2 s clips
+    argv = ["--model", str(run_dir), "--reference", str(tiny_dataset.parent / "audio"), "--num", "3", "--steps", "2",
+            "--patch-seconds", "1", "--no-statistics", "--out", str(tmp_path / "folder")]
+    assert evaluate.main(argv) == 0
+    report = json.loads((tmp_path / "folder" / "evaluation.json").read_text())
+    assert report["real_clips"].startswith("folder") and report["n_per_set"] == 3
+
+
+def test_models_of_two_representations_are_scored_against_the_first_models_real_clips(runs, roll_run, tmp_path, capsys):
+    """An audio DDIM (1.024 s clips) and a score-roll DDIM (2 s) on one reference: the roll's samples are cut."""
+    run_dir, _ = roll_run
+    out = tmp_path / "eval"
+    argv = ["--model", str(runs / "ddim"), str(run_dir), "--num", "3", "--steps", "2", "--patch-seconds", "1",
+            "--no-statistics", "--train-clips", "0", "--out", str(out)]
+    assert evaluate.main(argv) == 0
+    report = json.loads((out / "evaluation.json").read_text())
+    assert report["clip_seconds"] == 1.024 and report["real_clips"].startswith("dataset")
+    roll = report["rows"][-1]
+    assert roll["name"].startswith(run_dir.name) and roll["cut_from_seconds"] == 2.0 and roll["n_candidate"] == 3
+    assert "cut_from_seconds" not in report["rows"][-2] and "central 1.024 s" in capsys.readouterr().out
+    # the model with the longer clips first: the other's are too short to cut, and the message says which
+    argv = ["--model", str(run_dir), str(runs / "ddim"), "--num", "3", "--patch-seconds", "1", "--out", str(out / "x")]
+    assert evaluate.main(argv) == 2
+    assert "clip_samples=" in capsys.readouterr().err and not (out / "x").exists()
