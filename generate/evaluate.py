@@ -233,8 +233,8 @@ def model_set(model, args, seeds, held_out_spectrograms, clip_samples):
     extra = {"model_seconds": round(model_s, 2), "inversion_seconds": round(generator_s, 2),
              "real_time_factor": round(len(seeds) * model_samples / sample_rate / (model_s + generator_s), 2)}
     if model_samples > clip_samples:  # scored on the first model's clip length (`clip_format`)
-        start = (model_samples - clip_samples) // 2
-        audio = [clip[start : start + clip_samples] for clip in audio]
+        offset = (model_samples - clip_samples) // 2
+        audio = [clip[offset : offset + clip_samples] for clip in audio]
         extra["cut_from_seconds"] = round(model_samples / sample_rate, 3)
     if any(transpositions):
         extra["transpositions"] = transpositions  # semitones each sample was written in (`generate.written_key`)
