@@ -83,7 +83,9 @@ def parse_args(argv):
         epilog=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--model", nargs="+", default=list(DEFAULT_MODELS), help="run folder(s) to score")
-    parser.add_argument("--data", default=None, help="dataset folder (default: the first model's data_dir)")
+    parser.add_argument("--data", default=None,
+                        help="dataset folder of the real clips, the first model's (default: its data_dir); "
+                             "later models sample with their own")
     parser.add_argument("--splits", nargs="+", default=["validation", "test"], help="held-out splits to draw real clips from")
     parser.add_argument("--reference", default=None, help="folder of real audio files instead of the dataset")
     parser.add_argument("--num", type=int, default=0, help="clips per half and per model (0: as many as the real clips allow)")
@@ -292,8 +294,9 @@ def score(args, reference, sets, data_dir, clip_samples, sample_rate):
 
 def run(args):
     """Build the sets, score them, print the table and write ``evaluation.json``; returns the report."""
-    models = [TrainedModel(path, n_iter=args.griffin_lim_iters, data_dir=args.data, precision=args.precision)
-              for path in args.model]
+    # --data is the real clips' data set, the first model's; a later model samples with its own (its key draws, its level)
+    models = [TrainedModel(path, n_iter=args.griffin_lim_iters, data_dir=args.data if i == 0 else None,
+                           precision=args.precision) for i, path in enumerate(args.model)]
     sample_rate, clip_samples = clip_format(models, args.patch_seconds)
     reference, held_out, source, data_dir = real_halves(args, models[0], clip_samples, sample_rate)
     sets = context_sets(held_out, sample_rate)

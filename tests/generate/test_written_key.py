@@ -163,3 +163,24 @@ def test_evaluate_scores_a_key_normalised_model_in_written_keys_against_clips_in
     model_row = json.loads((out / "evaluation.json").read_text())["rows"][-1]
     drawn = sample_transpositions(load_transform(run_dir / "transform.json"), [0, 1, 2], data_dir=data_dir)
     assert any(drawn) and model_row["transpositions"] == drawn
+
+
+def test_evaluate_scored_beside_an_audio_model_a_key_normalised_model_draws_keys_from_its_own_data(
+        key_run, runs, tiny_dataset, tmp_path):
+    """``--data`` names the real clips (the first model's data set); a later model samples with its run's own."""
+    from generate import evaluate
+
+    run_dir, data_dir = key_run
+    own = tmp_path / "run"  # the key run, its config naming the key-normalised data set it writes keys from
+    shutil.copytree(run_dir, own)
+    config = own / "config.yaml"
+    config.write_text("".join(f"data_dir: {data_dir}\n" if line.startswith("data_dir:") else line
+                              for line in config.read_text().splitlines(keepends=True)))
+    out = tmp_path / "eval"
+    assert evaluate.main(["--model", str(runs / "ddim"), str(own), "--data", str(tiny_dataset), "--num", "3",
+                          "--steps", "2", "--patch-seconds", "1", "--no-statistics", "--train-clips", "0",
+                          "--out", str(out)]) == 0
+    report = json.loads((out / "evaluation.json").read_text())
+    drawn = sample_transpositions(load_transform(own / "transform.json"), [0, 1, 2], data_dir=data_dir)
+    assert report["real_clips"].startswith(f"dataset {tiny_dataset}") and any(drawn)
+    assert report["rows"][-1]["transpositions"] == drawn and report["rows"][-1]["cut_from_seconds"] == 2.0
