@@ -113,7 +113,7 @@ def measure(model_dir, out_dir, duration_s=10.0, steps=None, repeats=3, precisio
     sound_generator = model.sound_generator
     steps = steps or model.default_steps()
     transform = sound_generator.transform
-    windows = math.ceil(duration_s * transform.sample_rate / transform.samples_for(model.data_shape[1]))
+    windows = math.ceil(duration_s * transform.sample_rate / model.clip_samples)
     piece(model, sound_generator, list(range(windows)), steps, duration_s, Path(out_dir) / "piece_cold.wav")
     cold_s = time.perf_counter() - start
     with CpuShares() as cpu:

@@ -41,7 +41,7 @@ def measure(args):
     seeds = list(range(args.num))
     # warm-up, not timed: traces the network for this batch size and runs Griffin-Lim once
     sound_generator.generate(model.spectrograms(seeds=seeds, steps=1)[:1])
-    clip_s = sound_generator.transform.samples_for(model.data_shape[1]) / sound_generator.transform.sample_rate
+    clip_s = model.clip_samples / sound_generator.transform.sample_rate
     kind = "latent DDIM" if model.latent_decoder is not None else model.kind.upper()
     print(f"model {args.model} ({kind}): {model.parameters:,} parameters, clip {clip_s:.3f} s, {args.num} clips")
     print(f"{'steps':>5} {'network s/clip':>15} {'Griffin-Lim s/clip':>19} {'total s/clip':>13} {'s per 10 s':>11} "

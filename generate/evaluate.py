@@ -140,9 +140,9 @@ def clip_format(models, patch_seconds):
             shorter than the first's, or clips shorter than one musicnn patch of ``patch_seconds``.
     """
     transforms = [model.sound_generator.transform for model in models]  # every run's codec read first
-    sample_rate, clip_samples = transforms[0].sample_rate, transforms[0].samples_for(models[0].data_shape[1])
+    sample_rate, clip_samples = transforms[0].sample_rate, models[0].clip_samples
     for model, transform in zip(models, transforms):
-        length = transform.samples_for(model.data_shape[1])
+        length = model.clip_samples
         if transform.sample_rate != sample_rate or length < clip_samples:
             raise ParameterError(
                 f"Models scored together must share the first model's sample rate ({sample_rate} Hz) and have clips at "
@@ -219,7 +219,7 @@ def model_set(model, args, seeds, held_out_spectrograms, clip_samples):
     """
     generator = model.sound_generator
     sample_rate = generator.transform.sample_rate
-    model_samples = generator.transform.samples_for(model.data_shape[1])
+    model_samples = model.clip_samples
     start = time.monotonic()
     conditions = dict(label=args.label, prompt=args.prompt, guidance_scale=args.guidance_scale,
                       guidance_rescale=args.guidance_rescale, clip_sample=args.clip_sample,

@@ -112,6 +112,11 @@ class TrainedModel:
         return int(shape[0]), int(shape[1])
 
     @property
+    def clip_samples(self) -> int:
+        """Samples of audio in one clip the model makes: its frames through its transform (`Transform.samples_for`)."""
+        return self.sound_generator.transform.samples_for(self.data_shape[1])
+
+    @property
     def parameters(self):
         """Parameters used in sampling: the DDIM's network (and a latent DDIM's decoder), the VAE's decoder,
         or the whole autoencoder."""
