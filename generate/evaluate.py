@@ -203,6 +203,19 @@ def representation_set(generator, held_out, griffin_lim_iters):
     return audio_set, held_out_spectrograms, inversion_s
 
 
+def central_part(clip, length):
+    """The central ``length`` samples of ``clip`` (1-D audio): ``clip[offset : offset + length]`` with
+    ``offset = (len(clip) - length) // 2``, so an odd surplus leaves one sample more at the end.
+
+    Raises:
+        ParameterError: if ``length`` is not in [1, len(clip)].
+    """
+    if not 1 <= length <= len(clip):
+        raise ParameterError(f"length must be in [1, {len(clip)}] (the clip's samples). Received: length={length}")
+    offset = (len(clip) - length) // 2
+    return clip[offset : offset + length]
+
+
 def model_set(model, args, seeds, held_out_spectrograms, clip_samples):
     """One model's clips: DDIM or VAE samples of ``seeds``, or the autoencoder's reconstructions of half B.
 
@@ -235,8 +248,7 @@ def model_set(model, args, seeds, held_out_spectrograms, clip_samples):
     extra = {"model_seconds": round(model_s, 2), "inversion_seconds": round(generator_s, 2),
              "real_time_factor": round(len(seeds) * model_samples / sample_rate / (model_s + generator_s), 2)}
     if model_samples > clip_samples:  # scored on the first model's clip length (`clip_format`)
-        offset = (model_samples - clip_samples) // 2
-        audio = [clip[offset : offset + clip_samples] for clip in audio]
+        audio = [central_part(clip, clip_samples) for clip in audio]
         extra["cut_from_seconds"] = round(model_samples / sample_rate, 3)
     if any(transpositions):
         extra["transpositions"] = transpositions  # semitones each sample was written in (`generate.written_key`)

@@ -3,8 +3,10 @@
 import json
 import math
 
+import numpy as np
 import pytest
 
+from common.errors import ParameterError
 from generate import evaluate
 from tests.generate.score_roll_run import roll_run  # noqa: F401 (a fixture)
 
@@ -118,3 +120,15 @@ def test_models_of_two_representations_are_scored_against_the_first_models_real_
     argv = ["--model", str(run_dir), str(runs / "ddim"), "--num", "3", "--patch-seconds", "1", "--out", str(out / "x")]
     assert evaluate.main(argv) == 2
     assert "clip_samples=" in capsys.readouterr().err and not (out / "x").exists()
+
+
+@pytest.mark.parametrize("size, length, expected", [(10, 4, [3, 4, 5, 6]), (9, 4, [2, 3, 4, 5]), (4, 4, [0, 1, 2, 3])])
+def test_a_longer_clip_is_scored_on_its_central_part(size, length, expected):
+    """The window is the middle one (an odd surplus leaves the extra sample at the end), not the first or last."""
+    assert evaluate.central_part(np.arange(size), length).tolist() == expected
+
+
+@pytest.mark.parametrize("length", [0, 11])
+def test_a_central_part_longer_than_the_clip_or_empty_is_refused(length):
+    with pytest.raises(ParameterError, match=f"length={length}"):
+        evaluate.central_part(np.arange(10), length)
