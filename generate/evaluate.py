@@ -34,6 +34,13 @@ also give spectrogram SSIM and MSE against half B's spectrograms. FAD needs
 more clips per set than embedding dimensions (200); below that it is left out
 and KID (unbiased) still reported. Every row has the sample count.
 
+``--draws N`` samples each DDIM or VAE N times, on other seeds (draw d: seeds ``--seed`` +
+`DRAW_SEED_STRIDE` * d ...), one row per draw against the same half A, and prints the mean and
+standard deviation of the FAD and KID over the draws (``draws`` in ``evaluation.json``): how much of a
+difference between two models the choice of sample seeds alone can make. At n = 258, the shipped
+score-roll DDIM's FAD moves between 0.93 and 1.18 from one draw to the next (docs/MEASUREMENTS.md).
+``--seed`` draws other halves as well.
+
 Memorisation (`evaluation.memorisation`): every model's clips and half B are
 also measured by their distance to the nearest *training* clip in the same
 embedding (the training split of the dataset, ``--train-clips`` of them, spread
@@ -72,6 +79,9 @@ from preprocessing.transform import GRIFFIN_LIM_ITERATIONS, MIDI
 DEFAULT_MODELS = ("saved_models/chorales_ddim", "saved_models/chorales_autoencoder")
 
 
+DRAW_SEED_STRIDE = 100_000  # draw d samples seeds --seed + d * DRAW_SEED_STRIDE + i (i < n): no seed in two draws
+
+
 def parse_args(argv):
     """The CLI's arguments (see the module docstring).
 
@@ -102,6 +112,9 @@ def parse_args(argv):
     parser.add_argument("--clip-sample", default=None, action=argparse.BooleanOptionalAction,
                         help="DDIM runs: clip every step's x0 estimate to the data's range (default: each run's clip_sample)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--draws", type=int, default=1,
+                        help="DDIM and VAE runs: sample sets on other seeds, each scored against the same half A, "
+                             "with the mean and spread of their FAD and KID (default 1)")
     add_precision_argument(parser)
     parser.add_argument("--griffin-lim-iters", type=int, default=None,
                         help=f"Griffin-Lim iterations (default: the run's griffin_lim_iters, else "
@@ -122,6 +135,10 @@ def parse_args(argv):
         raise ParameterError(f"--num must be >= 0. Received: num={args.num}")
     if args.train_clips < 0:
         raise ParameterError(f"--train-clips must be >= 0. Received: train_clips={args.train_clips}")
+    if args.draws < 1:
+        raise ParameterError(f"--draws must be >= 1. Received: draws={args.draws}")
+    if args.num > DRAW_SEED_STRIDE:
+        raise ParameterError(f"--num must be <= {DRAW_SEED_STRIDE} (the seeds of one draw). Received: num={args.num}")
     if args.steps is not None and args.steps < 1:
         raise ParameterError(f"--steps must be >= 1. Received: steps={args.steps}")
     return args
@@ -216,7 +233,7 @@ def central_part(clip, length):
     return clip[offset : offset + length]
 
 
-def model_set(model, args, seeds, held_out_spectrograms, clip_samples):
+def model_set(model, args, seeds, held_out_spectrograms, clip_samples, draw=None):
     """One model's clips: DDIM or VAE samples of ``seeds``, or the autoencoder's reconstructions of half B.
 
     A model whose clips are longer than ``clip_samples`` (the first model's, `clip_format`) is scored
@@ -225,6 +242,9 @@ def model_set(model, args, seeds, held_out_spectrograms, clip_samples):
     chorales' held-out rolls rendered: FAD 2.02 on their first 3.072 s, 0.62 on their central 3.072 s,
     against the audio data set's held-out clips; docs/MEASUREMENTS.md). Its real-time factor counts
     the whole clips it made.
+
+    ``draw``: None, or ``(d, draws)``: the set is draw d (from 0) of ``draws`` (``--draws``), named so,
+    with ``draw`` and ``model_dir`` among its extra columns.
 
     Returns:
         The `AudioSet` (role "model"), with timings, the sampler and steps (DDIM) or paired
@@ -269,6 +289,9 @@ def model_set(model, args, seeds, held_out_spectrograms, clip_samples):
     else:
         name = f"{model.model_dir.name} (reconstructions of half B)"
         extra.update(paired_spectrogram_metrics(spectrograms, held_out_spectrograms))
+    if draw is not None:
+        name += f", draw {draw[0] + 1} of {draw[1]}"
+        extra.update(draw=draw[0], model_dir=str(model.model_dir), first_seed=int(seeds[0]))
     cut = f", scored on their central {clip_samples / sample_rate:.3f} s" if model_samples > clip_samples else ""
     print(f"{name}: {len(seeds)} clips in {model_s:.1f} s + {generator_s:.1f} s {generator.inverse_name()}{cut}", flush=True)
     return AudioSet(name, audio, sample_rate, "model", extra)
@@ -304,6 +327,37 @@ def score(args, reference, sets, data_dir, clip_samples, sample_rate):
     return rows, memorisation, reference_statistics, score_s
 
 
+def draw_summary(rows):
+    """The mean and spread over ``--draws`` of each model's FAD and KID.
+
+    Args:
+        rows: the scored rows (`score`); those of one model's draws carry ``model_dir`` and ``draw``.
+    Returns:
+        list of dicts, one per model with more than one draw: ``model_dir``, ``draws`` (int),
+        ``fad_mean``, ``fad_std`` (sample standard deviation, ddof 1), ``fad_min``, ``fad_max`` (None where
+        a draw has no FAD: too few clips), ``kid_mean``, ``kid_std`` and ``line`` (the text printed).
+    """
+    summaries = []
+    for model_dir in dict.fromkeys(row["model_dir"] for row in rows if "draw" in row):
+        draws = [row for row in rows if row.get("model_dir") == model_dir]
+        fads = [row["fad"] for row in draws]
+        kids = np.array([row["kid"] for row in draws], dtype=float)
+        summary = {"model_dir": model_dir, "draws": len(draws), "kid_mean": float(kids.mean()),
+                   "kid_std": float(kids.std(ddof=1))}
+        if all(fad is not None for fad in fads):
+            fads = np.array(fads, dtype=float)
+            summary.update(fad_mean=float(fads.mean()), fad_std=float(fads.std(ddof=1)), fad_min=float(fads.min()),
+                           fad_max=float(fads.max()))
+            fad_text = (f"FAD {fads.mean():.3f} +- {fads.std(ddof=1):.3f} (sd; {fads.min():.3f}-{fads.max():.3f}), ")
+        else:
+            summary.update(fad_mean=None, fad_std=None, fad_min=None, fad_max=None)
+            fad_text = "FAD - (too few clips), "
+        summary["line"] = (f"{Path(model_dir).name} over {len(draws)} draws of sample seeds: {fad_text}"
+                           f"KID {kids.mean():.4f} +- {kids.std(ddof=1):.4f} (sd)")
+        summaries.append(summary)
+    return summaries
+
+
 def run(args):
     """Build the sets, score them, print the table and write ``evaluation.json``; returns the report."""
     # --data is the real clips' data set, the first model's; a later model samples with its own (its key draws, its level)
@@ -318,13 +372,19 @@ def run(args):
             models[0].sound_generator, held_out, models[0].n_iter
         )
         sets.append(representation)
-    seeds = [args.seed + i for i in range(len(reference))]
     for model in models:
-        sets.append(model_set(model, args, seeds, held_out_spectrograms, clip_samples))
+        draws = args.draws if model.kind in ("ddim", "vae") else 1  # an autoencoder reconstructs half B: one set
+        for draw in range(draws):
+            seeds = [args.seed + draw * DRAW_SEED_STRIDE + i for i in range(len(reference))]
+            sets.append(model_set(model, args, seeds, held_out_spectrograms, clip_samples,
+                                  (draw, draws) if draws > 1 else None))
     rows, memorisation, reference_statistics, score_s = score(args, reference, sets, data_dir, clip_samples, sample_rate)
 
     table = format_table(rows)
     print(table)
+    draws = draw_summary(rows)
+    for summary in draws:
+        print(summary["line"])
     if memorisation is not None:
         print(memorisation["table"])
     report = {
@@ -342,6 +402,7 @@ def run(args):
         "inversion_seconds_half_b": round(inversion_s, 2),
         "scoring_seconds": round(score_s, 2),
         "rows": rows,
+        "draws": draws,
         "table": table,
         "memorisation": memorisation,
     }

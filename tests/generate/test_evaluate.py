@@ -39,6 +39,24 @@ def test_evaluate_scores_both_models_with_floor_and_ceilings(runs, tmp_path, cap
     assert "needs at least 20" in report["memorisation"]["skipped"]
 
 
+def test_draws_sample_each_ddim_on_other_seeds_and_give_the_spread(runs, tmp_path, capsys):
+    """--draws 3: three DDIM rows on disjoint seeds against one half A, their KID mean and spread; one autoencoder row."""
+    out = tmp_path / "eval"
+    argv = ["--model", str(runs / "ddim"), str(runs / "ae"), "--num", "3", "--steps", "2", "--draws", "3",
+            "--patch-seconds", "1", "--no-statistics", "--out", str(out)]
+    assert evaluate.main(argv) == 0
+    report = json.loads((out / "evaluation.json").read_text())
+    draws = [row for row in report["rows"] if row["name"].startswith("ddim")]
+    assert [row["draw"] for row in draws] == [0, 1, 2] and len(report["rows"]) == 4 + 3 + 1
+    assert [row["first_seed"] for row in draws] == [0, evaluate.DRAW_SEED_STRIDE, 2 * evaluate.DRAW_SEED_STRIDE]
+    kids = [row["kid"] for row in draws]
+    assert len(set(kids)) == 3  # other seeds, other samples
+    (summary,) = report["draws"]
+    assert summary["model_dir"] == str(runs / "ddim") and summary["draws"] == 3 and summary["fad_mean"] is None
+    assert summary["kid_mean"] == pytest.approx(np.mean(kids)) and summary["kid_std"] == pytest.approx(np.std(kids, ddof=1))
+    assert "ddim over 3 draws of sample seeds: FAD - (too few clips), KID" in capsys.readouterr().out
+
+
 def test_evaluate_checks_memorisation_against_the_training_clips(runs, tmp_path):
     """With enough held-out clips every model row gets its nearest-training-clip distances and a plot."""
     from tests.conftest import tiny_preprocess_config, write_tones
@@ -77,6 +95,7 @@ def test_evaluate_reads_a_folder_of_real_music(runs, tiny_dataset, tmp_path):
         (["--data", "nowhere"], "data_dir='nowhere'"),
         (["--steps", "0"], "steps=0"),
         (["--train-clips", "-1"], "train_clips=-1"),
+        (["--draws", "0"], "draws=0"),
     ],
 )
 def test_evaluate_bad_input_exits_2_naming_the_value(runs, tmp_path, capsys, extra, message):
