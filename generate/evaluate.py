@@ -74,6 +74,7 @@ from evaluation.spectrogram_metrics import paired_spectrogram_metrics
 from generate.listening_page import write_evaluation_page
 from generate.trained_model import TrainedModel, add_guidance_interval_argument, add_precision_argument
 from generate.written_key import sample_transpositions
+from preprocessing.score_roll import ScoreRollTransform
 from preprocessing.transform import GRIFFIN_LIM_ITERATIONS, MIDI
 
 DEFAULT_MODELS = ("saved_models/chorales_ddim", "saved_models/chorales_autoencoder")
@@ -111,6 +112,9 @@ def parse_args(argv):
     add_guidance_interval_argument(parser)
     parser.add_argument("--clip-sample", default=None, action=argparse.BooleanOptionalAction,
                         help="DDIM runs: clip every step's x0 estimate to the data's range (default: each run's clip_sample)")
+    parser.add_argument("--candidates", type=int, default=None,
+                        help="score-roll DDIM runs: draw each sample this many times and keep the one with the fewest "
+                             "rule breaks (generate.rule_critic; default: each run's sampling_candidates, 1)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--draws", type=int, default=1,
                         help="DDIM and VAE runs: sample sets on other seeds, each scored against the same half A, "
@@ -257,6 +261,10 @@ def model_set(model, args, seeds, held_out_spectrograms, clip_samples, draw=None
     conditions = dict(label=args.label, prompt=args.prompt, guidance_scale=args.guidance_scale,
                       guidance_rescale=args.guidance_rescale, clip_sample=args.clip_sample,
                       guidance_interval=args.guidance_interval) if model.kind == "ddim" else {}
+    rolls = isinstance(generator.transform, ScoreRollTransform)  # --candidates: score-roll models' samples only
+    candidates = model.sampling_options(candidates=args.candidates if rolls else None).get("candidates", 1)
+    if model.kind == "ddim":
+        conditions["candidates"] = candidates
     spectrograms = model.spectrograms(seeds=seeds, steps=args.steps, originals=held_out_spectrograms,
                                       sampler=args.sampler if model.kind == "ddim" else None, **conditions)
     model_s = time.monotonic() - start
@@ -277,9 +285,11 @@ def model_set(model, args, seeds, held_out_spectrograms, clip_samples, draw=None
         sampler = args.sampler or model.default_sampler()
         condition = (f", label {args.label}" if args.label else f", prompt {args.prompt!r}" if args.prompt else "")
         name = (f"{model.model_dir.name} ({'latent ' if model.latent_decoder is not None else ''}"
-                f"{'DDIM' if sampler == 'ddim' else sampler}, {steps} steps{condition})")
+                f"{'DDIM' if sampler == 'ddim' else sampler}, {steps} steps{condition}"
+                f"{f', best of {candidates}' if candidates > 1 else ''})")
         extra["sampler"] = sampler
         extra["diffusion_steps"] = steps
+        extra["candidates"] = candidates
         if args.label or args.prompt:  # the guidance as sampled: the run's values where none was given
             options = model.sampling_options(args.steps, args.sampler, args.guidance_scale, args.guidance_rescale,
                                              args.clip_sample, conditioned=True, guidance_interval=args.guidance_interval)

@@ -167,6 +167,10 @@ def parse_args(argv):
                              "default: the run's clip_sample, off for older runs)")
     parser.add_argument("--sampler", default=None,
                         help="DDIM runs: ddim or dpm++2m (DPM-Solver++(2M), Lu et al. 2022) (default: the run's sampler, ddim)")
+    parser.add_argument("--candidates", type=int, default=None,
+                        help="score-roll DDIM runs: draw each sample this many times and keep the one with the fewest "
+                             "semitone clashes and parallel fifths and octaves (generate.rule_critic; default: the "
+                             "run's sampling_candidates, 1 for older runs)")
     parser.add_argument("--key", default=None,
                         help="score-roll runs trained with key normalisation: the key samples are written in, e.g. "
                              "'D minor', 'Bb major' or G (default: keys drawn from the training data, by seed)")
@@ -203,13 +207,13 @@ def sample_batch(model, args, originals):
     kind, sound_generator = model.kind, model.sound_generator
     options = model.sampling_options(args.steps, args.sampler, args.guidance_scale, args.guidance_rescale,
                                      args.clip_sample, conditioned=args.label is not None or args.prompt is not None,
-                                     guidance_interval=args.guidance_interval)
+                                     guidance_interval=args.guidance_interval, candidates=args.candidates)
     steps = options.get("steps")
     seeds = [args.seed + i for i in range(args.num)] if kind in ("ddim", "vae") else list(range(args.num))
     transpositions = sample_transpositions(sound_generator.transform, seeds, args.key, model.data_dir)
     conditions = dict(label=args.label, guidance_scale=args.guidance_scale, prompt=args.prompt, sampler=args.sampler,
                       guidance_rescale=args.guidance_rescale, clip_sample=args.clip_sample,
-                      guidance_interval=args.guidance_interval)
+                      guidance_interval=args.guidance_interval, candidates=args.candidates)
     start = time.monotonic()
     warm = model.warm_up(seeds=seeds, originals=originals, **conditions)
     sound_generator.warm_up(originals[0] if len(originals) else warm[0])
@@ -273,7 +277,8 @@ def figure_title(args, kind, model_dir, options):
     sampled = ""
     if options:
         sampler = SAMPLER_NAMES.get(options["sampler"], options["sampler"])
-        sampled = f", {options['steps']} {sampler} steps" + (", static thresholding" if options["clip_sample"] else "")
+        sampled = f", {options['steps']} {sampler} steps" + (", static thresholding" if options["clip_sample"] else "") + (
+            f", best of {options['candidates']} by the rules" if options["candidates"] > 1 else "")
     return f"{kind} {model_dir.name}" + (f", label {args.label}" if args.label else "") + (
         f", prompt {args.prompt!r}" if args.prompt else "") + (
         sampled or (", samples" if kind == "vae" else ", reconstructions of the test clips"))
@@ -324,6 +329,7 @@ def build_report(args, model, rows, batch, original_audio, load_s):
         "guidance_interval": batch["options"].get("guidance_interval"),
         "clip_sample": batch["options"].get("clip_sample"),
         "sampler": batch["options"].get("sampler"),
+        "candidates": batch["options"].get("candidates"),  # samples drawn per seed, the fewest rule breaks kept
         "seeds": batch["seeds"],
         "key": args.key,
         "transpositions": batch["transpositions"],  # semitones each generated clip is written in (0: as sampled)

@@ -6,9 +6,12 @@ from functools import cached_property
 import numpy as np
 
 from common.errors import ParameterError
+from common.validation import integer
+from generate.rule_critic import best_of_candidates
 from generate.sound_generator import SoundGenerator
 from models.conditioning import check_guidance_interval
 from models.precision import PRECISIONS, bfloat16_copy, resolve_precision
+from preprocessing.score_roll import ScoreRollTransform
 from preprocessing.transform import GRIFFIN_LIM_ITERATIONS
 from train.run_folder import RunFolder
 
@@ -134,23 +137,28 @@ class TrainedModel:
         return str(self.config.sampler) if self.kind == "ddim" else None
 
     def sampling_options(self, steps=None, sampler=None, guidance_scale=None, guidance_rescale=None,
-                         clip_sample=None, conditioned=False, guidance_interval=None):
+                         clip_sample=None, conditioned=False, guidance_interval=None, candidates=None):
         """The options a DDIM samples with, each None replaced by the run's value (what `spectrograms` uses).
 
         Args:
-            steps, sampler, guidance_scale, guidance_rescale, clip_sample, guidance_interval: as
+            steps, sampler, guidance_scale, guidance_rescale, clip_sample, guidance_interval, candidates: as
                 `spectrograms`, or None.
             conditioned: whether a label or a prompt is given: without one, guidance is off
                 (``guidance_scale`` 1.0, ``guidance_rescale`` 0.0, ``guidance_interval`` None), whatever was asked.
         Returns:
             dict with ``steps`` (int), ``sampler`` (str), ``guidance_scale`` (float), ``guidance_rescale``
-            (float), ``clip_sample`` (bool) and ``guidance_interval`` (None, or ``[low, high]`` floats);
-            an empty dict for an autoencoder or a VAE.
+            (float), ``clip_sample`` (bool), ``guidance_interval`` (None, or ``[low, high]`` floats) and
+            ``candidates`` (int >= 1); an empty dict for an autoencoder or a VAE.
         Raises:
-            ParameterError: for a ``guidance_interval`` that is not a pair 0 <= low < high.
+            ParameterError: for a ``guidance_interval`` that is not a pair 0 <= low < high, or ``candidates``
+                other than 1 for a model whose samples are not score rolls (`generate.rule_critic`).
         """
         if self.kind != "ddim":
             return {}
+        candidates = integer("candidates", self.config.sampling_candidates if candidates is None else candidates, 1)
+        if candidates > 1 and not isinstance(self.sound_generator.transform, ScoreRollTransform):
+            raise ParameterError(f"Only a score-roll model's samples can be chosen by the rules of part writing "
+                                 f"(generate.rule_critic). Received: candidates={candidates}")
         interval = check_guidance_interval(self.config.guidance_interval if guidance_interval is None
                                            else guidance_interval) if conditioned else None
         return {
@@ -162,17 +170,19 @@ class TrainedModel:
                                  else float(guidance_rescale)) if conditioned else 0.0,
             "clip_sample": bool(self.config.clip_sample) if clip_sample is None else bool(clip_sample),
             "guidance_interval": interval and list(interval),
+            "candidates": candidates,
         }
 
     def warm_up(self, seeds=None, originals=None, label=None, guidance_scale=None, prompt=None, sampler=None,
-                guidance_rescale=None, clip_sample=None, guidance_interval=None):
+                guidance_rescale=None, clip_sample=None, guidance_interval=None, candidates=None):
         """Run the model once on one sample, so that later calls run at their steady-state speed.
 
         One DDIM step on ``seeds[0]`` (with the same condition and guidance: each is traced
         once, `models.diffusion.DiffusionModel.ema_denoiser`; a latent DDIM's decoder runs too),
         or the VAE's decoder on ``seeds[0]``, or the autoencoder on ``originals[:1]``: the
         first call of a TensorFlow function traces and optimises its graph, and this is that
-        first call. Arguments as `spectrograms`.
+        first call. Arguments as `spectrograms`; ``candidates`` is taken and left unused (one candidate warms
+        the network up).
 
         Returns:
             The warm-up output, as `spectrograms` returns it, for one sample (a DDIM's after one step:
@@ -183,10 +193,11 @@ class TrainedModel:
         return self.spectrograms(seeds=None if seeds is None else list(seeds)[:1], steps=1 if self.kind == "ddim" else None,
                           originals=None if originals is None else np.asarray(originals)[:1], label=label,
                           guidance_scale=guidance_scale, prompt=prompt, sampler=sampler,
-                          guidance_rescale=guidance_rescale, clip_sample=clip_sample, guidance_interval=guidance_interval)
+                          guidance_rescale=guidance_rescale, clip_sample=clip_sample, guidance_interval=guidance_interval,
+                          candidates=1)
 
     def spectrograms(self, seeds=None, steps=None, originals=None, label=None, guidance_scale=None, prompt=None,
-                     sampler=None, guidance_rescale=None, clip_sample=None, guidance_interval=None):
+                     sampler=None, guidance_rescale=None, clip_sample=None, guidance_interval=None, candidates=None):
         """DDIM or VAE samples for ``seeds``, or autoencoder reconstructions of ``originals``.
 
         Args:
@@ -205,6 +216,9 @@ class TrainedModel:
             guidance_interval: with guidance, ``(low, high)``: guide only at noise levels
                 low < noise_rate / signal_rate <= high (Kynkäänniemi et al. 2024; None: the run's
                 ``guidance_interval``, every step for runs before it).
+            candidates: DDIM on score rolls only: int >= 1, samples drawn per seed, of which the one with the
+                fewest rule breaks is kept (`generate.rule_critic`; None: the run's ``sampling_candidates``, 1
+                before it).
         Returns:
             float32 ``(batch, n_freq_bins, n_frames)`` normalised spectrograms (nominally [0, 1]);
             for a transform with channels ``(batch, n_freq_bins, n_frames, n_channels)`` (the score roll).
@@ -232,15 +246,24 @@ class TrainedModel:
                 context = (tokens[0], mask[0].astype("float32"))
             options = self.sampling_options(steps, sampler, guidance_scale, guidance_rescale, clip_sample,
                                             conditioned=label is not None or prompt is not None,
-                                            guidance_interval=guidance_interval)
-            generated = self.model.generate(seeds=list(seeds), diffusion_steps=options["steps"], labels=label,
-                                            context=context, guidance_scale=options["guidance_scale"],
-                                            sampler=options["sampler"], guidance_rescale=options["guidance_rescale"],
-                                            clip_sample=options["clip_sample"],
-                                            guidance_interval=options["guidance_interval"])
-            if self.latent_decoder is not None:
-                generated = self.latent_decoder.predict(np.asarray(generated), verbose=0)
-            return model_output_values(generated)
+                                            guidance_interval=guidance_interval, candidates=candidates)
+
+            def sample(seed_list):
+                generated = self.model.generate(seeds=list(seed_list), diffusion_steps=options["steps"], labels=label,
+                                                context=context, guidance_scale=options["guidance_scale"],
+                                                sampler=options["sampler"], guidance_rescale=options["guidance_rescale"],
+                                                clip_sample=options["clip_sample"],
+                                                guidance_interval=options["guidance_interval"])
+                if self.latent_decoder is not None:
+                    generated = self.latent_decoder.predict(np.asarray(generated), verbose=0)
+                return model_output_values(generated)
+
+            if options["candidates"] == 1:
+                return sample(seeds)
+            codec = self.sound_generator.codec
+            kept, _, _ = best_of_candidates(sample, list(seeds), options["candidates"],
+                                            lambda values: codec.transform.decode(codec.denormalise(values)))
+            return kept
         if self.kind == "vae":
             if seeds is None:
                 raise ParameterError("A VAE samples from seeds. Received: seeds=None")

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from common.errors import ParameterError
+from common.validation import integer
 from models.autoencoder import BOTTLENECKS
 from models.conditioning import check_guidance_interval
 from models.objective import PREDICTIONS
@@ -196,6 +197,9 @@ class DiffusionTrainConfig(TrainingOptions):
             unconditionally.
         sampler, sampling_steps: the default sampler of ``generate.sounds`` (``ddim`` or
             ``dpm++2m``: DPM-Solver++(2M), Lu et al. 2022) and its steps.
+        sampling_candidates: int >= 1; score-roll models only: the sampling CLIs draw every free sample
+            this many times and keep the one with the fewest semitone clashes and parallel fifths and
+            octaves (`generate.rule_critic`); 1: the plain sample. ``--candidates`` overrides.
         griffin_lim_iters: null or >= 1, the default Griffin-Lim iterations when the sampling
             CLIs turn this run's spectrograms into audio (null: `preprocessing.transform.GRIFFIN_LIM_ITERATIONS`,
             32; ``--griffin-lim-iters`` overrides; unused by exact inverses).
@@ -294,6 +298,7 @@ class DiffusionTrainConfig(TrainingOptions):
     max_train_minutes: Optional[float] = None
     sampling_steps: int = 10
     sampler: str = "ddim"
+    sampling_candidates: int = 1
     griffin_lim_iters: Optional[int] = None
     sampling_precision: str = "float32"
     strategy: str = "auto"
@@ -312,6 +317,7 @@ class DiffusionTrainConfig(TrainingOptions):
                 object.__setattr__(self, key, value)  # frozen: the preset fills the field once, here
         _common_checks(self)
         _positive(self, "block_depth", "patch_size", "embedding_dims", "num_heads", "sampling_steps")
+        integer("sampling_candidates", self.sampling_candidates, 1)
         if not self.widths or min(self.widths) <= 0:
             raise ParameterError(f"widths must be positive integers. Received: widths={self.widths}")
         if self.loss_type not in ("mae", "mse"):
