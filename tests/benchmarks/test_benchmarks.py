@@ -1,6 +1,7 @@
 """The benchmark scripts run and print one row per setting (figures are not asserted: they are measurements)."""
 
 from benchmarks import reconstruction, sampling
+from tests.generate.score_roll_run import roll_run  # noqa: F401 (a fixture)
 
 
 def test_sampling_benchmark_prints_a_row_per_step_count(runs, capsys):
@@ -12,6 +13,16 @@ def test_sampling_benchmark_prints_a_row_per_step_count(runs, capsys):
     assert all(abs(float(line.split()[-2]) - 10 * float(line.split()[-3]) / 1.024) < 0.02 for line in lines[-2:])
     assert sampling.main(["--model", str(runs / "ae")]) == 2
     assert "Only a DDIM or a VAE" in capsys.readouterr().err
+    assert sampling.main(["--model", str(runs / "ddim"), "--num", "1", "--steps", "1", "--candidates", "2"]) == 2
+    assert "candidates=2" in capsys.readouterr().err
+
+
+def test_sampling_benchmark_times_a_score_roll_model_per_candidate_count(roll_run, capsys):
+    run_dir, _ = roll_run
+    assert sampling.main(["--model", str(run_dir), "--num", "2", "--steps", "1", "--candidates", "1", "3"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [line.split()[:2] for line in lines[-2:]] == [["1", "1"], ["1", "3"]]
+    assert all(float(line.split()[-1]) > 0 for line in lines[-2:])
 
 
 def test_reconstruction_benchmark_table(tiny_dataset, capsys):
