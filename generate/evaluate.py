@@ -34,6 +34,9 @@ also give spectrogram SSIM and MSE against half B's spectrograms. FAD needs
 more clips per set than embedding dimensions (200); below that it is left out
 and KID (unbiased) still reported. Every row has the sample count.
 
+``--candidates K``: a score-roll DDIM's samples are each the best of K by the rules of part writing
+(`generate.rule_critic`; default: each run's ``sampling_candidates``); other models ignore it.
+
 ``--draws N`` samples each DDIM or VAE N times, on other seeds (draw d: seeds ``--seed`` +
 `DRAW_SEED_STRIDE` * d ...), one row per draw against the same half A, and prints the mean and
 standard deviation of the FAD and KID over the draws (``draws`` in ``evaluation.json``): how much of a

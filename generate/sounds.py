@@ -43,6 +43,10 @@ Key (score-roll runs trained with ``key_normalisation``, which write in C major 
 each sample is written in a key drawn from the training clips' (seeded by its seed), and the
 originals in their own keys; see `generate.written_key`.
 
+Best of K (score-roll DDIM runs): every free sample is drawn ``--candidates`` K times (default: the
+run's ``sampling_candidates``, 4 for the shipped one) and the candidate with the fewest semitone clashes
+and parallel fifths and octaves is kept; see `generate.rule_critic`. ``--candidates 1`` is the plain sample.
+
 Harmonisation (score-roll DDIM runs): ``--harmonise melody.mid`` or ``--harmonise test:N``
 keeps the melody as the top voice and inpaints the voices below it; see `generate.harmonise`.
 ``--fill-bars START N --piece test:N`` (or a MIDI file) regenerates bars of a piece and keeps
