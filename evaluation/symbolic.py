@@ -198,8 +198,18 @@ def pitch_class_distance(histogram, reference) -> float:
     return float(jensenshannon(histogram, reference, base=2))
 
 
-def _clip_voices(notes, n_steps):
-    """Per clip: (voices histogram counts, per-voice pitch lists, parallel counts, semitone clash steps)."""
+def clip_voices(notes, n_steps):
+    """One clip's voice measures.
+
+    Args:
+        notes: int array ``(n_notes, 3)``: MIDI pitch, start step, end step.
+        n_steps: int >= 1; notes are cut to [0, n_steps).
+    Returns:
+        ``(voices_count, pitches, motions, clashes)``: int ``(MAX_VOICES_BIN + 1,)`` steps by number of
+        sounding pitches (the last bin: that many or more), ``{voice name: [pitch per step where it
+        sounds]}`` (`voices_by_rank`), `parallel_motions` between consecutive onset steps, and the int
+        number of steps with 2+ pitches and a semitone clash (`has_semitone_clash`).
+    """
     sounding = sounding_pitches(notes, n_steps)
     clashes = sum(len(p) >= 2 and has_semitone_clash(p) for p in sounding)
     voices_count = np.bincount(np.minimum([len(p) for p in sounding], MAX_VOICES_BIN), minlength=MAX_VOICES_BIN + 1)
@@ -242,7 +252,7 @@ def measure_set(clips, steps_per_quarter=4, tempo_bpm=120.0, reference_histogram
     for notes, n_steps in clips:
         notes = check_notes(notes)
         rates.append(len(notes) / (integer("n_steps", n_steps, 1) * step_s))
-        counts, clip_pitches, clip_motions, clip_clashes = _clip_voices(notes, n_steps)
+        counts, clip_pitches, clip_motions, clip_clashes = clip_voices(notes, n_steps)
         voices_count += counts
         clashes += clip_clashes
         struck += struck_semitone_clashes(notes)

@@ -19,7 +19,7 @@ import numpy as np
 
 from common.errors import ParameterError
 from common.validation import integer
-from evaluation.symbolic import has_semitone_clash, parallel_motions, sounding_pitches, voices_by_rank
+from evaluation.symbolic import clip_voices
 
 CANDIDATE_SEED_STRIDE = 2**40  # candidate j of seed s samples seed s + j * stride: beyond every draw's seeds
 
@@ -33,14 +33,11 @@ def rule_breaks(notes, n_steps) -> float:
     Returns:
         float in [0, 2]: 0 for a clip without a semitone clash or a parallel fifth or octave.
     Raises:
-        ParameterError: for malformed notes or ``n_steps`` < 1 (`evaluation.symbolic.sounding_pitches`).
+        ParameterError: for malformed notes or ``n_steps`` < 1 (`evaluation.symbolic.clip_voices`).
     """
-    sounding = sounding_pitches(notes, n_steps)
-    chords = [pitches for pitches in sounding if len(pitches) >= 2]
-    clash_share = sum(has_semitone_clash(pitches) for pitches in chords) / len(chords) if chords else 0.0
-    ranks = [voices_by_rank(pitches) for pitches in sounding]
-    onset_steps = sorted({int(start) for start in np.asarray(notes).reshape(-1, 3)[:, 1] if start < n_steps})
-    motions = parallel_motions([ranks[step] for step in onset_steps])
+    voices_count, _, motions, clashes = clip_voices(notes, n_steps)
+    chords = int(voices_count[2:].sum())
+    clash_share = clashes / chords if chords else 0.0
     parallels = motions["parallel_fifths"] + motions["parallel_octaves"]
     parallel_share = parallels / motions["moving_pairs"] if motions["moving_pairs"] else 0.0
     return float(clash_share + parallel_share)
