@@ -165,14 +165,15 @@ def memorisation_rows(data_dir, train_clips, clip_samples, sample_rate, embedder
 
 def memorisation_table(rows, n_train):
     """The printed table of `memorisation_rows`: one line per set (median distance, ratio, near copies, p)."""
+    width = max([52] + [len(row["name"]) for row in rows])  # whole names: draws differ only at their end
     lines = [
         f"Memorisation: distance of each clip to its nearest of {n_train} training clips (musicnn embedding); "
         f"held-out = half B",
-        f"{'set':<52} {'median':>8} {'held-out':>9} {'ratio':>6} {'near copies':>12} {'p (closer)':>11}",
+        f"{'set':<{width}} {'median':>8} {'held-out':>9} {'ratio':>6} {'near copies':>13} {'p (closer)':>11}",
     ]
     for row in rows:
         lines.append(
-            f"{row['name'][:52]:<52} {row['generated']['p50']:>8.2f} {row['heldout']['p50']:>9.2f} "
+            f"{row['name']:<{width}} {row['generated']['p50']:>8.2f} {row['heldout']['p50']:>9.2f} "
             f"{row['median_ratio']:>6.2f} {row['near_copies']:>5d} ({100 * row['near_copy_share']:>4.1f}%) "
             f"{row['mannwhitney_p']:>11.3g}"
         )

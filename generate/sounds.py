@@ -44,8 +44,9 @@ each sample is written in a key drawn from the training clips' (seeded by its se
 originals in their own keys; see `generate.written_key`.
 
 Best of K (score-roll DDIM runs): every free sample is drawn ``--candidates`` K times (default: the
-run's ``sampling_candidates``, 4 for the shipped one) and the candidate with the fewest semitone clashes
-and parallel fifths and octaves is kept; see `generate.rule_critic`. ``--candidates 1`` is the plain sample.
+run's ``sampling_candidates``, 1: the plain sample) and the candidate with the fewest semitone clashes
+and parallel fifths and octaves is kept; see `generate.rule_critic` (on the chorales: half the clashes,
+at some cost in FAD).
 
 Harmonisation (score-roll DDIM runs): ``--harmonise melody.mid`` or ``--harmonise test:N``
 keeps the melody as the top voice and inpaints the voices below it; see `generate.harmonise`.

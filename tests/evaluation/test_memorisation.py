@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from common.errors import ParameterError
-from evaluation.memorisation import COPY_QUANTILE, memorisation_report, nearest_train_distances
+from evaluation.memorisation import COPY_QUANTILE, memorisation_report, memorisation_table, nearest_train_distances
 
 
 def _points(n, seed, dims=16):
@@ -41,3 +41,13 @@ def test_a_copier_is_caught_and_fresh_samples_are_not():
 def test_bad_input_is_refused(train, heldout, generated, match):
     with pytest.raises(ParameterError, match=match):
         memorisation_report(train, heldout, generated)
+
+
+def test_the_table_prints_whole_names_so_that_draws_of_one_model_stay_apart():
+    stats = {"p50": 1.9}
+    rows = [{"name": f"chorales_score_roll_ddim (dpm++2m, 10 steps, best of 4), draw {d} of 2", "generated": stats,
+             "heldout": {"p50": 1.8}, "median_ratio": 1.06, "near_copies": 3, "near_copy_share": 0.01,
+             "mannwhitney_p": 1.0} for d in (1, 2)]
+    lines = memorisation_table(rows, 500).splitlines()
+    assert lines[-2].startswith(rows[0]["name"]) and lines[-1].startswith(rows[1]["name"])
+    assert len({len(line) for line in lines[1:]}) == 1  # header and rows aligned
