@@ -13,6 +13,11 @@ both measured as `evaluation.symbolic` measures them (rank voices, as in its mod
 empty denominator counting as no break. Ties keep the lowest j. This is best-of-n selection with a
 hand-written critic (the rules of Bach's part writing that the measures count); the network is
 unchanged, and sampling costs K times the network's time (the rendering once).
+
+Measured on the shipped chorale model (docs/MEASUREMENTS.md, "the best of four samples by the
+rules"): with K = 4 the clashes fall from 19.7 % to 10.6 % of chords and the parallels from 3.4 % to
+2.4 % of moving voice pairs, both inside the real test clips' spread, but the FAD of the rendered
+audio rises (1.12 +- 0.12 against 0.98 +- 0.03 over four paired draws of seeds), so K = 1 is the default.
 """
 
 import numpy as np
