@@ -77,7 +77,6 @@ from evaluation.spectrogram_metrics import paired_spectrogram_metrics
 from generate.listening_page import write_evaluation_page
 from generate.trained_model import TrainedModel, add_guidance_interval_argument, add_precision_argument
 from generate.written_key import sample_transpositions
-from preprocessing.score_roll import ScoreRollTransform
 from preprocessing.transform import GRIFFIN_LIM_ITERATIONS, MIDI
 
 DEFAULT_MODELS = ("saved_models/chorales_ddim", "saved_models/chorales_autoencoder")
@@ -264,8 +263,9 @@ def model_set(model, args, seeds, held_out_spectrograms, clip_samples, draw=None
     conditions = dict(label=args.label, prompt=args.prompt, guidance_scale=args.guidance_scale,
                       guidance_rescale=args.guidance_rescale, clip_sample=args.clip_sample,
                       guidance_interval=args.guidance_interval) if model.kind == "ddim" else {}
-    rolls = isinstance(generator.transform, ScoreRollTransform)  # --candidates: score-roll models' samples only
-    candidates = model.sampling_options(candidates=args.candidates if rolls else None).get("candidates", 1)
+    # --candidates: score-roll models' samples only
+    candidates = model.sampling_options(candidates=args.candidates if model.samples_score_rolls else None
+                                        ).get("candidates", 1)
     if model.kind == "ddim":
         conditions["candidates"] = candidates
     spectrograms = model.spectrograms(seeds=seeds, steps=args.steps, originals=held_out_spectrograms,

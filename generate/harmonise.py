@@ -55,7 +55,6 @@ from preprocessing.dataset_folder import DatasetFolder
 from preprocessing.harmonisation import MAX_MELODY_STEPS, harmonisation_mask, melody_notes
 from preprocessing.keys import transpose_notes
 from preprocessing.note_grid import merge_notes
-from preprocessing.score_roll import ScoreRollTransform
 
 TEST_PREFIX = "test:"
 TEST_PART = "Soprano"  # the chorale recipe's name of the melody's part
@@ -88,7 +87,7 @@ def choose_melody(source, transform, data_dir=None, part=None):
 
     Args:
         source: str, a MIDI file's path, or ``"test:N"`` / ``"test:<piece>"`` (module docstring).
-        transform: the run's `ScoreRollTransform` (its grid).
+        transform: the run's `preprocessing.score_roll.ScoreRollTransform` (its grid).
         data_dir: the model's data set (for ``test:``).
         part: the melody's part in a MIDI file (name or index); None: the only part (``test:``: Soprano,
             or a voice roll's first voice).
@@ -251,7 +250,7 @@ def write_outputs(out_dir, transform, sound_generator, pieces, known, reference,
 
 def check_model(model, option="--harmonise"):
     """Raise ParameterError unless ``model`` (a `TrainedModel`) is a DDIM on score rolls (``option``: for the message)."""
-    if model.kind != "ddim" or not isinstance(model.sound_generator.transform, ScoreRollTransform):
+    if not model.samples_score_rolls:
         raise ParameterError(f"{option} needs a DDIM trained on score rolls (representation score_roll). "
                              f"Received: model={str(model.model_dir)!r}")
 

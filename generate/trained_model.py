@@ -115,6 +115,12 @@ class TrainedModel:
         return int(shape[0]), int(shape[1])
 
     @property
+    def samples_score_rolls(self) -> bool:
+        """Whether the model is a DDIM whose samples are score rolls (`preprocessing.score_roll.ScoreRollTransform`):
+        the models that harmonise, fill bars and choose among candidates by the rules (`generate.rule_critic`)."""
+        return self.kind == "ddim" and isinstance(self.sound_generator.transform, ScoreRollTransform)
+
+    @property
     def clip_samples(self) -> int:
         """Samples of audio in one clip the model makes: its frames through its transform (`Transform.samples_for`)."""
         return self.sound_generator.transform.samples_for(self.data_shape[1])
@@ -156,7 +162,7 @@ class TrainedModel:
         if self.kind != "ddim":
             return {}
         candidates = integer("candidates", self.config.sampling_candidates if candidates is None else candidates, 1)
-        if candidates > 1 and not isinstance(self.sound_generator.transform, ScoreRollTransform):
+        if candidates > 1 and not self.samples_score_rolls:
             raise ParameterError(f"Only a score-roll model's samples can be chosen by the rules of part writing "
                                  f"(generate.rule_critic). Received: candidates={candidates}")
         interval = check_guidance_interval(self.config.guidance_interval if guidance_interval is None

@@ -93,3 +93,11 @@ def test_candidates_are_refused_for_a_model_that_is_not_a_score_roll(runs, tmp_p
     out = tmp_path / "out"
     assert sounds.main(["--model", str(runs / "ddim"), "--num", "1", "--candidates", "2", "--out", str(out)]) == 2
     assert "candidates=2" in capsys.readouterr().err and not out.exists()
+
+
+def test_only_a_score_roll_ddim_counts_as_sampling_score_rolls(roll_run, runs):
+    # the one test that candidates, harmonisation and bar filling share (`TrainedModel.samples_score_rolls`)
+    run_dir, _ = roll_run
+    assert TrainedModel(run_dir).samples_score_rolls
+    assert not TrainedModel(runs / "ddim").samples_score_rolls
+    assert not TrainedModel(runs / "ae").samples_score_rolls
