@@ -3,14 +3,14 @@
 Usage:
     python -m benchmarks.sampling --model saved_models/chorales_ddim --num 8 --steps 10 20 --griffin-lim-iters 32
     python -m benchmarks.sampling --model saved_models/chorales_latent_ddim --steps 10
-    python -m benchmarks.sampling --model saved_models/chorales_score_roll_ddim --steps 10 --candidates 1 4
+    python -m benchmarks.sampling --model saved_models/chorales_score_roll_ddim --steps 10 --candidates 1 4 --critic learned
 
 Prints one row per DDIM step count (one row for a VAE, which has no steps):
 seconds in the network (a latent DDIM's decoder included), seconds in
 Griffin-Lim, seconds per clip, seconds per 10 s of audio, and how many times
 faster than real time. The first (warm-up) batch is not timed. A score-roll DDIM is timed
-for each ``--candidates`` K (samples drawn per clip, the best kept by `generate.rule_critic`; default: the
-run's ``sampling_candidates``); its "Griffin-Lim" column is the FluidSynth rendering.
+for each ``--candidates`` K (samples drawn per clip, the best kept by `generate.rule_critic` or, with
+``--critic learned``, `generate.learned_critic`; default: the run's ``sampling_candidates``); its "Griffin-Lim" column is the FluidSynth rendering.
 Exit status: 0, or 2 for a model folder that does not sample (an autoencoder).
 """
 
@@ -20,6 +20,7 @@ import time
 from common.cli import exit_status
 from common.errors import ParameterError
 from generate.trained_model import TrainedModel
+from train.config import SAMPLING_CRITICS
 
 
 def main(argv=None):
@@ -32,6 +33,8 @@ def main(argv=None):
                         help="Griffin-Lim iterations (default: the run's griffin_lim_iters, else 32)")
     parser.add_argument("--candidates", type=int, nargs="+", default=[None],
                         help="score-roll DDIM runs: samples drawn per clip, the best kept (default: the run's)")
+    parser.add_argument("--critic", default=None, choices=SAMPLING_CRITICS,
+                        help="with --candidates K > 1: rules or learned (default: the run's sampling_critic)")
     args = parser.parse_args(argv)
 
     return exit_status(measure, args)
@@ -52,9 +55,9 @@ def measure(args):
     print(f"{'steps':>5} {'K':>3} {'network s/clip':>15} {'Griffin-Lim s/clip':>19} {'total s/clip':>13} {'s per 10 s':>11} "
           f"{'x real time':>12}")
     for steps, candidates in [(s, k) for s in (args.steps if model.kind == "ddim" else [None]) for k in args.candidates]:
-        options = model.sampling_options(steps=steps, candidates=candidates)  # refuses K > 1 for other models
+        options = model.sampling_options(steps=steps, candidates=candidates, critic=args.critic)  # refuses K > 1 for other models
         start = time.monotonic()
-        spectrograms = model.spectrograms(seeds=seeds, steps=steps, candidates=candidates)
+        spectrograms = model.spectrograms(seeds=seeds, steps=steps, candidates=candidates, critic=args.critic)
         network_s = (time.monotonic() - start) / args.num
         start = time.monotonic()
         sound_generator.generate(spectrograms)

@@ -35,7 +35,9 @@ more clips per set than embedding dimensions (200); below that it is left out
 and KID (unbiased) still reported. Every row has the sample count.
 
 ``--candidates K``: a score-roll DDIM's samples are each the best of K by the rules of part writing
-(`generate.rule_critic`; default: each run's ``sampling_candidates``); other models ignore it.
+(`generate.rule_critic`) or, with ``--critic learned``, by the run's learned critic
+(`generate.learned_critic`; defaults: each run's ``sampling_candidates`` and ``sampling_critic``); other
+models ignore both.
 
 ``--draws N`` samples each DDIM or VAE N times, on other seeds (draw d: seeds ``--seed`` +
 `DRAW_SEED_STRIDE` * d ...), one row per draw against the same half A, and prints the mean and
@@ -78,6 +80,7 @@ from generate.listening_page import write_evaluation_page
 from generate.trained_model import TrainedModel, add_guidance_interval_argument, add_precision_argument
 from generate.written_key import sample_transpositions
 from preprocessing.transform import GRIFFIN_LIM_ITERATIONS, MIDI
+from train.config import SAMPLING_CRITICS
 
 DEFAULT_MODELS = ("saved_models/chorales_ddim", "saved_models/chorales_autoencoder")
 
@@ -117,6 +120,9 @@ def parse_args(argv):
     parser.add_argument("--candidates", type=int, default=None,
                         help="score-roll DDIM runs: draw each sample this many times and keep the one with the fewest "
                              "rule breaks (generate.rule_critic; default: each run's sampling_candidates, 1)")
+    parser.add_argument("--critic", default=None, choices=SAMPLING_CRITICS,
+                        help="with --candidates K > 1: rules or learned (the run's critic.json, generate.learned_critic; "
+                             "default: each run's sampling_critic)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--draws", type=int, default=1,
                         help="DDIM and VAE runs: sample sets on other seeds, each scored against the same half A, "
@@ -263,11 +269,12 @@ def model_set(model, args, seeds, held_out_spectrograms, clip_samples, draw=None
     conditions = dict(label=args.label, prompt=args.prompt, guidance_scale=args.guidance_scale,
                       guidance_rescale=args.guidance_rescale, clip_sample=args.clip_sample,
                       guidance_interval=args.guidance_interval) if model.kind == "ddim" else {}
-    # --candidates: score-roll models' samples only
-    candidates = model.sampling_options(candidates=args.candidates if model.samples_score_rolls else None
-                                        ).get("candidates", 1)
+    # --candidates and --critic: score-roll models' samples only
+    rolls = model.samples_score_rolls
+    options = model.sampling_options(candidates=args.candidates if rolls else None, critic=args.critic if rolls else None)
+    candidates, critic = options.get("candidates", 1), options.get("critic")
     if model.kind == "ddim":
-        conditions["candidates"] = candidates
+        conditions.update(candidates=candidates, critic=critic)
     spectrograms = model.spectrograms(seeds=seeds, steps=args.steps, originals=held_out_spectrograms,
                                       sampler=args.sampler if model.kind == "ddim" else None, **conditions)
     model_s = time.monotonic() - start
@@ -289,10 +296,12 @@ def model_set(model, args, seeds, held_out_spectrograms, clip_samples, draw=None
         condition = (f", label {args.label}" if args.label else f", prompt {args.prompt!r}" if args.prompt else "")
         name = (f"{model.model_dir.name} ({'latent ' if model.latent_decoder is not None else ''}"
                 f"{'DDIM' if sampler == 'ddim' else sampler}, {steps} steps{condition}"
-                f"{f', best of {candidates}' if candidates > 1 else ''})")
+                f"{f', best of {candidates}' if candidates > 1 else ''}"
+                f"{' by the learned critic' if candidates > 1 and critic == 'learned' else ''})")
         extra["sampler"] = sampler
         extra["diffusion_steps"] = steps
         extra["candidates"] = candidates
+        extra["critic"] = critic
         if args.label or args.prompt:  # the guidance as sampled: the run's values where none was given
             options = model.sampling_options(args.steps, args.sampler, args.guidance_scale, args.guidance_rescale,
                                              args.clip_sample, conditioned=True, guidance_interval=args.guidance_interval)

@@ -44,9 +44,11 @@ each sample is written in a key drawn from the training clips' (seeded by its se
 originals in their own keys; see `generate.written_key`.
 
 Best of K (score-roll DDIM runs): every free sample is drawn ``--candidates`` K times (default: the
-run's ``sampling_candidates``, 1: the plain sample) and the candidate with the fewest semitone clashes
-and parallel fifths and octaves is kept; see `generate.rule_critic` (on the chorales: half the clashes,
-at some cost in FAD).
+run's ``sampling_candidates``, 1: the plain sample) and the candidate a critic prefers is kept:
+``--critic rules``, the fewest semitone clashes and parallel fifths and octaves (`generate.rule_critic`;
+on the chorales: half the clashes, at some cost in FAD), or ``--critic learned``, the most like the
+training clips to a classifier fitted to the run (`generate.learned_critic`; default: the run's
+``sampling_critic``).
 
 Harmonisation (score-roll DDIM runs): ``--harmonise melody.mid`` or ``--harmonise test:N``
 keeps the melody as the top voice and inpaints the voices below it; see `generate.harmonise`.
@@ -78,6 +80,7 @@ from generate.wav_file import write_wav
 from generate.written_key import sample_transpositions, written
 from preprocessing.dataset_folder import DatasetFolder
 from preprocessing.transform import GRIFFIN_LIM_ITERATIONS, MIDI
+from train.config import SAMPLING_CRITICS
 
 
 def test_clips(data_dir, num, seed):
@@ -176,6 +179,9 @@ def parse_args(argv):
                         help="score-roll DDIM runs: draw each sample this many times and keep the one with the fewest "
                              "semitone clashes and parallel fifths and octaves (generate.rule_critic; default: the "
                              "run's sampling_candidates, 1 for older runs)")
+    parser.add_argument("--critic", default=None, choices=SAMPLING_CRITICS,
+                        help="with --candidates K > 1: rules (generate.rule_critic) or learned (the run's critic.json, "
+                             "generate.learned_critic) (default: the run's sampling_critic, rules for older runs)")
     parser.add_argument("--key", default=None,
                         help="score-roll runs trained with key normalisation: the key samples are written in, e.g. "
                              "'D minor', 'Bb major' or G (default: keys drawn from the training data, by seed)")
@@ -212,13 +218,14 @@ def sample_batch(model, args, originals):
     kind, sound_generator = model.kind, model.sound_generator
     options = model.sampling_options(args.steps, args.sampler, args.guidance_scale, args.guidance_rescale,
                                      args.clip_sample, conditioned=args.label is not None or args.prompt is not None,
-                                     guidance_interval=args.guidance_interval, candidates=args.candidates)
+                                     guidance_interval=args.guidance_interval, candidates=args.candidates,
+                                     critic=args.critic)
     steps = options.get("steps")
     seeds = [args.seed + i for i in range(args.num)] if kind in ("ddim", "vae") else list(range(args.num))
     transpositions = sample_transpositions(sound_generator.transform, seeds, args.key, model.data_dir)
     conditions = dict(label=args.label, guidance_scale=args.guidance_scale, prompt=args.prompt, sampler=args.sampler,
                       guidance_rescale=args.guidance_rescale, clip_sample=args.clip_sample,
-                      guidance_interval=args.guidance_interval, candidates=args.candidates)
+                      guidance_interval=args.guidance_interval, candidates=args.candidates, critic=args.critic)
     start = time.monotonic()
     warm = model.warm_up(seeds=seeds, originals=originals, **conditions)
     sound_generator.warm_up(originals[0] if len(originals) else warm[0])
@@ -274,6 +281,7 @@ def write_clips(out_dir, rows, batch, originals, sound_generator):
 
 
 SAMPLER_NAMES = {"ddim": "DDIM", "dpm++2m": "DPM-Solver++(2M)"}
+CRITIC_TITLES = {"rules": "rules", "learned": "learned critic"}
 
 
 def figure_title(args, kind, model_dir, options):
@@ -283,7 +291,8 @@ def figure_title(args, kind, model_dir, options):
     if options:
         sampler = SAMPLER_NAMES.get(options["sampler"], options["sampler"])
         sampled = f", {options['steps']} {sampler} steps" + (", static thresholding" if options["clip_sample"] else "") + (
-            f", best of {options['candidates']} by the rules" if options["candidates"] > 1 else "")
+            f", best of {options['candidates']} by the {CRITIC_TITLES[options['critic']]}"
+            if options["candidates"] > 1 else "")
     return f"{kind} {model_dir.name}" + (f", label {args.label}" if args.label else "") + (
         f", prompt {args.prompt!r}" if args.prompt else "") + (
         sampled or (", samples" if kind == "vae" else ", reconstructions of the test clips"))
@@ -334,7 +343,8 @@ def build_report(args, model, rows, batch, original_audio, load_s):
         "guidance_interval": batch["options"].get("guidance_interval"),
         "clip_sample": batch["options"].get("clip_sample"),
         "sampler": batch["options"].get("sampler"),
-        "candidates": batch["options"].get("candidates"),  # samples drawn per seed, the fewest rule breaks kept
+        "candidates": batch["options"].get("candidates"),  # samples drawn per seed, the one the critic prefers kept
+        "critic": batch["options"].get("critic"),
         "seeds": batch["seeds"],
         "key": args.key,
         "transpositions": batch["transpositions"],  # semitones each generated clip is written in (0: as sampled)

@@ -7,12 +7,14 @@ import numpy as np
 
 from common.errors import ParameterError
 from common.validation import integer
-from generate.rule_critic import best_of_candidates
+from generate.learned_critic import CRITIC_FILE, LearnedCritic
+from generate.rule_critic import best_of_candidates, rule_breaks
 from generate.sound_generator import SoundGenerator
 from models.conditioning import check_guidance_interval
 from models.precision import PRECISIONS, bfloat16_copy, resolve_precision
 from preprocessing.score_roll import ScoreRollTransform
 from preprocessing.transform import GRIFFIN_LIM_ITERATIONS
+from train.config import SAMPLING_CRITICS
 from train.run_folder import RunFolder
 
 DEFAULT_MODEL = "saved_models/chorales_ddim"  # the sampling CLIs' default run folder
@@ -117,8 +119,22 @@ class TrainedModel:
     @property
     def samples_score_rolls(self) -> bool:
         """Whether the model is a DDIM whose samples are score rolls (`preprocessing.score_roll.ScoreRollTransform`):
-        the models that harmonise, fill bars and choose among candidates by the rules (`generate.rule_critic`)."""
+        the models that harmonise, fill bars and choose among candidates by a critic (`generate.rule_critic`)."""
         return self.kind == "ddim" and isinstance(self.sound_generator.transform, ScoreRollTransform)
+
+    @cached_property
+    def learned_critic(self) -> LearnedCritic:
+        """The run's `generate.learned_critic.LearnedCritic` (``critic.json`` in its folder).
+
+        Raises:
+            ParameterError: naming the file, if it is missing (fit it with ``python -m generate.learned_critic
+                --model <run>``) or unreadable.
+        """
+        path = self.model_dir / CRITIC_FILE
+        if not path.is_file():
+            raise ParameterError(f"This run has no learned critic; fit one with python -m generate.learned_critic "
+                                 f"--model {self.model_dir}. Received: path={str(path)!r}")
+        return LearnedCritic.load(path)
 
     @property
     def clip_samples(self) -> int:
@@ -143,21 +159,24 @@ class TrainedModel:
         return str(self.config.sampler) if self.kind == "ddim" else None
 
     def sampling_options(self, steps=None, sampler=None, guidance_scale=None, guidance_rescale=None,
-                         clip_sample=None, conditioned=False, guidance_interval=None, candidates=None):
+                         clip_sample=None, conditioned=False, guidance_interval=None, candidates=None,
+                         critic=None):
         """The options a DDIM samples with, each None replaced by the run's value (what `spectrograms` uses).
 
         Args:
-            steps, sampler, guidance_scale, guidance_rescale, clip_sample, guidance_interval, candidates: as
+            steps, sampler, guidance_scale, guidance_rescale, clip_sample, guidance_interval, candidates, critic: as
                 `spectrograms`, or None.
             conditioned: whether a label or a prompt is given: without one, guidance is off
                 (``guidance_scale`` 1.0, ``guidance_rescale`` 0.0, ``guidance_interval`` None), whatever was asked.
         Returns:
             dict with ``steps`` (int), ``sampler`` (str), ``guidance_scale`` (float), ``guidance_rescale``
             (float), ``clip_sample`` (bool), ``guidance_interval`` (None, or ``[low, high]`` floats) and
-            ``candidates`` (int >= 1); an empty dict for an autoencoder or a VAE.
+            ``candidates`` (int >= 1) and ``critic`` (``"rules"`` or ``"learned"``); an empty dict for an
+            autoencoder or a VAE.
         Raises:
-            ParameterError: for a ``guidance_interval`` that is not a pair 0 <= low < high, or ``candidates``
-                other than 1 for a model whose samples are not score rolls (`generate.rule_critic`).
+            ParameterError: for a ``guidance_interval`` that is not a pair 0 <= low < high, ``candidates``
+                other than 1 for a model whose samples are not score rolls (`generate.rule_critic`), or a
+                ``critic`` other than ``"rules"`` and ``"learned"``.
         """
         if self.kind != "ddim":
             return {}
@@ -165,6 +184,9 @@ class TrainedModel:
         if candidates > 1 and not self.samples_score_rolls:
             raise ParameterError(f"Only a score-roll model's samples can be chosen by the rules of part writing "
                                  f"(generate.rule_critic). Received: candidates={candidates}")
+        critic = self.config.sampling_critic if critic is None else critic
+        if critic not in SAMPLING_CRITICS:
+            raise ParameterError(f"critic must be one of {SAMPLING_CRITICS}. Received: critic={critic!r}")
         interval = check_guidance_interval(self.config.guidance_interval if guidance_interval is None
                                            else guidance_interval) if conditioned else None
         return {
@@ -177,17 +199,18 @@ class TrainedModel:
             "clip_sample": bool(self.config.clip_sample) if clip_sample is None else bool(clip_sample),
             "guidance_interval": interval and list(interval),
             "candidates": candidates,
+            "critic": critic,
         }
 
     def warm_up(self, seeds=None, originals=None, label=None, guidance_scale=None, prompt=None, sampler=None,
-                guidance_rescale=None, clip_sample=None, guidance_interval=None, candidates=None):
+                guidance_rescale=None, clip_sample=None, guidance_interval=None, candidates=None, critic=None):
         """Run the model once on one sample, so that later calls run at their steady-state speed.
 
         One DDIM step on ``seeds[0]`` (with the same condition and guidance: each is traced
         once, `models.diffusion.DiffusionModel.ema_denoiser`; a latent DDIM's decoder runs too),
         or the VAE's decoder on ``seeds[0]``, or the autoencoder on ``originals[:1]``: the
         first call of a TensorFlow function traces and optimises its graph, and this is that
-        first call. Arguments as `spectrograms`; ``candidates`` is taken and left unused (one candidate warms
+        first call. Arguments as `spectrograms`; ``candidates`` and ``critic`` are taken and left unused (one candidate warms
         the network up).
 
         Returns:
@@ -203,7 +226,8 @@ class TrainedModel:
                           candidates=1)
 
     def spectrograms(self, seeds=None, steps=None, originals=None, label=None, guidance_scale=None, prompt=None,
-                     sampler=None, guidance_rescale=None, clip_sample=None, guidance_interval=None, candidates=None):
+                     sampler=None, guidance_rescale=None, clip_sample=None, guidance_interval=None, candidates=None,
+                     critic=None):
         """DDIM or VAE samples for ``seeds``, or autoencoder reconstructions of ``originals``.
 
         Args:
@@ -222,15 +246,19 @@ class TrainedModel:
             guidance_interval: with guidance, ``(low, high)``: guide only at noise levels
                 low < noise_rate / signal_rate <= high (Kynkäänniemi et al. 2024; None: the run's
                 ``guidance_interval``, every step for runs before it).
-            candidates: DDIM on score rolls only: int >= 1, samples drawn per seed, of which the one with the
-                fewest rule breaks is kept (`generate.rule_critic`; None: the run's ``sampling_candidates``, 1
+            candidates: DDIM on score rolls only: int >= 1, samples drawn per seed, of which the one the
+                critic prefers is kept (`generate.rule_critic`; None: the run's ``sampling_candidates``, 1
                 before it).
+            critic: with candidates > 1: ``"rules"``, the fewest rule breaks (`generate.rule_critic.rule_breaks`),
+                or ``"learned"``, the highest logit of the run's `learned_critic` (`generate.learned_critic`;
+                None: the run's ``sampling_critic``, rules before it).
         Returns:
             float32 ``(batch, n_freq_bins, n_frames)`` normalised spectrograms (nominally [0, 1]);
             for a transform with channels ``(batch, n_freq_bins, n_frames, n_channels)`` (the score roll).
         Raises:
             ParameterError: if the input the model kind needs is missing, a label is given to a
-                model that takes none or is not one of its classes, or ``guidance_scale`` < 0.
+                model that takes none or is not one of its classes, or ``guidance_scale`` < 0; for an unknown
+                ``critic``, or ``"learned"`` on a run without ``critic.json`` (`learned_critic`).
         """
         if (label is not None or prompt is not None) and self.kind != "ddim":
             raise ParameterError(f"Only a conditional DDIM takes a label or a prompt. Received: {label or prompt!r}")
@@ -252,7 +280,8 @@ class TrainedModel:
                 context = (tokens[0], mask[0].astype("float32"))
             options = self.sampling_options(steps, sampler, guidance_scale, guidance_rescale, clip_sample,
                                             conditioned=label is not None or prompt is not None,
-                                            guidance_interval=guidance_interval, candidates=candidates)
+                                            guidance_interval=guidance_interval, candidates=candidates,
+                                            critic=critic)
 
             def sample(seed_list):
                 generated = self.model.generate(seeds=list(seed_list), diffusion_steps=options["steps"], labels=label,
@@ -267,8 +296,9 @@ class TrainedModel:
             if options["candidates"] == 1:
                 return sample(seeds)
             codec = self.sound_generator.codec
+            score = self.learned_critic.score if options["critic"] == "learned" else rule_breaks
             kept, _, _ = best_of_candidates(sample, list(seeds), options["candidates"],
-                                            lambda values: codec.transform.decode(codec.denormalise(values)))
+                                            lambda values: codec.transform.decode(codec.denormalise(values)), score)
             return kept
         if self.kind == "vae":
             if seeds is None:

@@ -162,6 +162,9 @@ class AutoencoderTrainConfig(TrainingOptions):
         _check_crop(self, factor, "the product of conv_strides")
 
 
+# which critic chooses among a score-roll DDIM's candidates (`generate.rule_critic`, `generate.learned_critic`)
+SAMPLING_CRITICS = ("rules", "learned")
+
 # U-Net sizes by name; "small" is the shipped model's. Costs on the 2-core CPU are in docs/MEASUREMENTS.md.
 PRESETS = {
     "tiny": {"widths": (16, 32, 48, 64), "block_depth": 1, "attention_levels": (), "embedding_dims": 16, "num_heads": 2},
@@ -200,6 +203,9 @@ class DiffusionTrainConfig(TrainingOptions):
         sampling_candidates: int >= 1; score-roll models only: the sampling CLIs draw every free sample
             this many times and keep the one with the fewest semitone clashes and parallel fifths and
             octaves (`generate.rule_critic`); 1: the plain sample. ``--candidates`` overrides.
+        sampling_critic: which critic chooses among the candidates: ``rules`` (the rule breaks above) or
+            ``learned`` (a real-versus-generated classifier fitted to the run, ``critic.json``,
+            `generate.learned_critic`). ``--critic`` overrides.
         griffin_lim_iters: null or >= 1, the default Griffin-Lim iterations when the sampling
             CLIs turn this run's spectrograms into audio (null: `preprocessing.transform.GRIFFIN_LIM_ITERATIONS`,
             32; ``--griffin-lim-iters`` overrides; unused by exact inverses).
@@ -299,6 +305,7 @@ class DiffusionTrainConfig(TrainingOptions):
     sampling_steps: int = 10
     sampler: str = "ddim"
     sampling_candidates: int = 1
+    sampling_critic: str = "rules"
     griffin_lim_iters: Optional[int] = None
     sampling_precision: str = "float32"
     strategy: str = "auto"
@@ -318,6 +325,9 @@ class DiffusionTrainConfig(TrainingOptions):
         _common_checks(self)
         _positive(self, "block_depth", "patch_size", "embedding_dims", "num_heads", "sampling_steps")
         integer("sampling_candidates", self.sampling_candidates, 1)
+        if self.sampling_critic not in SAMPLING_CRITICS:
+            raise ParameterError(f"sampling_critic must be one of {SAMPLING_CRITICS}. "
+                                 f"Received: sampling_critic={self.sampling_critic!r}")
         if not self.widths or min(self.widths) <= 0:
             raise ParameterError(f"widths must be positive integers. Received: widths={self.widths}")
         if self.loss_type not in ("mae", "mse"):

@@ -101,3 +101,38 @@ def test_only_a_score_roll_ddim_counts_as_sampling_score_rolls(roll_run, runs):
     assert TrainedModel(run_dir).samples_score_rolls
     assert not TrainedModel(runs / "ddim").samples_score_rolls
     assert not TrainedModel(runs / "ae").samples_score_rolls
+
+
+def test_a_learned_critic_is_fitted_to_the_run_and_keeps_the_candidate_it_scores_highest(roll_run, tmp_path, capsys):
+    from generate import learned_critic
+
+    run_dir, data_dir = roll_run
+    model = TrainedModel(run_dir)
+    with pytest.raises(ParameterError, match="python -m generate.learned_critic"):  # no critic.json yet
+        model.spectrograms(seeds=[3], candidates=2, critic="learned")
+    with pytest.raises(ParameterError, match="critic='judge'"):
+        model.sampling_options(candidates=2, critic="judge")
+    assert learned_critic.main(["--model", str(run_dir), "--num", "6", "--seed", "500"]) == 0
+    assert "cross-validated ROC AUC" in capsys.readouterr().out
+    critic = learned_critic.LearnedCritic.load(run_dir / learned_critic.CRITIC_FILE)
+    assert critic.info["generated_clips"] == 6 and critic.info["real_clips"] == len(learned_critic.training_clips(data_dir))
+
+    model = TrainedModel(run_dir)
+    codec = model.sound_generator.codec
+    kept = model.spectrograms(seeds=[3, 4], candidates=3, critic="learned")
+    plain = [model.spectrograms(seeds=seeds, candidates=1) for seeds in candidate_seeds([3, 4], 3)]
+    for i in range(2):
+        logits = critic.logits([(codec.transform.decode(codec.denormalise(p[i])), p.shape[2]) for p in plain])
+        np.testing.assert_allclose(kept[i], plain[int(np.argmax(logits))][i], atol=1e-5)
+    out = tmp_path / "out"
+    assert sounds.main(["--model", str(run_dir), "--num", "2", "--candidates", "2", "--critic", "learned",
+                        "--out", str(out)]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["candidates"] == 2 and report["critic"] == "learned"
+
+
+def test_a_learned_critic_needs_a_score_roll_model(runs, capsys):
+    from generate import learned_critic
+
+    assert learned_critic.main(["--model", str(runs / "ddim"), "--num", "6"]) == 2
+    assert "needs a DDIM trained on score rolls" in capsys.readouterr().err

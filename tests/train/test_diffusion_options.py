@@ -47,7 +47,8 @@ def test_train_reload_and_sample(tiny_dataset, tmp_path, schedule, prediction, e
 
 @pytest.mark.parametrize("key, value", [("schedule", "quadratic"), ("prediction", "score"), ("min_snr_gamma", -5.0),
                                         ("spectral_norm_weight", -1.0), ("time_derivative_weight", -0.5),
-                                        ("schedule_shift", 0.0)])
+                                        ("schedule_shift", 0.0), ("sampling_critic", "judge"),
+                                        ("sampling_candidates", 0)])
 def test_bad_diffusion_options(key, value):
     with pytest.raises(ParameterError, match=key):
         load_config(DiffusionTrainConfig, None, {key: value})
