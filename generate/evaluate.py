@@ -301,7 +301,7 @@ def model_set(model, args, seeds, held_out_spectrograms, clip_samples, draw=None
         extra["sampler"] = sampler
         extra["diffusion_steps"] = steps
         extra["candidates"] = candidates
-        extra["critic"] = critic
+        extra["critic"] = critic if candidates > 1 else None  # which critic chose (None: plain samples)
         if args.label or args.prompt:  # the guidance as sampled: the run's values where none was given
             options = model.sampling_options(args.steps, args.sampler, args.guidance_scale, args.guidance_rescale,
                                              args.clip_sample, conditioned=True, guidance_interval=args.guidance_interval)

@@ -241,6 +241,7 @@ def fit_critic(args) -> int:
     if not model.samples_score_rolls:
         raise ParameterError(f"A learned critic needs a DDIM trained on score rolls. Received: model={args.model!r}")
     num = integer("--num", args.num, 2)
+    integer("--seed", args.seed, 0)
     codec = model.sound_generator.codec
     generated = []
     for first in range(args.seed, args.seed + num, 100):

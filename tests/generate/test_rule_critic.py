@@ -112,6 +112,8 @@ def test_a_learned_critic_is_fitted_to_the_run_and_keeps_the_candidate_it_scores
         model.spectrograms(seeds=[3], candidates=2, critic="learned")
     with pytest.raises(ParameterError, match="critic='judge'"):
         model.sampling_options(candidates=2, critic="judge")
+    assert learned_critic.main(["--model", str(run_dir), "--num", "6", "--seed", "-1"]) == 2
+    assert "--seed must be" in capsys.readouterr().err and not (run_dir / learned_critic.CRITIC_FILE).exists()
     assert learned_critic.main(["--model", str(run_dir), "--num", "6", "--seed", "500"]) == 0
     assert "cross-validated ROC AUC" in capsys.readouterr().out
     critic = learned_critic.LearnedCritic.load(run_dir / learned_critic.CRITIC_FILE)
