@@ -118,8 +118,8 @@ def parse_args(argv):
     parser.add_argument("--clip-sample", default=None, action=argparse.BooleanOptionalAction,
                         help="DDIM runs: clip every step's x0 estimate to the data's range (default: each run's clip_sample)")
     parser.add_argument("--candidates", type=int, default=None,
-                        help="score-roll DDIM runs: draw each sample this many times and keep the one with the fewest "
-                             "rule breaks (generate.rule_critic; default: each run's sampling_candidates, 1)")
+                        help="score-roll DDIM runs: draw each sample this many times and keep the one the critic "
+                             "(--critic) prefers (generate.rule_critic; default: each run's sampling_candidates, 1)")
     parser.add_argument("--critic", default=None, choices=SAMPLING_CRITICS,
                         help="with --candidates K > 1: rules or learned (the run's critic.json, generate.learned_critic; "
                              "default: each run's sampling_critic)")

@@ -176,9 +176,9 @@ def parse_args(argv):
     parser.add_argument("--sampler", default=None,
                         help="DDIM runs: ddim or dpm++2m (DPM-Solver++(2M), Lu et al. 2022) (default: the run's sampler, ddim)")
     parser.add_argument("--candidates", type=int, default=None,
-                        help="score-roll DDIM runs: draw each sample this many times and keep the one with the fewest "
-                             "semitone clashes and parallel fifths and octaves (generate.rule_critic; default: the "
-                             "run's sampling_candidates, 1 for older runs)")
+                        help="score-roll DDIM runs: draw each sample this many times and keep the one the critic "
+                             "(--critic) prefers (generate.rule_critic; default: the run's sampling_candidates, 1 for "
+                             "older runs)")
     parser.add_argument("--critic", default=None, choices=SAMPLING_CRITICS,
                         help="with --candidates K > 1: rules (generate.rule_critic) or learned (the run's critic.json, "
                              "generate.learned_critic) (default: the run's sampling_critic, rules for older runs)")
@@ -344,7 +344,7 @@ def build_report(args, model, rows, batch, original_audio, load_s):
         "clip_sample": batch["options"].get("clip_sample"),
         "sampler": batch["options"].get("sampler"),
         "candidates": batch["options"].get("candidates"),  # samples drawn per seed, the one the critic prefers kept
-        "critic": batch["options"].get("critic"),
+        "critic": batch["options"].get("critic") if (batch["options"].get("candidates") or 1) > 1 else None,
         "seeds": batch["seeds"],
         "key": args.key,
         "transpositions": batch["transpositions"],  # semitones each generated clip is written in (0: as sampled)

@@ -83,7 +83,7 @@ def test_a_score_roll_model_keeps_the_candidate_the_critic_prefers(roll_run, tmp
     out = tmp_path / "out"
     assert sounds.main(["--model", str(run_dir), "--num", "2", "--candidates", "2", "--out", str(out)]) == 0
     report = json.loads((out / "report.json").read_text())
-    assert report["candidates"] == 2
+    assert report["candidates"] == 2 and report["critic"] == "rules"
 
 
 def test_candidates_are_refused_for_a_model_that_is_not_a_score_roll(runs, tmp_path, capsys):
