@@ -14,7 +14,7 @@ with `LearnedCritic.score`); the network is unchanged.
 The critic is fitted per model, on that model's own free samples, and stored in its run folder as
 ``critic.json`` (no pickle: the scaler's and the regression's numbers):
 
-    python -m generate.learned_critic --model saved_models/chorales_score_roll_ddim   # 1500 samples, ~5 min
+    python -m generate.fit_critic --model saved_models/chorales_score_roll_ddim   # 1500 samples, ~3 min
 
 Real clips are the run's data set's training split, in the key the network sees (a key-normalised data
 set's clips stay in C major / A minor), so no clip scored by ``generate.evaluate`` is seen.
@@ -25,15 +25,11 @@ on other real halves from 1.18 +- 0.11 to 1.04 +- 0.09), the mean sounding pitch
 3.73 to 3.83 (real 3.95, p5 3.80) and the semitone clashes fall from 19.7 % to 13.9 % of chords.
 """
 
-import argparse
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 from common.atomic import atomic_write_json
-from common.cli import exit_status
 from common.errors import ParameterError
 from common.json_file import read_json_mapping
 from common.validation import integer
@@ -187,7 +183,7 @@ class LearnedCritic:
 
         Raises:
             ParameterError: naming the path, if the file is missing or unreadable, or was written for
-                other features (then refit with ``python -m generate.learned_critic``).
+                other features (then refit with ``python -m generate.fit_critic``).
         """
         payload = read_json_mapping(path, "Critic file")
         if payload.get("features") != list(FEATURE_NAMES):
@@ -219,46 +215,3 @@ def training_clips(data_dir):
         values = folder.read_clip(folder.clip_path(row["path"]))
         clips.append((folder.transform.decode(values), values.shape[1]))
     return clips
-
-
-def build_parser():
-    parser = argparse.ArgumentParser(prog="python -m generate.learned_critic", description=__doc__.split("\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", required=True, help="a score-roll DDIM's run folder; critic.json is written there")
-    parser.add_argument("--data", default=None, help="its data set (default: the run's data_dir)")
-    parser.add_argument("--num", type=int, default=1500, help="free samples to fit on (default 1500)")
-    parser.add_argument("--seed", type=int, default=700000,
-                        help="seed of the first sample (default 700000: apart from the evaluation's draws)")
-    parser.add_argument("--regularisation", type=float, default=1.0, help="inverse L2 strength C (default 1)")
-    return parser
-
-
-def fit_critic(args) -> int:
-    from generate.trained_model import TrainedModel
-
-    start = time.monotonic()
-    model = TrainedModel(args.model, data_dir=args.data)
-    if not model.samples_score_rolls:
-        raise ParameterError(f"A learned critic needs a DDIM trained on score rolls. Received: model={args.model!r}")
-    num = integer("--num", args.num, 2)
-    integer("--seed", args.seed, 0)
-    codec = model.sound_generator.codec
-    generated = []
-    for first in range(args.seed, args.seed + num, 100):
-        values = model.spectrograms(seeds=list(range(first, min(first + 100, args.seed + num))), candidates=1)
-        generated += [(codec.transform.decode(codec.denormalise(v)), v.shape[1]) for v in values]
-    real = training_clips(model.data_dir)
-    critic = LearnedCritic.fit(real, generated, regularisation=args.regularisation)
-    critic.info.update({"data_dir": str(model.data_dir), "first_seed": int(args.seed)})
-    path = critic.save(Path(args.model) / CRITIC_FILE)
-    print(f"Fitted on {len(real)} training clips and {len(generated)} samples in {time.monotonic() - start:.0f} s: "
-          f"cross-validated ROC AUC {critic.info['cross_validated_auc']}; wrote {path}")
-    return 0
-
-
-def main(argv=None) -> int:
-    return exit_status(fit_critic, build_parser().parse_args(argv))
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -127,12 +127,12 @@ class TrainedModel:
         """The run's `generate.learned_critic.LearnedCritic` (``critic.json`` in its folder).
 
         Raises:
-            ParameterError: naming the file, if it is missing (fit it with ``python -m generate.learned_critic
+            ParameterError: naming the file, if it is missing (fit it with ``python -m generate.fit_critic
                 --model <run>``) or unreadable.
         """
         path = self.model_dir / CRITIC_FILE
         if not path.is_file():
-            raise ParameterError(f"This run has no learned critic; fit one with python -m generate.learned_critic "
+            raise ParameterError(f"This run has no learned critic; fit one with python -m generate.fit_critic "
                                  f"--model {self.model_dir}. Received: path={str(path)!r}")
         return LearnedCritic.load(path)
 

@@ -77,7 +77,7 @@ if [ "${TRAIN:-0}" = 1 ]; then
         --set ema_momentum=0.999 --set learning_rate_schedule=cosine --set warmup_steps=100 --set decay_steps=2900 \
         --set learning_rate=3e-4 --set "mask_kinds=[none,none,none,prefix,span,top_voice]" --set seed=2
     # the learned critic that chooses among its candidates is fitted to these weights' samples (critic.json, 3 min)
-    $PY -m generate.learned_critic --model saved_models/chorales_score_roll_ddim
+    $PY -m generate.fit_critic --model saved_models/chorales_score_roll_ddim
 fi
 $PY -m generate.sounds --model saved_models/chorales_ddim --num 4 --out outputs/chorales_ddim
 $PY -m generate.sounds --model saved_models/chorales_autoencoder --num 4 --out outputs/chorales_autoencoder

@@ -104,17 +104,17 @@ def test_only_a_score_roll_ddim_counts_as_sampling_score_rolls(roll_run, runs):
 
 
 def test_a_learned_critic_is_fitted_to_the_run_and_keeps_the_candidate_it_scores_highest(roll_run, tmp_path, capsys):
-    from generate import learned_critic
+    from generate import fit_critic, learned_critic
 
     run_dir, data_dir = roll_run
     model = TrainedModel(run_dir)
-    with pytest.raises(ParameterError, match="python -m generate.learned_critic"):  # no critic.json yet
+    with pytest.raises(ParameterError, match="python -m generate.fit_critic"):  # no critic.json yet
         model.spectrograms(seeds=[3], candidates=2, critic="learned")
     with pytest.raises(ParameterError, match="critic='judge'"):
         model.sampling_options(candidates=2, critic="judge")
-    assert learned_critic.main(["--model", str(run_dir), "--num", "6", "--seed", "-1"]) == 2
+    assert fit_critic.main(["--model", str(run_dir), "--num", "6", "--seed", "-1"]) == 2
     assert "--seed must be" in capsys.readouterr().err and not (run_dir / learned_critic.CRITIC_FILE).exists()
-    assert learned_critic.main(["--model", str(run_dir), "--num", "6", "--seed", "500"]) == 0
+    assert fit_critic.main(["--model", str(run_dir), "--num", "6", "--seed", "500"]) == 0
     assert "cross-validated ROC AUC" in capsys.readouterr().out
     critic = learned_critic.LearnedCritic.load(run_dir / learned_critic.CRITIC_FILE)
     assert critic.info["generated_clips"] == 6 and critic.info["real_clips"] == len(learned_critic.training_clips(data_dir))
@@ -134,7 +134,7 @@ def test_a_learned_critic_is_fitted_to_the_run_and_keeps_the_candidate_it_scores
 
 
 def test_a_learned_critic_needs_a_score_roll_model(runs, capsys):
-    from generate import learned_critic
+    from generate import fit_critic
 
-    assert learned_critic.main(["--model", str(runs / "ddim"), "--num", "6"]) == 2
+    assert fit_critic.main(["--model", str(runs / "ddim"), "--num", "6"]) == 2
     assert "needs a DDIM trained on score rolls" in capsys.readouterr().err
