@@ -334,13 +334,15 @@ def table(results) -> str:
 # === Reading sets ===
 
 
-def dataset_clips(data_dir, split, limit=None):
+def dataset_clips(data_dir, split, limit=None, written_key=True):
     """The clips of one split of a score-roll data set, decoded by its own transform.
 
     Args:
         data_dir: a folder written by ``preprocessing.run`` with ``representation: score_roll``.
         split: "train", "validation" or "test".
         limit: None or int >= 1: the first clips of the manifest only.
+        written_key: True: each clip back in its piece's own key (a key-normalised data set's
+            ``transposition`` undone); False: as stored, in the key the network sees.
     Returns:
         ``(clips, transform)``: a list of ``(notes, n_steps)`` and the data set's `ScoreRollTransform`.
     Raises:
@@ -359,7 +361,8 @@ def dataset_clips(data_dir, split, limit=None):
     clips = []
     for row in rows:
         values = folder.read_clip(folder.clip_path(row["path"]))
-        clips.append((transform.decode(values, transposition=-(row["transposition"] or 0)), values.shape[1]))
+        transposition = -(row["transposition"] or 0) if written_key else 0
+        clips.append((transform.decode(values, transposition=transposition), values.shape[1]))
     return clips, transform
 
 

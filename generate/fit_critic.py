@@ -23,6 +23,7 @@ from generate.learned_critic import CRITIC_FILE, LearnedCritic, training_clips
 
 
 def build_parser():
+    """The ``argparse`` parser of ``python -m generate.fit_critic`` (options in the module docstring)."""
     parser = argparse.ArgumentParser(prog="python -m generate.fit_critic", description=__doc__.split("\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True, help="a score-roll DDIM's run folder; critic.json is written there")
@@ -64,6 +65,7 @@ def fit_critic(args) -> int:
 
 
 def main(argv=None) -> int:
+    """CLI entry point; returns 0, or 2 after printing a bad input's `ParameterError` (`fit_critic`)."""
     return exit_status(fit_critic, build_parser().parse_args(argv))
 
 

@@ -33,7 +33,7 @@ from common.atomic import atomic_write_json
 from common.errors import ParameterError
 from common.json_file import read_json_mapping
 from common.validation import integer
-from evaluation.symbolic import MAX_VOICES_BIN, VOICE_NAMES, clip_voices, sounding_pitches
+from evaluation.symbolic import MAX_VOICES_BIN, VOICE_NAMES, clip_voices, dataset_clips, sounding_pitches
 
 CRITIC_FILE = "critic.json"
 LARGE_LEAP = 4  # semitones: a voice's move larger than a major third counts as a leap
@@ -196,22 +196,10 @@ class LearnedCritic:
 
 
 def training_clips(data_dir):
-    """The training split of a score-roll data set as ``(notes, n_steps)``, in the key the network sees.
+    """The training split of a score-roll data set as ``(notes, n_steps)``, in the key the network sees
+    (`evaluation.symbolic.dataset_clips` with ``written_key=False``).
 
     Raises:
         ParameterError: if the folder is not a score-roll data set or has no training clip.
     """
-    from preprocessing.dataset_folder import DatasetFolder
-    from preprocessing.score_roll import ScoreRollTransform
-
-    folder = DatasetFolder(data_dir)
-    if not isinstance(folder.transform, ScoreRollTransform):
-        raise ParameterError(f"The data set's clips are not score rolls. Received: data_dir={str(data_dir)!r}")
-    rows = folder.split_rows("train")
-    if not rows:
-        raise ParameterError(f"The data set has no training clip. Received: data_dir={str(data_dir)!r}")
-    clips = []
-    for row in rows:
-        values = folder.read_clip(folder.clip_path(row["path"]))
-        clips.append((folder.transform.decode(values), values.shape[1]))
-    return clips
+    return dataset_clips(data_dir, "train", written_key=False)[0]
